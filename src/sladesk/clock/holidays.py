@@ -1,0 +1,200 @@
+"""Holiday rules: fixed dates, nth or last weekday of a month, offsets, explicit dates, observed shifts."""
+
+from __future__ import annotations
+
+import calendar as _stdlib_calendar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sladesk.clock.weekly import WEEKDAY_NAMES
+from sladesk.errors import CalendarError
+
+MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_ORDINALS = {
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+    "5th": 5,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "last": -1,
+}
+
+_FIXED = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_NTH = re.compile(r"^(\w+)\s+([a-z]+)\s+of\s+([a-z]+)$")
+_OFFSET = re.compile(r"^([a-z0-9_]+)\s*([+-])\s*(\d+)\s+days?$")
+
+
+class ObservedShift(StrEnum):
+    """What happens to a holiday that falls on a weekend."""
+
+    NONE = "none"
+    NEAREST_WEEKDAY = "nearest_weekday"  # Saturday -> Friday, Sunday -> Monday
+
+
+@dataclass(frozen=True)
+class FixedDate:
+    month: int
+    day: int
+
+    def on(self, year: int, known: dict[str, date | None]) -> date | None:
+        return date(year, self.month, self.day)
+
+
+@dataclass(frozen=True)
+class NthWeekday:
+    """The nth (1-5) or last (-1) given weekday of a month."""
+
+    nth: int
+    weekday: int
+    month: int
+
+    def on(self, year: int, known: dict[str, date | None]) -> date | None:
+        days_in_month = _stdlib_calendar.monthrange(year, self.month)[1]
+        if self.nth == -1:
+            last = date(year, self.month, days_in_month)
+            return last - timedelta(days=(last.weekday() - self.weekday) % 7)
+        first = date(year, self.month, 1)
+        day = 1 + (self.weekday - first.weekday()) % 7 + 7 * (self.nth - 1)
+        return date(year, self.month, day) if day <= days_in_month else None
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A number of days after (or before) another rule's date in the same year."""
+
+    rule_id: str
+    days: int
+
+    def on(self, year: int, known: dict[str, date | None]) -> date | None:
+        base = known.get(self.rule_id)
+        return base + timedelta(days=self.days) if base is not None else None
+
+
+@dataclass(frozen=True)
+class ExplicitDates:
+    dates: tuple[date, ...]
+
+    def on(self, year: int, known: dict[str, date | None]) -> date | None:
+        return None  # explicit dates are listed by `dates_in`, several per year possible
+
+
+DateRule = FixedDate | NthWeekday | Offset | ExplicitDates
+
+
+def parse_date_rule(text: str) -> FixedDate | NthWeekday | Offset:
+    """Read `12-25`, `4th thu of nov`, `last mon of may` or `thanksgiving + 1 day`."""
+    key = " ".join(text.strip().lower().split())
+    if match := _FIXED.match(key):
+        month, day = int(match.group(1)), int(match.group(2))
+        try:
+            date(2024, month, day)  # a leap year admits 02-29
+        except ValueError:
+            raise CalendarError(f"{text!r} is not a month-day date (expected like 12-25)") from None
+        return FixedDate(month, day)
+    if match := _NTH.match(key):
+        ordinal, weekday_name, month_name = match.groups()
+        weekday_key, month_key = weekday_name[:3], month_name[:3]
+        if ordinal not in _ORDINALS or weekday_key not in WEEKDAY_NAMES or month_key not in MONTH_NAMES:
+            raise CalendarError(f"cannot read {text!r} (expected like '4th thu of nov' or 'last mon of may')")
+        return NthWeekday(
+            _ORDINALS[ordinal], WEEKDAY_NAMES.index(weekday_key), MONTH_NAMES.index(month_key) + 1
+        )
+    if match := _OFFSET.match(key):
+        rule_id, sign, count = match.groups()
+        return Offset(rule_id, int(count) * (1 if sign == "+" else -1))
+    raise CalendarError(
+        f"cannot read {text!r} as a holiday rule "
+        "(expected '12-25', '4th thu of nov', 'last mon of may' or 'thanksgiving + 1 day')"
+    )
+
+
+@dataclass(frozen=True)
+class HolidayRule:
+    """A named holiday; `id` lets other rules refer to it (`thanksgiving + 1 day`)."""
+
+    id: str
+    name: str
+    rule: DateRule
+
+
+@dataclass(frozen=True)
+class HolidaySet:
+    """The holidays of a calendar, resolved year by year with the chosen observed shift."""
+
+    rules: tuple[HolidayRule, ...] = ()
+    observed: ObservedShift = ObservedShift.NONE
+    _years: dict[int, dict[date, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = {r.id for r in self.rules}
+        for rule in self.rules:
+            if isinstance(rule.rule, Offset) and rule.rule.rule_id not in ids:
+                raise CalendarError(f"holiday {rule.id!r} refers to unknown holiday {rule.rule.rule_id!r}")
+        self._check_offset_cycles()
+
+    def _check_offset_cycles(self) -> None:
+        refs = {r.id: r.rule.rule_id for r in self.rules if isinstance(r.rule, Offset)}
+        for start in refs:
+            seen = {start}
+            current = refs.get(start)
+            while current is not None:
+                if current in seen:
+                    raise CalendarError(f"holiday {start!r} is defined by an offset from itself")
+                seen.add(current)
+                current = refs.get(current)
+
+    def in_year(self, year: int) -> dict[date, str]:
+        """Every holiday date of `year` (after the observed shift) with its name."""
+        cached = self._years.get(year)
+        if cached is not None:
+            return cached
+        result: dict[date, str] = {}
+        # A neighbouring year's rule can land in this one: New Year's Day on a Saturday is
+        # observed on the Friday before, and `christmas + 7 days` is next year's date.
+        for rule_year in (year, year - 1, year + 1):
+            for day, name in self._dates_of_rules(rule_year):
+                if day.year == year:
+                    result.setdefault(day, name)
+        self._years[year] = result
+        return result
+
+    def _dates_of_rules(self, year: int) -> list[tuple[date, str]]:
+        actual: dict[str, date | None] = {}
+        pending = list(self.rules)
+        while pending:  # offsets resolve after the rule they refer to
+            rule = pending.pop(0)
+            if isinstance(rule.rule, Offset) and rule.rule.rule_id not in actual:
+                pending.append(rule)
+                continue
+            actual[rule.id] = rule.rule.on(year, actual)
+        found: list[tuple[date, str]] = []
+        for rule in self.rules:
+            if isinstance(rule.rule, ExplicitDates):
+                days: Iterable[date] = (d for d in rule.rule.dates if d.year == year)
+            else:
+                single = actual[rule.id]
+                days = () if single is None else (single,)
+            for day in days:
+                shifted = self._shift(day)
+                found.append((shifted, rule.name if shifted == day else f"{rule.name} (observed)"))
+        return found
+
+    def _shift(self, day: date) -> date:
+        if self.observed is ObservedShift.NEAREST_WEEKDAY:
+            if day.weekday() == 5:
+                return day - timedelta(days=1)
+            if day.weekday() == 6:
+                return day + timedelta(days=1)
+        return day
+
+    def name_of(self, day: date) -> str | None:
+        """The holiday's name if `day` is one, else None."""
+        return self.in_year(day.year).get(day)
