@@ -1,0 +1,124 @@
+"""Cross-references a field validator cannot see: ids that must name a calendar, status or metric."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sladesk.clock.holidays import Offset, parse_date_rule
+from sladesk.policy.model import PolicySpec, StatusKind
+
+Location = tuple[str | int, ...]
+
+
+def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
+    """Every broken reference in a structurally valid policy, with where it is."""
+    problems: list[tuple[Location, str]] = []
+    calendars = set(spec.calendars)
+    statuses = {s.id for s in spec.statuses}
+    metrics = set(spec.metrics)
+
+    def need(kind: str, known: set[str], value: str, where: Location) -> None:
+        if value not in known:
+            choices = ", ".join(sorted(known)) or "none defined"
+            problems.append((where, f"unknown {kind} {value!r} (known: {choices})"))
+
+    for where, ids in (
+        (("statuses",), [s.id for s in spec.statuses]),
+        (("severities",), [s.code for s in spec.severities]),
+        (("tiers",), [t.id for t in spec.tiers]),
+        (("categories",), [c.id for c in spec.categories]),
+        (("intake",), [f.id for f in spec.intake]),
+        (("holidays", "rules"), [r.id for r in spec.holidays.rules]),
+    ):
+        for value, count in Counter(ids).items():
+            if count > 1:
+                problems.append((where, f"{value!r} is defined {count} times"))
+    for rank, count in Counter(s.rank for s in spec.severities).items():
+        if count > 1:
+            problems.append(
+                (("severities",), f"rank {rank} is used by {count} severities; ranks must differ")
+            )
+
+    holiday_ids = {r.id for r in spec.holidays.rules}
+    for index, rule in enumerate(spec.holidays.rules):
+        parsed = parse_date_rule(rule.on) if rule.on else None
+        if isinstance(parsed, Offset):
+            need("holiday", holiday_ids, parsed.rule_id, ("holidays", "rules", index, "on"))
+
+    for name, calendar in spec.calendars.items():
+        if calendar.business_day is not None and calendar.business_day.business_days:
+            problems.append((("calendars", name, "business_day"), "give the working day in hours, like 9h"))
+        for index, member in enumerate(calendar.union):
+            need("calendar", calendars, member, ("calendars", name, "union", index))
+    problems.extend(_union_cycles(spec))
+
+    if not any(s.kind is StatusKind.NEW for s in spec.statuses):
+        problems.append((("statuses",), "no status has kind `new`: a ticket needs a status to start in"))
+    for source, targets in spec.transitions.items():
+        need("status", statuses, source, ("transitions", source))
+        for index, target in enumerate(targets):
+            need("status", statuses, target, ("transitions", source, index))
+    for index, status in enumerate(spec.customer_reply.moves_from):
+        need("status", statuses, status, ("customer_reply", "moves_from", index))
+    if spec.customer_reply.to is not None:
+        need("status", statuses, spec.customer_reply.to, ("customer_reply", "to"))
+    for index, status in enumerate(spec.reopen.allowed_from):
+        need("status", statuses, status, ("reopen", "allowed_from", index))
+    if spec.reopen.to is not None:
+        need("status", statuses, spec.reopen.to, ("reopen", "to"))
+    if spec.auto_close is not None:
+        for index, status in enumerate(spec.auto_close.from_statuses):
+            need("status", statuses, status, ("auto_close", "from_statuses", index))
+        need("status", statuses, spec.auto_close.to, ("auto_close", "to"))
+        need("calendar", calendars, spec.auto_close.calendar, ("auto_close", "calendar"))
+
+    for name, metric in spec.metrics.items():
+        need("calendar", calendars, metric.calendar, ("metrics", name, "calendar"))
+        _check_start(metric.start, name, metrics, ("metrics", name, "start"), problems)
+        for index, status in enumerate(metric.pause_statuses):
+            need("status", statuses, status, ("metrics", name, "pause_statuses", index))
+
+    for s_index, severity in enumerate(spec.severities):
+        for metric_id, target in severity.targets.items():
+            where: Location = ("severities", s_index, "targets", metric_id)
+            need("metric", metrics, metric_id, where)
+            if target.calendar is not None:
+                need("calendar", calendars, target.calendar, (*where, "calendar"))
+            if target.start is not None:
+                _check_start(target.start, metric_id, metrics, (*where, "start"), problems)
+            if target.due is None and target.goal is not None:
+                problems.append((where, "a goal needs a due target beside it"))
+    return problems
+
+
+def _check_start(
+    start: str, metric: str, metrics: set[str], where: Location, problems: list[tuple[Location, str]]
+) -> None:
+    if start == "opened":
+        return
+    if start == metric:
+        problems.append((where, f"metric {metric!r} cannot start when it stops itself"))
+    elif start not in metrics:
+        problems.append((where, f"start {start!r} is neither `opened` nor a metric of this policy"))
+
+
+def _union_cycles(spec: PolicySpec) -> list[tuple[Location, str]]:
+    problems: list[tuple[Location, str]] = []
+    for name in spec.calendars:
+        stack, seen = [name], set()
+        while stack:
+            current = stack.pop()
+            calendar = spec.calendars.get(current)
+            if calendar is None:
+                continue
+            for member in calendar.union:
+                if member == name:
+                    problems.append(
+                        (("calendars", name, "union"), f"calendar {name!r} is a member of itself")
+                    )
+                    stack = []
+                    break
+                if member not in seen:
+                    seen.add(member)
+                    stack.append(member)
+    return problems

@@ -1,0 +1,127 @@
+"""YAML to policy: ruamel.yaml keeps every node's line, so each problem names file, line and field."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from sladesk.errors import PolicyError, Problem, UnknownPolicyError
+from sladesk.policy.checks import Location, reference_problems
+from sladesk.policy.model import PolicySpec
+from sladesk.policy.policy import Policy
+
+BUILTIN_IDS = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
+
+
+def builtin_path(policy_id: str) -> Path:
+    return Path(str(resources.files("sladesk.policy") / "builtin" / f"{policy_id}.yaml"))
+
+
+def load_policy(reference: str | Path) -> Policy:
+    """A built-in policy by id (`alleo`) or a policy YAML file by path."""
+    text = str(reference)
+    if text in BUILTIN_IDS:
+        return _load_builtin(text)
+    path = Path(text)
+    if path.is_file():
+        return read_policy_file(path)
+    raise UnknownPolicyError(
+        f"unknown policy {text!r}: not a built-in id ({', '.join(BUILTIN_IDS)}) nor a readable file"
+    )
+
+
+@functools.cache
+def _load_builtin(policy_id: str) -> Policy:
+    return read_policy_file(builtin_path(policy_id), display_name=f"{policy_id}.yaml")
+
+
+def read_yaml(path: Path, display_name: str | None = None) -> Any:
+    """The parsed document, with line numbers kept; YAML syntax errors become located problems."""
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError([Problem(name, None, "", f"cannot read the file: {error.strerror}")]) from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise PolicyError([Problem(name, line, "", f"YAML syntax: {message}")]) from None
+
+
+def read_policy_file(path: Path, display_name: str | None = None) -> Policy:
+    """Load and check a policy file; raise `PolicyError` with every problem found."""
+    name = display_name or str(path)
+    document = read_yaml(path, display_name)
+    return policy_from_document(document, name)
+
+
+def policy_from_document(document: Any, name: str) -> Policy:
+    if not isinstance(document, Mapping):
+        raise PolicyError([Problem(name, 1, "", "a policy file must be a mapping of fields (id, name, ...)")])
+    try:
+        spec = PolicySpec.model_validate(document)
+    except ValidationError as error:
+        raise PolicyError(_validation_problems(error, document, name)) from None
+    problems = [located(document, name, where, message) for where, message in reference_problems(spec)]
+    if problems:
+        raise PolicyError(problems)
+    return Policy(spec, name)
+
+
+def _validation_problems(error: ValidationError, document: Any, name: str) -> list[Problem]:
+    problems = []
+    for detail in error.errors():
+        message = detail["msg"].removeprefix("Value error, ")
+        loc = tuple(detail["loc"])
+        if detail["type"] == "extra_forbidden":
+            message = f"unknown field {loc[-1]!r}"
+        elif detail["type"] == "missing":
+            message = f"missing required field {loc[-1]!r}"
+        problems.append(located(document, name, loc, message))
+    return problems
+
+
+def located(document: Any, name: str, loc: Location, message: str) -> Problem:
+    """A problem at a pydantic-style location, with the line of the deepest node that exists."""
+    node = document
+    line = 1
+    path: list[str] = []
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
+        if isinstance(node, Mapping) and isinstance(key, str) and key in node:
+            line = _line_of_key(node, key, line)
+            node = node[key]
+            path.append(f".{key}" if path else key)
+        elif isinstance(node, Sequence) and not isinstance(node, str) and isinstance(key, int):
+            if 0 <= key < len(node):
+                line = _line_of_item(node, key, line)
+                node = node[key]
+            path.append(f"[{key}]")
+        elif last and isinstance(key, str) and "[" not in key:
+            path.append(f".{key}" if path else key)  # a missing field: point at its parent
+        # else: a pydantic type tag such as `function-before[...]`, not a key of the file
+    return Problem(name, line, "".join(path), message)
+
+
+def _line_of_key(node: Any, key: str, default: int) -> int:
+    try:
+        return int(node.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError):
+        return default
+
+
+def _line_of_item(node: Any, index: int, default: int) -> int:
+    try:
+        return int(node.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return default

@@ -1,0 +1,276 @@
+"""The policy file's shape: pydantic models a support manager's YAML is validated against.
+
+Field validators turn the policy's small languages (durations, time ranges, holiday rules)
+into clear messages, so that every problem in a file is reported at once with its field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from sladesk.clock import ObservedShift, parse_date_rule, parse_duration, parse_range
+from sladesk.clock.durations import Duration
+from sladesk.clock.weekly import parse_weekdays
+from sladesk.errors import CalendarError
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _as_value_error(parse: Any, value: Any) -> Any:
+    try:
+        return parse(value)
+    except CalendarError as error:
+        raise ValueError(str(error)) from None
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} has no unit: write it like 30m, 4h or 2 business days")
+    return _as_value_error(parse_duration, str(value))  # type: ignore[no-any-return]
+
+
+def _time_range(value: Any) -> str:
+    _as_value_error(parse_range, str(value))
+    return str(value)
+
+
+def _identifier(value: Any) -> str:
+    text = str(value)
+    if not _IDENTIFIER.match(text):
+        raise ValueError(f"{text!r} is not a valid id: use lower-case letters, digits and _")
+    return text
+
+
+PolicyDuration = Annotated[Duration, BeforeValidator(_duration)]
+TimeRange = Annotated[str, BeforeValidator(_time_range)]
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class HolidayRuleSpec(Spec):
+    """A named holiday: `on` a rule (`12-25`, `4th thu of nov`, `thanksgiving + 1 day`) or on `dates`."""
+
+    id: Identifier
+    name: str
+    on: str | None = None
+    dates: tuple[date, ...] = ()
+
+    @field_validator("on")
+    @classmethod
+    def _rule_reads(cls, value: str | None) -> str | None:
+        if value is not None:
+            _as_value_error(parse_date_rule, value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_say_when(self) -> HolidayRuleSpec:
+        if (self.on is None) == (not self.dates):
+            raise ValueError(
+                "give either `on` (a rule such as 12-25) or `dates` (a list), not both or neither"
+            )
+        return self
+
+
+class HolidaysSpec(Spec):
+    observed: ObservedShift = ObservedShift.NONE
+    rules: tuple[HolidayRuleSpec, ...] = ()
+
+
+class ExtraRangeSpec(Spec):
+    date: date
+    hours: tuple[TimeRange, ...]
+
+
+def _hours(value: Any) -> Any:
+    if isinstance(value, str):
+        if value.strip().lower() in ("24x7", "24/7", "always"):
+            return "24x7"
+        raise ValueError(f"{value!r}: write `24x7` or weekday ranges like {{mon-fri: 08:00-17:00}}")
+    if isinstance(value, dict):
+        for day_spec, ranges in value.items():
+            _as_value_error(parse_weekdays, str(day_spec))
+            for text in [ranges] if isinstance(ranges, str) else list(ranges or []):
+                if str(text).strip().lower() != "closed":
+                    _time_range(text)
+    return value
+
+
+class CalendarSpec(Spec):
+    """Working hours (`hours`) or the `union` of other calendars of the policy."""
+
+    name: str | None = None
+    description: str | None = None
+    timezone: str | None = None
+    hours: Annotated[Literal["24x7"] | dict[str, str | tuple[str, ...]], BeforeValidator(_hours)] | None = (
+        None
+    )
+    holidays: bool = True
+    holiday_hours: tuple[TimeRange, ...] = ()
+    extra: tuple[ExtraRangeSpec, ...] = ()
+    union: tuple[Identifier, ...] = ()
+    business_day: PolicyDuration | None = None
+
+    @model_validator(mode="after")
+    def _hours_or_union(self) -> CalendarSpec:
+        if (self.hours is None) == (not self.union):
+            raise ValueError("give either `hours` or `union` (a list of calendar ids), not both or neither")
+        return self
+
+
+class StatusKind(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class StatusSpec(Spec):
+    id: Identifier
+    name: str
+    kind: StatusKind
+    description: str | None = None
+
+
+class MetricSpec(Spec):
+    """A clock: where it counts, what starts it, what stops it and what pauses it."""
+
+    name: str
+    description: str | None = None
+    calendar: Identifier
+    start: Identifier = "opened"
+    stop: Literal["first_agent_reply", "resolved"]
+    pause_statuses: tuple[Identifier, ...] = ()
+
+
+def _target(value: Any) -> Any:
+    """`4h`, a range `1-3 business days` (goal-due), or a mapping with due/goal/calendar/start."""
+    if isinstance(value, str):
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*(.+)$", value)
+        if match:
+            low, high, unit = match.groups()
+            return {"goal": f"{low} {unit}", "due": f"{high} {unit}"}
+        return {"due": value}
+    return value
+
+
+class TargetSpec(Spec):
+    due: PolicyDuration | None = None
+    goal: PolicyDuration | None = None
+    calendar: Identifier | None = None
+    start: Identifier | None = None
+    note: str | None = None
+
+
+class Comms(StrEnum):
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class SeveritySpec(Spec):
+    code: str
+    rank: int = Field(ge=1)
+    name: str
+    definition: str
+    examples: tuple[str, ...] = ()
+    pages_oncall: bool = False
+    handled: str | None = None
+    internal_comms: Comms = Comms.NONE
+    external_comms: Comms = Comms.NONE
+    targets: dict[Identifier, Annotated[TargetSpec, BeforeValidator(_target)]] = Field(default_factory=dict)
+
+
+class NamedSpec(Spec):
+    id: Identifier
+    name: str
+    description: str | None = None
+
+
+class IntakeFieldSpec(Spec):
+    id: Identifier
+    label: str
+    type: Literal["text", "long_text", "email", "datetime", "url", "choice", "attachment"] = "text"
+    required: bool = False
+    help: str | None = None
+    choices: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _choices_for_choice(self) -> IntakeFieldSpec:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a `choice` field needs `choices`")
+        return self
+
+
+class CustomerReplySpec(Spec):
+    """A customer reply moves the ticket from these statuses to `to` (`awaiting_customer` -> `open`)."""
+
+    moves_from: tuple[Identifier, ...] = ()
+    to: Identifier | None = None
+
+
+class ReopenSpec(Spec):
+    allowed_from: tuple[Identifier, ...] = ()
+    to: Identifier | None = None
+    otherwise: str | None = None
+
+
+class AutoCloseSpec(Spec):
+    from_statuses: tuple[Identifier, ...]
+    after: PolicyDuration
+    calendar: Identifier
+    to: Identifier
+    condition: str | None = None
+
+
+class AssumptionSpec(Spec):
+    topic: str
+    text: str
+
+
+class PolicySpec(Spec):
+    id: Identifier
+    name: str
+    version: int = Field(default=1, ge=1)
+    description: str | None = None
+    source: str | None = None
+    timezone: str
+    warning_fraction: float | None = Field(default=None, gt=0, lt=1)
+    holidays: HolidaysSpec = HolidaysSpec()
+    calendars: dict[Identifier, CalendarSpec]
+    statuses: tuple[StatusSpec, ...]
+    transitions: dict[Identifier, tuple[Identifier, ...]]
+    customer_reply: CustomerReplySpec = CustomerReplySpec()
+    reopen: ReopenSpec = ReopenSpec()
+    auto_close: AutoCloseSpec | None = None
+    metrics: dict[Identifier, MetricSpec]
+    severities: tuple[SeveritySpec, ...] = Field(min_length=1)
+    tiers: tuple[NamedSpec, ...] = ()
+    categories: tuple[NamedSpec, ...] = ()
+    intake: tuple[IntakeFieldSpec, ...] = ()
+    assumptions: tuple[AssumptionSpec, ...] = ()
+    tests: Any = None  # scenario tests, read by sladesk.sla.scenarios
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        check_zone(value)
+        return value
+
+
+def check_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like America/New_York)") from None

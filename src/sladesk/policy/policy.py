@@ -1,0 +1,211 @@
+"""A loaded policy: its validated spec plus compiled calendars and the lookups the engine needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sladesk.clock import (
+    Calendar,
+    ExplicitDates,
+    ExtraRange,
+    HolidayRule,
+    HolidaySet,
+    UnionCalendar,
+    WeeklyCalendar,
+    WeeklyHours,
+    format_duration,
+    parse_date_rule,
+    parse_range,
+)
+from sladesk.clock.durations import Duration
+from sladesk.errors import SladeskError
+from sladesk.policy.model import (
+    CalendarSpec,
+    HolidayRuleSpec,
+    MetricSpec,
+    PolicySpec,
+    SeveritySpec,
+    StatusKind,
+    StatusSpec,
+)
+
+
+class UnknownNameError(SladeskError):
+    """A severity, status, metric, calendar or tier the policy does not define."""
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    """Everything needed to run one metric's clock for one severity."""
+
+    metric_id: str
+    metric: MetricSpec
+    calendar_id: str
+    calendar: Calendar
+    start: str
+    due: timedelta | None
+    goal: timedelta | None
+    due_words: str | None
+    goal_words: str | None
+
+    @property
+    def pause_statuses(self) -> tuple[str, ...]:
+        return self.metric.pause_statuses
+
+
+class Policy:
+    """A policy ready for the engine; `source` is the file it came from, for messages."""
+
+    def __init__(self, spec: PolicySpec, source: str) -> None:
+        self.spec = spec
+        self.source = source
+        self.tz = ZoneInfo(spec.timezone)
+        self._holiday_set = HolidaySet(
+            tuple(_holiday_rule(rule) for rule in spec.holidays.rules), spec.holidays.observed
+        )
+        self._calendars: dict[str, Calendar] = {}
+        for name in spec.calendars:
+            self._build_calendar(name)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def version(self) -> int:
+        return self.spec.version
+
+    @property
+    def holidays(self) -> HolidaySet:
+        return self._holiday_set
+
+    # calendars
+
+    def calendar(self, name: str) -> Calendar:
+        """The compiled calendar `name` of this policy."""
+        try:
+            return self._calendars[name]
+        except KeyError:
+            raise UnknownNameError(
+                f"policy {self.id!r} has no calendar {name!r} (known: {', '.join(self._calendars)})"
+            ) from None
+
+    def _build_calendar(self, name: str) -> Calendar:
+        if name in self._calendars:
+            return self._calendars[name]
+        spec: CalendarSpec = self.spec.calendars[name]
+        standard_day = timedelta(seconds=spec.business_day.seconds) if spec.business_day else None
+        built: Calendar
+        if spec.union:
+            members = [self._build_calendar(member) for member in spec.union]
+            built = UnionCalendar(name, members, standard_day)
+        else:
+            weekly = (
+                WeeklyHours.always() if spec.hours == "24x7" else WeeklyHours.from_mapping(spec.hours or {})
+            )
+            built = WeeklyCalendar(
+                name,
+                ZoneInfo(spec.timezone) if spec.timezone else self.tz,
+                weekly,
+                holidays=self._holiday_set if spec.holidays else None,
+                holiday_hours=[parse_range(text) for text in spec.holiday_hours],
+                extra=[ExtraRange(x.date, parse_range(text)) for x in spec.extra for text in x.hours],
+                standard_day=standard_day,
+            )
+        self._calendars[name] = built
+        return built
+
+    # severities, statuses, tiers
+
+    @property
+    def severities(self) -> tuple[SeveritySpec, ...]:
+        return tuple(sorted(self.spec.severities, key=lambda s: s.rank))
+
+    def severity(self, value: int | str) -> SeveritySpec:
+        """A severity by rank (1 is most severe) or by the policy's own code (`Sev1`, `P1`)."""
+        for severity in self.spec.severities:
+            if isinstance(value, int) and not isinstance(value, bool):
+                if severity.rank == value:
+                    return severity
+            elif str(value).strip().lower() in (severity.code.lower(), str(severity.rank)):
+                return severity
+        known = ", ".join(f"{s.rank} ({s.code})" for s in self.severities)
+        raise UnknownNameError(f"policy {self.id!r} has no severity {value!r} (known: {known})")
+
+    def status(self, status_id: str) -> StatusSpec:
+        for status in self.spec.statuses:
+            if status.id == status_id:
+                return status
+        known = ", ".join(s.id for s in self.spec.statuses)
+        raise UnknownNameError(f"policy {self.id!r} has no status {status_id!r} (known: {known})")
+
+    @property
+    def initial_status(self) -> str:
+        return next(s.id for s in self.spec.statuses if s.kind is StatusKind.NEW)
+
+    def is_finished(self, status_id: str) -> bool:
+        """Whether the status ends the ticket's work (a resolved or closed kind)."""
+        return self.status(status_id).kind in (StatusKind.RESOLVED, StatusKind.CLOSED)
+
+    def can_move(self, source: str, target: str) -> bool:
+        return source == target or target in self.spec.transitions.get(source, ())
+
+    def tier_rank(self, tier: str | None) -> int | None:
+        """1 for the first tier the policy lists; None if the policy ranks no tiers."""
+        if not self.spec.tiers:
+            return None
+        for index, known in enumerate(self.spec.tiers, start=1):
+            if known.id == tier:
+                return index
+        known_ids = ", ".join(t.id for t in self.spec.tiers)
+        raise UnknownNameError(f"policy {self.id!r} has no tier {tier!r} (known: {known_ids})")
+
+    # metrics
+
+    @property
+    def metric_ids(self) -> tuple[str, ...]:
+        return tuple(self.spec.metrics)
+
+    def clock_rule(self, severity: SeveritySpec, metric_id: str) -> ClockRule:
+        """The metric's clock for `severity`: the severity's target overrides the metric's defaults."""
+        metric = self.spec.metrics.get(metric_id)
+        if metric is None:
+            raise UnknownNameError(
+                f"policy {self.id!r} has no metric {metric_id!r} (known: {', '.join(self.spec.metrics)})"
+            )
+        target = severity.targets.get(metric_id)
+        calendar_id = (target.calendar if target else None) or metric.calendar
+        calendar = self.calendar(calendar_id)
+        due = target.due if target else None
+        goal = target.goal if target else None
+        return ClockRule(
+            metric_id=metric_id,
+            metric=metric,
+            calendar_id=calendar_id,
+            calendar=calendar,
+            start=(target.start if target else None) or metric.start,
+            due=due.on(calendar) if due else None,
+            goal=goal.on(calendar) if goal else None,
+            due_words=_words(due, calendar),
+            goal_words=_words(goal, calendar),
+        )
+
+
+def _words(duration: Duration | None, calendar: Calendar) -> str | None:
+    if duration is None:
+        return None
+    if duration.business_days:
+        return f"{duration} ({format_duration(duration.on(calendar))} of working time)"
+    return str(duration)
+
+
+def _holiday_rule(spec: HolidayRuleSpec) -> HolidayRule:
+    if spec.on is not None:
+        return HolidayRule(spec.id, spec.name, parse_date_rule(spec.on))
+    return HolidayRule(spec.id, spec.name, ExplicitDates(tuple(sorted(spec.dates))))
