@@ -63,9 +63,7 @@ def parse_duration(text: str) -> Duration:
         return Duration(business_days=Fraction(match.group(1)))
     parts = _PART.findall(key)
     if not parts or _PART.sub("", key).strip():
-        raise CalendarError(
-            f"cannot read {text!r} as a duration (expected like 30m, 4h, 1h 30m or 2 business days)"
-        )
+        raise CalendarError(f"cannot read {text!r} as a duration (expected like 30m, 4h, 1h 30m or 2 business days)")
     total = Fraction(0)
     for amount, unit in parts:
         if unit not in _UNITS:

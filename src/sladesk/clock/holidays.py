@@ -104,9 +104,7 @@ def parse_date_rule(text: str) -> FixedDate | NthWeekday | Offset:
         weekday_key, month_key = weekday_name[:3], month_name[:3]
         if ordinal not in _ORDINALS or weekday_key not in WEEKDAY_NAMES or month_key not in MONTH_NAMES:
             raise CalendarError(f"cannot read {text!r} (expected like '4th thu of nov' or 'last mon of may')")
-        return NthWeekday(
-            _ORDINALS[ordinal], WEEKDAY_NAMES.index(weekday_key), MONTH_NAMES.index(month_key) + 1
-        )
+        return NthWeekday(_ORDINALS[ordinal], WEEKDAY_NAMES.index(weekday_key), MONTH_NAMES.index(month_key) + 1)
     if match := _OFFSET.match(key):
         rule_id, sign, count = match.groups()
         return Offset(rule_id, int(count) * (1 if sign == "+" else -1))

@@ -35,9 +35,7 @@ def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
                 problems.append((where, f"{value!r} is defined {count} times"))
     for rank, count in Counter(s.rank for s in spec.severities).items():
         if count > 1:
-            problems.append(
-                (("severities",), f"rank {rank} is used by {count} severities; ranks must differ")
-            )
+            problems.append((("severities",), f"rank {rank} is used by {count} severities; ranks must differ"))
 
     holiday_ids = {r.id for r in spec.holidays.rules}
     for index, rule in enumerate(spec.holidays.rules):
@@ -79,15 +77,15 @@ def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
             need("status", statuses, status, ("metrics", name, "pause_statuses", index))
 
     for s_index, severity in enumerate(spec.severities):
-        for metric_id, target in severity.targets.items():
-            where: Location = ("severities", s_index, "targets", metric_id)
-            need("metric", metrics, metric_id, where)
-            if target.calendar is not None:
-                need("calendar", calendars, target.calendar, (*where, "calendar"))
-            if target.start is not None:
-                _check_start(target.start, metric_id, metrics, (*where, "start"), problems)
-            if target.due is None and target.goal is not None:
-                problems.append((where, "a goal needs a due target beside it"))
+        for metric_id, metric_target in severity.targets.items():
+            at: Location = ("severities", s_index, "targets", metric_id)
+            need("metric", metrics, metric_id, at)
+            if metric_target.calendar is not None:
+                need("calendar", calendars, metric_target.calendar, (*at, "calendar"))
+            if metric_target.start is not None:
+                _check_start(metric_target.start, metric_id, metrics, (*at, "start"), problems)
+            if metric_target.due is None and metric_target.goal is not None:
+                problems.append((at, "a goal needs a due target beside it"))
     return problems
 
 
@@ -113,9 +111,7 @@ def _union_cycles(spec: PolicySpec) -> list[tuple[Location, str]]:
                 continue
             for member in calendar.union:
                 if member == name:
-                    problems.append(
-                        (("calendars", name, "union"), f"calendar {name!r} is a member of itself")
-                    )
+                    problems.append((("calendars", name, "union"), f"calendar {name!r} is a member of itself"))
                     stack = []
                     break
                 if member not in seen:

@@ -76,9 +76,7 @@ class HolidayRuleSpec(Spec):
     @model_validator(mode="after")
     def _one_way_to_say_when(self) -> HolidayRuleSpec:
         if (self.on is None) == (not self.dates):
-            raise ValueError(
-                "give either `on` (a rule such as 12-25) or `dates` (a list), not both or neither"
-            )
+            raise ValueError("give either `on` (a rule such as 12-25) or `dates` (a list), not both or neither")
         return self
 
 
@@ -112,9 +110,7 @@ class CalendarSpec(Spec):
     name: str | None = None
     description: str | None = None
     timezone: str | None = None
-    hours: Annotated[Literal["24x7"] | dict[str, str | tuple[str, ...]], BeforeValidator(_hours)] | None = (
-        None
-    )
+    hours: Annotated[Literal["24x7"] | dict[str, str | tuple[str, ...]], BeforeValidator(_hours)] | None = None
     holidays: bool = True
     holiday_hours: tuple[TimeRange, ...] = ()
     extra: tuple[ExtraRangeSpec, ...] = ()

@@ -106,9 +106,7 @@ class Policy:
             members = [self._build_calendar(member) for member in spec.union]
             built = UnionCalendar(name, members, standard_day)
         else:
-            weekly = (
-                WeeklyHours.always() if spec.hours == "24x7" else WeeklyHours.from_mapping(spec.hours or {})
-            )
+            weekly = WeeklyHours.always() if spec.hours == "24x7" else WeeklyHours.from_mapping(spec.hours or {})
             built = WeeklyCalendar(
                 name,
                 ZoneInfo(spec.timezone) if spec.timezone else self.tz,
