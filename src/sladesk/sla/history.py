@@ -1,0 +1,137 @@
+"""A ticket's event history checked against its policy and turned into timed facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sladesk.errors import InputError, SladeskError
+from sladesk.policy import Policy, SeveritySpec
+from sladesk.sla.events import Event, TicketFacts
+
+
+@dataclass(frozen=True)
+class StatusSpan:
+    """The ticket sat in `status` from `start` until `end` (None: still there at `now`)."""
+
+    start: datetime
+    end: datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class SeverityChange:
+    at: datetime
+    severity: SeveritySpec
+    reason: str | None
+    by: str | None
+
+
+@dataclass(frozen=True)
+class History:
+    """What happened up to `now`, as the clocks need it."""
+
+    now: datetime
+    opened_at: datetime
+    status_spans: tuple[StatusSpan, ...]
+    first_agent_reply: datetime | None
+    initial_severity: SeveritySpec
+    severity_changes: tuple[SeverityChange, ...]
+    outside_incident: str | None
+    tier: str | None
+
+    @property
+    def severity(self) -> SeveritySpec:
+        return self.severity_changes[-1].severity if self.severity_changes else self.initial_severity
+
+    @property
+    def status(self) -> str:
+        return self.status_spans[-1].status
+
+
+def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime) -> History:
+    """Check every event against the policy (in order, with its index) and keep those up to `now`."""
+    if not events or events[0].type != "opened":
+        raise InputError("the first event must be `opened`", 0 if events else None)
+    initial_severity = _severity(policy, ticket.severity, None)
+    if ticket.tier is not None:
+        _named(policy.tier_rank, ticket.tier, None)
+    opened_at = events[0].at
+    if now < opened_at:
+        raise InputError(f"`now` ({now.isoformat()}) is before the ticket was opened ({opened_at.isoformat()})")
+
+    status = policy.initial_status
+    spans: list[StatusSpan] = []
+    span_start = opened_at
+    agent_replies: list[datetime] = []
+    changes: list[SeverityChange] = []
+    incidents: list[tuple[datetime, str | None]] = []
+    previous = opened_at
+
+    def move(to: str, at: datetime) -> None:
+        nonlocal status, span_start
+        if to != status:
+            spans.append(StatusSpan(span_start, at, status))
+            status, span_start = to, at
+
+    for index, event in enumerate(events):
+        if event.at < previous:
+            raise InputError(
+                f"out of order: {event.at.isoformat()} is before the previous event ({previous.isoformat()})",
+                index,
+            )
+        previous = event.at
+        if index > 0 and event.type == "opened":
+            raise InputError("a ticket is opened only once (`opened` must be the first event only)", index)
+        if event.type == "status":
+            target = str(event.to)
+            _named(policy.status, target, index)
+            if not policy.can_move(status, target):
+                allowed = ", ".join(policy.spec.transitions.get(status, ())) or "none"
+                raise InputError(f"status cannot move from {status!r} to {target!r} (allowed: {allowed})", index)
+            move(target, event.at)
+        elif event.type == "reply":
+            if event.by == "agent" and event.public:
+                agent_replies.append(event.at)
+            rule = policy.spec.customer_reply
+            if event.by == "customer" and rule.to is not None and status in rule.moves_from:
+                move(rule.to, event.at)
+        elif event.type == "severity":
+            assert event.to is not None
+            changes.append(SeverityChange(event.at, _severity(policy, event.to, index), event.reason, event.by))
+        elif event.type == "outside_incident":
+            incidents.append((event.at, (event.reason or "outside incident") if event.set else None))
+    spans.append(StatusSpan(span_start, None, status))
+
+    # Every event was checked; the replay itself stops at `now`.
+    until_now = [span for span in spans if span.start <= now]
+    last = until_now[-1]
+    if last.end is not None and last.end > now:
+        until_now[-1] = StatusSpan(last.start, None, last.status)
+    replies = [at for at in agent_replies if at <= now]
+    incident = [reason for at, reason in incidents if at <= now]
+    return History(
+        now=now,
+        opened_at=opened_at,
+        status_spans=tuple(until_now),
+        first_agent_reply=replies[0] if replies else None,
+        initial_severity=initial_severity,
+        severity_changes=tuple(c for c in changes if c.at <= now),
+        outside_incident=incident[-1] if incident else None,
+        tier=ticket.tier,
+    )
+
+
+def _severity(policy: Policy, value: int | str, index: int | None) -> SeveritySpec:
+    try:
+        return policy.severity(value)
+    except SladeskError as error:
+        raise InputError(str(error), index) from None
+
+
+def _named(lookup: object, value: str, index: int | None) -> None:
+    try:
+        lookup(value)  # type: ignore[operator]
+    except SladeskError as error:
+        raise InputError(str(error), index) from None
