@@ -223,8 +223,9 @@ def _cycle(
             return base, stop, reason, 1
         return base, None, None, 1
     # resolution: stops when the ticket is resolved or closed; reopening starts a new cycle
-    cycle_start, stop, cycle = base, (base if finished_at_base else None), 1
-    reason = "the ticket was already resolved or closed" if finished_at_base else None
+    cycle_start, cycle = base, 1
+    stop: datetime | None = base if finished_at_base else None
+    reason: str | None = "the ticket was already resolved or closed" if finished_at_base else None
     for span in history.status_spans:
         if span.start <= base:
             continue
