@@ -219,8 +219,8 @@ def _cycle(
         if finished_at_base:
             candidates.append((base, "the ticket was already resolved or closed"))
         if candidates:
-            stop, reason = min(candidates, key=lambda c: c[0])
-            return base, stop, reason, 1
+            first_stop, first_reason = min(candidates, key=lambda c: c[0])
+            return base, first_stop, first_reason, 1
         return base, None, None, 1
     # resolution: stops when the ticket is resolved or closed; reopening starts a new cycle
     cycle_start, cycle = base, 1
