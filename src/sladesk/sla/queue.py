@@ -1,0 +1,102 @@
+"""The work queue: one total order, the same everywhere, with each position explained in words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sladesk.sla.replay import MetricState, ReplayReport
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """What the order looks at for one open ticket."""
+
+    ticket_id: int | str
+    severity_rank: int
+    severity_code: str
+    tier: str | None
+    tier_rank: int | None  # None: the policy ranks no tiers (sorts after ranked ones)
+    next_due: datetime | None  # the earliest due instant among the clocks still running
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    position: int
+    entry: QueueEntry
+    reason: str
+
+
+def next_pending_due(report: ReplayReport) -> datetime | None:
+    """The earliest due instant among the metrics whose clock is still running (breached ones too)."""
+    pending = [
+        m.due
+        for m in report.metrics.values()
+        if m.due is not None and m.stopped_at is None and m.state in (MetricState.RUNNING, MetricState.BREACHED)
+    ]
+    return min(pending, default=None)
+
+
+def entry_from_report(ticket_id: int | str, report: ReplayReport) -> QueueEntry:
+    severity = report.severity
+    return QueueEntry(
+        ticket_id=ticket_id,
+        severity_rank=severity.rank,
+        severity_code=severity.code,
+        tier=report.history.tier,
+        tier_rank=report.policy.tier_rank(report.history.tier),
+        next_due=next_pending_due(report),
+        opened_at=report.history.opened_at,
+    )
+
+
+def _key(entry: QueueEntry) -> tuple[int, float, float, float, tuple[int, int | str]]:
+    tier = entry.tier_rank if entry.tier_rank is not None else float("inf")
+    due = entry.next_due.timestamp() if entry.next_due is not None else float("inf")
+    ticket = (0, entry.ticket_id) if isinstance(entry.ticket_id, int) else (1, entry.ticket_id)
+    return (entry.severity_rank, tier, due, entry.opened_at.timestamp(), ticket)
+
+
+def order_queue(entries: Iterable[QueueEntry]) -> list[QueuePosition]:
+    """Severity rank, then tier rank, then earliest pending due, then opened time, then ticket id."""
+    ordered = sorted(entries, key=_key)
+    positions = []
+    for index, entry in enumerate(ordered):
+        behind = ordered[index + 1] if index + 1 < len(ordered) else None
+        positions.append(QueuePosition(index + 1, entry, _reason(index + 1, entry, behind)))
+    return positions
+
+
+def _reason(position: int, entry: QueueEntry, behind: QueueEntry | None) -> str:
+    facts = [f"severity {entry.severity_code} (rank {entry.severity_rank})"]
+    if entry.tier is not None:
+        facts.append(f"tier {entry.tier}" + (f" (rank {entry.tier_rank})" if entry.tier_rank is not None else ""))
+    facts.append(f"due {_stamp(entry.next_due)}" if entry.next_due else "nothing due")
+    facts.append(f"opened {_stamp(entry.opened_at)}")
+    head = "Number one" if position == 1 else f"Position {position}"
+    text = f"{head}: {', '.join(facts)}."
+    if behind is not None:
+        text += f" Ahead of #{behind.ticket_id} because {_first_difference(entry, behind)}."
+    return text
+
+
+def _first_difference(a: QueueEntry, b: QueueEntry) -> str:
+    if a.severity_rank != b.severity_rank:
+        return f"its severity {a.severity_code} outranks {b.severity_code}"
+    if a.tier_rank != b.tier_rank:
+        if b.tier_rank is None:
+            return f"its tier {a.tier} is ranked and #{b.ticket_id}'s is not"
+        return f"its tier {a.tier} outranks {b.tier}"
+    if a.next_due != b.next_due:
+        if b.next_due is None:
+            return f"it has a deadline ({_stamp(a.next_due)}) and #{b.ticket_id} has none running"
+        return f"it is due sooner ({_stamp(a.next_due)} before {_stamp(b.next_due)})"
+    if a.opened_at != b.opened_at:
+        return f"it was opened earlier ({_stamp(a.opened_at)} before {_stamp(b.opened_at)})"
+    return f"everything else is equal and its id {a.ticket_id} sorts first"
+
+
+def _stamp(instant: datetime | None) -> str:
+    return instant.isoformat() if instant is not None else "-"
