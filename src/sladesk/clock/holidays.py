@@ -158,13 +158,22 @@ class HolidaySet:
         # A neighbouring year's rule can land in this one: New Year's Day on a Saturday is
         # observed on the Friday before, and `christmas + 7 days` is next year's date.
         for rule_year in (year, year - 1, year + 1):
-            for day, name in self._dates_of_rules(rule_year):
+            for day, name, _ in self._dates_of_rules(rule_year):
                 if day.year == year:
                     result.setdefault(day, name)
         self._years[year] = result
         return result
 
-    def _dates_of_rules(self, year: int) -> list[tuple[date, str]]:
+    def dates_by_rule(self, year: int) -> dict[str, list[date]]:
+        """For each rule id, its dates in `year` after the observed shift."""
+        found: dict[str, list[date]] = {rule.id: [] for rule in self.rules}
+        for rule_year in (year, year - 1, year + 1):
+            for day, _, rule_id in self._dates_of_rules(rule_year):
+                if day.year == year:
+                    found[rule_id].append(day)
+        return {rule_id: sorted(days) for rule_id, days in found.items()}
+
+    def _dates_of_rules(self, year: int) -> list[tuple[date, str, str]]:
         actual: dict[str, date | None] = {}
         pending = list(self.rules)
         while pending:  # offsets resolve after the rule they refer to
@@ -173,7 +182,7 @@ class HolidaySet:
                 pending.append(rule)
                 continue
             actual[rule.id] = rule.rule.on(year, actual)
-        found: list[tuple[date, str]] = []
+        found: list[tuple[date, str, str]] = []
         for rule in self.rules:
             if isinstance(rule.rule, ExplicitDates):
                 days: Iterable[date] = (d for d in rule.rule.dates if d.year == year)
@@ -182,7 +191,7 @@ class HolidaySet:
                 days = () if single is None else (single,)
             for day in days:
                 shifted = self._shift(day)
-                found.append((shifted, rule.name if shifted == day else f"{rule.name} (observed)"))
+                found.append((shifted, rule.name if shifted == day else f"{rule.name} (observed)", rule.id))
         return found
 
     def _shift(self, day: date) -> date:

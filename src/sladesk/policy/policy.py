@@ -15,7 +15,6 @@ from sladesk.clock import (
     UnionCalendar,
     WeeklyCalendar,
     WeeklyHours,
-    format_duration,
     parse_date_rule,
     parse_range,
 )
@@ -199,7 +198,8 @@ def _words(duration: Duration | None, calendar: Calendar) -> str | None:
     if duration is None:
         return None
     if duration.business_days:
-        return f"{duration} ({format_duration(duration.on(calendar))} of working time)"
+        hours = duration.on(calendar).total_seconds() / 3600
+        return f"{duration} ({hours:g}h of working time)"
     return str(duration)
 
 

@@ -1,0 +1,308 @@
+"""The `sladesk` command: policies and SLA clocks from the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sladesk.errors import InputError, PolicyError, SladeskError
+from sladesk.policy import BUILTIN_IDS, Policy, load_policy
+from sladesk.sla import Event, ReplayReport, TicketFacts, parse_replay_input, replay
+from sladesk.sla.events import parse_instant
+from sladesk.sla.explain import explain
+from sladesk.sla.scenarios import run_policy_tests
+
+app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
+policy_app = typer.Typer(help="Read, check and test SLA policies.", no_args_is_help=True)
+sla_app = typer.Typer(help="Compute SLA clocks: replay events, due instants, explanations.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(sla_app, name="sla")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Entry point: every user-facing error is one line on stderr and exit code 2."""
+    try:
+        app()
+    except PolicyError as error:
+        for problem in error.problems:
+            err.print(f"error: {problem}", markup=False)
+        raise SystemExit(2) from None
+    except SladeskError as error:
+        err.print(f"error: {error}", markup=False)
+        raise SystemExit(2) from None
+
+
+# policy
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """List the built-in policies."""
+    table = Table("id", "name", "time zone", "severities", "metrics", "version")
+    for policy_id in BUILTIN_IDS:
+        policy = load_policy(policy_id)
+        table.add_row(
+            policy.id,
+            policy.name,
+            policy.spec.timezone,
+            ", ".join(s.code for s in policy.severities),
+            ", ".join(policy.metric_ids),
+            str(policy.version),
+        )
+    out.print(table)
+
+
+@policy_app.command("show")
+def policy_show(
+    policy_ref: Annotated[str, typer.Argument(metavar="ID|FILE", help="A built-in id or a policy file.")],
+) -> None:
+    """Show a policy in readable form: calendars, severities with targets in words, statuses."""
+    policy = load_policy(policy_ref)
+    spec = policy.spec
+    out.print(f"[bold]{policy.name}[/bold] ({policy.id}, version {policy.version}), time zone {spec.timezone}")
+    if spec.description:
+        out.print(spec.description, markup=False)
+    if spec.source:
+        out.print(f"Source: {spec.source}", markup=False)
+    out.print()
+    calendars = Table("calendar", "hours", title="Calendars", title_justify="left")
+    for calendar_id in spec.calendars:
+        calendars.add_row(calendar_id, policy.calendar(calendar_id).describe())
+    out.print(calendars)
+    if spec.holidays.rules:
+        holidays = Table("holiday", "rule", *(str(y) for y in _show_years()), title="Holidays", title_justify="left")
+        for holiday in spec.holidays.rules:
+            dates = [
+                ", ".join(d.strftime("%a %d %b") for d in policy.holidays.dates_by_rule(year)[holiday.id])
+                for year in _show_years()
+            ]
+            holidays.add_row(holiday.name, holiday.on or "dates", *dates)
+        out.print(holidays)
+        out.print(f"Observed shift for weekend holidays: {spec.holidays.observed.value}")
+    severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)", *policy.metric_ids)
+    severities.title, severities.title_justify = "Severities", "left"
+    for severity in policy.severities:
+        cells = []
+        for metric_id in policy.metric_ids:
+            rule = policy.clock_rule(severity, metric_id)
+            if rule.due_words is None:
+                cells.append(f"no target ({rule.calendar_id})")
+            else:
+                goal = f", goal {rule.goal_words}" if rule.goal_words else ""
+                start = f", from {rule.start.replace('_', ' ')}" if rule.start != "opened" else ""
+                cells.append(f"{rule.due_words}{goal} on {rule.calendar_id}{start}")
+        severities.add_row(
+            str(severity.rank),
+            severity.code,
+            severity.name,
+            "yes" if severity.pages_oncall else "no",
+            f"{severity.internal_comms.value}/{severity.external_comms.value}",
+            *cells,
+        )
+    out.print(severities)
+    for severity in policy.severities:
+        out.print(f"[bold]{severity.code}[/bold] {severity.name}: ", end="")
+        out.print(severity.definition, markup=False)
+        for example in severity.examples:
+            out.print(f"  - {example}", markup=False)
+    out.print()
+    statuses = Table("status", "name", "kind", "moves to", title="Statuses", title_justify="left")
+    for status in spec.statuses:
+        statuses.add_row(status.id, status.name, status.kind.value, ", ".join(spec.transitions.get(status.id, ())))
+    out.print(statuses)
+    for metric_id, metric in spec.metrics.items():
+        pauses = ", ".join(metric.pause_statuses) or "never"
+        out.print(f"Metric {metric_id} ({metric.name}): stops at {metric.stop.replace('_', ' ')}; pauses: {pauses}")
+    if spec.warning_fraction:
+        out.print(f"Warning at {spec.warning_fraction:.0%} of each target.")
+    if spec.tiers:
+        out.print("Tiers, first served first: " + ", ".join(t.name for t in spec.tiers), markup=False)
+    if spec.categories:
+        out.print("Categories: " + ", ".join(c.name for c in spec.categories), markup=False)
+    if spec.intake:
+        out.print("Intake: " + "; ".join(f"{f.label}{' (required)' if f.required else ''}" for f in spec.intake))
+    if spec.reopen.allowed_from:
+        out.print(f"Reopen: from {', '.join(spec.reopen.allowed_from)} to {spec.reopen.to}")
+    if spec.reopen.otherwise:
+        out.print(f"Otherwise: {spec.reopen.otherwise}", markup=False)
+    if spec.auto_close:
+        rule_text = spec.auto_close
+        out.print(
+            f"Auto-close: after {rule_text.after} in {', '.join(rule_text.from_statuses)} -> {rule_text.to}"
+            + (f" ({rule_text.condition})" if rule_text.condition else ""),
+            markup=False,
+        )
+    if spec.assumptions:
+        out.print("\n[bold]Assumptions[/bold]")
+        for assumption in spec.assumptions:
+            out.print(f"- {assumption.topic}: {assumption.text}", markup=False)
+
+
+def _show_years() -> tuple[int, int]:
+    year = datetime.now(UTC).year
+    return (year, year + 1)
+
+
+@policy_app.command("check")
+def policy_check(files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Policy YAML files.")]) -> None:
+    """Check policy files; every problem is listed with its file, line and field (exit 1 if any)."""
+    failed = False
+    for file in files:
+        try:
+            policy = load_policy(str(file))
+        except PolicyError as error:
+            failed = True
+            for problem in error.problems:
+                out.print(str(problem), markup=False)
+            continue
+        out.print(f"{file}: ok ({policy.id}, {len(policy.severities)} severities)", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("test")
+def policy_test(
+    references: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[ID|FILE]...", help="Built-in ids, policy files or .tests.yaml files (default: all built-ins)."
+        ),
+    ] = None,
+) -> None:
+    """Run a policy's scenario tests and print a pass/fail table (exit 1 if any fail)."""
+    failed = 0
+    total = 0
+    for reference in references or list(BUILTIN_IDS):
+        policy, results = run_policy_tests(reference)
+        table = Table("result", "scenario", "details", title=f"{policy.id}: {reference}", title_justify="left")
+        for result in results:
+            total += 1
+            if result.passed:
+                table.add_row("[green]PASS[/green]", result.name, "")
+                continue
+            failed += 1
+            if result.error:
+                details = f"error: {result.error}"
+            else:
+                details = "; ".join(
+                    f"{m.metric}.{m.field}: expected {m.expected}, got {m.actual}" for m in result.mismatches
+                )
+            table.add_row("[red]FAIL[/red]", f"{result.name} ({result.file}:{result.line})", details)
+        out.print(table)
+    out.print(f"{total - failed} passed, {failed} failed")
+    if failed or total == 0:
+        raise typer.Exit(1)
+
+
+# sla
+
+
+@sla_app.command("replay")
+def sla_replay(
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="Replay input JSON (DESIGN.md), - for stdin.")],
+    now: Annotated[
+        str | None, typer.Option(help="Replay as of this ISO instant (default: the input's, else now).")
+    ] = None,
+) -> None:
+    """Replay a ticket's events: JSON in, the state of every metric out."""
+    report = _replay_file(source, now)
+    print(json.dumps(report.to_json(), indent=2))
+
+
+@sla_app.command("due")
+def sla_due(
+    policy: Annotated[str, typer.Option(help="Built-in policy id or policy file.")],
+    severity: Annotated[str, typer.Option(help="Severity rank (1 is most severe) or code.")],
+    opened: Annotated[str, typer.Option(help="When the ticket was opened (ISO 8601 with offset).")],
+    metric: Annotated[str | None, typer.Option(help="One metric (default: all of the policy's).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Customer tier, where the policy ranks tiers.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the replay JSON instead of lines.")] = False,
+) -> None:
+    """When each metric of a ticket opened at --opened is due (and its goal, if any)."""
+    report = _replay_opened(policy, severity, opened, tier, metric)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    for metric_id, metric_report in report.metrics.items():
+        if metric and metric_id != metric:
+            continue
+        if metric_report.due is None:
+            out.print(f"{metric_id}: no target for {report.severity.code}")
+            continue
+        line = f"{metric_id}: due {metric_report.due.astimezone(report.policy.tz).isoformat()}"
+        if metric_report.goal is not None:
+            line += f" (goal {metric_report.goal.astimezone(report.policy.tz).isoformat()})"
+        out.print(line)
+
+
+@sla_app.command("explain")
+def sla_explain(
+    source: Annotated[
+        str | None, typer.Argument(metavar="[FILE|-]", help="Replay input JSON instead of options.")
+    ] = None,
+    policy: Annotated[str | None, typer.Option(help="Built-in policy id or policy file.")] = None,
+    severity: Annotated[str | None, typer.Option(help="Severity rank (1 is most severe) or code.")] = None,
+    opened: Annotated[str | None, typer.Option(help="When the ticket was opened (ISO 8601 with offset).")] = None,
+    metric: Annotated[str | None, typer.Option(help="One metric (default: all of the policy's).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Customer tier, where the policy ranks tiers.")] = None,
+    now: Annotated[str | None, typer.Option(help="Explain as of this ISO instant.")] = None,
+) -> None:
+    """Say in words how each deadline is reached: ranges counted, days skipped and why, pauses."""
+    if source is not None:
+        report = _replay_file(source, now)
+    else:
+        missing = [
+            name for name, value in (("--policy", policy), ("--severity", severity), ("--opened", opened)) if not value
+        ]
+        if missing:
+            raise InputError(f"give a replay FILE or {', '.join(missing)}")
+        assert policy is not None and severity is not None and opened is not None
+        report = _replay_opened(policy, severity, opened, tier, metric, now)
+    if metric is not None and metric not in report.metrics:
+        raise InputError(f"policy {report.policy.id!r} has no metric {metric!r} (known: {', '.join(report.metrics)})")
+    out.print(explain(report, metric), markup=False)
+
+
+def _replay_file(source: str, now_text: str | None) -> ReplayReport:
+    raw = _read_json(source)
+    data = parse_replay_input(raw)
+    now = parse_instant(now_text, "--now") if now_text else data.now or datetime.now(UTC)
+    return replay(load_policy(data.policy), data.ticket, data.events, now)
+
+
+def _replay_opened(
+    policy_ref: str,
+    severity: str,
+    opened_text: str,
+    tier: str | None,
+    metric: str | None,
+    now_text: str | None = None,
+) -> ReplayReport:
+    policy: Policy = load_policy(policy_ref)
+    opened = parse_instant(opened_text, "--opened")
+    now = parse_instant(now_text, "--now") if now_text else opened
+    if metric is not None and metric not in policy.metric_ids:
+        raise InputError(f"policy {policy.id!r} has no metric {metric!r} (known: {', '.join(policy.metric_ids)})")
+    facts = TicketFacts(severity=int(severity) if severity.isdigit() else severity, tier=tier)
+    return replay(policy, facts, [Event(opened, "opened")], now)
+
+
+def _read_json(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read {source}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}") from None
