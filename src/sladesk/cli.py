@@ -25,8 +25,10 @@ sla_app = typer.Typer(help="Compute SLA clocks: replay events, due instants, exp
 app.add_typer(policy_app, name="policy")
 app.add_typer(sla_app, name="sla")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (CI logs, files) gets a fixed width wide enough for the policy tables.
+_WIDTH = None if sys.stdout.isatty() else 120
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 
 def main() -> None:

@@ -80,9 +80,13 @@ def policy_from_document(document: Any, name: str) -> Policy:
 
 def _validation_problems(error: ValidationError, document: Any, name: str) -> list[Problem]:
     problems = []
-    for detail in error.errors():
-        message = detail["msg"].removeprefix("Value error, ")
+    details = error.errors()
+    failing = [tuple(d["loc"]) for d in details]
+    for detail in details:
         loc = tuple(detail["loc"])
+        if detail["type"] == "too_short" and any(other[: len(loc)] == loc and other != loc for other in failing):
+            continue  # a list whose items failed is also "too short": the items' own errors say why
+        message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = f"unknown field {loc[-1]!r}"
         elif detail["type"] == "missing":

@@ -1,0 +1,5 @@
+"""`python -m sladesk` runs the sladesk command."""
+
+from sladesk.cli import main
+
+main()

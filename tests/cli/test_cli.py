@@ -1,0 +1,212 @@
+"""The sladesk command as a user runs it: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.conftest import ROOT
+
+DESIGN_EXAMPLE = json.loads((ROOT / "examples" / "alleo-replay.json").read_text(encoding="utf-8"))
+
+
+def _with_events(events, **extra):
+    return json.dumps({**DESIGN_EXAMPLE, "events": events, **extra})
+
+
+def test_replay_reads_standard_input(sladesk):
+    result = sladesk("sla", "replay", "-", stdin=json.dumps(DESIGN_EXAMPLE))
+    assert result.code == 0, result.stderr
+    first_response = json.loads(result.stdout)["metrics"]["first_response"]
+    assert first_response["due"] == "2026-11-30T11:30:00-05:00"
+    assert first_response["counted_seconds"] == 1800
+
+
+def test_replay_now_option_replays_before_the_first_reply(sladesk):
+    result = sladesk("sla", "replay", "-", "--now", "2026-11-25T16:45:00-05:00", stdin=json.dumps(DESIGN_EXAMPLE))
+    assert result.code == 0, result.stderr
+    first_response = json.loads(result.stdout)["metrics"]["first_response"]
+    # still Sev2 (1 business day = 9 h): 15 min counted, due Tuesday 1 Dec 16:30 (30 min Wed + 8 h 30 Tue... )
+    assert first_response["state"] == "running"
+    assert first_response["counted_seconds"] == 900
+    # Wed 16:30-17:00 counts 30 min; Thu/Fri holidays; Mon 08:00-17:00 counts 9 h -> 9 h reached Mon 16:30
+    assert first_response["due"] == "2026-11-30T16:30:00-05:00"
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (
+            [{"at": "2026-11-25T16:30:00", "type": "opened"}],
+            "error: event 0: `at` '2026-11-25T16:30:00' has no UTC offset (naive timestamps are refused)",
+        ),
+        (
+            [
+                {"at": "2026-11-25T16:30:00-05:00", "type": "opened"},
+                {"at": "2026-11-26T09:00:00-05:00", "type": "status", "to": "waiting_on_mars"},
+            ],
+            "error: event 1: policy 'alleo' has no status 'waiting_on_mars' "
+            "(known: new, open, awaiting_customer, on_hold, closed)",
+        ),
+        (
+            [
+                {"at": "2026-11-25T16:30:00-05:00", "type": "opened"},
+                {"at": "2026-11-26T09:00:00-05:00", "type": "reply", "by": "agent"},
+                {"at": "2026-11-26T08:00:00-05:00", "type": "reply", "by": "customer"},
+            ],
+            "error: event 2: out of order: 2026-11-26T08:00:00-05:00 is before the previous event "
+            "(2026-11-26T09:00:00-05:00)",
+        ),
+        (
+            [
+                {"at": "2026-11-25T16:30:00-05:00", "type": "opened"},
+                {"at": "2026-11-26T09:00:00-05:00", "type": "severity", "to": 7},
+            ],
+            "error: event 1: policy 'alleo' has no severity 7 (known: 1 (Sev1), 2 (Sev2), 3 (Sev3), 4 (Sev4))",
+        ),
+        (
+            [
+                {"at": "2026-11-25T16:30:00-05:00", "type": "opened"},
+                {"at": "2026-11-26T09:00:00-05:00", "type": "escalate"},
+            ],
+            "error: event 1: unknown type 'escalate' (expected one of: opened, reply, status, severity, "
+            "outside_incident)",
+        ),
+    ],
+    ids=["naive-timestamp", "unknown-status", "out-of-order", "unknown-severity", "unknown-type"],
+)
+def test_bad_replay_input_exits_2_with_one_line_naming_the_event(sladesk, events, message):
+    result = sladesk("sla", "replay", "-", stdin=_with_events(events))
+    assert result.code == 2
+    assert result.stdout == ""
+    assert result.stderr.rstrip("\n") == message
+
+
+def test_unknown_policy_exits_2_naming_the_built_ins(sladesk):
+    result = sladesk("sla", "replay", "-", stdin=json.dumps({**DESIGN_EXAMPLE, "policy": "acme"}))
+    assert result.code == 2
+    assert result.stderr.strip() == (
+        "error: unknown policy 'acme': not a built-in id (alli, alleo, aspenware, sourcegraph, choozle) "
+        "nor a readable file"
+    )
+
+
+def test_input_that_is_not_json_exits_2(sladesk):
+    result = sladesk("sla", "replay", "-", stdin="{not json")
+    assert result.code == 2
+    assert result.stderr.startswith("error: - is not JSON: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_due_prints_one_line_per_metric(sladesk):
+    result = sladesk("sla", "due", "--policy", "alleo", "--severity", "Sev2", "--opened", "2026-12-24T09:00-05:00")
+    assert result.code == 0, result.stderr
+    # Thu 24 Dec (Christmas Eve) and Fri 25 Dec are holidays; Mon 28 Dec 08:00 + 9 h = 17:00
+    assert result.stdout == "first_response: due 2026-12-28T17:00:00-05:00\n"
+
+
+def test_due_with_unknown_metric_exits_2(sladesk):
+    result = sladesk(
+        "sla", "due", "--policy", "alleo", "--severity", "1", "--metric", "resolution", "--opened", "2026-12-01T09:00Z"
+    )
+    assert result.code == 2
+    assert result.stderr.strip() == "error: policy 'alleo' has no metric 'resolution' (known: first_response)"
+
+
+def test_explain_a_replay_file_lists_the_pause(sladesk, tmp_path):
+    source = tmp_path / "choozle.json"
+    source.write_text(
+        json.dumps(
+            {
+                "policy": "choozle",
+                "ticket": {"severity": "S1"},
+                "events": [
+                    {"at": "2026-12-01T10:00:00-07:00", "type": "opened"},
+                    {"at": "2026-12-01T11:00:00-07:00", "type": "reply", "by": "agent"},
+                    {"at": "2026-12-01T12:00:00-07:00", "type": "status", "to": "waiting_on_partner"},
+                    {"at": "2026-12-02T12:00:00-07:00", "type": "status", "to": "open"},
+                ],
+                "now": "2026-12-02T13:00:00-07:00",
+            }
+        )
+    )
+    result = sladesk("sla", "explain", str(source), "--metric", "resolution")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # S1 resolution is 1 business day on the business week (24 h): Tue 10:00-12:00 counts 2 h before the
+    # pause, Wed 12:00-13:00 counts 1 h after it; the other 21 h run from Wed 13:00 to Thu 10:00
+    assert lines[3] == (
+        "Running: due Thursday 03 December 2026 10:00 MST (2026-12-03T10:00:00-07:00). "
+        "21h of working time remains. Counted 3h."
+    )
+    assert "Tue 01 Dec 2026 12:00 MST  paused: status 'waiting_on_partner'." in lines
+    assert "Wed 02 Dec 2026 12:00 MST  resumed." in lines
+
+
+def test_policy_list_names_the_five_built_ins(sladesk):
+    result = sladesk("policy", "list")
+    assert result.code == 0
+    for policy_id in ("alli", "alleo", "aspenware", "sourcegraph", "choozle"):
+        assert f" {policy_id} " in result.stdout
+
+
+def test_policy_show_gives_targets_in_words(sladesk):
+    result = sladesk("policy", "show", "alleo")
+    assert result.code == 0, result.stderr
+    assert "5 business days (45h of working time) on business" in result.stdout
+    assert "Thanksgiving Day" in result.stdout
+
+
+def test_policy_test_runs_every_built_in_green(sladesk):
+    result = sladesk("policy", "test")
+    assert result.code == 0, result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    passed = int(summary.split()[0])
+    assert summary == f"{passed} passed, 0 failed"
+    assert passed >= 40
+
+
+def test_policy_check_lists_every_problem_with_line_and_field(sladesk, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "\n".join(
+            [
+                "id: broken",
+                "name: Broken",
+                "timezone: Mars/Olympus",
+                "calendars:",
+                "  business: {hours: {mon-fri: '08:00-17:00'}}",
+                "statuses:",
+                "  - {id: new, name: New, kind: new}",
+                "transitions: {}",
+                "metrics:",
+                "  first_response: {name: First response, calendar: business, stop: first_agent_reply}",
+                "severities:",
+                "  - code: S1",
+                "    rank: 1",
+                "    name: High",
+                "    definition: Down.",
+                "    targets: {first_response: 2 hourz}",
+                "    colour: red",
+                "",
+            ]
+        )
+    )
+    result = sladesk("policy", "check", str(broken))
+    assert result.code == 1
+    assert result.stdout.splitlines() == [
+        f"{broken}:3: timezone: unknown time zone 'Mars/Olympus' (use an IANA name like America/New_York)",
+        f"{broken}:16: severities[0].targets.first_response.due: unknown unit 'hourz' in duration '2 hourz' "
+        "(use s, m, h or business days)",
+        f"{broken}:17: severities[0].colour: unknown field 'colour'",
+    ]
+
+
+def test_policy_check_accepts_every_built_in_file(sladesk):
+    files = sorted(
+        str(p) for p in (ROOT / "src" / "sladesk" / "policy" / "builtin").glob("*.yaml") if ".tests." not in p.name
+    )
+    result = sladesk("policy", "check", *files)
+    assert result.code == 0, result.stdout
+    assert len(result.stdout.splitlines()) == 5

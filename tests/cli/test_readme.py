@@ -1,0 +1,62 @@
+"""Every `$ sladesk ...` example in the README runs and prints exactly what the README shows."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import datetime
+
+import pytest
+
+from tests.cli.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _console_examples() -> list[tuple[str, str]]:
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", README, flags=re.DOTALL):
+        command: str | None = None
+        output: list[str] = []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command is not None:
+                    examples.append((command, "\n".join(output)))
+                command, output = line[2:], []
+            else:
+                output.append(line)
+        if command is not None:
+            examples.append((command, "\n".join(output)))
+    return examples
+
+
+EXAMPLES = _console_examples()
+
+
+def test_readme_has_examples_to_check():
+    assert len(EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
+def test_readme_example_prints_what_the_readme_shows(sladesk, command, expected):
+    argv = shlex.split(command)
+    assert argv[0] == "sladesk"
+    result = sladesk(*argv[1:])
+    assert result.code == 0, result.stderr
+    assert result.stdout.rstrip("\n") == expected.rstrip("\n")
+
+
+def test_readme_first_command_is_the_explain_example():
+    first_command = re.search(r"```sh\n(.*?)\n```", README, flags=re.DOTALL)
+    assert first_command is not None
+    assert first_command.group(1).endswith(EXAMPLES[0][0])
+
+
+def test_readme_python_api_example_runs_and_its_comments_hold():
+    code = re.search(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    assert code is not None
+    namespace: dict[str, object] = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    report = namespace["report"]
+    due = report.metrics["first_response"].due  # type: ignore[attr-defined]
+    assert due == datetime.fromisoformat("2026-11-30T10:00-05:00")
