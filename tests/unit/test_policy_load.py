@@ -1,0 +1,139 @@
+"""Loading policies: the built-ins, and broken files reported with file, line and field, all at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sladesk.errors import PolicyError, UnknownPolicyError
+from sladesk.policy import BUILTIN_IDS, load_policy
+
+MINIMAL = """\
+id: tiny
+name: Tiny desk
+timezone: Europe/Paris
+holidays:
+  rules:
+    - {id: may_day, name: May Day, on: "05-01"}
+calendars:
+  business:
+    hours: {mon-fri: "09:00-18:00"}
+statuses:
+  - {id: new, name: New, kind: new}
+  - {id: closed, name: Closed, kind: closed}
+transitions:
+  new: [closed]
+metrics:
+  first_response: {name: First response, calendar: business, stop: first_agent_reply}
+severities:
+  - {code: S1, rank: 1, name: High, definition: Down., targets: {first_response: 2h}}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(PolicyError) as error:
+        load_policy(str(path))
+    return [str(p) for p in error.value.problems]
+
+
+@pytest.mark.parametrize("policy_id", BUILTIN_IDS)
+def test_every_built_in_policy_loads_with_the_four_common_statuses(policy_id):
+    policy = load_policy(policy_id)
+    status_ids = {s.id for s in policy.spec.statuses}
+    assert {"new", "open", "awaiting_customer", "closed"} <= status_ids
+    assert policy.spec.assumptions, "assumptions must be written in the policy"
+
+
+def test_severity_is_found_by_rank_or_code():
+    policy = load_policy("aspenware")
+    assert policy.severity(1).code == "L1"
+    assert policy.severity("l2").rank == 2
+    assert policy.severity("3").code == "L3"
+
+
+def test_business_days_use_the_calendars_standard_day():
+    choozle = load_policy("choozle")
+    s2 = choozle.severity("S2")
+    rule = choozle.clock_rule(s2, "resolution")
+    assert (rule.goal, rule.due) == (timedelta(hours=24), timedelta(hours=72))
+    alleo = load_policy("alleo")
+    assert alleo.clock_rule(alleo.severity(4), "first_response").due == timedelta(hours=45)
+
+
+def test_a_minimal_policy_file_loads(tmp_path):
+    policy = load_policy(str(write(tmp_path, MINIMAL)))
+    assert policy.id == "tiny"
+    assert policy.calendar("business").standard_day == timedelta(hours=9)
+
+
+def test_unknown_policy_names_the_built_ins():
+    with pytest.raises(UnknownPolicyError, match="not a built-in id \\(alli, alleo, aspenware"):
+        load_policy("nope")
+
+
+def test_yaml_syntax_error_names_its_line(tmp_path):
+    path = write(tmp_path, MINIMAL.replace('    hours: {mon-fri: "09:00-18:00"}', '    hours: {mon-fri: "09:00-18:00"'))
+    [message] = problems(path)
+    assert message.startswith(f"{path}:10: YAML syntax:")
+
+
+def test_duplicate_key_is_a_located_error(tmp_path):
+    path = write(tmp_path, MINIMAL + "timezone: UTC\n")
+    [message] = problems(path)
+    assert message.startswith(f"{path}:")
+    assert "duplicate key" in message
+
+
+def test_every_structural_problem_is_reported_at_once(tmp_path):
+    text = (
+        MINIMAL.replace("Europe/Paris", "Europe/Pariss")
+        .replace('"09:00-18:00"', '"09:00-25:00"')
+        .replace("kind: closed", "kind: shut")
+        .replace("first_response: 2h", "first_response: soon")
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:3: timezone: unknown time zone 'Europe/Pariss' (use an IANA name like America/New_York)",
+        f"{tmp_path}/policy.yaml:9: calendars.business.hours: '09:00-25:00' is not a valid time range: "
+        "hours run 00-23 (24:00 only as an end)",
+        f"{tmp_path}/policy.yaml:12: statuses[1].kind: Input should be 'new', 'open', 'waiting', 'resolved' or 'closed'",
+        f"{tmp_path}/policy.yaml:18: severities[0].targets.first_response.due: cannot read 'soon' as a duration "
+        "(expected like 30m, 4h, 1h 30m or 2 business days)",
+    ]
+
+
+def test_every_broken_reference_is_reported_at_once(tmp_path):
+    text = (
+        MINIMAL.replace("calendar: business", "calendar: busness")
+        .replace("new: [closed]", "new: [closd]")
+        .replace('on: "05-01"', "on: easter + 1 day")
+        .replace("targets: {first_response: 2h}", "targets: {first_reply: 2h}")
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:6: holidays.rules[0].on: unknown holiday 'easter' (known: may_day)",
+        f"{tmp_path}/policy.yaml:14: transitions.new[0]: unknown status 'closd' (known: closed, new)",
+        f"{tmp_path}/policy.yaml:16: metrics.first_response.calendar: unknown calendar 'busness' (known: business)",
+        f"{tmp_path}/policy.yaml:18: severities[0].targets.first_reply: unknown metric 'first_reply' "
+        "(known: first_response)",
+    ]
+
+
+def test_union_calendar_that_contains_itself_is_refused(tmp_path):
+    text = MINIMAL.replace(
+        '    hours: {mon-fri: "09:00-18:00"}',
+        '    hours: {mon-fri: "09:00-18:00"}\n  loop_a: {union: [loop_b]}\n  loop_b: {union: [loop_a]}',
+    )
+    found = problems(write(tmp_path, text))
+    assert f"{tmp_path}/policy.yaml:10: calendars.loop_a.union: calendar 'loop_a' is a member of itself" in found
+
+
+def test_unknown_field_is_named(tmp_path):
+    [message] = problems(write(tmp_path, MINIMAL + "warning_fration: 0.8\n"))
+    assert message == f"{tmp_path}/policy.yaml:19: warning_fration: unknown field 'warning_fration'"
