@@ -39,7 +39,7 @@ def test_scenarios_inside_the_policy_file_run_and_report_mismatches(tmp_path: Pa
         Mismatch("first_response", "due", "2026-12-08T11:00:00+01:00", "2026-12-08T10:00:00+01:00"),
         Mismatch("first_response", "counted_seconds", 60, 1800),
     )
-    assert results[1].line == 27
+    assert results[1].line == 26
     assert results[2].error == "policy 'tiny' has no severity 9 (known: 1 (S1))"
 
 
