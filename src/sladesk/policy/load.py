@@ -31,10 +31,17 @@ def load_policy(reference: str | Path) -> Policy:
         return _load_builtin(text)
     path = Path(text)
     if path.is_file():
-        return read_policy_file(path)
+        stat = path.stat()
+        return _load_file(str(path.resolve()), text, stat.st_mtime_ns, stat.st_size)
     raise UnknownPolicyError(
         f"unknown policy {text!r}: not a built-in id ({', '.join(BUILTIN_IDS)}) nor a readable file"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _load_file(resolved: str, display_name: str, mtime_ns: int, size: int) -> Policy:
+    """Keyed by the file's change time and size, so an edited policy is read again."""
+    return read_policy_file(Path(resolved), display_name)
 
 
 @functools.cache
