@@ -111,7 +111,7 @@ class CalendarSpec(Spec):
     description: str | None = None
     timezone: str | None = None
     hours: Annotated[Literal["24x7"] | dict[str, str | tuple[str, ...]], BeforeValidator(_hours)] | None = None
-    holidays: bool = True
+    holidays: bool | None = None  # default: yes for weekly hours, no for 24x7
     holiday_hours: tuple[TimeRange, ...] = ()
     extra: tuple[ExtraRangeSpec, ...] = ()
     union: tuple[Identifier, ...] = ()

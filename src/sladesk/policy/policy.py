@@ -110,7 +110,7 @@ class Policy:
                 name,
                 ZoneInfo(spec.timezone) if spec.timezone else self.tz,
                 weekly,
-                holidays=self._holiday_set if spec.holidays else None,
+                holidays=self._holiday_set if _applies_holidays(spec) else None,
                 holiday_hours=[parse_range(text) for text in spec.holiday_hours],
                 extra=[ExtraRange(x.date, parse_range(text)) for x in spec.extra for text in x.hours],
                 standard_day=standard_day,
@@ -201,6 +201,11 @@ def _words(duration: Duration | None, calendar: Calendar) -> str | None:
         hours = duration.on(calendar).total_seconds() / 3600
         return f"{duration} ({hours:g}h of working time)"
     return str(duration)
+
+
+def _applies_holidays(spec: CalendarSpec) -> bool:
+    """A calendar skips the policy's holidays unless it says not to; 24x7 means every day unless it says so."""
+    return spec.holidays if spec.holidays is not None else spec.hours != "24x7"
 
 
 def _holiday_rule(spec: HolidayRuleSpec) -> HolidayRule:
