@@ -91,6 +91,9 @@ def policy_show(
             holidays.add_row(holiday.name, holiday.on or "dates", *dates)
         out.print(holidays)
         out.print(f"Observed shift for weekend holidays: {spec.holidays.observed.value}")
+    if spec.holidays.country:
+        region = spec.holidays.country + (f"-{spec.holidays.subdivision}" if spec.holidays.subdivision else "")
+        out.print(f"Public holidays of {region} apply too (from the holidays package).")
     severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)", *policy.metric_ids)
     severities.title, severities.title_justify = "Severities", "left"
     for severity in policy.severities:

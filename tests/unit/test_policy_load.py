@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,3 +137,25 @@ def test_union_calendar_that_contains_itself_is_refused(tmp_path):
 def test_unknown_field_is_named(tmp_path):
     [message] = problems(write(tmp_path, MINIMAL + "warning_fration: 0.8\n"))
     assert message == f"{tmp_path}/policy.yaml:19: warning_fration: unknown field 'warning_fration'"
+
+
+def test_country_public_holidays_come_from_the_holidays_package(tmp_path):
+    text = MINIMAL.replace("holidays:\n  rules:", "holidays:\n  country: US\n  subdivision: CO\n  rules:")
+    policy = load_policy(str(write(tmp_path, text)))
+    calendar = policy.calendar("business")
+    # Martin Luther King Jr. Day, Mon 19 Jan 2026, is a US public holiday: 1 h from Friday 18:00 (closing)
+    # runs on Tuesday 09:00-10:00
+    assert calendar.day_off_reason(date(2026, 1, 19)) == "holiday: Martin Luther King Jr. Day"
+    assert calendar.add(datetime.fromisoformat("2026-01-16T18:00+01:00"), timedelta(hours=1)) == datetime.fromisoformat(
+        "2026-01-20T10:00+01:00"
+    )
+    # the policy's own rule still applies
+    assert calendar.day_off_reason(date(2026, 5, 1)) == "holiday: May Day"
+
+
+def test_unknown_country_is_a_located_error(tmp_path):
+    text = MINIMAL.replace("holidays:\n  rules:", "holidays:\n  country: XX\n  rules:")
+    [message] = problems(write(tmp_path, text))
+    assert message == (
+        f"{tmp_path}/policy.yaml:5: holidays.country: unknown country 'XX' for public holidays (use an ISO code such as US, GB, DE)"
+    )

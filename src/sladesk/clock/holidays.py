@@ -129,9 +129,13 @@ class HolidaySet:
 
     rules: tuple[HolidayRule, ...] = ()
     observed: ObservedShift = ObservedShift.NONE
+    country: str | None = None  # also take a country's public holidays (ISO code, e.g. US)
+    subdivision: str | None = None  # and its state or province (e.g. CO)
     _years: dict[int, dict[date, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.country is not None:
+            check_country(self.country, self.subdivision)
         ids = {r.id for r in self.rules}
         for rule in self.rules:
             if isinstance(rule.rule, Offset) and rule.rule.rule_id not in ids:
@@ -161,8 +165,25 @@ class HolidaySet:
             for day, name, _ in self._dates_of_rules(rule_year):
                 if day.year == year:
                     result.setdefault(day, name)
+        for day, name in self._country_holidays(year).items():
+            result.setdefault(day, name)
         self._years[year] = result
         return result
+
+    def _country_holidays(self, year: int) -> dict[date, str]:
+        if self.country is None:
+            return {}
+        # The `holidays` package keeps every country's public holidays up to date, including
+        # its own observed-day rules, which stand in for our shift for these dates.
+        import holidays as public_holidays
+
+        found = public_holidays.country_holidays(
+            self.country,
+            subdiv=self.subdivision,
+            years=year,
+            observed=self.observed is ObservedShift.NEAREST_WEEKDAY,
+        )
+        return {day: str(name) for day, name in found.items() if day.year == year}
 
     def dates_by_rule(self, year: int) -> dict[str, list[date]]:
         """For each rule id, its dates in `year` after the observed shift."""
@@ -205,3 +226,16 @@ class HolidaySet:
     def name_of(self, day: date) -> str | None:
         """The holiday's name if `day` is one, else None."""
         return self.in_year(day.year).get(day)
+
+
+def check_country(country: str, subdivision: str | None) -> None:
+    """Raise `CalendarError` unless the `holidays` package knows this country and subdivision."""
+    import holidays as public_holidays
+
+    supported = public_holidays.list_supported_countries()
+    if country not in supported:
+        raise CalendarError(f"unknown country {country!r} for public holidays (use an ISO code such as US, GB, DE)")
+    if subdivision is not None and subdivision not in supported[country]:
+        raise CalendarError(
+            f"unknown subdivision {subdivision!r} of {country} (known: {', '.join(supported[country])})"
+        )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from sladesk.clock import ObservedShift, parse_date_rule, parse_duration, parse_range
 from sladesk.clock.durations import Duration
+from sladesk.clock.holidays import check_country
 from sladesk.clock.weekly import parse_weekdays
 from sladesk.errors import CalendarError
 
@@ -82,7 +83,22 @@ class HolidayRuleSpec(Spec):
 
 class HolidaysSpec(Spec):
     observed: ObservedShift = ObservedShift.NONE
+    country: str | None = None
+    subdivision: str | None = None
     rules: tuple[HolidayRuleSpec, ...] = ()
+
+    @field_validator("country")
+    @classmethod
+    def _country_known(cls, value: str | None) -> str | None:
+        if value is not None:
+            _as_value_error(lambda c: check_country(c, None), value)
+        return value
+
+    @model_validator(mode="after")
+    def _subdivision_known(self) -> HolidaysSpec:
+        if self.country is not None and self.subdivision is not None:
+            _as_value_error(lambda c: check_country(c, self.subdivision), self.country)
+        return self
 
 
 class ExtraRangeSpec(Spec):

@@ -62,7 +62,10 @@ class Policy:
         self.source = source
         self.tz = ZoneInfo(spec.timezone)
         self._holiday_set = HolidaySet(
-            tuple(_holiday_rule(rule) for rule in spec.holidays.rules), spec.holidays.observed
+            tuple(_holiday_rule(rule) for rule in spec.holidays.rules),
+            spec.holidays.observed,
+            spec.holidays.country,
+            spec.holidays.subdivision,
         )
         self._calendars: dict[str, Calendar] = {}
         for name in spec.calendars:
