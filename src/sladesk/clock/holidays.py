@@ -45,7 +45,11 @@ class FixedDate:
     day: int
 
     def on(self, year: int, known: dict[str, date | None]) -> date | None:
-        return date(year, self.month, self.day)
+        """The date in `year`; none for 02-29 in a common year."""
+        try:
+            return date(year, self.month, self.day)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)
