@@ -112,7 +112,9 @@ def _walk(report: ReplayReport, metric: MetricReport) -> list[str]:
                 if counts:
                     total += worked
                     of = f" of {format_duration(target)}" if target is not None else ""
-                    text = f"{label}  {span}  counts {format_duration(worked)}  ({format_duration(total)}{of})"
+                    projected = metric.stopped_at is not None and piece_start >= metric.stopped_at
+                    verb = "would count" if projected else "counts"
+                    text = f"{label}  {span}  {verb} {format_duration(worked)}  ({format_duration(total)}{of})"
                 else:
                     text = f"{label}  {span}  not counted (paused)"
                 items.append(_Line(piece_start, 6, text))
@@ -149,7 +151,7 @@ def _verdict(report: ReplayReport, metric: MetricReport) -> str:
         return f"No target: {counted} counted so far."
     due = _when(metric.due, report, full=True) if metric.due else "not known while paused"
     text = {
-        MetricState.MET: f"Met: stopped before the due instant {due}.",
+        MetricState.MET: f"Met: stopped at or before the due instant {due}.",
         MetricState.BREACHED: f"Breached: due {due}.",
         MetricState.RUNNING: f"Running: due {due}.",
         MetricState.PAUSED: f"Paused: due {due}.",

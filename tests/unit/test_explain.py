@@ -1,0 +1,51 @@
+"""Explanations say which ranges counted, which days were skipped and why, and where the clock stopped."""
+
+from __future__ import annotations
+
+import json
+
+from sladesk.policy import load_policy
+from sladesk.sla import parse_replay_input, replay
+from sladesk.sla.explain import explain
+from tests.unit.paths import ROOT
+
+
+def test_design_example_is_explained_day_by_day_with_the_projection_after_the_stop():
+    data = parse_replay_input(json.loads((ROOT / "examples" / "alleo-replay.json").read_text(encoding="utf-8")))
+    assert data.now is not None
+    report = replay(load_policy(data.policy), data.ticket, data.events, data.now)
+    assert explain(report).splitlines() == [
+        "Alleo Support (alleo), Sev1 (Severity Level 1), Time to first response [first_response]",
+        "Target: 4h, counted on calendar 'business': Mon-Fri 08:00-17:00; Sat-Sun closed (America/New_York), "
+        "closed on holidays.",
+        "Severity became Sev1 at Fri 27 Nov 2026 11:00 EST; its target applies from the clock's original start.",
+        "Met: stopped at or before the due instant Monday 30 November 2026 11:30 EST (2026-11-30T11:30:00-05:00). "
+        "Counted 30m.",
+        "Wed 25 Nov 2026 16:30 EST  clock starts (opened).",
+        "Wed 25 Nov 2026  16:30-17:00  counts 30m  (30m of 4h)",
+        "Thu 26 Nov 2026  skipped: holiday: Thanksgiving Day.",
+        "Thu 26 Nov 2026 09:00 EST  clock stops: first public reply by an agent (30m counted).",
+        "  after the stop, counting is projected to show the due instant.",
+        "Fri 27 Nov 2026  skipped: holiday: Friday after Thanksgiving.",
+        "Sat 28 Nov 2026  skipped: no working hours on Saturdays.",
+        "Sun 29 Nov 2026  skipped: no working hours on Sundays.",
+        "Mon 30 Nov 2026  08:00-11:30  would count 3h 30m  (4h of 4h)",
+        "Mon 30 Nov 2026 10:30 EST  warning reached.",
+        "Mon 30 Nov 2026 11:30 EST  due reached.",
+    ]
+
+
+def test_not_started_clock_says_what_it_waits_for():
+    policy = load_policy("aspenware")
+    data = parse_replay_input(
+        {
+            "policy": "aspenware",
+            "ticket": {"severity": "L1"},
+            "events": [{"at": "2026-12-01T10:00:00-07:00", "type": "opened"}],
+            "now": "2026-12-01T10:10:00-07:00",
+        }
+    )
+    assert data.now is not None
+    report = replay(policy, data.ticket, data.events, data.now)
+    lines = explain(report, "resolution").splitlines()
+    assert lines[-1] == "Not started: this clock starts at the first response, which has not happened."
