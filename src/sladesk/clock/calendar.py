@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from sladesk.clock.holidays import HolidaySet
 from sladesk.clock.timeline import MICROS, IntArray, Timeline
-from sladesk.clock.wall import from_micros, to_micros, wall_to_epoch
+from sladesk.clock.wall import ONE_MICROSECOND, from_micros, to_micros, wall_to_epoch
 from sladesk.clock.weekly import WEEKDAY_LONG_NAMES, WallRange, WeeklyHours, merge_ranges
 from sladesk.errors import CalendarError
 
@@ -126,11 +126,12 @@ class Calendar(ABC):
             raise CalendarError("working time to add must not be negative")
         if work_us == 0:
             return start_us
-        timeline = self.timeline(start_us / MICROS)
+        timeline = self._timeline
+        if timeline is None or not timeline.valid_from_us <= start_us <= timeline.valid_until_us:
+            timeline = self.timeline(start_us / MICROS)
         while True:
-            target = timeline.worked_us(start_us) + work_us
-            found = timeline.instant_at_us(target)
-            if found is not None and found <= timeline.valid_until * MICROS:
+            found = timeline.add_us(start_us, work_us)
+            if found is not None and found <= timeline.valid_until_us:
                 return found
             timeline = self._extend_forward(timeline)
 
@@ -138,7 +139,7 @@ class Calendar(ABC):
 
     def add(self, start: datetime, work: timedelta) -> datetime:
         """The earliest instant at which `work` of working time has passed since `start`."""
-        return from_micros(self._solve_us(to_micros(start), work // timedelta(microseconds=1)), self.tz)
+        return from_micros(self._solve_us(to_micros(start), work // ONE_MICROSECOND), self.tz)
 
     def between(self, a: datetime, b: datetime) -> timedelta:
         """Working time from `a` to `b` (negative if `b` is before `a`)."""
@@ -187,6 +188,8 @@ class Calendar(ABC):
         while int(targets.max()) > int(timeline.worked_many(np.array([timeline.valid_until]))[0]):
             timeline = self._extend_forward(timeline)
             targets = timeline.worked_many(start_s) + work_s
+        if start_s.ndim and int(work_s.min()) > 0:  # no zero work to answer with the start itself
+            return timeline.instants_at_many(targets)
         positive = np.maximum(targets, 1)  # zero work answers the start itself, below
         return np.where(work_s == 0, start_s, timeline.instants_at_many(positive))
 

@@ -3,7 +3,8 @@
 Every query is a binary search: `worked(t)` finds the interval holding `t`, and `add`
 finds the interval where the prefix sum reaches the target. Scalar queries run on plain
 Python lists in microseconds (exact for datetimes); bulk queries run on numpy int64
-arrays in seconds.
+arrays in seconds, through a `SortedIndex` that replaces the binary search by a bucket
+lookup (same answers as `np.searchsorted`, several times faster on large arrays).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +20,63 @@ import numpy.typing as npt
 MICROS = 1_000_000
 
 IntArray = npt.NDArray[np.int64]
+
+_BUCKETS_PER_VALUE = 4  # a SortedIndex has about this many buckets per value
+_MAX_STEPS = 4  # values in one bucket beyond which a SortedIndex falls back to np.searchsorted
+_MIN_BUCKETED = 64  # smaller query arrays go straight to np.searchsorted
+_SAFE = 1 << 60  # queries within +-2**60 cannot overflow `query - base`
+_SENTINEL = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True, eq=False)
+class SortedIndex:
+    """`np.searchsorted` on one fixed sorted int64 array, by bucket lookup.
+
+    The range of the values is cut into buckets `2**shift` wide; `first[k]` is the number of
+    values before bucket `k`, and a query then steps over the few values (at most `steps`)
+    inside its own bucket. Answers are exactly those of `np.searchsorted`, which is used
+    instead when the values bunch up, for small or non-int64 queries, and for queries far
+    outside the epoch range.
+    """
+
+    values: IntArray
+    padded: IntArray  # values followed by one sentinel that no query reaches
+    base: int
+    shift: int
+    first: IntArray
+    steps: int  # 0: always use np.searchsorted
+
+    @classmethod
+    def build(cls, values: IntArray) -> SortedIndex:
+        count = len(values)
+        padded = np.append(values, np.int64(_SENTINEL))
+        if count == 0 or int(values[0]) < -_SAFE or int(values[-1]) > _SAFE:
+            return cls(values, padded, 0, 0, np.zeros(1, dtype=np.intp), 0)
+        base = int(values[0])
+        span = int(values[-1]) - base + 1
+        shift = max(1, span // (_BUCKETS_PER_VALUE * count)).bit_length() - 1
+        buckets = ((int(values[-1]) - base) >> shift) + 1
+        edges = base + (np.arange(buckets, dtype=np.int64) << shift)
+        first = np.searchsorted(values, edges, side="left")
+        steps = int(np.diff(first, append=count).max())
+        return cls(values, padded, base, shift, first, steps if steps <= _MAX_STEPS else 0)
+
+    def search(self, query: IntArray, side: Literal["left", "right"]) -> npt.NDArray[np.intp]:
+        """`np.searchsorted(self.values, query, side=side)`."""
+        if not self.steps or query.dtype != np.int64 or query.ndim == 0 or query.size < _MIN_BUCKETED:
+            return np.searchsorted(self.values, query, side=side)
+        low, high = int(query.min()), int(query.max())
+        if low < -_SAFE or high > _SAFE:
+            return np.searchsorted(self.values, query, side=side)
+        bucket = query - self.base
+        bucket >>= self.shift
+        if low < self.base or (high - self.base) >> self.shift >= len(self.first):
+            np.clip(bucket, 0, len(self.first) - 1, out=bucket)
+        found = self.first[bucket]
+        step = np.less_equal if side == "right" else np.less
+        for _ in range(self.steps):
+            found += step(self.padded[found], query)
+        return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +93,12 @@ class Timeline:
     _ends_us: list[int]
     _before_us: list[int]
     _through_us: list[int]
+    _starts_index: SortedIndex
+    _through_index: SortedIndex
+    _start_less_before: IntArray  # starts[i] - worked_before[i]: instant = this + target
+    _before_less_start: IntArray  # worked_before[i] - starts[i]: worked = this + min(t, ends[i])
+    valid_from_us: int
+    valid_until_us: int
 
     @classmethod
     def build(cls, intervals: Sequence[tuple[int, int]], valid_from: int, valid_until: int) -> Timeline:
@@ -54,6 +119,12 @@ class Timeline:
             _ends_us=[int(e) * MICROS for e in ends],
             _before_us=[int(w) * MICROS for w in worked_before],
             _through_us=[int(w) * MICROS for w in worked_through],
+            _starts_index=SortedIndex.build(starts),
+            _through_index=SortedIndex.build(worked_through),
+            _start_less_before=starts - worked_before,
+            _before_less_start=worked_before - starts,
+            valid_from_us=valid_from * MICROS,
+            valid_until_us=valid_until * MICROS,
         )
 
     @property
@@ -79,6 +150,16 @@ class Timeline:
             return None
         return self._starts_us[j] + target_us - self._before_us[j]
 
+    def add_us(self, start_us: int, work_us: int) -> int | None:
+        """`instant_at_us(worked_us(start_us) + work_us)` in one call (`work_us` > 0)."""
+        starts = self._starts_us
+        i = bisect_right(starts, start_us) - 1
+        target = work_us if i < 0 else self._before_us[i] + min(start_us, self._ends_us[i]) - starts[i] + work_us
+        j = bisect_left(self._through_us, target)
+        if j == len(starts):
+            return None
+        return starts[j] + target - self._before_us[j]
+
     def next_working_us(self, t_us: int) -> int | None:
         """`t_us` if it is working time, else the start of the next interval; None past the end."""
         i = bisect_right(self._ends_us, t_us)
@@ -99,12 +180,12 @@ class Timeline:
     # bulk queries, in seconds
 
     def worked_many(self, t: IntArray) -> IntArray:
-        i = np.searchsorted(self.starts, t, side="right") - 1
+        i = self._starts_index.search(t, "right") - 1
         inside = np.maximum(i, 0)
-        worked = self.worked_before[inside] + np.minimum(t, self.ends[inside]) - self.starts[inside]
+        worked = self._before_less_start[inside] + np.minimum(t, self.ends[inside])
         return np.where(i >= 0, worked, 0)
 
     def instants_at_many(self, targets: IntArray) -> IntArray:
         """Like `instant_at_us` for each target (all > 0 and within the timeline)."""
-        j = np.searchsorted(self.worked_through, targets, side="left")
-        return self.starts[j] + targets - self.worked_before[j]
+        j = self._through_index.search(targets, "left")
+        return self._start_less_before[j] + targets
