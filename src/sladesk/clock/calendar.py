@@ -149,25 +149,30 @@ class Calendar(ABC):
 
     def next_working_instant(self, t: datetime) -> datetime:
         """`t` itself if it is working time, else the start of the next working range."""
-        t_us = to_micros(t)
+        return from_micros(self._next_working_us(to_micros(t)), self.tz)
+
+    def _next_working_us(self, t_us: int) -> int:
         timeline = self.timeline(t_us / MICROS)
         while True:
             found = timeline.next_working_us(t_us)
-            if found is not None and found <= timeline.valid_until * MICROS:
-                return from_micros(found, self.tz)
+            if found is not None and found <= timeline.valid_until_us:
+                return found
             timeline = self._extend_forward(timeline)
 
     def is_working(self, t: datetime) -> bool:
-        return self.next_working_instant(t) == t
+        """Whether the instant `t` is working time (compared as instants, whatever the zone or fold)."""
+        t_us = to_micros(t)
+        return self._next_working_us(t_us) == t_us
 
     def working_ranges(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
-        """The working ranges between `a` and `b`, clipped to them, in local time."""
-        a_s, b_s = int(a.timestamp()), int(b.timestamp())
-        timeline = self.timeline(a_s, b_s)
-        return [
-            (from_micros(s * MICROS, self.tz), from_micros(e * MICROS, self.tz))
-            for s, e in timeline.intervals_between(a_s, b_s)
-        ]
+        """The working ranges between `a` and `b`, clipped exactly to them, in local time."""
+        a_us, b_us = to_micros(a), to_micros(b)
+        timeline = self.timeline(a_us / MICROS, b_us / MICROS)
+        clipped = (
+            (max(s * MICROS, a_us), min(e * MICROS, b_us))
+            for s, e in timeline.intervals_between(a_us // MICROS, -(-b_us // MICROS))
+        )
+        return [(from_micros(s, self.tz), from_micros(e, self.tz)) for s, e in clipped if s < e]
 
     def business_days(self, count: float) -> timedelta:
         """`count` standard working days as working time."""
@@ -185,6 +190,8 @@ class Calendar(ABC):
             raise CalendarError("working time to add must not be negative")
         timeline = self.timeline(int(start_s.min()), int(start_s.max()))
         targets = timeline.worked_many(start_s) + work_s
+        if int(work_s.max()) == 0:
+            return start_s.copy()
         while int(targets.max()) > int(timeline.worked_many(np.array([timeline.valid_until]))[0]):
             timeline = self._extend_forward(timeline)
             targets = timeline.worked_many(start_s) + work_s

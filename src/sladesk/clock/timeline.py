@@ -180,6 +180,8 @@ class Timeline:
     # bulk queries, in seconds
 
     def worked_many(self, t: IntArray) -> IntArray:
+        if len(self.starts) == 0:
+            return np.zeros(np.shape(t), dtype=np.int64)
         i = self._starts_index.search(t, "right") - 1
         inside = np.maximum(i, 0)
         worked = self._before_less_start[inside] + np.minimum(t, self.ends[inside])
