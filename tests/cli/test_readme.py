@@ -58,5 +58,5 @@ def test_readme_python_api_example_runs_and_its_comments_hold():
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
     report = namespace["report"]
-    due = report.metrics["first_response"].due  # type: ignore[attr-defined]
+    due = report.metrics["first_response"].due
     assert due == datetime.fromisoformat("2026-11-30T10:00-05:00")
