@@ -18,6 +18,7 @@ from sladesk.clock import (
     parse_duration,
     parse_range,
 )
+from sladesk.clock.weekly import parse_weekdays
 from sladesk.errors import CalendarError
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -236,3 +237,12 @@ def test_bad_duration_raises_naming_the_text(text):
 )
 def test_format_duration(span, text):
     assert format_duration(span) == text
+
+
+def test_weekday_and_month_names_must_be_whole_names_or_their_abbreviations():
+    assert parse_weekdays("Monday-Friday") == [0, 1, 2, 3, 4]
+    assert parse_date_rule("4th Thursday of November") == parse_date_rule("4th thu of nov")
+    with pytest.raises(CalendarError, match="'mondo'"):
+        parse_weekdays("mondo")
+    with pytest.raises(CalendarError, match="novembruary"):
+        parse_date_rule("1st mon of novembruary")

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sladesk.clock.weekly import WEEKDAY_NAMES
+from sladesk.clock.weekly import weekday_number
 from sladesk.errors import CalendarError
 
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTH_LONG_NAMES = tuple(_stdlib_calendar.month_name[m].lower() for m in range(1, 13))
 _ORDINALS = {
     "1st": 1,
     "2nd": 2,
@@ -93,6 +94,14 @@ class ExplicitDates:
 DateRule = FixedDate | NthWeekday | Offset | ExplicitDates
 
 
+def _month_number(name: str) -> int | None:
+    key = name.strip().lower()
+    for number, (short, long) in enumerate(zip(MONTH_NAMES, MONTH_LONG_NAMES, strict=True), start=1):
+        if key in (short, long) or (number == 9 and key == "sept"):
+            return number
+    return None
+
+
 def parse_date_rule(text: str) -> FixedDate | NthWeekday | Offset:
     """Read `12-25`, `4th thu of nov`, `last mon of may` or `thanksgiving + 1 day`."""
     key = " ".join(text.strip().lower().split())
@@ -105,10 +114,11 @@ def parse_date_rule(text: str) -> FixedDate | NthWeekday | Offset:
         return FixedDate(month, day)
     if match := _NTH.match(key):
         ordinal, weekday_name, month_name = match.groups()
-        weekday_key, month_key = weekday_name[:3], month_name[:3]
-        if ordinal not in _ORDINALS or weekday_key not in WEEKDAY_NAMES or month_key not in MONTH_NAMES:
+        weekday = weekday_number(weekday_name)
+        month_number = _month_number(month_name)
+        if ordinal not in _ORDINALS or weekday is None or month_number is None:
             raise CalendarError(f"cannot read {text!r} (expected like '4th thu of nov' or 'last mon of may')")
-        return NthWeekday(_ORDINALS[ordinal], WEEKDAY_NAMES.index(weekday_key), MONTH_NAMES.index(month_key) + 1)
+        return NthWeekday(_ORDINALS[ordinal], weekday, month_number)
     if match := _OFFSET.match(key):
         rule_id, sign, count = match.groups()
         return Offset(rule_id, int(count) * (1 if sign == "+" else -1))

@@ -11,6 +11,17 @@ from sladesk.errors import CalendarError
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_LONG_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def weekday_number(name: str) -> int | None:
+    """0 for `mon` or `monday` (any case), ... 6 for Sunday; None for anything else."""
+    key = name.strip().lower()
+    for number, (short, long) in enumerate(zip(WEEKDAY_NAMES, WEEKDAY_LONG_NAMES, strict=True)):
+        if key in (short, long.lower()):
+            return number
+    return None
+
+
 MINUTES_PER_DAY = 1440
 
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -63,17 +74,16 @@ def parse_weekdays(text: str) -> list[int]:
     for part in key.split(","):
         part = part.strip()
         if "-" in part:
-            first, last = (p.strip()[:3] for p in part.split("-", 1))
-            if first not in WEEKDAY_NAMES or last not in WEEKDAY_NAMES:
+            a, b = (weekday_number(p) for p in part.split("-", 1))
+            if a is None or b is None:
                 raise CalendarError(f"cannot read {text!r} as weekdays (expected like mon-fri)")
-            a, b = WEEKDAY_NAMES.index(first), WEEKDAY_NAMES.index(last)
             span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
             days.extend(span)
         else:
-            name = part[:3]
-            if name not in WEEKDAY_NAMES:
+            number = weekday_number(part)
+            if number is None:
                 raise CalendarError(f"cannot read {part!r} as a weekday (expected mon, tue, ... sun)")
-            days.append(WEEKDAY_NAMES.index(name))
+            days.append(number)
     return days
 
 
