@@ -127,10 +127,6 @@ class Timeline:
             valid_until_us=valid_until * MICROS,
         )
 
-    @property
-    def total_seconds(self) -> int:
-        return int(self.worked_through[-1]) if len(self.worked_through) else 0
-
     def covers(self, epoch_seconds: float) -> bool:
         return self.valid_from <= epoch_seconds <= self.valid_until
 
@@ -143,15 +139,8 @@ class Timeline:
             return 0
         return self._before_us[i] + min(t_us, self._ends_us[i]) - self._starts_us[i]
 
-    def instant_at_us(self, target_us: int) -> int | None:
-        """The earliest instant where worked time reaches `target_us` (> 0); None past the end."""
-        j = bisect_left(self._through_us, target_us)
-        if j == len(self._through_us):
-            return None
-        return self._starts_us[j] + target_us - self._before_us[j]
-
     def add_us(self, start_us: int, work_us: int) -> int | None:
-        """`instant_at_us(worked_us(start_us) + work_us)` in one call (`work_us` > 0)."""
+        """The earliest instant where `work_us` (> 0) of working time has passed since `start_us`; None past the end."""
         starts = self._starts_us
         i = bisect_right(starts, start_us) - 1
         target = work_us if i < 0 else self._before_us[i] + min(start_us, self._ends_us[i]) - starts[i] + work_us
@@ -188,6 +177,6 @@ class Timeline:
         return np.where(i >= 0, worked, 0)
 
     def instants_at_many(self, targets: IntArray) -> IntArray:
-        """Like `instant_at_us` for each target (all > 0 and within the timeline)."""
+        """For each target (> 0, within the timeline), the earliest instant where worked time reaches it."""
         j = self._through_index.search(targets, "left")
         return self._start_less_before[j] + targets

@@ -37,10 +37,6 @@ def _wall(tz: ZoneInfo, epoch_seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch_seconds, tz).replace(tzinfo=None)
 
 
-def local_date(tz: ZoneInfo, epoch_seconds: int) -> date:
-    return datetime.fromtimestamp(epoch_seconds, tz).date()
-
-
 def to_micros(instant: datetime) -> int:
     """Epoch microseconds of an aware datetime."""
     return (instant - EPOCH) // ONE_MICROSECOND

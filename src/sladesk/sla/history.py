@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,8 +130,8 @@ def _severity(policy: Policy, value: int | str, index: int | None) -> SeveritySp
         raise InputError(str(error), index) from None
 
 
-def _named(lookup: object, value: str, index: int | None) -> None:
+def _named(lookup: Callable[[str], object], value: str, index: int | None) -> None:
     try:
-        lookup(value)  # type: ignore[operator]
+        lookup(value)
     except SladeskError as error:
         raise InputError(str(error), index) from None

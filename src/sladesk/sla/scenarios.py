@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sladesk.errors import InputError, PolicyError, Problem, SladeskError
+from sladesk.errors import InputError, PolicyError, SladeskError
 from sladesk.policy import Policy, load_policy, read_yaml
 from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_document
 from sladesk.sla.events import parse_events, parse_instant, parse_ticket
@@ -129,7 +129,3 @@ def _same(field: str, wanted: Any, got: Any) -> bool:
     if field == "percent_used" and wanted is not None and got is not None:
         return abs(float(wanted) - float(got)) < 0.05
     return bool(wanted == got)
-
-
-def problems_of(results: list[ScenarioResult]) -> list[Problem]:
-    return [Problem(r.file, r.line, r.name, r.error or "failed") for r in results if not r.passed]
