@@ -348,3 +348,11 @@ def test_bad_histories_name_the_problem_and_the_event(events, now, message):
     with pytest.raises(InputError) as error:
         run("alleo", 1, events, now)
     assert str(error.value) == message
+
+
+def test_unknown_category_or_tier_is_refused_where_the_policy_lists_them():
+    events = parse_events([{"at": "2026-12-01T10:00:00-07:00", "type": "opened"}])
+    with pytest.raises(InputError, match="policy 'aspenware' has no category 'hardware' \\(known: configuration"):
+        replay(load_policy("aspenware"), TicketFacts(1, category="hardware"), events, at("2026-12-01T11:00:00-07:00"))
+    with pytest.raises(InputError, match="policy 'sourcegraph' has no tier 'gold'"):
+        replay(load_policy("sourcegraph"), TicketFacts(1, tier="gold"), events, at("2026-12-01T11:00:00-07:00"))

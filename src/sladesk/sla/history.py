@@ -57,6 +57,9 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     initial_severity = _severity(policy, ticket.severity, None)
     if ticket.tier is not None:
         _named(policy.tier_rank, ticket.tier, None)
+    categories = [c.id for c in policy.spec.categories]
+    if ticket.category is not None and categories and ticket.category not in categories:
+        raise InputError(f"policy {policy.id!r} has no category {ticket.category!r} (known: {', '.join(categories)})")
     opened_at = events[0].at
     if now < opened_at:
         raise InputError(f"`now` ({now.isoformat()}) is before the ticket was opened ({opened_at.isoformat()})")
