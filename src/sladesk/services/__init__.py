@@ -1,0 +1,52 @@
+"""Use cases: the only writers of the store. Each is one transaction and one event in a ticket's history."""
+
+from sladesk.services.actors import Actor, Role
+from sladesk.services.directory import (
+    actor_for_password,
+    actor_for_token,
+    actor_of,
+    create_organisation,
+    create_user,
+    issue_token,
+)
+from sladesk.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidFieldError,
+    NotFoundError,
+    StaleVersionError,
+)
+from sladesk.services.tickets import (
+    Change,
+    assign,
+    change_severity,
+    change_status,
+    get_ticket,
+    open_ticket,
+    reply,
+    set_outside_incident,
+)
+
+__all__ = [
+    "Actor",
+    "Change",
+    "ConflictError",
+    "ForbiddenError",
+    "InvalidFieldError",
+    "NotFoundError",
+    "Role",
+    "StaleVersionError",
+    "actor_for_password",
+    "actor_for_token",
+    "actor_of",
+    "assign",
+    "change_severity",
+    "change_status",
+    "create_organisation",
+    "create_user",
+    "get_ticket",
+    "issue_token",
+    "open_ticket",
+    "reply",
+    "set_outside_incident",
+]

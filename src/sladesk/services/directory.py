@@ -1,0 +1,129 @@
+"""Organisations, users and API tokens: who may use the desk, under which policy."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sladesk.errors import SladeskError
+from sladesk.policy import load_policy
+from sladesk.services.actors import Actor, Role
+from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.store.tables import ApiToken, Organisation, User
+
+Sessions = sessionmaker[Session]
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "sld_"
+
+
+def create_organisation(
+    sessions: Sessions,
+    actor: Actor | None,
+    *,
+    name: str,
+    policy_id: str,
+    tier: str | None = None,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> Organisation:
+    """An organisation served under a policy; `actor` None is the operator setting the desk up."""
+    _require_admin(actor)
+    try:
+        policy = load_policy(policy_id)
+        policy.tier_rank(tier)
+    except SladeskError as error:
+        raise InvalidFieldError("tier" if "tier" in str(error) else "policy_id", str(error)) from None
+    with sessions.begin() as session:
+        if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
+            raise ConflictError(f"an organisation named {name!r} exists already")
+        organisation = Organisation(
+            name=name, policy_id=policy.id, tier=tier, timezone=timezone, created_at=now or datetime.now(UTC)
+        )
+        session.add(organisation)
+    return organisation
+
+
+def create_user(
+    sessions: Sessions,
+    actor: Actor | None,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    organisation_id: int | None = None,
+    password: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """A customer (of an organisation), an agent or an admin; the password is kept as an argon2 hash."""
+    _require_admin(actor)
+    if role is Role.CUSTOMER and organisation_id is None:
+        raise InvalidFieldError("organisation_id", "a customer belongs to an organisation")
+    with sessions.begin() as session:
+        if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+            raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
+        if session.scalar(select(User.id).where(User.email == email.lower())) is not None:
+            raise ConflictError(f"a user with email {email!r} exists already")
+        user = User(
+            email=email.lower(),
+            name=name,
+            role=role.value,
+            organisation_id=organisation_id,
+            password_hash=_hasher.hash(password) if password else None,
+            created_at=now or datetime.now(UTC),
+        )
+        session.add(user)
+    return user
+
+
+def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | None = None) -> str:
+    """A new API token for the user; the secret is returned once and only its hash is stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with sessions.begin() as session:
+        if session.get(User, user_id) is None:
+            raise NotFoundError(f"no user {user_id}")
+        session.add(
+            ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now or datetime.now(UTC))
+        )
+    return secret
+
+
+def actor_for_token(session: Session, secret: str) -> Actor | None:
+    """The actor a bearer token stands for, or None for an unknown token."""
+    row = session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == _digest(secret))
+    ).scalar_one_or_none()
+    return _actor(row) if row is not None else None
+
+
+def actor_for_password(session: Session, email: str, password: str) -> Actor | None:
+    user = session.scalar(select(User).where(User.email == email.lower()))
+    if user is None or user.password_hash is None:
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except VerificationError:
+        return None
+    return _actor(user)
+
+
+def actor_of(session: Session, user_id: int) -> Actor:
+    return _actor(session.get_one(User, user_id))
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user.id, Role(user.role), user.organisation_id)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _require_admin(actor: Actor | None) -> None:
+    if actor is not None and actor.role is not Role.ADMIN:
+        raise ForbiddenError("only admins manage organisations and users")
