@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
 
 from sladesk.errors import InputError, SladeskError
 from sladesk.policy import Policy, load_policy
@@ -96,6 +95,7 @@ def open_ticket(
             policy_version=policy.version,
             intake=answers,
             follow_up_of_id=follow_up_of,
+            version=1,
             opened_at=at,
             updated_at=at,
         )
@@ -286,20 +286,18 @@ def _change_ticket(
     now: datetime | None,
     change: Callable[[Session, Ticket, datetime], TicketEvent],
 ) -> Change:
-    try:
-        with sessions.begin() as session:
-            ticket = get_ticket(session, actor, ticket_id, for_update=True)
-            if expected_version is not None and ticket.version != expected_version:
-                raise StaleVersionError(ticket_id, expected_version, ticket.version)
-            at = max(_now(now), _last_event_at(session, ticket))
-            event = change(session, ticket, at)
-            ticket.updated_at = at
-            try:
-                refresh_clocks(session, ticket, at)
-            except InputError as error:  # the history the engine refuses: a transition the policy forbids
-                raise ConflictError(str(error)) from None
-    except StaleDataError:
-        raise StaleVersionError(ticket_id, expected_version or 0, None) from None
+    with sessions.begin() as session:
+        ticket = get_ticket(session, actor, ticket_id, for_update=True)
+        if expected_version is not None and ticket.version != expected_version:
+            raise StaleVersionError(ticket_id, expected_version, ticket.version)
+        at = max(_now(now), _last_event_at(session, ticket))
+        event = change(session, ticket, at)
+        ticket.updated_at = at
+        ticket.version += 1
+        try:
+            refresh_clocks(session, ticket, at)
+        except InputError as error:  # the history the engine refuses: a transition the policy forbids
+            raise ConflictError(str(error)) from None
     return Change(ticket, event)
 
 

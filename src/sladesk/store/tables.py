@@ -7,7 +7,7 @@ gives back the same aware datetimes as PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -56,7 +56,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
 
 
 class Organisation(Base):
@@ -114,12 +114,10 @@ class Ticket(Base):
     outside_incident_reason: Mapped[str | None] = mapped_column(Text)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # one more for every event; If-Match compares it
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class TicketEvent(Base):
