@@ -49,3 +49,7 @@ class InputError(SladeskError):
         self.event_index = event_index
         prefix = f"event {event_index}: " if event_index is not None else ""
         super().__init__(prefix + message)
+
+
+class StoreError(SladeskError):
+    """The database cannot be reached or used; names its URL, never its password."""

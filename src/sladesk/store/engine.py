@@ -1,0 +1,120 @@
+"""Where the database is and how to connect to it: SQLite embedded by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import URL, ExceptionContext
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from sladesk.errors import StoreError
+
+DATABASE_URL_ENV = "SLADESK_DATABASE_URL"
+DATA_DIR_ENV = "SLADESK_DATA_DIR"
+SQLITE_FILENAME = "sladesk.db"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+
+def data_dir() -> Path:
+    """The data directory, created if missing: `SLADESK_DATA_DIR`, else the platform's user data dir."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    path = Path(configured).expanduser() if configured else _platform_data_dir() / "sladesk"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the data directory {path}: {error.strerror}") from None
+    return path
+
+
+def _platform_data_dir() -> Path:
+    home = Path.home()
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
+
+
+def database_url() -> str:
+    """The configured database URL: `SLADESK_DATABASE_URL`, else `sladesk.db` (SQLite) in the data directory."""
+    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if configured:
+        return configured
+    return URL.create("sqlite", database=str(data_dir() / SQLITE_FILENAME)).render_as_string()
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by `***`, fit for messages and logs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for `url`, set up for sladesk.
+
+    SQLite gets WAL journaling, enforced foreign keys, a busy timeout and connections usable from any
+    thread; PostgreSQL gets pre-ping so dropped connections are replaced. Nothing connects yet; when a
+    connection later cannot be opened, `StoreError` names the URL without its password.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {safe_url(url)}") from None
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            engine = create_engine(
+                parsed,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+            event.listen(engine, "connect", _sqlite_on_connect)
+        elif backend == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        else:
+            raise StoreError(f"unsupported database {safe_url(parsed)}: use sqlite:/// or postgresql+psycopg://")
+    except (NoSuchModuleError, ImportError) as error:
+        raise StoreError(f"no driver for {safe_url(parsed)}: {error}") from None
+    event.listen(engine, "handle_error", _name_unreachable_database)
+    return engine
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """A session factory on `engine` whose objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    finally:
+        cursor.close()
+
+
+def _name_unreachable_database(context: ExceptionContext) -> None:
+    """Turn a failure to open a connection into a `StoreError` naming the database."""
+    if context.connection is not None or context.is_pre_ping:
+        return
+    if not isinstance(context.sqlalchemy_exception, DBAPIError) or context.engine is None:
+        return
+    reason = str(context.original_exception).strip().splitlines()
+    detail = reason[0].strip() if reason else type(context.original_exception).__name__
+    password = context.engine.url.password
+    if password:
+        detail = detail.replace(str(password), "***")
+    raise StoreError(f"cannot connect to the database {safe_url(context.engine.url)}: {detail}")
