@@ -78,6 +78,7 @@ def make_engine(url: str | URL) -> Engine:
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
             event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_begin_immediate)
         elif backend == "postgresql":
             connect_args: dict[str, Any] = {}
             if "connect_timeout" not in parsed.query:
@@ -96,7 +97,18 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    Two writers to one ticket then take turns instead of the second failing on a stale snapshot,
+    which is what PostgreSQL's row lock (SELECT ... FOR UPDATE) gives the services there.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # sqlite3's own implicit BEGIN is switched off so that `_sqlite_begin_immediate` decides.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,261 @@
+"""Ticket use cases on a real database: one transaction and one event each, clocks kept in step."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from sladesk.services import (
+    Actor,
+    ConflictError,
+    ForbiddenError,
+    InvalidFieldError,
+    NotFoundError,
+    Role,
+    StaleVersionError,
+    actor_of,
+    change_severity,
+    change_status,
+    create_organisation,
+    create_user,
+    open_ticket,
+    reply,
+)
+from sladesk.services import tickets as ticket_services
+from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Desk:
+    """One organisation on a policy, with a customer and an agent, and a stranger elsewhere."""
+
+    def __init__(self, sessions, policy_id: str, tier: str | None = None) -> None:
+        self.sessions = sessions
+        org = create_organisation(sessions, None, name=f"{policy_id} customer", policy_id=policy_id, tier=tier)
+        other = create_organisation(sessions, None, name="Elsewhere", policy_id=policy_id, tier=tier)
+        self.customer = self._actor(
+            create_user(sessions, None, email="c@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id)
+        )
+        self.stranger = self._actor(
+            create_user(sessions, None, email="s@example.com", name="S", role=Role.CUSTOMER, organisation_id=other.id)
+        )
+        self.agent = self._actor(create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT))
+
+    def _actor(self, user) -> Actor:
+        with self.sessions() as session:
+            return actor_of(session, user.id)
+
+    def clocks(self, ticket_id: int) -> dict[str, SlaClock]:
+        with self.sessions() as session:
+            rows = session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id))
+            return {row.metric: row for row in rows}
+
+    def count(self, table, ticket_id: int) -> int:
+        with self.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(table).where(table.ticket_id == ticket_id)) or 0)
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        with self.sessions() as session:
+            found: Ticket = session.get_one(Ticket, ticket_id)
+            return found
+
+
+def test_first_public_reply_meets_first_response_and_is_stored(sessions):
+    desk = Desk(sessions, "alleo")
+    opened = open_ticket(
+        sessions,
+        desk.customer,
+        subject="Pages are slow",
+        description="Since this morning.",
+        severity=2,
+        now=at("2026-12-07T09:00:00-05:00"),
+    )
+    clock = desk.clocks(opened.ticket.id)["first_response"]
+    # Sev2: 1 business day = 9 h from Mon 09:00: 8 h on Monday, 1 h on Tuesday
+    assert (clock.state, clock.due_at) == ("running", at("2026-12-08T09:00:00-05:00"))
+    assert desk.ticket(opened.ticket.id).next_due_at == at("2026-12-08T09:00:00-05:00")
+
+    answered = reply(sessions, desk.agent, opened.ticket.id, "Looking into it.", now=at("2026-12-07T10:00:00-05:00"))
+    clock = desk.clocks(opened.ticket.id)["first_response"]
+    assert (clock.state, clock.stopped_at, clock.counted_seconds) == ("met", at("2026-12-07T10:00:00-05:00"), 3600)
+    assert answered.event.sequence == 2
+    ticket = desk.ticket(opened.ticket.id)
+    assert ticket.next_due_at is None
+    assert ticket.version == 2
+    assert desk.count(TicketEvent, ticket.id) == 2
+    assert desk.count(Comment, ticket.id) == 1
+
+
+def test_customer_reply_moves_a_choozle_ticket_back_to_open_and_resumes_resolution(sessions):
+    desk = Desk(sessions, "choozle")
+    ticket_id = open_ticket(
+        sessions,
+        desk.customer,
+        subject="Campaign paused",
+        description="It stopped.",
+        severity="S2",
+        intake={"user_email": "ops@example.com", "occurred_at": "2026-12-01T08:30:00-07:00"},
+        now=at("2026-12-01T09:00:00-07:00"),
+    ).ticket.id
+    reply(sessions, desk.agent, ticket_id, "Which campaign?", now=at("2026-12-01T09:30:00-07:00"))
+    change_status(sessions, desk.agent, ticket_id, "awaiting_customer", now=at("2026-12-01T10:00:00-07:00"))
+    paused = desk.clocks(ticket_id)["resolution"]
+    assert (paused.state, paused.due_at, paused.counted_seconds) == ("paused", None, 3600)
+    assert desk.ticket(ticket_id).next_due_at is None
+
+    reply(sessions, desk.customer, ticket_id, "The holiday one.", now=at("2026-12-02T10:00:00-07:00"))
+    ticket = desk.ticket(ticket_id)
+    resolution = desk.clocks(ticket_id)["resolution"]
+    assert ticket.status == "open"
+    # 71 h left from Wed 10:00 on the Mon-Fri 00:00-24:00 week: Wed 14 h, Thu 24, Fri 24, Mon 9 h
+    assert resolution.due_at == at("2026-12-07T09:00:00-07:00")
+    # goal 24 h: 23 h left -> Wed 14 h, Thu 00:00-09:00
+    assert resolution.goal_at == at("2026-12-03T09:00:00-07:00")
+    assert ticket.next_due_at == at("2026-12-07T09:00:00-07:00")
+
+
+def test_customers_see_only_their_organisation_and_write_no_internal_notes(sessions):
+    desk = Desk(sessions, "alleo")
+    ticket_id = open_ticket(
+        sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
+    ).ticket.id
+    with pytest.raises(NotFoundError, match=f"no ticket {ticket_id}"):
+        reply(sessions, desk.stranger, ticket_id, "Me too", now=at("2026-12-07T09:10:00-05:00"))
+    with pytest.raises(ForbiddenError):
+        reply(sessions, desk.customer, ticket_id, "secret", public=False, now=at("2026-12-07T09:10:00-05:00"))
+    with pytest.raises(ForbiddenError):
+        change_severity(sessions, desk.customer, ticket_id, 1, "it is worse", now=at("2026-12-07T09:10:00-05:00"))
+    assert desk.count(TicketEvent, ticket_id) == 1
+
+
+def test_a_closed_choozle_ticket_cannot_reopen_and_nothing_is_written(sessions):
+    desk = Desk(sessions, "choozle")
+    ticket_id = open_ticket(
+        sessions, desk.customer, subject="Done", description="x", severity="S3", now=at("2026-12-01T09:00:00-07:00")
+    ).ticket.id
+    change_status(sessions, desk.agent, ticket_id, "closed", now=at("2026-12-01T10:00:00-07:00"))
+    with pytest.raises(
+        ConflictError, match="from 'closed' to 'open' \\(allowed: none\\) \\(A closed ticket cannot be reopened"
+    ):
+        change_status(sessions, desk.agent, ticket_id, "open", now=at("2026-12-01T11:00:00-07:00"))
+    assert desk.count(TicketEvent, ticket_id) == 2
+    assert desk.ticket(ticket_id).status == "closed"
+
+
+def test_severity_assigned_by_support_is_kept_apart_from_the_requested_one(sessions):
+    desk = Desk(sessions, "sourcegraph", tier="enterprise")
+    ticket_id = open_ticket(
+        sessions,
+        desk.customer,
+        subject="Search down",
+        description="All of it.",
+        severity="p2",
+        now=at("2026-12-01T10:00:00+00:00"),
+    ).ticket.id
+    change_severity(sessions, desk.agent, ticket_id, "p1", "every user is blocked", now=at("2026-12-01T10:30:00+00:00"))
+    ticket = desk.ticket(ticket_id)
+    assert (ticket.requested_severity_rank, ticket.severity_rank) == (2, 1)
+    first_response = desk.clocks(ticket_id)["first_response"]
+    assert (first_response.goal_at, first_response.due_at) == (
+        at("2026-12-01T12:00:00+00:00"),
+        at("2026-12-02T10:00:00+00:00"),
+    )
+
+
+def test_a_stale_version_is_refused(sessions):
+    desk = Desk(sessions, "alleo")
+    ticket_id = open_ticket(
+        sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
+    ).ticket.id
+    reply(sessions, desk.agent, ticket_id, "On it", expected_version=1, now=at("2026-12-07T09:05:00-05:00"))
+    with pytest.raises(StaleVersionError, match=f"ticket {ticket_id} is not at version 1: it is at version 2"):
+        reply(sessions, desk.agent, ticket_id, "Again", expected_version=1, now=at("2026-12-07T09:06:00-05:00"))
+
+
+def test_intake_answers_are_checked_field_by_field(sessions):
+    desk = Desk(sessions, "choozle")
+    with pytest.raises(InvalidFieldError, match=r"^intake\.user_email: 'not-an-email' is not an email address$"):
+        open_ticket(
+            sessions,
+            desk.customer,
+            subject="x",
+            description="y",
+            severity=1,
+            intake={"user_email": "not-an-email"},
+            now=at("2026-12-01T09:00:00-07:00"),
+        )
+    with pytest.raises(InvalidFieldError, match=r"^intake\.colour: unknown field"):
+        open_ticket(
+            sessions,
+            desk.customer,
+            subject="x",
+            description="y",
+            severity=1,
+            intake={"colour": "red"},
+            now=at("2026-12-01T09:00:00-07:00"),
+        )
+
+
+def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, monkeypatch):
+    desk = Desk(sessions, "alleo")
+    ticket_id = open_ticket(
+        sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
+    ).ticket.id
+
+    def explode(session, ticket, now):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ticket_services, "refresh_clocks", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        reply(sessions, desk.agent, ticket_id, "This reply is lost whole", now=at("2026-12-07T09:05:00-05:00"))
+    assert desk.count(TicketEvent, ticket_id) == 1
+    assert desk.count(Comment, ticket_id) == 0
+    assert desk.ticket(ticket_id).version == 1
+    assert desk.clocks(ticket_id)["first_response"].state == "running"
+
+
+def test_two_agents_on_one_version_one_wins_and_no_event_is_lost(sessions):
+    desk = Desk(sessions, "alleo")
+    ticket_id = open_ticket(
+        sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
+    ).ticket.id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def write(text: str, expected: int | None) -> None:
+        barrier.wait()
+        try:
+            reply(sessions, desk.agent, ticket_id, text, expected_version=expected, now=at("2026-12-07T09:05:00-05:00"))
+            outcomes.append("ok")
+        except StaleVersionError:
+            outcomes.append("stale")
+
+    threads = [threading.Thread(target=write, args=(f"reply {n}", 1)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "stale"]
+    assert desk.count(TicketEvent, ticket_id) == 2
+
+    outcomes.clear()
+    threads = [threading.Thread(target=write, args=(f"unversioned {n}", None)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok", "ok"]
+    assert desk.count(TicketEvent, ticket_id) == 4
+    with sessions() as session:
+        sequences = list(
+            session.scalars(
+                select(TicketEvent.sequence).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.sequence)
+            )
+        )
+    assert sequences == [1, 2, 3, 4]
