@@ -1,0 +1,35 @@
+"""Who is calling: a bearer API token in, an `Actor` out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
+
+from sladesk.services import Actor, actor_for_token
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer sld_...`")
+
+
+def sessions_of(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
+
+
+def current_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "send an API token: Authorization: Bearer <token>")
+    with sessions_of(request)() as session:
+        actor = actor_for_token(session, credentials.credentials)
+    if actor is None:
+        raise HTTPException(401, "unknown or revoked API token")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+Sessions = Annotated[sessionmaker[Session], Depends(sessions_of)]

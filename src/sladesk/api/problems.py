@@ -1,0 +1,83 @@
+"""Errors as RFC 9457 problem documents (`application/problem+json`) that name the failing field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from sladesk.errors import SladeskError
+from sladesk.services import (
+    ConflictError,
+    ForbiddenError,
+    InvalidFieldError,
+    NotFoundError,
+    StaleVersionError,
+)
+
+PROBLEM = "application/problem+json"
+_STATUS_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    422: "Unprocessable content",
+    428: "Precondition required",
+}
+
+
+def problem(status: int, detail: str, field: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": _STATUS_TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Turn every error the API can raise into a problem document."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0]
+        location = [str(part) for part in first["loc"] if part not in ("body", "query", "path", "header")]
+        field = ".".join(location) or None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif first["type"] == "missing":
+            message = "required"
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")),
+                "message": e["msg"],
+            }
+            for e in error.errors()
+        ]
+        return problem(422, f"{field}: {message}" if field else message, field, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return problem(error.status_code, str(error.detail))
+
+    @app.exception_handler(SladeskError)
+    async def domain_error(request: Request, error: SladeskError) -> JSONResponse:
+        if isinstance(error, InvalidFieldError):
+            return problem(422, str(error), error.field)
+        if isinstance(error, NotFoundError):
+            return problem(404, str(error))
+        if isinstance(error, ForbiddenError):
+            return problem(403, str(error))
+        if isinstance(error, StaleVersionError):
+            return problem(412, str(error), "If-Match", current_version=error.current)
+        if isinstance(error, ConflictError):
+            return problem(409, str(error))
+        return problem(422, str(error))

@@ -1,0 +1,234 @@
+"""/api/v1/tickets: open, list, read and change tickets, their comments, history and SLA state."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from sladesk.api.auth import CurrentActor, Sessions
+from sladesk.api.schemas import CommentCreate, CommentOut, EventOut, TicketChange, TicketCreate, TicketOut, TicketPage
+from sladesk.services import (
+    Actor,
+    InvalidFieldError,
+    assign,
+    change_severity,
+    change_status,
+    get_ticket,
+    open_ticket,
+    reply,
+    set_outside_incident,
+)
+from sladesk.services.clocks import replay_ticket
+from sladesk.sla.explain import explain
+from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+
+def _now(request: Request) -> datetime:
+    clock = request.app.state.clock
+    now: datetime = clock()
+    return now
+
+
+def _out(session: Session, ticket: Ticket) -> TicketOut:
+    clocks = list(session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket.id).order_by(SlaClock.metric)))
+    return TicketOut.of(ticket, clocks)
+
+
+def _read(sessions: Sessions, actor: Actor, ticket_id: int, response: Response) -> TicketOut:
+    with sessions() as session:
+        ticket = get_ticket(session, actor, ticket_id)
+        response.headers["ETag"] = f'"{ticket.version}"'
+        return _out(session, ticket)
+
+
+def _if_match(value: str | None) -> int:
+    if value is None:
+        raise HTTPException(428, "send If-Match with the ticket's version (its ETag) to change it")
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidFieldError("If-Match", f'{value!r} is not a ticket version such as "3"')
+    return int(text)
+
+
+@router.post("", status_code=201, response_model=TicketOut)
+def create_ticket(
+    body: TicketCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
+) -> TicketOut:
+    """Open a ticket under the organisation's policy."""
+    change = open_ticket(
+        sessions,
+        actor,
+        subject=body.subject,
+        description=body.description,
+        severity=body.severity,
+        category=body.category,
+        intake=body.intake,
+        organisation_id=body.organisation_id,
+        requester_id=body.requester_id,
+        follow_up_of=body.follow_up_of,
+        now=_now(request),
+    )
+    response.headers["Location"] = f"/api/v1/tickets/{change.ticket.id}"
+    return _read(sessions, actor, change.ticket.id, response)
+
+
+@router.get("", response_model=TicketPage)
+def list_tickets(
+    actor: CurrentActor,
+    sessions: Sessions,
+    status: Annotated[str | None, Query(description="Only tickets in this status")] = None,
+    severity: Annotated[int | None, Query(ge=1, description="Only tickets of this severity rank")] = None,
+    organisation_id: Annotated[int | None, Query()] = None,
+    breached: Annotated[bool | None, Query(description="Only tickets with (or without) a breached clock")] = None,
+    due_before: Annotated[
+        datetime | None, Query(description="Only tickets whose next due instant is before this")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TicketPage:
+    """The tickets the caller may see, oldest first, a page at a time."""
+    query = select(Ticket).order_by(Ticket.id).limit(limit + 1)
+    if not actor.is_staff:
+        query = query.where(Ticket.organisation_id == actor.organisation_id)
+    if status is not None:
+        query = query.where(Ticket.status == status)
+    if severity is not None:
+        query = query.where(Ticket.severity_rank == severity)
+    if organisation_id is not None:
+        query = query.where(Ticket.organisation_id == organisation_id)
+    if breached is not None:
+        clause = exists().where(SlaClock.ticket_id == Ticket.id, SlaClock.state == "breached")
+        query = query.where(clause if breached else ~clause)
+    if due_before is not None:
+        if due_before.tzinfo is None:
+            raise InvalidFieldError("due_before", "give a UTC offset")
+        query = query.where(Ticket.next_due_at < due_before)
+    if cursor is not None:
+        query = query.where(Ticket.id > _decode_cursor(cursor))
+    with sessions() as session:
+        rows = list(session.scalars(query))
+        page = rows[:limit]
+        items = [_out(session, ticket) for ticket in page]
+    next_cursor = _encode_cursor(page[-1].id) if len(rows) > limit else None
+    return TicketPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{ticket_id}", response_model=TicketOut)
+def read_ticket(ticket_id: int, actor: CurrentActor, sessions: Sessions, response: Response) -> TicketOut:
+    """One ticket with its SLA clocks; the ETag is its version, for If-Match."""
+    return _read(sessions, actor, ticket_id, response)
+
+
+@router.patch("/{ticket_id}", response_model=TicketOut)
+def change_ticket(
+    ticket_id: int,
+    body: TicketChange,
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> TicketOut:
+    """One change (status, severity with its reason, assignee or outside incident) at the version read."""
+    version = _if_match(if_match)
+    given = body.model_dump(exclude_unset=True)
+    changes = [key for key in given if key != "severity_reason"]
+    if len(changes) != 1:
+        raise InvalidFieldError("body", "send exactly one of status, severity, assignee_id, outside_incident")
+    now = _now(request)
+    if "status" in given and body.status is not None:
+        change_status(sessions, actor, ticket_id, body.status, expected_version=version, now=now)
+    elif "severity" in given and body.severity is not None:
+        if not body.severity_reason:
+            raise InvalidFieldError("severity_reason", "say why the severity changes")
+        change_severity(
+            sessions, actor, ticket_id, body.severity, body.severity_reason, expected_version=version, now=now
+        )
+    elif "assignee_id" in given:
+        assign(sessions, actor, ticket_id, body.assignee_id, expected_version=version, now=now)
+    elif "outside_incident" in given:
+        reason = body.outside_incident or None
+        set_outside_incident(sessions, actor, ticket_id, reason, expected_version=version, now=now)
+    else:
+        raise InvalidFieldError(changes[0], "must not be null")
+    return _read(sessions, actor, ticket_id, response)
+
+
+@router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut)
+def add_comment(
+    ticket_id: int, body: CommentCreate, actor: CurrentActor, sessions: Sessions, request: Request
+) -> CommentOut:
+    """A public reply, or for agents an internal note (`public: false`)."""
+    change = reply(sessions, actor, ticket_id, body.body, public=body.public, now=_now(request))
+    with sessions() as session:
+        comment = session.scalars(select(Comment).where(Comment.event_id == change.event.id)).one()
+        return _comment_out(comment)
+
+
+@router.get("/{ticket_id}/comments", response_model=list[CommentOut])
+def list_comments(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[CommentOut]:
+    """The conversation; customers never see internal notes."""
+    with sessions() as session:
+        get_ticket(session, actor, ticket_id)
+        query = select(Comment).where(Comment.ticket_id == ticket_id).order_by(Comment.id)
+        if not actor.is_staff:
+            query = query.where(Comment.public.is_(True))
+        return [_comment_out(c) for c in session.scalars(query)]
+
+
+@router.get("/{ticket_id}/events", response_model=list[EventOut])
+def list_events(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[EventOut]:
+    """The ticket's history, one event per change; customers do not see internal notes."""
+    with sessions() as session:
+        get_ticket(session, actor, ticket_id)
+        events = session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.sequence)
+        )
+        return [
+            EventOut(sequence=e.sequence, at=e.at, type=e.type, actor_id=e.actor_id, data=e.data)
+            for e in events
+            if actor.is_staff or not (e.type == "reply" and e.data.get("public") is False)
+        ]
+
+
+@router.get("/{ticket_id}/sla")
+def ticket_sla(ticket_id: int, actor: CurrentActor, sessions: Sessions, request: Request) -> dict[str, Any]:
+    """The SLA state now, recomputed from the events (the replay JSON of DESIGN.md), with the explanation."""
+    with sessions() as session:
+        ticket = get_ticket(session, actor, ticket_id)
+        report = replay_ticket(session, ticket, _now(request))
+    document = report.to_json()
+    document["explanation"] = explain(report)
+    return document
+
+
+def _comment_out(comment: Comment) -> CommentOut:
+    return CommentOut(
+        id=comment.id,
+        author_id=comment.author_id,
+        public=comment.public,
+        body=comment.body,
+        created_at=comment.created_at,
+    )
+
+
+def _encode_cursor(ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("t") or not text[1:].isdigit():
+            raise ValueError(text)
+        return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidFieldError("cursor", "not a cursor this API gave out") from None

@@ -1,0 +1,162 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sladesk.store.tables import SlaClock, Ticket
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketCreate(Body):
+    subject: str = Field(min_length=1, max_length=300)
+    description: str = Field(min_length=1, max_length=100_000)
+    severity: int | str = Field(description="A rank (1 is most severe) or the policy's code, e.g. Sev1")
+    category: str | None = None
+    intake: dict[str, Any] = Field(default_factory=dict)
+    organisation_id: int | None = Field(default=None, description="Staff only: the organisation opened for")
+    requester_id: int | None = Field(default=None, description="Staff only: the customer opened for")
+    follow_up_of: int | None = None
+
+
+class TicketChange(Body):
+    """Exactly one change per request, so that each is one event in the ticket's history."""
+
+    status: str | None = None
+    severity: int | str | None = None
+    severity_reason: str | None = Field(default=None, max_length=2000)
+    assignee_id: int | None = None
+    outside_incident: str | None = Field(
+        default=None, max_length=2000, description="The reason; empty string clears it"
+    )
+
+
+class CommentCreate(Body):
+    body: str = Field(min_length=1, max_length=100_000)
+    public: bool = True
+
+
+class ClockOut(BaseModel):
+    state: str
+    due: datetime | None
+    goal: datetime | None
+    started_at: datetime | None
+    stopped_at: datetime | None
+    warning_at: datetime | None
+    counted_seconds: int
+    remaining_seconds: int | None
+    percent_used: float | None
+    excused: str | None
+    calendar: str
+    cycle: int
+
+    @classmethod
+    def of(cls, row: SlaClock) -> ClockOut:
+        return cls(
+            state=row.state,
+            due=row.due_at,
+            goal=row.goal_at,
+            started_at=row.started_at,
+            stopped_at=row.stopped_at,
+            warning_at=row.warning_at,
+            counted_seconds=row.counted_seconds,
+            remaining_seconds=row.remaining_seconds,
+            percent_used=row.percent_used,
+            excused=row.excused,
+            calendar=row.calendar,
+            cycle=row.cycle,
+        )
+
+
+class TicketOut(BaseModel):
+    id: int
+    subject: str
+    description: str
+    status: str
+    severity: int
+    requested_severity: int | None
+    category: str | None
+    organisation_id: int
+    requester_id: int
+    assignee_id: int | None
+    policy_id: str
+    policy_version: int
+    intake: dict[str, Any]
+    outside_incident: str | None
+    follow_up_of: int | None
+    version: int
+    opened_at: datetime
+    updated_at: datetime
+    next_due_at: datetime | None
+    sla: dict[str, ClockOut]
+
+    @classmethod
+    def of(cls, ticket: Ticket, clocks: list[SlaClock]) -> TicketOut:
+        return cls(
+            id=ticket.id,
+            subject=ticket.subject,
+            description=ticket.description,
+            status=ticket.status,
+            severity=ticket.severity_rank,
+            requested_severity=ticket.requested_severity_rank,
+            category=ticket.category,
+            organisation_id=ticket.organisation_id,
+            requester_id=ticket.requester_id,
+            assignee_id=ticket.assignee_id,
+            policy_id=ticket.policy_id,
+            policy_version=ticket.policy_version,
+            intake=ticket.intake,
+            outside_incident=ticket.outside_incident_reason if ticket.outside_incident else None,
+            follow_up_of=ticket.follow_up_of_id,
+            version=ticket.version,
+            opened_at=ticket.opened_at,
+            updated_at=ticket.updated_at,
+            next_due_at=ticket.next_due_at,
+            sla={row.metric: ClockOut.of(row) for row in clocks},
+        )
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class CommentOut(BaseModel):
+    id: int
+    author_id: int
+    public: bool
+    body: str
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    sequence: int
+    at: datetime
+    type: str
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+class QueueItemOut(BaseModel):
+    position: int
+    ticket_id: int
+    subject: str
+    severity: int
+    tier: str | None
+    next_due_at: datetime | None
+    reason: str
+
+
+class PolicySummary(BaseModel):
+    id: str
+    name: str
+    version: int
+    timezone: str
+    severities: list[dict[str, Any]]
+    metrics: list[str]

@@ -1,0 +1,187 @@
+"""The REST API over HTTP semantics: status codes, ETags, problem documents and who sees what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sladesk.api import create_app
+from sladesk.services import Role, create_organisation, create_user, issue_token
+
+
+class Clock:
+    def __init__(self, start: str) -> None:
+        self.now = datetime.fromisoformat(start)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str) -> None:
+        self.now = datetime.fromisoformat(text)
+
+
+@pytest.fixture
+def desk(sessions):
+    org = create_organisation(sessions, None, name="Acme", policy_id="alleo")
+    other = create_organisation(sessions, None, name="Globex", policy_id="alleo")
+    tokens = {}
+    for key, role, organisation in (
+        ("customer", Role.CUSTOMER, org.id),
+        ("stranger", Role.CUSTOMER, other.id),
+        ("agent", Role.AGENT, None),
+    ):
+        user = create_user(
+            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
+        )
+        tokens[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests')}"}
+    clock = Clock("2026-11-25T15:00:00-05:00")
+    client = TestClient(create_app(sessions, clock))
+    return client, tokens, clock
+
+
+def open_sev1(client, tokens):
+    return client.post(
+        "/api/v1/tickets",
+        headers=tokens["customer"],
+        json={"subject": "Nobody can sign in", "description": "Since 14:50.", "severity": "Sev1"},
+    )
+
+
+def test_customer_opens_agent_answers_and_the_clock_is_met(desk):
+    client, tokens, clock = desk
+    created = open_sev1(client, tokens)
+    assert created.status_code == 201
+    ticket = created.json()
+    assert created.headers["Location"] == f"/api/v1/tickets/{ticket['id']}"
+    assert created.headers["ETag"] == '"1"'
+    # 4 h from Wed 25 Nov 15:00: 2 h on Wednesday, Thanksgiving and the Friday after skipped, 2 h on Monday
+    assert ticket["sla"]["first_response"]["state"] == "running"
+    assert datetime.fromisoformat(ticket["sla"]["first_response"]["due"]) == datetime.fromisoformat(
+        "2026-11-30T10:00:00-05:00"
+    )
+    assert ticket["requested_severity"] == 1
+
+    clock.set("2026-11-30T09:00:00-05:00")
+    answered = client.post(f"/api/v1/tickets/{ticket['id']}/comments", headers=tokens["agent"], json={"body": "On it."})
+    assert answered.status_code == 201
+    after = client.get(f"/api/v1/tickets/{ticket['id']}", headers=tokens["customer"]).json()
+    assert after["sla"]["first_response"]["state"] == "met"
+    assert after["sla"]["first_response"]["counted_seconds"] == 3 * 3600
+    assert after["version"] == 2
+
+
+def test_changes_need_the_version_read(desk):
+    client, tokens, _ = desk
+    ticket_id = open_sev1(client, tokens).json()["id"]
+    url = f"/api/v1/tickets/{ticket_id}"
+    missing = client.patch(url, headers=tokens["agent"], json={"status": "open"})
+    assert missing.status_code == 428
+    assert missing.headers["content-type"] == "application/problem+json"
+    changed = client.patch(url, headers={**tokens["agent"], "If-Match": '"1"'}, json={"status": "open"})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] == '"2"'
+    stale = client.patch(url, headers={**tokens["agent"], "If-Match": '"1"'}, json={"status": "on_hold"})
+    assert stale.status_code == 412
+    assert stale.json() == {
+        "type": "about:blank",
+        "title": "Precondition failed",
+        "status": 412,
+        "detail": f"ticket {ticket_id} is not at version 1: it is at version 2; read it again",
+        "field": "If-Match",
+        "current_version": 2,
+    }
+
+
+def test_bad_input_gets_a_problem_document_naming_the_field(desk):
+    client, tokens, _ = desk
+    unknown = client.post(
+        "/api/v1/tickets",
+        headers=tokens["customer"],
+        json={"subject": "x", "description": "y", "severity": 1, "colour": "red"},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "colour"
+    assert unknown.json()["detail"] == "colour: unknown field"
+    bad_severity = client.post(
+        "/api/v1/tickets", headers=tokens["customer"], json={"subject": "x", "description": "y", "severity": 9}
+    )
+    assert bad_severity.status_code == 422
+    assert bad_severity.json()["field"] == "severity"
+    ticket_id = open_sev1(client, tokens).json()["id"]
+    invalid_move = client.patch(
+        f"/api/v1/tickets/{ticket_id}", headers={**tokens["agent"], "If-Match": '"1"'}, json={"status": "resolved"}
+    )
+    assert invalid_move.status_code == 422
+    assert invalid_move.json()["field"] == "status"
+
+
+def test_customers_see_only_their_organisation_and_no_internal_notes(desk):
+    client, tokens, _ = desk
+    ticket_id = open_sev1(client, tokens).json()["id"]
+    client.post(
+        f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["agent"], json={"body": "internal", "public": False}
+    )
+    client.post(f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["agent"], json={"body": "Hello"})
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["stranger"]).status_code == 404
+    assert client.get(f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["stranger"]).status_code == 404
+    assert client.get(f"/api/v1/tickets/{ticket_id + 1000}", headers=tokens["customer"]).status_code == 404
+    assert client.get("/api/v1/tickets", headers=tokens["stranger"]).json()["items"] == []
+    comments = client.get(f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["customer"]).json()
+    assert [c["body"] for c in comments] == ["Hello"]
+    events = client.get(f"/api/v1/tickets/{ticket_id}/events", headers=tokens["customer"]).json()
+    assert [e["type"] for e in events] == ["opened", "reply"]
+    staff_events = client.get(f"/api/v1/tickets/{ticket_id}/events", headers=tokens["agent"]).json()
+    assert [e["type"] for e in staff_events] == ["opened", "reply", "reply"]
+    note = client.post(
+        f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["customer"], json={"body": "x", "public": False}
+    )
+    assert note.status_code == 403
+
+
+def test_no_token_is_401_and_the_queue_is_for_staff(desk):
+    client, tokens, clock = desk
+    assert client.get("/api/v1/tickets").status_code == 401
+    assert client.get("/api/v1/tickets", headers={"Authorization": "Bearer sld_nope"}).status_code == 401
+    first = open_sev1(client, tokens).json()["id"]
+    clock.set("2026-11-25T15:30:00-05:00")
+    second = client.post(
+        "/api/v1/tickets", headers=tokens["customer"], json={"subject": "Slow", "description": "y", "severity": 2}
+    ).json()["id"]
+    queue = client.get("/api/v1/queue", headers=tokens["agent"])
+    assert [item["ticket_id"] for item in queue.json()] == [first, second]
+    assert queue.json()[0]["reason"].startswith("Number one: severity Sev1 (rank 1)")
+    assert client.get("/api/v1/queue", headers=tokens["customer"]).status_code == 403
+
+
+def test_list_filters_and_cursor_pagination(desk):
+    client, tokens, _ = desk
+    ids = [open_sev1(client, tokens).json()["id"] for _ in range(3)]
+    first_page = client.get("/api/v1/tickets?limit=2", headers=tokens["agent"]).json()
+    assert [t["id"] for t in first_page["items"]] == ids[:2]
+    second_page = client.get(
+        f"/api/v1/tickets?limit=2&cursor={first_page['next_cursor']}", headers=tokens["agent"]
+    ).json()
+    assert [t["id"] for t in second_page["items"]] == ids[2:]
+    assert second_page["next_cursor"] is None
+    due_soon = client.get("/api/v1/tickets?due_before=2026-11-30T10:00:01-05:00", headers=tokens["agent"]).json()
+    assert len(due_soon["items"]) == 3
+    none_due = client.get("/api/v1/tickets?due_before=2026-11-30T10:00:00-05:00", headers=tokens["agent"]).json()
+    assert none_due["items"] == []
+    bad_cursor = client.get("/api/v1/tickets?cursor=zzz", headers=tokens["agent"])
+    assert (bad_cursor.status_code, bad_cursor.json()["field"]) == (422, "cursor")
+
+
+def test_sla_endpoint_gives_the_replay_json_and_the_explanation(desk):
+    client, tokens, _ = desk
+    ticket_id = open_sev1(client, tokens).json()["id"]
+    sla = client.get(f"/api/v1/tickets/{ticket_id}/sla", headers=tokens["customer"]).json()
+    assert sla["metrics"]["first_response"]["due"] == "2026-11-30T10:00:00-05:00"
+    assert "Thu 26 Nov 2026  skipped: holiday: Thanksgiving Day." in sla["explanation"]
+
+
+def test_openapi_document_is_served(desk):
+    client, _, _ = desk
+    document = client.get("/api/openapi.json").json()
+    assert "/api/v1/tickets/{ticket_id}" in document["paths"]
