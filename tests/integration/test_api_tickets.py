@@ -185,3 +185,27 @@ def test_openapi_document_is_served(desk):
     client, _, _ = desk
     document = client.get("/api/openapi.json").json()
     assert "/api/v1/tickets/{ticket_id}" in document["paths"]
+
+
+def test_a_retry_with_the_same_idempotency_key_opens_one_ticket(desk):
+    client, tokens, _ = desk
+    body = {"subject": "Nobody can sign in", "description": "Since 14:50.", "severity": 1}
+    headers = {**tokens["customer"], "Idempotency-Key": "retry-me-1"}
+    first = client.post("/api/v1/tickets", headers=headers, json=body)
+    again = client.post("/api/v1/tickets", headers=headers, json=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(client.get("/api/v1/tickets", headers=tokens["agent"]).json()["items"]) == 1
+    reused = client.post("/api/v1/tickets", headers=headers, json={**body, "severity": 2})
+    assert (reused.status_code, reused.json()["field"]) == (422, "Idempotency-Key")
+
+
+def test_a_failed_request_does_not_use_up_its_idempotency_key(desk):
+    client, tokens, _ = desk
+    headers = {**tokens["customer"], "Idempotency-Key": "k2"}
+    failed = client.post("/api/v1/tickets", headers=headers, json={"subject": "x", "description": "y", "severity": 9})
+    assert failed.status_code == 422
+    fixed = client.post("/api/v1/tickets", headers=headers, json={"subject": "x", "description": "y", "severity": 9})
+    assert fixed.status_code == 422  # the same body fails the same way, and is not replayed from memory
+    assert fixed.json()["field"] == "severity"

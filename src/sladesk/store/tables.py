@@ -199,3 +199,19 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyKey(Base):
+    """A creating request already answered: the same key and body get the same answer again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]  # None while the first request is still being answered
+    response: Mapped[dict[str, Any] | None]
+    location: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
@@ -20,6 +22,7 @@ from sladesk.services import (
     change_severity,
     change_status,
     get_ticket,
+    idempotency,
     open_ticket,
     reply,
     set_outside_incident,
@@ -60,24 +63,46 @@ def _if_match(value: str | None) -> int:
 
 @router.post("", status_code=201, response_model=TicketOut)
 def create_ticket(
-    body: TicketCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
-) -> TicketOut:
-    """Open a ticket under the organisation's policy."""
-    change = open_ticket(
-        sessions,
-        actor,
-        subject=body.subject,
-        description=body.description,
-        severity=body.severity,
-        category=body.category,
-        intake=body.intake,
-        organisation_id=body.organisation_id,
-        requester_id=body.requester_id,
-        follow_up_of=body.follow_up_of,
-        now=_now(request),
-    )
-    response.headers["Location"] = f"/api/v1/tickets/{change.ticket.id}"
-    return _read(sessions, actor, change.ticket.id, response)
+    body: TicketCreate,
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", description="Send the same key to retry safely")
+    ] = None,
+) -> Any:
+    """Open a ticket under the organisation's policy; a retry with the same Idempotency-Key opens none."""
+    if idempotency_key is not None:
+        digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        earlier = idempotency.claim(sessions, actor.user_id, idempotency_key, digest)
+        if earlier is not None:
+            headers = {"Location": earlier.location} if earlier.location else None
+            return JSONResponse(earlier.response, status_code=earlier.status_code, headers=headers)
+    try:
+        change = open_ticket(
+            sessions,
+            actor,
+            subject=body.subject,
+            description=body.description,
+            severity=body.severity,
+            category=body.category,
+            intake=body.intake,
+            organisation_id=body.organisation_id,
+            requester_id=body.requester_id,
+            follow_up_of=body.follow_up_of,
+            now=_now(request),
+        )
+    except Exception:
+        if idempotency_key is not None:
+            idempotency.forget(sessions, actor.user_id, idempotency_key)
+        raise
+    location = f"/api/v1/tickets/{change.ticket.id}"
+    response.headers["Location"] = location
+    created = _read(sessions, actor, change.ticket.id, response)
+    if idempotency_key is not None:
+        idempotency.remember(sessions, actor.user_id, idempotency_key, 201, created.model_dump(mode="json"), location)
+    return created
 
 
 @router.get("", response_model=TicketPage)
