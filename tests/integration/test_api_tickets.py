@@ -209,3 +209,38 @@ def test_a_failed_request_does_not_use_up_its_idempotency_key(desk):
     fixed = client.post("/api/v1/tickets", headers=headers, json={"subject": "x", "description": "y", "severity": 9})
     assert fixed.status_code == 422  # the same body fails the same way, and is not replayed from memory
     assert fixed.json()["field"] == "severity"
+
+
+def test_queue_orders_by_tier_within_a_severity_and_leaves_out_closed_tickets(sessions):
+    free = create_organisation(sessions, None, name="Free co", policy_id="sourcegraph", tier="free")
+    pre_sales = create_organisation(sessions, None, name="Prospect", policy_id="sourcegraph", tier="pre_sales")
+    tokens = {}
+    for key, organisation in (("free", free.id), ("pre_sales", pre_sales.id)):
+        user = create_user(
+            sessions, None, email=f"{key}@example.com", name=key, role=Role.CUSTOMER, organisation_id=organisation
+        )
+        tokens[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests')}"}
+    agent = create_user(sessions, None, email="agent@example.com", name="agent", role=Role.AGENT)
+    tokens["agent"] = {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'tests')}"}
+    clock = Clock("2026-12-01T10:00:00+00:00")
+    client = TestClient(create_app(sessions, clock))
+
+    def open_p2(who: str) -> int:
+        body = {"subject": f"{who} question", "description": "d", "severity": "p2"}
+        ticket_id: int = client.post("/api/v1/tickets", headers=tokens[who], json=body).json()["id"]
+        return ticket_id
+
+    earlier_free = open_p2("free")
+    clock.set("2026-12-01T11:00:00+00:00")
+    later_pre_sales = open_p2("pre_sales")
+    closed = open_p2("pre_sales")
+    assert (
+        client.patch(
+            f"/api/v1/tickets/{closed}", headers={**tokens["agent"], "If-Match": '"1"'}, json={"status": "closed"}
+        ).status_code
+        == 200
+    )
+    queue = client.get("/api/v1/queue", headers=tokens["agent"]).json()
+    # same severity: pre-sales is served before free, though opened an hour later; closed is not queued
+    assert [item["ticket_id"] for item in queue] == [later_pre_sales, earlier_free]
+    assert queue[0]["reason"].endswith("because its tier pre_sales outranks free.")

@@ -76,6 +76,7 @@ def refresh_clocks(session: Session, ticket: Ticket, now: datetime) -> ReplayRep
             )
         )
     ticket.status = report.history.status
+    ticket.is_open = not report.policy.is_finished(ticket.status)
     ticket.severity_rank = report.severity.rank
     ticket.next_due_at = next_pending_due(report)
     return report

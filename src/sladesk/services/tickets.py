@@ -88,6 +88,7 @@ def open_ticket(
             subject=subject.strip(),
             description=description,
             severity_rank=rank,
+            tier_rank=policy.tier_rank(organisation.tier),
             requested_severity_rank=rank if actor.role is Role.CUSTOMER else None,
             category=category,
             status=policy.initial_status,

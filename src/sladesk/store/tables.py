@@ -95,7 +95,11 @@ class ApiToken(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_open_queue", "status", "severity_rank", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_tickets_open_queue", "status", "severity_rank", "next_due_at"),
+        # the work queue's order (SEMANTICS.md), read a page at a time
+        Index("ix_tickets_queue_order", "is_open", "severity_rank", "tier_rank", "next_due_at", "opened_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -104,6 +108,8 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     severity_rank: Mapped[int]  # assigned by support; the SLA follows this one
+    tier_rank: Mapped[int | None]  # the organisation's tier in its policy's order (1 first); None if unranked
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # not in a resolved or closed status
     requested_severity_rank: Mapped[int | None]  # what the requester suggested
     category: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(64))
