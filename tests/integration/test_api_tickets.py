@@ -244,3 +244,27 @@ def test_queue_orders_by_tier_within_a_severity_and_leaves_out_closed_tickets(se
     # same severity: pre-sales is served before free, though opened an hour later; closed is not queued
     assert [item["ticket_id"] for item in queue] == [later_pre_sales, earlier_free]
     assert queue[0]["reason"].endswith("because its tier pre_sales outranks free.")
+
+
+def test_merging_a_duplicate_closes_it_and_both_histories_say_so(desk):
+    client, tokens, _ = desk
+    original = open_sev1(client, tokens).json()["id"]
+    duplicate = open_sev1(client, tokens).json()["id"]
+    merged = client.post(
+        f"/api/v1/tickets/{duplicate}/merge", headers={**tokens["agent"], "If-Match": '"1"'}, json={"into": original}
+    )
+    assert merged.status_code == 200
+    assert (merged.json()["status"], merged.json()["sla"]["first_response"]["state"]) == ("closed", "met")
+    duplicate_events = client.get(f"/api/v1/tickets/{duplicate}/events", headers=tokens["agent"]).json()
+    assert duplicate_events[-1]["data"] == {"to": "closed", "merged_into": original}
+    original_events = client.get(f"/api/v1/tickets/{original}/events", headers=tokens["agent"]).json()
+    assert original_events[-1]["type"] == "merged"
+    assert original_events[-1]["data"] == {"from": duplicate}
+    again = client.post(
+        f"/api/v1/tickets/{duplicate}/merge", headers={**tokens["agent"], "If-Match": '"2"'}, json={"into": original}
+    )
+    assert again.status_code == 409
+    by_customer = client.post(
+        f"/api/v1/tickets/{original}/merge", headers={**tokens["customer"], "If-Match": '"2"'}, json={"into": duplicate}
+    )
+    assert by_customer.status_code == 403

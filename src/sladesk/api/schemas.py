@@ -37,6 +37,10 @@ class TicketChange(Body):
     )
 
 
+class MergeRequest(Body):
+    into: int = Field(description="The ticket this duplicate is merged into (same organisation)")
+
+
 class CommentCreate(Body):
     body: str = Field(min_length=1, max_length=100_000)
     public: bool = True

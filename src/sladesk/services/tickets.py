@@ -238,6 +238,40 @@ def set_outside_incident(
     return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
+def merge_duplicate(
+    sessions: Sessions,
+    actor: Actor,
+    ticket_id: int,
+    into_id: int,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Close a duplicate into another ticket of the same organisation; each ticket records it in its history."""
+    if not actor.is_staff:
+        raise ForbiddenError("only agents and admins merge tickets")
+    if into_id == ticket_id:
+        raise InvalidFieldError("into", "a ticket cannot be merged into itself")
+
+    def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
+        target = session.get(Ticket, into_id, with_for_update=True)
+        if target is None or target.organisation_id != ticket.organisation_id:
+            raise InvalidFieldError("into", f"no ticket {into_id} in the same organisation")
+        if ticket.merged_into_id is not None:
+            raise ConflictError(f"ticket {ticket.id} is already merged into {ticket.merged_into_id}")
+        policy = ticket_policy(ticket)
+        closed = next((s.id for s in policy.spec.statuses if s.kind.value == "closed"), None)
+        if closed is None or not policy.can_move(ticket.status, closed):
+            raise ConflictError(f"status cannot move from {ticket.status!r} to a closed status to merge")
+        ticket.merged_into_id = target.id
+        _append(session, target, actor, "merged", {"from": ticket.id}, at)
+        target.version += 1
+        target.updated_at = at
+        return _append(session, ticket, actor, "status", {"to": closed, "merged_into": target.id}, at)
+
+    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+
+
 def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bool = False) -> Ticket:
     """The ticket if the actor may see it; otherwise the same NotFound as for a ticket that does not exist.
 

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from sladesk.api.auth import CurrentActor, Sessions
-from sladesk.api.schemas import CommentCreate, CommentOut, EventOut, TicketChange, TicketCreate, TicketOut, TicketPage
+from sladesk.api.schemas import (
+    CommentCreate,
+    CommentOut,
+    EventOut,
+    MergeRequest,
+    TicketChange,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+)
 from sladesk.services import (
     Actor,
     InvalidFieldError,
@@ -23,6 +32,7 @@ from sladesk.services import (
     change_status,
     get_ticket,
     idempotency,
+    merge_duplicate,
     open_ticket,
     reply,
     set_outside_incident,
@@ -184,6 +194,21 @@ def change_ticket(
         set_outside_incident(sessions, actor, ticket_id, reason, expected_version=version, now=now)
     else:
         raise InvalidFieldError(changes[0], "must not be null")
+    return _read(sessions, actor, ticket_id, response)
+
+
+@router.post("/{ticket_id}/merge", response_model=TicketOut)
+def merge_ticket(
+    ticket_id: int,
+    body: MergeRequest,
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> TicketOut:
+    """Close this duplicate into another ticket; both histories record the merge."""
+    merge_duplicate(sessions, actor, ticket_id, body.into, expected_version=_if_match(if_match), now=_now(request))
     return _read(sessions, actor, ticket_id, response)
 
 
