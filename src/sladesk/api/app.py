@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk import __version__
 from sladesk.api import problems
-from sladesk.api.routes import meta, tickets
+from sladesk.api.routes import files, meta, tickets
 
 
-def create_app(sessions: sessionmaker[Session], clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """The API on a database; `clock` gives `now` (the wall clock unless a test fixes it)."""
+def create_app(
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime] | None = None,
+    attachments_dir: Path | None = None,
+) -> FastAPI:
+    """The API on a database; `clock` gives `now` (the wall clock unless a test fixes it).
+
+    Attachments are kept in `attachments_dir` (default: `attachments` in the data directory).
+    """
     app = FastAPI(
         title="sladesk",
         version=__version__,
@@ -25,8 +33,10 @@ def create_app(sessions: sessionmaker[Session], clock: Callable[[], datetime] | 
     )
     app.state.sessions = sessions
     app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.attachments_dir = attachments_dir  # None: resolved in the data directory when first needed
     problems.install(app)
     app.include_router(tickets.router)
+    app.include_router(files.router)
     app.include_router(meta.router)
 
     @app.get("/api/health", tags=["health"])
