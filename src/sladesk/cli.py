@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from sladesk.sla import Event, ReplayReport, TicketFacts, parse_replay_input, re
 from sladesk.sla.events import parse_instant
 from sladesk.sla.explain import explain
 from sladesk.sla.scenarios import run_policy_tests
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="Read, check and test SLA policies.", no_args_is_help=True)
@@ -372,3 +375,153 @@ def db_current(database_url: DatabaseUrlOption = None) -> None:
         out.print(f"{now_at} (head)", markup=False)
     else:
         out.print(f"{now_at} (head is {head}; run sladesk db upgrade)", markup=False)
+
+
+# serve and demo
+
+
+class ServeError(SladeskError):
+    """The service cannot listen where it was asked to: the address is in use or not available."""
+
+
+HostOption = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
+PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
+
+
+@app.command("serve")
+def serve(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Apply any missing migrations, then run the API until interrupted (Ctrl+C)."""
+    from sladesk.store import database_url as configured_url
+    from sladesk.store import make_engine, safe_url, upgrade
+
+    url = database_url or configured_url()
+    _check_port(host, port)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    out.print(f"database: {safe_url(url)}", markup=False)
+    _serve(engine, host, port)
+
+
+@app.command("demo")
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the embedded database goes (default: $SLADESK_DATA_DIR, else the user data directory).",
+            show_default=False,
+        ),
+    ] = None,
+    then_serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the service after setting it up.")
+    ] = True,
+) -> None:
+    """Set up an embedded desk with demo data for the five built-in policies, print logins, and serve it."""
+    import shlex
+
+    from sqlalchemy.engine import URL
+
+    from sladesk.demo import seed_demo
+    from sladesk.errors import StoreError
+    from sladesk.store import data_dir as configured_data_dir
+    from sladesk.store import make_engine, make_sessions, upgrade
+    from sladesk.store.engine import SQLITE_FILENAME
+
+    if then_serve:
+        _check_port(host, port)  # before any work, so a busy port costs nothing
+    if data_dir is None:
+        directory = configured_data_dir()
+    else:
+        directory = data_dir.expanduser().resolve()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create the data directory {directory}: {error.strerror}") from None
+    database = directory / SQLITE_FILENAME
+    url = URL.create("sqlite", database=str(database)).render_as_string()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        logins = seed_demo(make_sessions(engine), datetime.now(UTC))
+    except BaseException:
+        engine.dispose()
+        raise
+    if logins.created:
+        out.print(
+            f"Demo data created in {database}: {logins.organisations} organisations (one per built-in policy), "
+            f"{len(logins.logins)} users, {logins.tickets} tickets.",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"The demo data exists already in {database} ({logins.organisations} organisations, "
+            f"{logins.tickets} tickets); new API tokens were issued.",
+            markup=False,
+        )
+    out.print("Logins:")
+    table = Table("role", "email", "password")
+    table.add_column("token", no_wrap=True, overflow="fold")
+    table.add_column("organisation")
+    for login in logins.logins:
+        organisation = f"{login.organisation} ({login.policy_id})" if login.organisation else "every organisation"
+        table.add_row(login.role.value, login.email, login.password, login.token, organisation)
+    # Piped output is wide enough to keep each token whole on its line, ready to copy.
+    Console(highlight=False, width=None if out.is_terminal else 200).print(table)
+    customer = logins.customer("alleo")
+    base = _base_url(host, port)
+    out.print(f"Try it as {customer.name} of {customer.organisation}, who sees only that organisation's tickets:")
+    out.print(f'  curl -H "Authorization: Bearer {customer.token}" {base}/api/v1/tickets', markup=False)
+    if not then_serve:
+        engine.dispose()
+        out.print(f"Serve it with: sladesk serve --database-url {shlex.quote(url)}", markup=False)
+        return
+    _serve(engine, host, port, directory / "attachments")
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before any work, when nothing could listen at host:port."""
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ServeError(
+                f"cannot listen on {_base_url(host, port)}: {error.strerror} (choose another one with --port)"
+            ) from None
+
+
+def _serve(engine: Engine, host: str, port: int, attachments_dir: Path | None = None) -> None:
+    """Run the API on `engine` at host:port until interrupted; the engine is disposed of afterwards."""
+    import uvicorn
+
+    from sladesk.api import create_app
+    from sladesk.store import make_sessions
+
+    base = _base_url(host, port)
+    out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
+    try:
+        uvicorn.run(
+            create_app(make_sessions(engine), attachments_dir=attachments_dir), host=host, port=port, log_level="info"
+        )
+    finally:
+        engine.dispose()

@@ -1,0 +1,250 @@
+"""The demo: its data on SQLite and PostgreSQL, and `sladesk demo` / `sladesk serve` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from sladesk.demo import DemoDataError, seed_demo
+from sladesk.services import Role, actor_for_password, actor_for_token, create_organisation
+from sladesk.services.clocks import replay_ticket
+from sladesk.store import make_engine, make_sessions
+from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
+
+# A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
+NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
+POLICIES = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
+TICKETS_PER_POLICY = {"alli": 6, "alleo": 7, "aspenware": 7, "sourcegraph": 6, "choozle": 7}
+
+
+def _counts(sessions) -> dict[str, int]:
+    with sessions() as session:
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Organisation, User, Ticket, TicketEvent, SlaClock, ApiToken)
+        }
+
+
+def test_seed_demo_creates_one_organisation_per_policy_with_tickets_in_every_state(sessions):
+    logins = seed_demo(sessions, NOW)
+
+    assert logins.created
+    assert (logins.organisations, logins.tickets) == (5, 33)
+    with sessions() as session:
+        organisations = list(session.scalars(select(Organisation)))
+        assert Counter(org.policy_id for org in organisations) == dict.fromkeys(POLICIES, 1)
+        assert {org.policy_id: org.tier for org in organisations}["sourcegraph"] == "enterprise"
+        policy_of = {org.id: org.policy_id for org in organisations}
+        users = list(session.scalars(select(User)))
+        assert Counter(user.role for user in users) == {"customer": 5, "agent": 2, "admin": 1}
+        assert Counter(policy_of[u.organisation_id] for u in users if u.role == "customer") == dict.fromkeys(
+            POLICIES, 1
+        )
+        tickets = list(session.scalars(select(Ticket)))
+        assert Counter(policy_of[t.organisation_id] for t in tickets) == TICKETS_PER_POLICY
+
+        # What the engine computes now from each ticket's events, and the stored clocks agree with it.
+        replayed = {t.id: replay_ticket(session, t, NOW) for t in tickets}
+        stored = {(c.ticket_id, c.metric): c.state for c in session.scalars(select(SlaClock))}
+        assert stored == {(i, m): r.state.value for i, report in replayed.items() for m, r in report.metrics.items()}
+        states = Counter(stored.values())
+        assert {"running", "breached", "met", "paused"} <= set(states)
+        assert min(states[s] for s in ("running", "breached", "met", "paused")) >= 3
+
+        statuses = {(policy_of[t.organisation_id], t.status) for t in tickets}
+        assert {("alleo", "closed"), ("aspenware", "resolved"), ("choozle", "waiting_on_partner")} <= statuses
+        by_subject = {t.subject: t for t in tickets}
+
+        partner = replayed[by_subject["Ad group rejected by the exchange"].id].metrics
+        assert (partner["first_response"].state.value, partner["resolution"].state.value) == ("met", "paused")
+
+        after_hours = by_subject["Checkout fails for every guest"]
+        opened_local = after_hours.opened_at.astimezone(replayed[after_hours.id].policy.tz)
+        assert (opened_local.hour, opened_local.minute) == (23, 10)
+        first_response = replayed[after_hours.id].metrics["first_response"]
+        assert first_response.state.value == "met"
+        assert first_response.due is not None
+        assert first_response.due.astimezone(opened_local.tzinfo).time().isoformat() == "09:00:00"
+
+        excused = [r for report in replayed.values() for r in report.metrics.values() if r.excused]
+        assert excused and all(r.state.value == "breached" for r in excused)
+        severity_changes = list(session.scalars(select(TicketEvent).where(TicketEvent.type == "severity")))
+        assert len(severity_changes) == 3
+        assert all(event.data["reason"] for event in severity_changes)
+
+        # Every login works: the password and the fresh token stand for the right person.
+        for login in logins.logins:
+            by_token = actor_for_token(session, login.token)
+            by_password = actor_for_password(session, login.email, login.password)
+            assert by_token is not None and by_password is not None
+            assert by_token == by_password
+            assert by_token.role is login.role
+    assert [login.role for login in logins.logins] == [Role.ADMIN, Role.AGENT, Role.AGENT] + [Role.CUSTOMER] * 5
+    assert logins.customer("alleo").organisation == "Harbor Health"
+
+
+def test_seed_demo_twice_creates_nothing_but_new_tokens(sessions):
+    first = seed_demo(sessions, NOW)
+    before = _counts(sessions)
+
+    second = seed_demo(sessions, NOW)
+
+    assert not second.created
+    assert (second.organisations, second.tickets) == (5, 33)
+    after = _counts(sessions)
+    assert after == {**before, "api_tokens": before["api_tokens"] + len(first.logins)}
+    assert [(x.role, x.email, x.password) for x in second.logins] == [
+        (x.role, x.email, x.password) for x in first.logins
+    ]
+    assert {x.token for x in second.logins}.isdisjoint(x.token for x in first.logins)
+    with sessions() as session:
+        assert all(actor_for_token(session, x.token) is not None for x in (*first.logins, *second.logins))
+
+
+def test_seed_demo_refuses_a_database_with_part_of_it(sessions):
+    create_organisation(sessions, None, name="Initech", policy_id="sourcegraph", tier="enterprise", now=NOW)
+    with pytest.raises(DemoDataError, match="only part of the demo data"):
+        seed_demo(sessions, NOW)
+    assert _counts(sessions)["tickets"] == 0
+
+
+# The real command
+
+
+def _executable() -> str:
+    executable = Path(sys.executable).with_name("sladesk")
+    if not executable.exists():
+        pytest.fail(f"the sladesk command is not installed beside {sys.executable} (pip install -e .)")
+    return str(executable)
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+    env.pop("SLADESK_DATABASE_URL", None)
+    return env
+
+
+def _sladesk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([_executable(), *args], capture_output=True, text=True, env=_env(), timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.cli
+def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_tickets(tmp_path: Path):
+    demo = _sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
+    assert demo.returncode == 0, demo.stderr
+    assert "Demo data created" in demo.stdout
+    for email in ("morgan@sladesk.example", "avery@sladesk.example", "dana@harborhealth.example"):
+        assert email in demo.stdout
+    curl = re.search(
+        r'curl -H "Authorization: Bearer (sld_[\w-]+)" http://127\.0\.0\.1:8000/api/v1/tickets', demo.stdout
+    )
+    assert curl is not None, demo.stdout
+    token = curl.group(1)
+    row = next(line for line in demo.stdout.splitlines() if token in line and "@" in line)
+    assert "customer" in row and "dana@harborhealth.example" in row and "Harbor Health (alleo)" in row
+
+    again = _sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert "exists already" in again.stdout
+
+    database = tmp_path / "sladesk.db"
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with make_sessions(engine)() as session:
+            organisation_id = session.scalars(
+                select(User.organisation_id).where(User.email == "dana@harborhealth.example")
+            ).one()
+            own = session.scalar(select(func.count()).where(Ticket.organisation_id == organisation_id))
+            total = session.scalar(select(func.count()).select_from(Ticket))
+    finally:
+        engine.dispose()
+    assert (own, total) == (TICKETS_PER_POLICY["alleo"], 33)
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [_executable(), "serve", "--database-url", f"sqlite:///{database}", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                if _get(f"{base}/api/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer /api/health within 20 s"
+            time.sleep(0.2)
+        status, body = _get(f"{base}/api/v1/tickets", token)
+        assert status == 200, body
+        items = json.loads(body)["items"]
+        assert len(items) == own
+        assert {item["organisation_id"] for item in items} == {organisation_id}
+        assert _get(f"{base}/api/v1/tickets")[0] == 401
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+    printed = (tmp_path / "serve.log").read_text()
+    assert f"Serving at {base} (API docs at {base}/api/docs)" in printed
+
+
+@pytest.mark.cli
+def test_demo_on_a_busy_port_exits_2_with_one_line_before_doing_anything(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = _sladesk("demo", "--data-dir", str(tmp_path / "data"), "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on http://127.0.0.1:{port}: Address already in use (choose another one with --port)"
+    ]
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.cli
+def test_serve_on_an_unreachable_database_exits_2_with_one_line():
+    url = f"postgresql+psycopg://desk@127.0.0.1:{_free_port()}/desk"
+    result = _sladesk("serve", "--database-url", url, "--port", str(_free_port()))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot connect to the database postgresql+psycopg://desk@127.0.0.1:")
