@@ -49,3 +49,20 @@ def test_not_started_clock_says_what_it_waits_for():
     report = replay(policy, data.ticket, data.events, data.now)
     lines = explain(report, "resolution").splitlines()
     assert lines[-1] == "Not started: this clock starts at the first response, which has not happened."
+
+
+def test_events_given_in_utc_are_explained_in_the_calendars_local_time():
+    policy = load_policy("alleo")
+    data = parse_replay_input(
+        {
+            "policy": "alleo",
+            "ticket": {"severity": 1},
+            "events": [{"at": "2026-12-07T15:39:00+00:00", "type": "opened"}],
+            "now": "2026-12-07T16:39:00+00:00",
+        }
+    )
+    assert data.now is not None
+    lines = explain(replay(policy, data.ticket, data.events, data.now)).splitlines()
+    # 10:39 EST: 1 h counted by now, the other 3 h run to 14:39
+    assert "Mon 07 Dec 2026  10:39-11:39  counts 1h  (1h of 4h)" in lines
+    assert "Mon 07 Dec 2026  11:39-14:39  counts 3h  (4h of 4h)" in lines

@@ -107,7 +107,7 @@ def _walk(report: ReplayReport, metric: MetricReport) -> list[str]:
                 items.append(_Line(day_start, 6, f"{label}  skipped: {reason}."))
         for range_start, range_end in ranges:
             for piece_start, piece_end, counts in _split(range_start, range_end, counted_spans):
-                span = f"{_clock(piece_start)}-{_clock(piece_end, end=True)}"
+                span = f"{_clock(piece_start.astimezone(tz))}-{_clock(piece_end.astimezone(tz), end=True)}"
                 worked = piece_end - piece_start
                 if counts:
                     total += worked
