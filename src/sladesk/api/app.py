@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk import __version__
 from sladesk.api import problems
-from sladesk.api.routes import files, meta, tickets
+from sladesk.api.routes import directory, files, meta, tickets
 
 
 def create_app(
@@ -38,6 +38,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(files.router)
     app.include_router(meta.router)
+    app.include_router(directory.router)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

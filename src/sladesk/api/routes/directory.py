@@ -1,0 +1,157 @@
+"""/api/v1/organisations and /api/v1/users: the directory (admins), who am I, and API tokens."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from sladesk.api.auth import CurrentActor, Sessions
+from sladesk.api.directory_schemas import (
+    IssuedTokenOut,
+    OrganisationCreate,
+    OrganisationOut,
+    OrganisationPage,
+    TokenCreate,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserPage,
+)
+from sladesk.services import InvalidFieldError, Role, accounts, create_organisation, create_user
+
+router = APIRouter(prefix="/api/v1", tags=["directory"])
+
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.post("/organisations", status_code=201, response_model=OrganisationOut)
+def add_organisation(
+    body: OrganisationCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
+) -> OrganisationOut:
+    """A new organisation under a built-in policy (admins only); 409 if the name is taken."""
+    organisation = create_organisation(
+        sessions,
+        actor,
+        name=body.name,
+        policy_id=body.policy_id,
+        tier=body.tier,
+        timezone=body.timezone,
+        now=request.app.state.clock(),
+    )
+    response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
+    return OrganisationOut.of(organisation)
+
+
+@router.get("/organisations", response_model=OrganisationPage)
+def list_organisations(
+    actor: CurrentActor, sessions: Sessions, cursor: Cursor = None, limit: Limit = 50
+) -> OrganisationPage:
+    """Organisations in the order they were created, a page at a time (admins only)."""
+    accounts.require_admin(actor)  # before the cursor is read, so that others learn nothing from its errors
+    rows = accounts.list_organisations(sessions, actor, after=_decode_cursor("o", cursor), limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = _encode_cursor("o", page[-1].id) if len(rows) > limit else None
+    return OrganisationPage(items=[OrganisationOut.of(row) for row in page], next_cursor=next_cursor)
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationOut)
+def read_organisation(organisation_id: int, actor: CurrentActor, sessions: Sessions) -> OrganisationOut:
+    """One organisation (admins only)."""
+    return OrganisationOut.of(accounts.get_organisation(sessions, actor, organisation_id))
+
+
+@router.post("/users", status_code=201, response_model=UserOut)
+def add_user(
+    body: UserCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
+) -> UserOut:
+    """A new customer (of an organisation), agent or admin (admins only); 409 if the email is taken."""
+    user = create_user(
+        sessions,
+        actor,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        organisation_id=body.organisation_id,
+        password=body.password,
+        now=request.app.state.clock(),
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserOut.of(user)
+
+
+@router.get("/users", response_model=UserPage)
+def list_users(
+    actor: CurrentActor,
+    sessions: Sessions,
+    role: Annotated[Role | None, Query(description="Only users with this role")] = None,
+    organisation_id: Annotated[int | None, Query(description="Only users of this organisation")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> UserPage:
+    """Users in the order they were created, a page at a time (admins only)."""
+    accounts.require_admin(actor)
+    rows = accounts.list_users(
+        sessions,
+        actor,
+        role=role,
+        organisation_id=organisation_id,
+        after=_decode_cursor("u", cursor),
+        limit=limit + 1,
+    )
+    page = rows[:limit]
+    next_cursor = _encode_cursor("u", page[-1].id) if len(rows) > limit else None
+    return UserPage(items=[UserOut.of(row) for row in page], next_cursor=next_cursor)
+
+
+@router.get("/users/me", response_model=UserOut)
+def read_me(actor: CurrentActor, sessions: Sessions) -> UserOut:
+    """The caller: any authenticated user, whatever the role."""
+    return UserOut.of(accounts.current_user(sessions, actor))
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def read_user(user_id: int, actor: CurrentActor, sessions: Sessions) -> UserOut:
+    """One user (admins only)."""
+    return UserOut.of(accounts.get_user(sessions, actor, user_id))
+
+
+@router.post("/users/{user_id}/tokens", status_code=201, response_model=IssuedTokenOut)
+def add_token(
+    user_id: int, body: TokenCreate, actor: CurrentActor, sessions: Sessions, request: Request
+) -> IssuedTokenOut:
+    """A new API token (admins, or the user for themself); its secret is in this answer and nowhere else."""
+    issued = accounts.issue_token_for(sessions, actor, user_id, body.name, now=request.app.state.clock())
+    row = issued.token
+    return IssuedTokenOut(id=row.id, name=row.name, created_at=row.created_at, token=issued.secret)
+
+
+@router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
+def list_tokens(user_id: int, actor: CurrentActor, sessions: Sessions) -> list[TokenOut]:
+    """The user's tokens by name and creation time, never their secrets (admins, or the user for themself)."""
+    return [TokenOut.of(row) for row in accounts.list_tokens(sessions, actor, user_id)]
+
+
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204)
+def revoke_token(user_id: int, token_id: int, actor: CurrentActor, sessions: Sessions) -> Response:
+    """Revoke a token: it authenticates no more (admins, or the user for themself)."""
+    accounts.revoke_token(sessions, actor, user_id, token_id)
+    return Response(status_code=204)
+
+
+def _encode_cursor(kind: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}{row_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(kind: str, cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        text = ""
+    if not text.startswith(kind) or not text[len(kind) :].isdigit():
+        raise InvalidFieldError("cursor", "not a cursor this API gave out")
+    return int(text[len(kind) :])

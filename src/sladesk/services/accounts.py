@@ -1,0 +1,133 @@
+"""Reading organisations and users (admins), and API tokens (admins, or a user for their own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sladesk.services.actors import Actor, Role
+from sladesk.services.directory import _digest, issue_token
+from sladesk.services.errors import ForbiddenError, NotFoundError
+from sladesk.store.tables import ApiToken, Organisation, User
+
+Sessions = sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just issued: its row and its secret, which is shown this once and never stored."""
+
+    token: ApiToken
+    secret: str
+
+
+def require_admin(actor: Actor) -> None:
+    """Return only if the actor is an admin; anyone else gets ForbiddenError, whatever they asked for."""
+    if actor.role is not Role.ADMIN:
+        raise ForbiddenError("only admins manage organisations and users")
+
+
+def list_organisations(
+    sessions: Sessions, actor: Actor, *, after: int | None = None, limit: int = 50
+) -> list[Organisation]:
+    """Up to `limit` organisations with an id above `after`, in id order (admins only)."""
+    require_admin(actor)
+    query = select(Organisation).order_by(Organisation.id).limit(limit)
+    if after is not None:
+        query = query.where(Organisation.id > after)
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
+def get_organisation(sessions: Sessions, actor: Actor, organisation_id: int) -> Organisation:
+    """The organisation (admins only); NotFoundError if there is none with that id."""
+    require_admin(actor)
+    with sessions() as session:
+        organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFoundError(f"no organisation {organisation_id}")
+    return organisation
+
+
+def list_users(
+    sessions: Sessions,
+    actor: Actor,
+    *,
+    role: Role | None = None,
+    organisation_id: int | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[User]:
+    """Up to `limit` users with an id above `after`, in id order, optionally of one role or organisation."""
+    require_admin(actor)
+    query = select(User).order_by(User.id).limit(limit)
+    if role is not None:
+        query = query.where(User.role == role.value)
+    if organisation_id is not None:
+        query = query.where(User.organisation_id == organisation_id)
+    if after is not None:
+        query = query.where(User.id > after)
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
+def get_user(sessions: Sessions, actor: Actor, user_id: int) -> User:
+    """The user (admins only); NotFoundError if there is none with that id."""
+    require_admin(actor)
+    with sessions() as session:
+        user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    return user
+
+
+def current_user(sessions: Sessions, actor: Actor) -> User:
+    """The user the actor is, whatever their role."""
+    with sessions() as session:
+        user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFoundError(f"no user {actor.user_id}")
+    return user
+
+
+def issue_token_for(
+    sessions: Sessions, actor: Actor, user_id: int, name: str, now: datetime | None = None
+) -> IssuedToken:
+    """A new API token for the user, issued by an admin or by the user themself.
+
+    Anyone else gets ForbiddenError before the id is looked up, so the answer does not tell whether it exists.
+    """
+    _require_admin_or_self(actor, user_id)
+    secret = issue_token(sessions, user_id, name, now)
+    with sessions() as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
+    return IssuedToken(token, secret)
+
+
+def list_tokens(sessions: Sessions, actor: Actor, user_id: int) -> list[ApiToken]:
+    """The user's API tokens in the order they were issued (for an admin or the user themself)."""
+    _require_admin_or_self(actor, user_id)
+    with sessions() as session:
+        if session.get(User, user_id) is None:
+            raise NotFoundError(f"no user {user_id}")
+        return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+
+
+def revoke_token(sessions: Sessions, actor: Actor, user_id: int, token_id: int) -> None:
+    """Delete the user's token, so that it authenticates no more; NotFoundError if the user has no such token."""
+    _require_admin_or_self(actor, user_id)
+    with sessions.begin() as session:
+        if session.get(User, user_id) is None:
+            raise NotFoundError(f"no user {user_id}")
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user_id:
+            raise NotFoundError(f"user {user_id} has no token {token_id}")
+        session.delete(token)
+
+
+def _require_admin_or_self(actor: Actor, user_id: int) -> None:
+    if actor.role is not Role.ADMIN and actor.user_id != user_id:
+        raise ForbiddenError("only admins manage other users")
