@@ -460,3 +460,26 @@ def test_the_directory_refuses_bad_input_with_a_problem_naming_the_field(desk):
         assert answer.headers["content-type"] == "application/problem+json"
     actual = {row: (answer.status_code, answer.json().get("field")) for row, answer in answers.items()}
     assert actual == {(path, repr(body)): (status, field) for path, body, status, field in BAD_INPUT}
+
+
+HUGE = 2**40  # beyond PostgreSQL's integer: no row can have it, so it is not found rather than a server error
+
+# fmt: off
+HUGE_IDS: list[tuple[str, str, Any, int]] = [
+    # method    path                                                  body                                          admin
+    ("GET",    f"/api/v1/organisations/{HUGE}",                      None,                                         404),
+    ("GET",    f"/api/v1/users/{HUGE}",                              None,                                         404),
+    ("GET",    f"/api/v1/users?organisation_id={HUGE}",              None,                                         200),
+    ("POST",   "/api/v1/users",                                      {**NEW_USER, "organisation_id": HUGE},        422),
+    ("POST",   f"/api/v1/users/{HUGE}/tokens",                       {"name": "ci"},                               404),
+    ("GET",    f"/api/v1/users/{HUGE}/tokens",                       None,                                         404),
+    ("DELETE", f"/api/v1/users/{HUGE}/tokens/1",                     None,                                         404),
+    ("DELETE", f"/api/v1/users/{{customer_a}}/tokens/{HUGE}",        None,                                         404),
+]
+# fmt: on
+
+
+def test_directory_ids_too_large_for_the_database_are_not_found(desk):
+    actual = {(method, path): desk.call("admin", method, path, body).status_code for method, path, body, _ in HUGE_IDS}
+    assert actual == {(method, path): status for method, path, _, status in HUGE_IDS}
+    assert desk.call("admin", "GET", f"/api/v1/users?organisation_id={HUGE}").json()["items"] == []

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from sladesk.api.schemas import Body
 from sladesk.services import Role
+from sladesk.services.accounts import MAX_ID
 from sladesk.store.tables import ApiToken, Organisation, User
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -71,7 +72,7 @@ class UserCreate(Body):
     email: str = Field(max_length=320, pattern=EMAIL_PATTERN)
     name: Text = Field(min_length=1, max_length=200)
     role: Role
-    organisation_id: int | None = Field(default=None, description="Required for customers")
+    organisation_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Required for customers")
     password: str | None = Field(
         default=None, min_length=8, max_length=1024, description="For signing in to the web pages; kept hashed"
     )

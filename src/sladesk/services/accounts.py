@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +15,8 @@ from sladesk.services.errors import ForbiddenError, NotFoundError
 from sladesk.store.tables import ApiToken, Organisation, User
 
 Sessions = sessionmaker[Session]
+Row = TypeVar("Row", Organisation, User, ApiToken)
+MAX_ID = 2**31 - 1  # the largest id every database holds (PostgreSQL integer); no row has a larger one
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ def list_organisations(
 ) -> list[Organisation]:
     """Up to `limit` organisations with an id above `after`, in id order (admins only)."""
     require_admin(actor)
+    if not _storable(after):
+        return []
     query = select(Organisation).order_by(Organisation.id).limit(limit)
     if after is not None:
         query = query.where(Organisation.id > after)
@@ -46,7 +51,7 @@ def get_organisation(sessions: Sessions, actor: Actor, organisation_id: int) -> 
     """The organisation (admins only); NotFoundError if there is none with that id."""
     require_admin(actor)
     with sessions() as session:
-        organisation = session.get(Organisation, organisation_id)
+        organisation = _get(session, Organisation, organisation_id)
     if organisation is None:
         raise NotFoundError(f"no organisation {organisation_id}")
     return organisation
@@ -63,6 +68,8 @@ def list_users(
 ) -> list[User]:
     """Up to `limit` users with an id above `after`, in id order, optionally of one role or organisation."""
     require_admin(actor)
+    if not (_storable(organisation_id) and _storable(after)):
+        return []
     query = select(User).order_by(User.id).limit(limit)
     if role is not None:
         query = query.where(User.role == role.value)
@@ -78,7 +85,7 @@ def get_user(sessions: Sessions, actor: Actor, user_id: int) -> User:
     """The user (admins only); NotFoundError if there is none with that id."""
     require_admin(actor)
     with sessions() as session:
-        user = session.get(User, user_id)
+        user = _get(session, User, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
     return user
@@ -101,6 +108,8 @@ def issue_token_for(
     Anyone else gets ForbiddenError before the id is looked up, so the answer does not tell whether it exists.
     """
     _require_admin_or_self(actor, user_id)
+    if not _storable(user_id):
+        raise NotFoundError(f"no user {user_id}")
     secret = issue_token(sessions, user_id, name, now)
     with sessions() as session:
         token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
@@ -111,7 +120,7 @@ def list_tokens(sessions: Sessions, actor: Actor, user_id: int) -> list[ApiToken
     """The user's API tokens in the order they were issued (for an admin or the user themself)."""
     _require_admin_or_self(actor, user_id)
     with sessions() as session:
-        if session.get(User, user_id) is None:
+        if _get(session, User, user_id) is None:
             raise NotFoundError(f"no user {user_id}")
         return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
 
@@ -120,9 +129,9 @@ def revoke_token(sessions: Sessions, actor: Actor, user_id: int, token_id: int) 
     """Delete the user's token, so that it authenticates no more; NotFoundError if the user has no such token."""
     _require_admin_or_self(actor, user_id)
     with sessions.begin() as session:
-        if session.get(User, user_id) is None:
+        if _get(session, User, user_id) is None:
             raise NotFoundError(f"no user {user_id}")
-        token = session.get(ApiToken, token_id)
+        token = _get(session, ApiToken, token_id)
         if token is None or token.user_id != user_id:
             raise NotFoundError(f"user {user_id} has no token {token_id}")
         session.delete(token)
@@ -131,3 +140,12 @@ def revoke_token(sessions: Sessions, actor: Actor, user_id: int, token_id: int) 
 def _require_admin_or_self(actor: Actor, user_id: int) -> None:
     if actor.role is not Role.ADMIN and actor.user_id != user_id:
         raise ForbiddenError("only admins manage other users")
+
+
+def _storable(row_id: int | None) -> bool:
+    return row_id is None or -MAX_ID - 1 <= row_id <= MAX_ID
+
+
+def _get(session: Session, model: type[Row], row_id: int) -> Row | None:
+    """The row with that id, or None, also for an id too large for any row (which the database would refuse)."""
+    return session.get(model, row_id) if _storable(row_id) else None
