@@ -274,14 +274,7 @@ def test_a_guessed_ticket_id_answers_exactly_like_one_that_does_not_exist(desk):
     [
         ("/api/v1/tickets/{ticket_a}/comments", "INTERNAL"),
         ("/api/v1/tickets/{ticket_a}/attachments", "INTERNAL"),
-        pytest.param(
-            "/api/v1/tickets/{ticket_a}/events",
-            "INTERNAL",
-            marks=pytest.mark.xfail(
-                reason="list_events in api/routes/tickets.py hides only type 'reply' events with public false; "
-                "an internal attachment's event (type 'attachment', data.public false) shows its filename"
-            ),
-        ),
+        ("/api/v1/tickets/{ticket_a}/events", "INTERNAL"),
     ],
 )
 def test_a_customer_never_sees_internal_notes_or_attachments(desk, path, hidden):

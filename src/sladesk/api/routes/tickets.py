@@ -236,7 +236,7 @@ def list_comments(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> li
 
 @router.get("/{ticket_id}/events", response_model=list[EventOut])
 def list_events(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[EventOut]:
-    """The ticket's history, one event per change; customers do not see internal notes."""
+    """The ticket's history, one event per change; customers do not see internal notes or attachments."""
     with sessions() as session:
         get_ticket(session, actor, ticket_id)
         events = session.scalars(
@@ -245,7 +245,7 @@ def list_events(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list
         return [
             EventOut(sequence=e.sequence, at=e.at, type=e.type, actor_id=e.actor_id, data=e.data)
             for e in events
-            if actor.is_staff or not (e.type == "reply" and e.data.get("public") is False)
+            if actor.is_staff or e.data.get("public") is not False
         ]
 
 
