@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sladesk.store.tables import SlaClock, Ticket
+
+MAX_ID = 2**31 - 1  # the largest id any table holds (PostgreSQL integer); larger ones cannot exist
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Body(BaseModel):
@@ -17,12 +20,14 @@ class Body(BaseModel):
 class TicketCreate(Body):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1, max_length=100_000)
-    severity: int | str = Field(description="A rank (1 is most severe) or the policy's code, e.g. Sev1")
+    severity: Annotated[int, Field(ge=1, le=MAX_ID)] | str = Field(
+        description="A rank (1 is most severe) or the policy's code, e.g. Sev1"
+    )
     category: str | None = None
     intake: dict[str, Any] = Field(default_factory=dict)
-    organisation_id: int | None = Field(default=None, description="Staff only: the organisation opened for")
-    requester_id: int | None = Field(default=None, description="Staff only: the customer opened for")
-    follow_up_of: int | None = None
+    organisation_id: RowId | None = Field(default=None, description="Staff only: the organisation opened for")
+    requester_id: RowId | None = Field(default=None, description="Staff only: the customer opened for")
+    follow_up_of: RowId | None = None
 
 
 class TicketChange(Body):
@@ -31,14 +36,14 @@ class TicketChange(Body):
     status: str | None = None
     severity: int | str | None = None
     severity_reason: str | None = Field(default=None, max_length=2000)
-    assignee_id: int | None = None
+    assignee_id: RowId | None = None
     outside_incident: str | None = Field(
         default=None, max_length=2000, description="The reason; empty string clears it"
     )
 
 
 class MergeRequest(Body):
-    into: int = Field(description="The ticket this duplicate is merged into (same organisation)")
+    into: RowId = Field(description="The ticket this duplicate is merged into (same organisation)")
 
 
 class CommentCreate(Body):

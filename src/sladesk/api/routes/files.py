@@ -7,14 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from sladesk.api.auth import CurrentActor, Sessions
+from sladesk.api.schemas import MAX_ID
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES, add_attachment, list_attachments, open_attachment
 from sladesk.services.errors import InvalidFieldError
 from sladesk.store.engine import data_dir
 from sladesk.store.tables import Attachment
+
+TicketId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="A ticket id")]
+AttachmentId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/attachments", tags=["attachments"])
 
@@ -50,7 +55,7 @@ def _storage(request: Request) -> Path:
 
 @router.post("", status_code=201, response_model=AttachmentOut)
 async def upload(
-    ticket_id: int,
+    ticket_id: TicketId,
     file: Annotated[UploadFile, File(description=f"At most {MAX_ATTACHMENT_BYTES} bytes")],
     actor: CurrentActor,
     sessions: Sessions,
@@ -78,14 +83,14 @@ async def upload(
 
 
 @router.get("", response_model=list[AttachmentOut])
-def attachments(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[AttachmentOut]:
+def attachments(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) -> list[AttachmentOut]:
     with sessions() as session:
         return [AttachmentOut.of(row) for row in list_attachments(session, actor, ticket_id)]
 
 
 @router.get("/{attachment_id}", response_class=FileResponse)
 def download(
-    ticket_id: int, attachment_id: int, actor: CurrentActor, sessions: Sessions, request: Request
+    ticket_id: TicketId, attachment_id: AttachmentId, actor: CurrentActor, sessions: Sessions, request: Request
 ) -> FileResponse:
     """The file itself, as a download (never rendered inline by the browser)."""
     with sessions() as session:

@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import (
+    MAX_ID,
     CommentCreate,
     CommentOut,
     EventOut,
@@ -40,6 +41,9 @@ from sladesk.services import (
 from sladesk.services.clocks import replay_ticket
 from sladesk.sla.explain import explain
 from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID, description="A ticket id")]
+AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -120,8 +124,8 @@ def list_tickets(
     actor: CurrentActor,
     sessions: Sessions,
     status: Annotated[str | None, Query(description="Only tickets in this status")] = None,
-    severity: Annotated[int | None, Query(ge=1, description="Only tickets of this severity rank")] = None,
-    organisation_id: Annotated[int | None, Query()] = None,
+    severity: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only tickets of this severity rank")] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     breached: Annotated[bool | None, Query(description="Only tickets with (or without) a breached clock")] = None,
     due_before: Annotated[
         datetime | None, Query(description="Only tickets whose next due instant is before this")
@@ -157,14 +161,14 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-def read_ticket(ticket_id: int, actor: CurrentActor, sessions: Sessions, response: Response) -> TicketOut:
+def read_ticket(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions, response: Response) -> TicketOut:
     """One ticket with its SLA clocks; the ETag is its version, for If-Match."""
     return _read(sessions, actor, ticket_id, response)
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut)
 def change_ticket(
-    ticket_id: int,
+    ticket_id: TicketId,
     body: TicketChange,
     actor: CurrentActor,
     sessions: Sessions,
@@ -199,7 +203,7 @@ def change_ticket(
 
 @router.post("/{ticket_id}/merge", response_model=TicketOut)
 def merge_ticket(
-    ticket_id: int,
+    ticket_id: TicketId,
     body: MergeRequest,
     actor: CurrentActor,
     sessions: Sessions,
@@ -214,7 +218,7 @@ def merge_ticket(
 
 @router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut)
 def add_comment(
-    ticket_id: int, body: CommentCreate, actor: CurrentActor, sessions: Sessions, request: Request
+    ticket_id: TicketId, body: CommentCreate, actor: CurrentActor, sessions: Sessions, request: Request
 ) -> CommentOut:
     """A public reply, or for agents an internal note (`public: false`)."""
     change = reply(sessions, actor, ticket_id, body.body, public=body.public, now=_now(request))
@@ -224,7 +228,7 @@ def add_comment(
 
 
 @router.get("/{ticket_id}/comments", response_model=list[CommentOut])
-def list_comments(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[CommentOut]:
+def list_comments(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) -> list[CommentOut]:
     """The conversation; customers never see internal notes."""
     with sessions() as session:
         get_ticket(session, actor, ticket_id)
@@ -235,7 +239,7 @@ def list_comments(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> li
 
 
 @router.get("/{ticket_id}/events", response_model=list[EventOut])
-def list_events(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list[EventOut]:
+def list_events(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) -> list[EventOut]:
     """The ticket's history, one event per change; customers do not see internal notes or attachments."""
     with sessions() as session:
         get_ticket(session, actor, ticket_id)
@@ -250,7 +254,7 @@ def list_events(ticket_id: int, actor: CurrentActor, sessions: Sessions) -> list
 
 
 @router.get("/{ticket_id}/sla")
-def ticket_sla(ticket_id: int, actor: CurrentActor, sessions: Sessions, request: Request) -> dict[str, Any]:
+def ticket_sla(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions, request: Request) -> dict[str, Any]:
     """The SLA state now, recomputed from the events (the replay JSON of DESIGN.md), with the explanation."""
     with sessions() as session:
         ticket = get_ticket(session, actor, ticket_id)
