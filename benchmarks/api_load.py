@@ -1,0 +1,962 @@
+"""Benchmark: the REST API on PostgreSQL under concurrent load, and the work queue at 100,000 open tickets.
+
+    python benchmarks/api_load.py [--database-url URL] [--creates 5000] [--clients 50] [--workers 1,2]
+
+Everything runs in a fresh PostgreSQL schema that the script creates, migrates and drops again
+(`options=-csearch_path=...` on the URL), on the real API served by uvicorn in a subprocess on a
+free loopback port, with `SLADESK_DATABASE_URL` pointing it at that schema.
+
+1. Organisations under five built-in policies, customers, an agent and their API tokens are made
+   through the services (`create_organisation`, `create_user`, `issue_token`).
+2. Load: for each uvicorn worker count in --workers, --clients concurrent HTTP clients (one
+   httpx2 AsyncClient, one connection each; httpx's own AsyncClient tops out near 300 requests/s
+   here with 50 connections) work through a shuffled list of --creates ticket openings
+   (`POST /api/v1/tickets` as a random customer, with a severity drawn from a realistic mix) and
+   --queue-reads queue reads (`GET /api/v1/queue` as the agent), after --warmup untimed openings.
+   Each request is timed from send to full response; the table gives requests per second over the
+   wall time of the whole mix, p50/p99/max latency for each kind, and the CPU the API processes
+   and the whole machine used (from /proc). The same clients on `GET /api/health` (no database)
+   give the client's ceiling.
+3. --open-tickets (100,000) open tickets are written straight into the database in batches with
+   SQLAlchemy core (going through the services would take far too long): every column of the
+   `Ticket` model, one `opened` event each, and one `sla_clocks` row per metric, with deadlines
+   from the policies' own calendars (`add_many`, `between_many`) at one fixed `now`. A random
+   sample is replayed through the services and must match the rows written. Then ANALYZE.
+4. `GET /api/v1/queue?limit=50` (the first page) is timed --queue-repeat times one after another,
+   beside the queue's SQL alone (the route's ORDER BY ... LIMIT run directly, and its plan).
+
+Goals (reported, never the exit status): >= 500 ticket openings/s with p99 < 100 ms, and the
+queue's first page in < 50 ms (p99) at 100,000 open tickets. The script exits 1 only if a request
+fails or the bulk-loaded rows disagree with a replay of the same tickets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import httpx2
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from fastapi import FastAPI
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine, insert, make_url, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
+
+from sladesk.api import create_app
+from sladesk.policy import ClockRule, Policy, load_policy
+from sladesk.services import Role, create_organisation, create_user, issue_token
+from sladesk.services.clocks import replay_ticket
+from sladesk.sla.replay import MetricState
+from sladesk.store import Base, database_url, make_engine, make_sessions, upgrade
+from sladesk.store.tables import Organisation, SlaClock, Ticket, TicketEvent
+
+IntArray = npt.NDArray[np.int64]
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+HERE = Path(__file__).resolve().parent
+
+GOAL_CREATE_RATE = 500
+GOAL_CREATE_P99_MS = 100.0
+GOAL_QUEUE_P99_MS = 50.0
+
+# (policy, tier) of each organisation: all five built-in policies, every Sourcegraph tier
+ORGANISATIONS: tuple[tuple[str, str | None], ...] = (
+    ("alleo", None),
+    ("alleo", None),
+    ("alleo", None),
+    ("alleo", None),
+    ("sourcegraph", "pre_sales"),
+    ("sourcegraph", "enterprise"),
+    ("sourcegraph", "enterprise"),
+    ("sourcegraph", "team"),
+    ("sourcegraph", "free"),
+    ("sourcegraph", "open_source"),
+    ("sourcegraph", "internal"),
+    ("choozle", None),
+    ("choozle", None),
+    ("choozle", None),
+    ("aspenware", None),
+    ("aspenware", None),
+    ("aspenware", None),
+    ("alli", None),
+)
+CUSTOMERS_PER_ORGANISATION = 3
+# how often each severity rank is chosen (rank 1 is rare), cut to the ranks a policy has
+SEVERITY_WEIGHTS = (0.03, 0.17, 0.50, 0.30)
+OPENED_WITHIN = timedelta(days=21)  # bulk-loaded tickets were opened over the last three weeks
+SUBJECTS = (
+    "Nobody can sign in",
+    "Export to CSV times out",
+    "Dashboard loads slowly for all users",
+    "How do we configure single sign-on?",
+    "Invoice shows the wrong currency",
+    "Webhook deliveries are delayed",
+    "Typo on the settings page",
+    "Search returns no results after the upgrade",
+)
+DESCRIPTION = (
+    "Since this morning several people in our team see this. Steps: open the page, wait, then "
+    "retry; it happens every time. Browser and version do not matter. Please advise."
+)
+
+
+# the server
+
+
+def server_app() -> FastAPI:
+    """The app uvicorn serves (`--factory`): the database is `SLADESK_DATABASE_URL`, as in production."""
+    app: FastAPI = create_app(make_sessions(make_engine(database_url())))
+    return app
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants; 0.0 without /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = int(fields[11]) + int(fields[12])
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew = bool(children)
+        tree |= children
+    return sum(used.get(pid, 0) for pid in tree) / ticks
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat; zeros without it."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
+
+
+@contextmanager
+def serve(url: URL, workers: int) -> Iterator[Server]:
+    """uvicorn with `workers` processes on a free loopback port."""
+    port = free_port()
+    env = {**os.environ, "SLADESK_DATABASE_URL": url.render_as_string(hide_password=False)}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api_load:server_app",
+        "--factory",
+        "--app-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    process = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with status {process.returncode}")
+            try:
+                if httpx2.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not answer /api/health within 60 s")
+            time.sleep(0.1)
+        yield Server(base, process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# the database
+
+
+@contextmanager
+def fresh_schema(admin_url: str) -> Iterator[URL]:
+    """A new schema on the server at `admin_url`, dropped afterwards; yields a URL whose search_path is it."""
+    admin = make_engine(admin_url)
+    schema = f"bench_{secrets.token_hex(6)}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Customer:
+    user_id: int
+    organisation_id: int
+    policy_id: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Directory:
+    organisations: list[Organisation]
+    customers: list[Customer]
+    agent_headers: dict[str, str]
+
+
+def seed_directory(sessions: sessionmaker[Session]) -> Directory:
+    """Organisations, their customers and an agent, each with an API token, through the services."""
+    organisations, customers = [], []
+    for index, (policy_id, tier) in enumerate(ORGANISATIONS, start=1):
+        organisation = create_organisation(
+            sessions, None, name=f"Customer {index} ({policy_id})", policy_id=policy_id, tier=tier
+        )
+        organisations.append(organisation)
+        for number in range(1, CUSTOMERS_PER_ORGANISATION + 1):
+            user = create_user(
+                sessions,
+                None,
+                email=f"customer{number}@org{index}.example.com",
+                name=f"Customer {number} of {organisation.name}",
+                role=Role.CUSTOMER,
+                organisation_id=organisation.id,
+            )
+            token = issue_token(sessions, user.id, "benchmark")
+            customers.append(Customer(user.id, organisation.id, policy_id, {"Authorization": f"Bearer {token}"}))
+    agent = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT)
+    agent_token = issue_token(sessions, agent.id, "benchmark")
+    return Directory(organisations, customers, {"Authorization": f"Bearer {agent_token}"})
+
+
+def severity_weights(policy: Policy) -> list[float]:
+    weights = list(SEVERITY_WEIGHTS[: len(policy.severities)])
+    weights += [SEVERITY_WEIGHTS[-1]] * (len(policy.severities) - len(weights))
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+# 2. load: ticket openings and queue reads from concurrent clients
+
+
+@dataclass
+class Kind:
+    name: str
+    latencies: list[float] = field(default_factory=list)  # seconds
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Call:
+    kind: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    expected: int
+
+
+@dataclass
+class Mix:
+    seconds: float
+    kinds: dict[str, Kind]
+    api_cpu: float  # CPU seconds of the uvicorn processes during the mix
+    machine_busy: float  # busy CPU seconds of the whole machine during the mix
+    machine_total: float
+
+    def rate(self, kind: str) -> float:
+        return len(self.kinds[kind].latencies) / self.seconds
+
+    def usage(self) -> list[str]:
+        """Wall seconds, the API's cores and CPU ms per request, and the machine's busy cores."""
+        calls = sum(len(k.latencies) + len(k.failures) for k in self.kinds.values())
+        if not self.machine_total:
+            return [f"{self.seconds:.1f}", "-", "-", "-"]
+        return [
+            f"{self.seconds:.1f}",
+            f"{self.api_cpu / self.seconds:.2f}",
+            f"{self.api_cpu / calls * 1000:.2f}",
+            f"{self.machine_busy / self.seconds:.2f} / {self.machine_total / self.seconds:.0f}",
+        ]
+
+
+@dataclass
+class LoadRun:
+    workers: int
+    ceiling: Mix
+    mix: Mix
+
+
+def opening(rng: random.Random, directory: Directory) -> Call:
+    customer = rng.choice(directory.customers)
+    policy = load_policy(customer.policy_id)
+    severity = rng.choices(policy.severities, weights=severity_weights(policy))[0]
+    body = {"subject": rng.choice(SUBJECTS), "description": DESCRIPTION, "severity": severity.code}
+    return Call("create", "POST", "/api/v1/tickets", customer.headers, body, 201)
+
+
+def queue_read(directory: Directory, limit: int) -> Call:
+    return Call("queue", "GET", f"/api/v1/queue?limit={limit}", directory.agent_headers, None, 200)
+
+
+HEALTH = Call("health", "GET", "/api/health", {}, None, 200)
+KIND_NAMES = {
+    "create": "POST /api/v1/tickets",
+    "queue": "GET /api/v1/queue",
+    "health": "GET /api/health (ceiling)",
+}
+
+
+async def run_calls(server: Server, calls: Sequence[Call], clients: int) -> Mix:
+    """`clients` concurrent clients, one connection each, take the calls in order until none are left."""
+    kinds = {call.kind: Kind(KIND_NAMES.get(call.kind, call.path)) for call in calls}
+    work = iter(calls)
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx2.AsyncClient(base_url=server.base, limits=limits, timeout=httpx2.Timeout(60.0)) as client:
+
+        async def one_client() -> None:
+            for call in work:  # one shared iterator: each call is made once
+                began = time.perf_counter()
+                try:
+                    response = await client.request(call.method, call.path, headers=call.headers, json=call.body)
+                    elapsed = time.perf_counter() - began
+                    if response.status_code == call.expected:
+                        kinds[call.kind].latencies.append(elapsed)
+                    else:
+                        kinds[call.kind].failures.append(f"{response.status_code}: {response.text[:300]}")
+                except httpx2.HTTPError as error:
+                    kinds[call.kind].failures.append(f"{type(error).__name__}: {error}")
+
+        api_before, (busy_before, total_before) = process_tree_cpu(server.pid), machine_cpu()
+        began = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        seconds = time.perf_counter() - began
+        api_after, (busy_after, total_after) = process_tree_cpu(server.pid), machine_cpu()
+    return Mix(seconds, kinds, api_after - api_before, busy_after - busy_before, total_after - total_before)
+
+
+def load_plan(directory: Directory, creates: int, queue_reads: int, seed: int) -> list[Call]:
+    rng = random.Random(seed)
+    calls = [opening(rng, directory) for _ in range(creates)] + [queue_read(directory, 50)] * queue_reads
+    rng.shuffle(calls)
+    return calls
+
+
+# 3. 100,000 open tickets straight into the database
+
+
+@dataclass
+class Loaded:
+    count: int
+    seconds: float
+    clock_rows: int
+    ticket_ids: list[int]
+    now: datetime
+
+
+def to_instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def maybe_instant(seconds: int | None) -> datetime | None:
+    return None if seconds is None else to_instant(seconds)
+
+
+def whole_seconds(span: timedelta) -> int:
+    seconds, rest = divmod(span, timedelta(seconds=1))
+    if rest:
+        raise ValueError(f"{span} is not whole seconds")
+    return int(seconds)
+
+
+def clock_columns(policy: Policy, rule: ClockRule, opened: IntArray, now_s: int) -> list[dict[str, Any]]:
+    """The `sla_clocks` columns of one metric for tickets opened at `opened` with nothing else since."""
+    count = len(opened)
+    due_s = whole_seconds(rule.due) if rule.due is not None else None
+    if rule.start != "opened":  # starts when another metric stops: not yet
+        state = MetricState.NONE if due_s is None else MetricState.NOT_STARTED
+        return [
+            {
+                "state": state.value,
+                "started_at": None,
+                "due_at": None,
+                "goal_at": None,
+                "warning_at": None,
+                "counted_seconds": 0,
+                "remaining_seconds": due_s,
+                "percent_used": 0.0 if due_s else None,
+            }
+        ] * count
+    calendar = rule.calendar
+    counted = calendar.between_many(opened, np.full(count, now_s, dtype=np.int64))
+    due = calendar.add_many(opened, due_s) if due_s is not None else None
+    goal = calendar.add_many(opened, whole_seconds(rule.goal)) if rule.goal is not None else None
+    fraction = policy.spec.warning_fraction
+    warning = calendar.add_many(opened, whole_seconds(rule.due * fraction)) if rule.due and fraction else None
+    columns = []
+    for i in range(count):
+        used = int(counted[i])
+        if due is None or due_s is None:
+            state, remaining, percent = MetricState.NONE, None, None
+        else:
+            state = MetricState.BREACHED if now_s > int(due[i]) else MetricState.RUNNING
+            remaining = max(due_s - used, 0)
+            percent = round(used / due_s * 100, 1) if due_s else None
+        columns.append(
+            {
+                "state": state.value,
+                "started_at": to_instant(int(opened[i])),
+                "due_at": maybe_instant(None if due is None else int(due[i])),
+                "goal_at": maybe_instant(None if goal is None else int(goal[i])),
+                "warning_at": maybe_instant(None if warning is None else int(warning[i])),
+                "counted_seconds": used,
+                "remaining_seconds": remaining,
+                "percent_used": percent,
+            }
+        )
+    return columns
+
+
+def ticket_batch(
+    rng: np.random.Generator, directory: Directory, ids: Sequence[int], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for tickets `ids`: tickets, their `opened` events and their clocks, grouped by policy and severity."""
+    now_s = int(now.timestamp())
+    organisations = directory.organisations
+    requesters: dict[int, list[int]] = {}
+    for customer in directory.customers:
+        requesters.setdefault(customer.organisation_id, []).append(customer.user_id)
+    picks = rng.integers(0, len(organisations), size=len(ids))
+    opened_all = now_s - rng.integers(60, int(OPENED_WITHIN.total_seconds()), size=len(ids), dtype=np.int64)
+    tickets: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    clocks: list[dict[str, Any]] = []
+    by_group: dict[tuple[int, int], list[int]] = {}
+    for position, pick in enumerate(picks.tolist()):
+        policy = load_policy(organisations[pick].policy_id)
+        ranks = [s.rank for s in policy.severities]
+        rank = int(rng.choice(ranks, p=severity_weights(policy)))
+        by_group.setdefault((pick, rank), []).append(position)
+    for (pick, rank), positions in by_group.items():
+        organisation = organisations[pick]
+        policy = load_policy(organisation.policy_id)
+        severity = policy.severity(rank)
+        opened = opened_all[positions]
+        metrics = {
+            metric_id: clock_columns(policy, policy.clock_rule(severity, metric_id), opened, now_s)
+            for metric_id in policy.metric_ids
+        }
+        tier_rank = policy.tier_rank(organisation.tier)
+        for j, position in enumerate(positions):
+            ticket_id = ids[position]
+            requester = requesters[organisation.id][position % len(requesters[organisation.id])]
+            opened_at = to_instant(int(opened[j]))
+            pending = [
+                columns[j]["due_at"]
+                for columns in metrics.values()
+                if columns[j]["state"] in (MetricState.RUNNING.value, MetricState.BREACHED.value)
+            ]
+            tickets.append(
+                {
+                    "id": ticket_id,
+                    "organisation_id": organisation.id,
+                    "requester_id": requester,
+                    "assignee_id": None,
+                    "subject": SUBJECTS[ticket_id % len(SUBJECTS)],
+                    "description": DESCRIPTION,
+                    "severity_rank": rank,
+                    "tier_rank": tier_rank,
+                    "is_open": True,
+                    "requested_severity_rank": rank,
+                    "category": None,
+                    "status": policy.initial_status,
+                    "policy_id": policy.id,
+                    "policy_version": policy.version,
+                    "intake": {},
+                    "outside_incident": False,
+                    "outside_incident_reason": None,
+                    "follow_up_of_id": None,
+                    "merged_into_id": None,
+                    "version": 1,
+                    "opened_at": opened_at,
+                    "updated_at": opened_at,
+                    "next_due_at": min((d for d in pending if d is not None), default=None),
+                }
+            )
+            events.append(
+                {
+                    "ticket_id": ticket_id,
+                    "sequence": 1,
+                    "at": opened_at,
+                    "type": "opened",
+                    "actor_id": requester,
+                    "data": {"severity": rank, "by": "customer"},
+                }
+            )
+            for metric_id, columns in metrics.items():
+                rule = policy.clock_rule(severity, metric_id)
+                clocks.append(
+                    {
+                        "ticket_id": ticket_id,
+                        "metric": metric_id,
+                        "calendar": rule.calendar_id,
+                        "stopped_at": None,
+                        "excused": None,
+                        "cycle": 1,
+                        "computed_at": now,
+                        **columns[j],
+                    }
+                )
+    return tickets, events, clocks
+
+
+def table(model: type[Base]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+def check_columns(table_name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """Every column of the model must be given, so that a new column is not silently left to its default."""
+    if not rows:
+        return
+    given = set(rows[0])
+    missing = [c for c in columns if c not in given]
+    extra = sorted(given - set(columns))
+    if missing or extra:
+        raise SystemExit(f"the {table_name} rows do not match the model: missing {missing}, unknown {extra}")
+
+
+def bulk_load(
+    console: Console, engine: Engine, directory: Directory, count: int, batch: int, seed: int, now: datetime
+) -> Loaded:
+    rng = np.random.default_rng(seed)
+    began = time.perf_counter()
+    with engine.begin() as connection:  # ids from the table's own sequence, so later inserts do not collide
+        ids = list(
+            connection.execute(
+                text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)"),
+                {"n": count},
+            ).scalars()
+        )
+    ticket_columns = [c.name for c in table(Ticket).columns]
+    event_columns = [c.name for c in table(TicketEvent).columns if c.name != "id"]
+    clock_columns_ = [c.name for c in table(SlaClock).columns]
+    clock_rows = 0
+    columns = [
+        TextColumn("[bold]bulk insert[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tickets"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("tickets", total=count)
+        for start in range(0, count, batch):
+            chunk = ids[start : start + batch]
+            tickets, events, clocks = ticket_batch(rng, directory, chunk, now)
+            check_columns("tickets", ticket_columns, tickets)
+            check_columns("ticket_events", event_columns, events)
+            check_columns("sla_clocks", clock_columns_, clocks)
+            with engine.begin() as connection:
+                connection.execute(insert(table(Ticket)), tickets)
+                connection.execute(insert(table(TicketEvent)), events)
+                connection.execute(insert(table(SlaClock)), clocks)
+            clock_rows += len(clocks)
+            progress.advance(task, len(chunk))
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text("ANALYZE tickets; ANALYZE sla_clocks; ANALYZE ticket_events; ANALYZE organisations")
+        )
+    return Loaded(count, time.perf_counter() - began, clock_rows, ids, now)
+
+
+CHECKED_FIELDS = (
+    "state",
+    "calendar",
+    "started_at",
+    "stopped_at",
+    "due_at",
+    "goal_at",
+    "warning_at",
+    "counted_seconds",
+    "remaining_seconds",
+    "percent_used",
+    "excused",
+    "cycle",
+)
+
+
+def check_against_replay(sessions: sessionmaker[Session], loaded: Loaded, sample: int, seed: int) -> list[str]:
+    """Replay a random sample of the loaded tickets through the services; their rows must say the same."""
+    problems: list[str] = []
+    chosen = random.Random(seed).sample(loaded.ticket_ids, min(sample, len(loaded.ticket_ids)))
+    with sessions() as session:
+        for ticket_id in chosen:
+            ticket = session.get_one(Ticket, ticket_id)
+            report = replay_ticket(session, ticket, loaded.now)
+            rows = {row.metric: row for row in session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id))}
+            if set(rows) != set(report.metrics):
+                problems.append(
+                    f"ticket {ticket_id}: metrics {sorted(rows)} written, replay has {sorted(report.metrics)}"
+                )
+                continue
+            for metric_id, metric in report.metrics.items():
+                replayed = {
+                    "state": metric.state.value,
+                    "calendar": metric.rule.calendar_id,
+                    "started_at": metric.started_at,
+                    "stopped_at": metric.stopped_at,
+                    "due_at": metric.due,
+                    "goal_at": metric.goal,
+                    "warning_at": metric.warning_at,
+                    "counted_seconds": metric.counted_seconds,
+                    "remaining_seconds": metric.remaining_seconds,
+                    "percent_used": metric.percent_used,
+                    "excused": metric.excused,
+                    "cycle": metric.cycle,
+                }
+                for name in CHECKED_FIELDS:
+                    written = getattr(rows[metric_id], name)
+                    if written != replayed[name]:
+                        problems.append(
+                            f"ticket {ticket_id} {metric_id}.{name}: written {written!r}, replay {replayed[name]!r}"
+                        )
+            pending = [
+                m.due
+                for m in report.metrics.values()
+                if m.due is not None and m.stopped_at is None and m.state in (MetricState.RUNNING, MetricState.BREACHED)
+            ]
+            expected_due = min(pending, default=None)
+            if ticket.next_due_at != expected_due:
+                problems.append(f"ticket {ticket_id} next_due_at: written {ticket.next_due_at}, replay {expected_due}")
+            if ticket.status != report.history.status:
+                problems.append(f"ticket {ticket_id} status: written {ticket.status}, replay {report.history.status}")
+    return problems
+
+
+# 4. the queue's first page at 100,000 open tickets
+
+
+def queue_sql(limit: int) -> Any:
+    """The queue route's query (`sladesk.api.routes.meta.queue`), to time the database alone."""
+    return (
+        select(Ticket, Organisation.tier)
+        .join(Organisation, Organisation.id == Ticket.organisation_id)
+        .where(Ticket.is_open.is_(True))
+        .order_by(
+            Ticket.severity_rank,
+            Ticket.tier_rank.asc().nulls_last(),
+            Ticket.next_due_at.asc().nulls_last(),
+            Ticket.opened_at,
+            Ticket.id,
+        )
+        .limit(limit + 1)
+    )
+
+
+def time_queue_http(base: str, headers: dict[str, str], limit: int, repeat: int, warmup: int) -> Kind:
+    kind = Kind(f"GET /api/v1/queue?limit={limit}")
+    with httpx2.Client(base_url=base, timeout=60) as client:
+        for index in range(warmup + repeat):
+            began = time.perf_counter()
+            response = client.get("/api/v1/queue", headers=headers, params={"limit": limit})
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200 or len(response.json()) != limit:
+                kind.failures.append(f"{response.status_code}: {response.text[:300]}")
+            elif index >= warmup:
+                kind.latencies.append(elapsed)
+    return kind
+
+
+def time_queue_sql(sessions: sessionmaker[Session], limit: int, repeat: int, warmup: int) -> tuple[Kind, Kind]:
+    """The route's query through the ORM (rows to objects), and the same statement's plain rows."""
+    orm = Kind(f"queue SQL, ORM objects (LIMIT {limit + 1})")
+    core = Kind(f"queue SQL, plain rows (LIMIT {limit + 1})")
+    statement = queue_sql(limit)
+    with sessions() as session:
+        for index in range(warmup + repeat):
+            began = time.perf_counter()
+            session.execute(statement).all()
+            elapsed = time.perf_counter() - began
+            session.expunge_all()
+            if index >= warmup:
+                orm.latencies.append(elapsed)
+        connection = session.connection()
+        for index in range(warmup + repeat):
+            began = time.perf_counter()
+            connection.exec_driver_sql(
+                str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+            ).all()
+            elapsed = time.perf_counter() - began
+            if index >= warmup:
+                core.latencies.append(elapsed)
+    return orm, core
+
+
+def queue_plan(sessions: sessionmaker[Session], limit: int) -> list[str]:
+    with sessions() as session:
+        connection = session.connection()
+        sql = str(queue_sql(limit).compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        return [str(line) for line in connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}").scalars()]
+
+
+# output
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}"
+
+
+def percentiles(latencies: Sequence[float]) -> tuple[float, float, float]:
+    if not latencies:
+        return (float("nan"),) * 3
+    p50, p99 = np.percentile(np.asarray(latencies), [50, 99])
+    return float(p50), float(p99), max(latencies)
+
+
+def latency_row(label: str, kind: Kind, seconds: float | None, *rest: str) -> list[str]:
+    p50, p99, worst = percentiles(kind.latencies)
+    done = len(kind.latencies) + len(kind.failures)
+    rate = f"{done / seconds:,.0f}" if seconds else "-"
+    failed = f"[red]{len(kind.failures):,}[/red]" if kind.failures else "0"
+    return [label, kind.name, f"{done:,}", failed, rate, ms(p50), ms(p99), ms(worst), *rest]
+
+
+def latency_table(title: str, first: str, rest: Sequence[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first)
+    table.add_column("request")
+    for column in ("requests", "failed", "req/s", "p50 ms", "p99 ms", "max ms", *rest):
+        table.add_column(column, justify="right" if column != "how" else "left")
+    return table
+
+
+def print_failures(console: Console, label: str, kind: Kind) -> None:
+    if kind.failures:
+        console.print(f"[red]{label} {kind.name}: {len(kind.failures)} failed[/red]; the first ones:")
+        for failure in kind.failures[:5]:
+            console.print(f"  {failure}")
+
+
+def postgres_version(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("SHOW server_version")).scalar_one())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--database-url", default=DEFAULT_DATABASE_URL, help="PostgreSQL (a schema is made and dropped)"
+    )
+    parser.add_argument("--creates", type=int, default=5_000, help="ticket openings in the load mix")
+    parser.add_argument("--queue-reads", type=int, default=500, help="queue reads in the load mix")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run the load with, e.g. 1,2,4")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed openings before each load run")
+    parser.add_argument("--ceiling-requests", type=int, default=3_000, help="GET /api/health calls for the ceiling")
+    parser.add_argument("--open-tickets", type=int, default=100_000, help="open tickets to load for the queue")
+    parser.add_argument("--batch", type=int, default=5_000, help="tickets per insert transaction")
+    parser.add_argument("--queue-repeat", type=int, default=200, help="timed first-page queue reads")
+    parser.add_argument("--check-sample", type=int, default=300, help="loaded tickets replayed to check their rows")
+    parser.add_argument("--seed", type=int, default=2026, help="random seed")
+    args = parser.parse_args(argv)
+    worker_counts = [int(part) for part in args.workers.split(",") if part.strip()]
+    if not worker_counts or min(worker_counts) < 1:
+        parser.error("--workers takes positive counts, e.g. 1,2")
+    if min(args.creates, args.clients, args.open_tickets, args.batch, args.queue_repeat) < 1:
+        parser.error("--creates, --clients, --open-tickets, --batch and --queue-repeat must be at least 1")
+
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    limit = 50
+    failed = False
+    runs: list[LoadRun] = []
+    with fresh_schema(args.database_url) as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            sessions = make_sessions(engine)
+            directory = seed_directory(sessions)
+            console.print(
+                f"[bold]sladesk API on PostgreSQL {postgres_version(engine)}[/bold] "
+                f"(schema {url.query['options']!s} on the URL, dropped afterwards); "
+                f"uvicorn {', '.join(map(str, worker_counts))} worker(s) on 127.0.0.1; "
+                f"Python {platform.python_version()}, machine CPUs = {os.cpu_count()}\n"
+                f"{len(directory.organisations)} organisations under {len({p for p, _ in ORGANISATIONS})} policies, "
+                f"{len(directory.customers)} customers, 1 agent"
+            )
+
+            # 2. load
+            for number, workers in enumerate(worker_counts):
+                with serve(url, workers) as server:
+                    warmup = load_plan(directory, args.warmup, 0, args.seed + 1000 + number)
+                    asyncio.run(run_calls(server, warmup, args.clients))
+                    ceiling = asyncio.run(run_calls(server, [HEALTH] * args.ceiling_requests, args.clients))
+                    plan = load_plan(directory, args.creates, args.queue_reads, args.seed + number)
+                    mix = asyncio.run(run_calls(server, plan, args.clients))
+                runs.append(LoadRun(workers, ceiling, mix))
+            with engine.connect() as connection:
+                opened_by_api = connection.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar()
+            load_table = latency_table(
+                f"Load: {args.clients} concurrent clients, {args.creates:,} openings + {args.queue_reads:,} queue reads (limit=50) "
+                "per run, shuffled",
+                "workers",
+                ("wall s", "API cores", "API CPU ms/req", "busy cores"),
+            )
+            for run in runs:
+                for key in ("create", "queue"):
+                    if key in run.mix.kinds:
+                        load_table.add_row(
+                            *latency_row(str(run.workers), run.mix.kinds[key], run.mix.seconds, *run.mix.usage())
+                        )
+                health = run.ceiling.kinds["health"]
+                load_table.add_row(
+                    *latency_row(str(run.workers), health, run.ceiling.seconds, *run.ceiling.usage()), end_section=True
+                )
+            console.print(load_table)
+            console.print(
+                "req/s = that kind's requests / the wall time of its run (openings and queue reads share one run); "
+                "latency from send to full response. The client ceiling is the same client and concurrency on "
+                f"GET /api/health ({args.ceiling_requests:,} requests): no database, the most this client gets "
+                f"from this server. {args.warmup} untimed openings before each run; {opened_by_api or 0:,} tickets "
+                "opened through the API in all, so the queue grows during the runs. CPU from /proc over the same wall "
+                "time: API = the uvicorn processes (CPU ms/req over all requests of the run); machine = every busy "
+                "core, PostgreSQL, this client and anything else running included."
+            )
+            for run in runs:
+                for kind in [*run.mix.kinds.values(), *run.ceiling.kinds.values()]:
+                    print_failures(console, f"{run.workers} worker(s):", kind)
+                    failed |= bool(kind.failures)
+
+            # 3. bulk load
+            now = datetime.now(UTC).replace(microsecond=0)
+            loaded = bulk_load(console, engine, directory, args.open_tickets, args.batch, args.seed, now)
+            with engine.connect() as connection:
+                open_count = connection.execute(
+                    select(text("count(*)")).select_from(table(Ticket)).where(Ticket.is_open.is_(True))
+                ).scalar_one()
+            console.print(
+                f"Loaded {loaded.count:,} open tickets, {loaded.count:,} events and {loaded.clock_rows:,} clock rows in "
+                f"{loaded.seconds:.1f} s ({loaded.count / loaded.seconds:,.0f} tickets/s, ANALYZE included); "
+                f"{open_count:,} open tickets in the schema now."
+            )
+            problems = check_against_replay(sessions, loaded, args.check_sample, args.seed)
+            if problems:
+                failed = True
+                console.print(f"[red]{len(problems)} differences between the loaded rows and a replay:[/red]")
+                for problem in problems[:20]:
+                    console.print(f"  {problem}")
+            else:
+                console.print(
+                    f"{min(args.check_sample, loaded.count)} loaded tickets replayed through the services at the same "
+                    "now: clocks, next_due_at and status all agree."
+                )
+
+            # 4. the queue at 100,000 open tickets
+            with serve(url, 1) as server:
+                http = time_queue_http(server.base, directory.agent_headers, limit, args.queue_repeat, warmup=5)
+            orm, core = time_queue_sql(sessions, limit, args.queue_repeat, warmup=5)
+            query_plan = queue_plan(sessions, limit)
+            queue_table = latency_table(
+                f"The queue's first page at {open_count:,} open tickets, {args.queue_repeat} reads one after another",
+                "what",
+                ("how",),
+            )
+            queue_table.add_row(*latency_row("API", http, None, "uvicorn, 1 worker, HTTP on loopback"))
+            queue_table.add_row(*latency_row("database", orm, None, "the route's query, SQLAlchemy ORM rows"))
+            queue_table.add_row(*latency_row("database", core, None, "the same SQL, plain driver rows"))
+            console.print(queue_table)
+            console.print("Plan of the queue's query (EXPLAIN ANALYZE, BUFFERS):")
+            for line in query_plan:
+                console.print(f"  {line}", markup=False, highlight=False)
+            print_failures(console, "queue:", http)
+            failed |= bool(http.failures)
+        finally:
+            engine.dispose()
+
+    best = max(runs, key=lambda run: run.mix.rate("create"))
+    create_rate = best.mix.rate("create")
+    create_p99 = percentiles(best.mix.kinds["create"].latencies)[1] * 1000
+    queue_p50, queue_p99, _ = percentiles(http.latencies)
+    goals = [
+        (
+            f">= {GOAL_CREATE_RATE} ticket openings/s",
+            f"{create_rate:,.0f}/s ({best.workers} worker(s))",
+            create_rate >= GOAL_CREATE_RATE,
+        ),
+        (
+            f"opening p99 < {GOAL_CREATE_P99_MS:.0f} ms",
+            f"{create_p99:,.1f} ms ({best.workers} worker(s))",
+            create_p99 < GOAL_CREATE_P99_MS,
+        ),
+        (
+            f"queue first page p99 < {GOAL_QUEUE_P99_MS:.0f} ms at {args.open_tickets:,} open",
+            f"{queue_p99 * 1000:,.1f} ms (p50 {queue_p50 * 1000:,.1f} ms)",
+            queue_p99 * 1000 < GOAL_QUEUE_P99_MS,
+        ),
+    ]
+    goal_table = Table(title="Goals", title_justify="left")
+    goal_table.add_column("goal")
+    goal_table.add_column("measured", justify="right")
+    goal_table.add_column("met")
+    for goal, measured, met in goals:
+        goal_table.add_row(goal, measured, "[green]yes[/green]" if met else "[red]no[/red]")
+    console.print(goal_table)
+    if failed:
+        console.print(
+            "[bold red]FAILED: requests failed or the loaded rows disagree with a replay (see above).[/bold red]"
+        )
+        return 1
+    console.print("[bold green]Every request succeeded[/bold green] and the loaded tickets agree with a replay.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

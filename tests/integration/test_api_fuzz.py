@@ -1,0 +1,119 @@
+"""Fuzzing the REST API from its own OpenAPI document: no operation may answer with a server error.
+
+Schemathesis generates requests (valid and invalid) for every operation in `/api/openapi.json` and
+sends them to the app in-process (ASGI, no network), authenticated as an agent. The fuzzing runs on
+SQLite only, to keep the suite fast: it is about the HTTP layer, not the database. What it found
+stays as plain regression tests below, on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from sqlalchemy.orm import Session, sessionmaker
+
+from sladesk.api import create_app
+from sladesk.services import Actor, Role, create_organisation, create_user, issue_token, open_ticket
+
+NOW = datetime.fromisoformat("2026-11-25T15:00:00-05:00")
+TOO_BIG = (2**31, 2**63)  # one past the largest integer PostgreSQL, then SQLite, can store
+
+
+class Desk:
+    """A small desk to fuzz: two organisations, customers, an agent and tickets 1 to 3."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        acme = create_organisation(sessions, None, name="Acme", policy_id="alleo", now=NOW)
+        initech = create_organisation(
+            sessions, None, name="Initech", policy_id="sourcegraph", tier="enterprise", now=NOW
+        )
+        customers = {
+            org.id: create_user(
+                sessions,
+                None,
+                email=f"customer{org.id}@example.com",
+                name="Customer",
+                role=Role.CUSTOMER,
+                organisation_id=org.id,
+                now=NOW,
+            )
+            for org in (acme, initech)
+        }
+        agent = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT, now=NOW)
+        staff = Actor(agent.id, Role.AGENT, None)
+        # generated path parameters are often small integers, so some of them name these tickets
+        for organisation, severity in ((acme.id, "Sev1"), (acme.id, 3), (initech.id, "p2")):
+            open_ticket(
+                sessions,
+                staff,
+                subject="Sign-in fails",
+                description="Every sign-in answers an error.",
+                severity=severity,
+                organisation_id=organisation,
+                requester_id=customers[organisation].id,
+                now=NOW,
+            )
+        self.headers = {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'fuzz')}"}
+
+
+@pytest.fixture
+def desk(sessions: sessionmaker[Session]) -> Desk:
+    return Desk(sessions)
+
+
+@pytest.fixture
+def app(sessions: sessionmaker[Session]) -> FastAPI:
+    return create_app(sessions, lambda: NOW)
+
+
+# The OpenAPI document does not depend on the database, so it is read once from an app on none;
+# each test sends its requests to an app on its own database (`app=` below).
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(sessionmaker()))
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@schema.parametrize()
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    database=None,
+)
+def test_no_operation_answers_a_server_error(case: schemathesis.Case, app: FastAPI, desk: Desk) -> None:
+    case.call_and_validate(app=app, headers=desk.headers, checks=[not_a_server_error])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/tickets/{n}", None),
+        ("PATCH", "/api/v1/tickets/{n}", {"status": "open"}),
+        ("GET", "/api/v1/tickets/{n}/comments", None),
+        ("POST", "/api/v1/tickets/{n}/comments", {"body": "Any news?"}),
+        ("GET", "/api/v1/tickets/{n}/events", None),
+        ("GET", "/api/v1/tickets/{n}/sla", None),
+        ("GET", "/api/v1/tickets?organisation_id={n}", None),
+        ("GET", "/api/v1/tickets?severity={n}", None),
+        ("POST", "/api/v1/tickets", {"subject": "s", "description": "d", "severity": 1, "organisation_id": "{n}"}),
+        ("POST", "/api/v1/tickets", {"subject": "s", "description": "d", "severity": 1, "requester_id": "{n}"}),
+        ("POST", "/api/v1/tickets", {"subject": "s", "description": "d", "severity": 1, "follow_up_of": "{n}"}),
+    ],
+)
+def test_numbers_the_database_cannot_hold_are_client_errors(
+    sessions: sessionmaker[Session], desk: Desk, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """Found by the fuzzing: such numbers reached the query and answered 500 (PostgreSQL's integer
+    stops at 2**31 - 1, SQLite's at 2**63 - 1)."""
+    client = TestClient(create_app(sessions, lambda: NOW), raise_server_exceptions=False)
+    for too_big in TOO_BIG:
+        filled = {k: too_big if v == "{n}" else v for k, v in body.items()} if body is not None else None
+        headers = {**desk.headers, "If-Match": '"1"'}
+        answer = client.request(method, path.format(n=too_big), json=filled, headers=headers)
+        assert answer.status_code in (404, 422), (too_big, answer.status_code, answer.text)
