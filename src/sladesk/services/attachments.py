@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor
 from sladesk.services.errors import InvalidFieldError, NotFoundError
-from sladesk.services.tickets import Change, Sessions, _append, _change_ticket, get_ticket
+from sladesk.services.tickets import Change, Sessions, append_event, change_ticket, get_ticket
 from sladesk.store.tables import Attachment, Ticket, TicketEvent
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -86,9 +86,9 @@ def add_attachment(
         session.add(row)
         session.flush()
         data_of_event = {"attachment_id": row.id, "filename": name, "size_bytes": len(data), "public": public}
-        return _append(session, ticket, actor, "attachment", data_of_event, at)
+        return append_event(session, ticket, actor, "attachment", data_of_event, at)
 
-    return _change_ticket(sessions, actor, ticket_id, None, now, change)
+    return change_ticket(sessions, actor, ticket_id, None, now, change)
 
 
 def list_attachments(session: Session, actor: Actor, ticket_id: int) -> list[Attachment]:

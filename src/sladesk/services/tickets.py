@@ -105,7 +105,7 @@ def open_ticket(
         data = {"severity": rank, "by": "agent" if actor.is_staff else "customer"}
         if follow_up_of is not None:
             data["follow_up_of"] = follow_up_of
-        event = _append(session, ticket, actor, "opened", data, at)
+        event = append_event(session, ticket, actor, "opened", data, at)
         refresh_clocks(session, ticket, at)
     return Change(ticket, event)
 
@@ -127,7 +127,7 @@ def reply(
 
     def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
         by = "agent" if actor.is_staff else "customer"
-        event = _append(session, ticket, actor, "reply", {"by": by, "public": public}, at)
+        event = append_event(session, ticket, actor, "reply", {"by": by, "public": public}, at)
         session.add(
             Comment(
                 ticket_id=ticket.id, event_id=event.id, author_id=actor.user_id, public=public, body=body, created_at=at
@@ -135,7 +135,7 @@ def reply(
         )
         return event
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def change_status(
@@ -161,9 +161,9 @@ def change_status(
             allowed = ", ".join(policy.spec.transitions.get(ticket.status, ())) or "none"
             hint = f" ({policy.spec.reopen.otherwise})" if policy.spec.reopen.otherwise else ""
             raise ConflictError(f"status cannot move from {ticket.status!r} to {to!r} (allowed: {allowed}){hint}")
-        return _append(session, ticket, actor, "status", {"to": to}, at)
+        return append_event(session, ticket, actor, "status", {"to": to}, at)
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def change_severity(
@@ -185,9 +185,9 @@ def change_severity(
         rank = _severity_rank(ticket_policy(ticket), to)
         if rank == ticket.severity_rank:
             raise ConflictError(f"the ticket already has severity {rank}")
-        return _append(session, ticket, actor, "severity", {"to": rank, "reason": reason.strip()}, at)
+        return append_event(session, ticket, actor, "severity", {"to": rank, "reason": reason.strip()}, at)
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def assign(
@@ -209,9 +209,9 @@ def assign(
             if assignee is None or assignee.role == Role.CUSTOMER:
                 raise InvalidFieldError("assignee_id", f"no agent {assignee_id}")
         ticket.assignee_id = assignee_id
-        return _append(session, ticket, actor, "assigned", {"to": assignee_id}, at)
+        return append_event(session, ticket, actor, "assigned", {"to": assignee_id}, at)
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def set_outside_incident(
@@ -233,9 +233,9 @@ def set_outside_incident(
         ticket.outside_incident = reason is not None
         ticket.outside_incident_reason = reason
         data = {"set": reason is not None, "reason": reason}
-        return _append(session, ticket, actor, "outside_incident", data, at)
+        return append_event(session, ticket, actor, "outside_incident", data, at)
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def merge_duplicate(
@@ -264,12 +264,12 @@ def merge_duplicate(
         if closed is None or not policy.can_move(ticket.status, closed):
             raise ConflictError(f"status cannot move from {ticket.status!r} to a closed status to merge")
         ticket.merged_into_id = target.id
-        _append(session, target, actor, "merged", {"from": ticket.id}, at)
+        append_event(session, target, actor, "merged", {"from": ticket.id}, at)
         target.version += 1
         target.updated_at = at
-        return _append(session, ticket, actor, "status", {"to": closed, "merged_into": target.id}, at)
+        return append_event(session, ticket, actor, "status", {"to": closed, "merged_into": target.id}, at)
 
-    return _change_ticket(sessions, actor, ticket_id, expected_version, now, change)
+    return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
 
 
 def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bool = False) -> Ticket:
@@ -313,7 +313,7 @@ def check_intake(policy: Policy, answers: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
-def _change_ticket(
+def change_ticket(
     sessions: Sessions,
     actor: Actor,
     ticket_id: int,
@@ -321,6 +321,10 @@ def _change_ticket(
     now: datetime | None,
     change: Callable[[Session, Ticket, datetime], TicketEvent],
 ) -> Change:
+    """Run `change` on the locked ticket in one transaction: check the version, then refresh the clocks.
+
+    Every ticket use case goes through here, so each appends its one event and bumps the version once.
+    """
     with sessions.begin() as session:
         ticket = get_ticket(session, actor, ticket_id, for_update=True)
         if expected_version is not None and ticket.version != expected_version:
@@ -336,9 +340,10 @@ def _change_ticket(
     return Change(ticket, event)
 
 
-def _append(
+def append_event(
     session: Session, ticket: Ticket, actor: Actor, kind: str, data: dict[str, Any], at: datetime
 ) -> TicketEvent:
+    """The ticket's next event in its history (sequence numbers start at 1)."""
     sequence = session.scalar(
         select(func.coalesce(func.max(TicketEvent.sequence), 0)).where(TicketEvent.ticket_id == ticket.id)
     )

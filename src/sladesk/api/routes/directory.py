@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -19,11 +18,11 @@ from sladesk.api.directory_schemas import (
     UserOut,
     UserPage,
 )
-from sladesk.services import InvalidFieldError, Role, accounts, create_organisation, create_user
+from sladesk.api.paging import Cursor, decode_cursor, encode_cursor
+from sladesk.services import Role, accounts, create_organisation, create_user
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -51,9 +50,9 @@ def list_organisations(
 ) -> OrganisationPage:
     """Organisations in the order they were created, a page at a time (admins only)."""
     accounts.require_admin(actor)  # before the cursor is read, so that others learn nothing from its errors
-    rows = accounts.list_organisations(sessions, actor, after=_decode_cursor("o", cursor), limit=limit + 1)
+    rows = accounts.list_organisations(sessions, actor, after=decode_cursor("o", cursor), limit=limit + 1)
     page = rows[:limit]
-    next_cursor = _encode_cursor("o", page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor("o", page[-1].id) if len(rows) > limit else None
     return OrganisationPage(items=[OrganisationOut.of(row) for row in page], next_cursor=next_cursor)
 
 
@@ -98,11 +97,11 @@ def list_users(
         actor,
         role=role,
         organisation_id=organisation_id,
-        after=_decode_cursor("u", cursor),
+        after=decode_cursor("u", cursor),
         limit=limit + 1,
     )
     page = rows[:limit]
-    next_cursor = _encode_cursor("u", page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor("u", page[-1].id) if len(rows) > limit else None
     return UserPage(items=[UserOut.of(row) for row in page], next_cursor=next_cursor)
 
 
@@ -139,19 +138,3 @@ def revoke_token(user_id: int, token_id: int, actor: CurrentActor, sessions: Ses
     """Revoke a token: it authenticates no more (admins, or the user for themself)."""
     accounts.revoke_token(sessions, actor, user_id, token_id)
     return Response(status_code=204)
-
-
-def _encode_cursor(kind: str, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(kind: str, cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        text = ""
-    if not text.startswith(kind) or not text[len(kind) :].isdigit():
-        raise InvalidFieldError("cursor", "not a cursor this API gave out")
-    return int(text[len(kind) :])

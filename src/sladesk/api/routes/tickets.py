@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from sladesk.api.auth import CurrentActor, Sessions
+from sladesk.api.paging import Cursor, decode_cursor, encode_cursor
 from sladesk.api.schemas import (
     MAX_ID,
     CommentCreate,
@@ -130,7 +130,7 @@ def list_tickets(
     due_before: Annotated[
         datetime | None, Query(description="Only tickets whose next due instant is before this")
     ] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketPage:
     """The tickets the caller may see, oldest first, a page at a time."""
@@ -150,13 +150,14 @@ def list_tickets(
         if due_before.tzinfo is None:
             raise InvalidFieldError("due_before", "give a UTC offset")
         query = query.where(Ticket.next_due_at < due_before)
-    if cursor is not None:
-        query = query.where(Ticket.id > _decode_cursor(cursor))
+    after = decode_cursor("t", cursor)
+    if after is not None:
+        query = query.where(Ticket.id > after)
     with sessions() as session:
         rows = list(session.scalars(query))
         page = rows[:limit]
         items = [_out(session, ticket) for ticket in page]
-    next_cursor = _encode_cursor(page[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor("t", page[-1].id) if len(rows) > limit else None
     return TicketPage(items=items, next_cursor=next_cursor)
 
 
@@ -272,17 +273,3 @@ def _comment_out(comment: Comment) -> CommentOut:
         body=comment.body,
         created_at=comment.created_at,
     )
-
-
-def _encode_cursor(ticket_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{ticket_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("t") or not text[1:].isdigit():
-            raise ValueError(text)
-        return int(text[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidFieldError("cursor", "not a cursor this API gave out") from None
