@@ -268,3 +268,49 @@ def test_merging_a_duplicate_closes_it_and_both_histories_say_so(desk):
         f"/api/v1/tickets/{original}/merge", headers={**tokens["customer"], "If-Match": '"2"'}, json={"into": duplicate}
     )
     assert by_customer.status_code == 403
+
+
+def _ticket_count(client, tokens):
+    return len(client.get("/api/v1/tickets", headers=tokens["agent"]).json()["items"])
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(desk):
+    client, tokens, _ = desk
+    body = '{"subject": "Big", "severity": 1, "description": "' + "x" * (1024 * 1024) + '"}'
+    declared = client.post(
+        "/api/v1/tickets", headers={**tokens["customer"], "Content-Type": "application/json"}, content=body
+    )
+    assert declared.status_code == 413
+    assert declared.headers["Content-Type"] == "application/problem+json"
+    assert declared.json()["detail"] == (
+        f"the request body is {len(body)} bytes; the limit for this kind of request is 1048576 bytes"
+    )
+
+    def chunks():
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024].encode()
+
+    streamed = client.post(
+        "/api/v1/tickets", headers={**tokens["customer"], "Content-Type": "application/json"}, content=chunks()
+    )
+    assert streamed.status_code == 413
+    assert (
+        streamed.json()["detail"]
+        == "the request body is more than 1048576 bytes; the limit for this kind of request is 1048576 bytes"
+    )
+    assert _ticket_count(client, tokens) == 0
+
+
+def test_an_upload_may_carry_one_full_sized_attachment_and_no_more(desk):
+    client, tokens, _ = desk
+    ticket_id = open_sev1(client, tokens).json()["id"]
+    url = f"/api/v1/tickets/{ticket_id}/attachments"
+    too_big = client.post(
+        url, headers=tokens["customer"], files={"file": ("dump.txt", b"a" * (11 * 1024 * 1024), "text/plain")}
+    )
+    assert too_big.status_code == 413
+    assert client.get(url, headers=tokens["agent"]).json() == []
+    fits = client.post(
+        url, headers=tokens["customer"], files={"file": ("log.txt", b"a" * (2 * 1024 * 1024), "text/plain")}
+    )
+    assert fits.status_code == 201

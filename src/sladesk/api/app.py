@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk import __version__
 from sladesk.api import problems
+from sladesk.api.limits import BodyLimit
 from sladesk.api.routes import directory, files, meta, tickets
 
 
@@ -35,6 +36,7 @@ def create_app(
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.attachments_dir = attachments_dir  # None: resolved in the data directory when first needed
     problems.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(tickets.router)
     app.include_router(files.router)
     app.include_router(meta.router)

@@ -1,0 +1,90 @@
+"""A cap on request bodies, enforced before anything reads them: 413 instead of a body held in memory.
+
+A declared `Content-Length` over the cap is refused at once; a body sent without one (chunked) is
+counted as it arrives and refused as soon as it passes the cap, so no handler ever sees it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sladesk.services.attachments import MAX_ATTACHMENT_BYTES
+
+MAX_BODY_BYTES = 1024 * 1024  # JSON and YAML bodies: far above the longest field a ticket allows
+MAX_UPLOAD_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024  # one attachment and its multipart framing
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a body without a declared length runs past the cap.
+
+    An HTTPException, so the framework answers it as a 413 problem wherever the body is being read.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(None, limit))
+
+
+class BodyLimit:
+    """ASGI middleware: multipart uploads may carry one attachment, every other body stays under 1 MiB."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY_BYTES, max_upload: int = MAX_UPLOAD_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        limit = self.max_upload if content_type.startswith("multipart/") else self.max_body
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await _refuse(send, 400, "Content-Length is not a number")
+                return
+            if length > limit:
+                await _refuse(send, 413, _too_large(length, limit))
+                return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except BodyTooLarge as error:
+            if not started:
+                await _refuse(send, 413, str(error.detail))
+
+
+def _too_large(length: int | None, limit: int) -> str:
+    size = f"{length} bytes" if length is not None else f"more than {limit} bytes"
+    return f"the request body is {size}; the limit for this kind of request is {limit} bytes"
+
+
+async def _refuse(send: Send, status: int, detail: str) -> None:
+    title = {400: "Bad request", 413: "Content too large"}[status]
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
