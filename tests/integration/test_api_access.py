@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
+from sladesk.policy import builtin_source
 from sladesk.services import Actor, Role, accounts, create_organisation, create_user, issue_token, open_ticket, reply
 from sladesk.services.attachments import add_attachment
 
@@ -33,6 +34,15 @@ class Upload:
 
     public: bool
 
+
+@dataclass(frozen=True)
+class YamlBody:
+    """A policy file sent as application/yaml instead of a JSON body."""
+
+    text: str
+
+
+NEW_POLICY = YamlBody(builtin_source("alleo").replace("id: alleo\n", "id: initech\n", 1))
 
 OPEN_FOR_A = {
     "subject": "Down",
@@ -91,11 +101,18 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("GET",    "/api/v1/policies",                                                 None,                                      (401, 200, 200, 200, 200)),
     ("GET",    "/api/v1/policies/alleo",                                           None,                                      (401, 200, 200, 200, 200)),
     ("GET",    "/api/v1/policies/nope",                                            None,                                      (401, 404, 404, 404, 404)),
+    ("POST",   "/api/v1/policies",                                                 NEW_POLICY,                                (401, 403, 403, 403, 201)),
+    ("GET",    "/api/v1/policies/alleo/versions",                                  None,                                      (401, 200, 200, 200, 200)),
+    ("GET",    "/api/v1/policies/nope/versions",                                   None,                                      (401, 404, 404, 404, 404)),
+    ("GET",    "/api/v1/policies/alleo/source",                                    None,                                      (401, 200, 200, 200, 200)),
+    ("GET",    "/api/v1/policies/nope/source",                                     None,                                      (401, 404, 404, 404, 404)),
     ("GET",    "/api/v1/queue",                                                    None,                                      (401, 403, 403, 200, 200)),
     ("POST",   "/api/v1/organisations",                                            NEW_ORG,                                   (401, 403, 403, 403, 201)),
     ("GET",    "/api/v1/organisations",                                            None,                                      (401, 403, 403, 403, 200)),
     ("GET",    "/api/v1/organisations/{org_a}",                                    None,                                      (401, 403, 403, 403, 200)),
     ("GET",    "/api/v1/organisations/{missing}",                                  None,                                      (401, 403, 403, 403, 404)),
+    ("PATCH",  "/api/v1/organisations/{org_a}",                                    {"timezone": "Europe/Paris"},              (401, 403, 403, 403, 200)),
+    ("PATCH",  "/api/v1/organisations/{missing}",                                  {"timezone": "Europe/Paris"},              (401, 403, 403, 403, 404)),
     ("POST",   "/api/v1/users",                                                    NEW_USER,                                  (401, 403, 403, 403, 201)),
     ("GET",    "/api/v1/users",                                                    None,                                      (401, 403, 403, 403, 200)),
     ("GET",    "/api/v1/users/me",                                                 None,                                      (401, 200, 200, 200, 200)),
@@ -175,6 +192,9 @@ class Desk:
         headers = dict(self.headers[role])
         if method == "PATCH" or url.endswith("/merge"):
             headers["If-Match"] = '"1"'
+        if isinstance(body, YamlBody):
+            headers["Content-Type"] = "application/yaml"
+            return self.client.request(method, url, headers=headers, content=body.text)
         if isinstance(body, Upload):
             files = {"file": ("notes.txt", b"hello", "text/plain")}
             data = {"public": "true" if body.public else "false"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sladesk.errors import PolicyError, UnknownPolicyError
-from sladesk.policy import BUILTIN_IDS, load_policy
+from sladesk.policy import BUILTIN_IDS, builtin_path, load_policy, policy_from_text
 
 MINIMAL = """\
 id: tiny
@@ -159,3 +159,10 @@ def test_unknown_country_is_a_located_error(tmp_path):
     assert message == (
         f"{tmp_path}/policy.yaml:5: holidays.country: unknown country 'XX' for public holidays (use an ISO code such as US, GB, DE)"
     )
+
+
+def test_a_time_zone_name_too_long_for_a_file_is_an_unknown_zone(tmp_path):
+    text = builtin_path("alleo").read_text().replace("timezone: America/New_York", "timezone: " + "a" * 300)
+    with pytest.raises(PolicyError) as caught:
+        policy_from_text(text, "long.yaml")
+    assert [(p.line, p.field) for p in caught.value.problems] == [(10, "timezone")]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from sladesk.api.schemas import Body
+from sladesk.policy.model import check_zone
 from sladesk.services import Role
 from sladesk.services.accounts import MAX_ID
 from sladesk.store.tables import ApiToken, Organisation, User
@@ -22,25 +22,39 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
+def _iana_zone(value: str) -> str:
+    check_zone(value)
+    return value
+
+
 Text = Annotated[str, AfterValidator(_not_blank)]
+Zone = Annotated[str, AfterValidator(_iana_zone)]
 
 
 class OrganisationCreate(Body):
     name: Text = Field(min_length=1, max_length=200)
-    policy_id: str = Field(min_length=1, max_length=200, description="A built-in policy id, e.g. alleo")
+    policy_id: str = Field(min_length=1, max_length=200, description="A built-in policy id (alleo) or an uploaded one")
     tier: str | None = Field(default=None, max_length=64, description="One of the policy's customer tiers")
-    timezone: str | None = Field(default=None, max_length=64, description="An IANA time zone, e.g. Europe/Paris")
+    timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, e.g. Europe/Paris")
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone") from None
-        return value
+
+class OrganisationUpdate(Body):
+    """Only the fields sent change; tickets opened before a policy change keep the rules they were opened under."""
+
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    policy_id: str | None = Field(default=None, min_length=1, max_length=200, description="A policy id")
+    tier: str | None = Field(default=None, max_length=64, description="One of the policy's customer tiers, or null")
+    timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, or null")
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> OrganisationUpdate:
+        for name in ("name", "policy_id"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 class OrganisationOut(BaseModel):

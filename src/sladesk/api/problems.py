@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from sladesk.errors import SladeskError
+from sladesk.errors import PolicyError, SladeskError
 from sladesk.services import (
     ConflictError,
     ForbiddenError,
@@ -27,6 +27,7 @@ _STATUS_TITLES = {
     409: "Conflict",
     412: "Precondition failed",
     413: "Content too large",
+    415: "Unsupported media type",
     422: "Unprocessable content",
     428: "Precondition required",
 }
@@ -80,4 +81,7 @@ def install(app: FastAPI) -> None:
             return problem(412, str(error), "If-Match", current_version=error.current)
         if isinstance(error, ConflictError):
             return problem(409, str(error))
+        if isinstance(error, PolicyError):
+            errors = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in error.problems]
+            return problem(422, str(error), error.problems[0].field or None, errors=errors)
         return problem(422, str(error))

@@ -162,6 +162,15 @@ class QueueItemOut(BaseModel):
     reason: str
 
 
+class PolicyVersionOut(BaseModel):
+    policy_id: str
+    version: int
+    sha256: str = Field(description="SHA-256 of the version's YAML text")
+    builtin: bool = Field(description="shipped with sladesk rather than uploaded")
+    uploaded_by_id: int | None
+    created_at: datetime | None = Field(description="when it was stored; null for a shipped version not used yet")
+
+
 class PolicySummary(BaseModel):
     id: str
     name: str

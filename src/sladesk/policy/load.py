@@ -56,6 +56,11 @@ def read_yaml(path: Path, display_name: str | None = None) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise PolicyError([Problem(name, None, "", f"cannot read the file: {error.strerror}")]) from None
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """YAML text parsed with its line numbers; a syntax error is a located problem in `name`."""
     try:
         return YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
@@ -70,6 +75,16 @@ def read_policy_file(path: Path, display_name: str | None = None) -> Policy:
     name = display_name or str(path)
     document = read_yaml(path, display_name)
     return policy_from_document(document, name)
+
+
+def policy_from_text(text: str, name: str) -> Policy:
+    """A policy from YAML text (an upload, a stored version); problems are located in `name`."""
+    return policy_from_document(parse_yaml(text, name), name)
+
+
+def builtin_source(policy_id: str) -> str:
+    """The YAML text of a built-in policy, as shipped."""
+    return builtin_path(policy_id).read_text(encoding="utf-8")
 
 
 def policy_from_document(document: Any, name: str) -> Policy:

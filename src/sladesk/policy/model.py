@@ -284,5 +284,5 @@ class PolicySpec(Spec):
 def check_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long to be a file
         raise ValueError(f"unknown time zone {name!r} (use an IANA name like America/New_York)") from None

@@ -1,5 +1,6 @@
 """Use cases: the only writers of the store. Each is one transaction and one event in a ticket's history."""
 
+from sladesk.services import policies
 from sladesk.services.actors import Actor, Role
 from sladesk.services.directory import (
     actor_for_password,
@@ -8,6 +9,7 @@ from sladesk.services.directory import (
     create_organisation,
     create_user,
     issue_token,
+    update_organisation,
 )
 from sladesk.services.errors import (
     ConflictError,
@@ -49,6 +51,8 @@ __all__ = [
     "issue_token",
     "merge_duplicate",
     "open_ticket",
+    "policies",
     "reply",
     "set_outside_incident",
+    "update_organisation",
 ]

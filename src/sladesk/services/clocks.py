@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sladesk.policy import Policy, load_policy
+from sladesk.policy import Policy
+from sladesk.services.policies import policy_at
 from sladesk.sla import Event, ReplayReport, TicketFacts, replay
 from sladesk.sla.events import EVENT_TYPES
 from sladesk.sla.queue import next_pending_due
 from sladesk.store.tables import Organisation, SlaClock, Ticket, TicketEvent
 
 
-def ticket_policy(ticket: Ticket) -> Policy:
-    return load_policy(ticket.policy_id)
+def ticket_policy(session: Session, ticket: Ticket) -> Policy:
+    """The rules the ticket was opened under: its policy at its pinned version."""
+    return policy_at(session, ticket.policy_id, ticket.policy_version)
 
 
 def sla_events(events: list[TicketEvent]) -> list[Event]:
@@ -48,7 +50,7 @@ def replay_ticket(session: Session, ticket: Ticket, now: datetime) -> ReplayRepo
     organisation = session.get_one(Organisation, ticket.organisation_id)
     opened = events[0].data
     facts = TicketFacts(severity=int(opened["severity"]), tier=organisation.tier, category=ticket.category)
-    return replay(ticket_policy(ticket), facts, sla_events(events), now)
+    return replay(ticket_policy(session, ticket), facts, sla_events(events), now)
 
 
 def refresh_clocks(session: Session, ticket: Ticket, now: datetime) -> ReplayReport:

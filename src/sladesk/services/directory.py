@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -12,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.errors import SladeskError
-from sladesk.policy import load_policy
+from sladesk.policy import Policy
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.services.policies import current_policy
 from sladesk.store.tables import ApiToken, Organisation, User
 
 Sessions = sessionmaker[Session]
@@ -34,12 +37,8 @@ def create_organisation(
 ) -> Organisation:
     """An organisation served under a policy; `actor` None is the operator setting the desk up."""
     _require_admin(actor)
-    try:
-        policy = load_policy(policy_id)
-        policy.tier_rank(tier)
-    except SladeskError as error:
-        raise InvalidFieldError("tier" if "tier" in str(error) else "policy_id", str(error)) from None
     with sessions.begin() as session:
+        policy = _policy_with_tier(session, policy_id, tier)
         if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
             raise ConflictError(f"an organisation named {name!r} exists already")
         organisation = Organisation(
@@ -47,6 +46,49 @@ def create_organisation(
         )
         session.add(organisation)
     return organisation
+
+
+def update_organisation(
+    sessions: Sessions,
+    actor: Actor | None,
+    organisation_id: int,
+    changes: Mapping[str, Any],
+) -> Organisation:
+    """Rename an organisation or move it to another policy or tier; tickets opened before keep their rules.
+
+    `changes` holds only the fields to change (name, policy_id, tier, timezone).
+    """
+    _require_admin(actor)
+    unknown = set(changes) - {"name", "policy_id", "tier", "timezone"}
+    if unknown:
+        raise InvalidFieldError(sorted(unknown)[0], "unknown field")
+    with sessions.begin() as session:
+        organisation = session.get(Organisation, organisation_id, with_for_update=True)
+        if organisation is None:
+            raise NotFoundError(f"no organisation {organisation_id}")
+        if "name" in changes and changes["name"] != organisation.name:
+            if session.scalar(select(Organisation.id).where(Organisation.name == changes["name"])) is not None:
+                raise ConflictError(f"an organisation named {changes['name']!r} exists already")
+            organisation.name = changes["name"]
+        policy_id = changes.get("policy_id", organisation.policy_id)
+        tier = changes.get("tier", organisation.tier)
+        organisation.policy_id = _policy_with_tier(session, policy_id, tier).id
+        organisation.tier = tier
+        if "timezone" in changes:
+            organisation.timezone = changes["timezone"]
+    return organisation
+
+
+def _policy_with_tier(session: Session, policy_id: str, tier: str | None) -> Policy:
+    try:
+        policy = current_policy(session, policy_id)
+    except SladeskError as error:
+        raise InvalidFieldError("policy_id", str(error)) from None
+    try:
+        policy.tier_rank(tier)
+    except SladeskError as error:
+        raise InvalidFieldError("tier", str(error)) from None
+    return policy
 
 
 def create_user(

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sladesk.errors import InputError, SladeskError
-from sladesk.policy import Policy, load_policy
+from sladesk.errors import InputError, SladeskError, UnknownPolicyError
+from sladesk.policy import Policy
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import refresh_clocks, ticket_policy
 from sladesk.services.errors import (
@@ -22,6 +22,7 @@ from sladesk.services.errors import (
     NotFoundError,
     StaleVersionError,
 )
+from sladesk.services.policies import pin_policy
 from sladesk.store.tables import Comment, Organisation, Ticket, TicketEvent, User
 
 Sessions = sessionmaker[Session]
@@ -69,7 +70,10 @@ def open_ticket(
         requester = session.get(User, requester_id) if requester_id is not None else None
         if requester is None or requester.organisation_id != organisation.id:
             raise InvalidFieldError("requester_id", "the requester must be a user of the ticket's organisation")
-        policy = load_policy(organisation.policy_id)
+        try:
+            policy = pin_policy(session, organisation.policy_id)
+        except UnknownPolicyError as error:
+            raise ConflictError(f"organisation {organisation.id}: {error}") from None
         rank = _severity_rank(policy, severity)
         _check_text("subject", subject, 300)
         _check_text("description", description, 100_000)
@@ -150,7 +154,7 @@ def change_status(
     """Move the ticket along a transition its policy allows (customers may only resolve or close)."""
 
     def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
-        policy = ticket_policy(ticket)
+        policy = ticket_policy(session, ticket)
         try:
             policy.status(to)
         except SladeskError as error:
@@ -182,7 +186,7 @@ def change_severity(
     _check_text("reason", reason, 2000)
 
     def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
-        rank = _severity_rank(ticket_policy(ticket), to)
+        rank = _severity_rank(ticket_policy(session, ticket), to)
         if rank == ticket.severity_rank:
             raise ConflictError(f"the ticket already has severity {rank}")
         return append_event(session, ticket, actor, "severity", {"to": rank, "reason": reason.strip()}, at)
@@ -259,7 +263,7 @@ def merge_duplicate(
             raise InvalidFieldError("into", f"no ticket {into_id} in the same organisation")
         if ticket.merged_into_id is not None:
             raise ConflictError(f"ticket {ticket.id} is already merged into {ticket.merged_into_id}")
-        policy = ticket_policy(ticket)
+        policy = ticket_policy(session, ticket)
         closed = next((s.id for s in policy.spec.statuses if s.kind.value == "closed"), None)
         if closed is None or not policy.can_move(ticket.status, closed):
             raise ConflictError(f"status cannot move from {ticket.status!r} to a closed status to merge")

@@ -59,6 +59,24 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime, dict[str, Any]: JSON}
 
 
+class PolicyVersion(Base):
+    """One version of a policy's YAML, as uploaded by an admin or as shipped for a built-in.
+
+    Rows are never changed: a ticket keeps the (policy id, version) it was opened under, and its SLA is
+    always computed from that version's text.
+    """
+
+    __tablename__ = "policy_versions"
+
+    policy_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)  # a snapshot of the shipped file
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
 class Organisation(Base):
     __tablename__ = "organisations"
 

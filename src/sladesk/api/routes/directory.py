@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.directory_schemas import (
@@ -12,6 +12,7 @@ from sladesk.api.directory_schemas import (
     OrganisationCreate,
     OrganisationOut,
     OrganisationPage,
+    OrganisationUpdate,
     TokenCreate,
     TokenOut,
     UserCreate,
@@ -19,7 +20,8 @@ from sladesk.api.directory_schemas import (
     UserPage,
 )
 from sladesk.api.paging import Cursor, decode_cursor, encode_cursor
-from sladesk.services import Role, accounts, create_organisation, create_user
+from sladesk.services import Role, accounts, create_organisation, create_user, update_organisation
+from sladesk.services.accounts import MAX_ID
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -30,7 +32,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 def add_organisation(
     body: OrganisationCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
 ) -> OrganisationOut:
-    """A new organisation under a built-in policy (admins only); 409 if the name is taken."""
+    """A new organisation under a policy, built-in or uploaded (admins only); 409 if the name is taken."""
     organisation = create_organisation(
         sessions,
         actor,
@@ -60,6 +62,20 @@ def list_organisations(
 def read_organisation(organisation_id: int, actor: CurrentActor, sessions: Sessions) -> OrganisationOut:
     """One organisation (admins only)."""
     return OrganisationOut.of(accounts.get_organisation(sessions, actor, organisation_id))
+
+
+@router.patch("/organisations/{organisation_id}", response_model=OrganisationOut)
+def change_organisation(
+    organisation_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: OrganisationUpdate,
+    actor: CurrentActor,
+    sessions: Sessions,
+) -> OrganisationOut:
+    """Rename an organisation, or move it to another policy, tier or time zone (admins only).
+
+    Tickets opened before keep the policy version they were opened under; new ones follow the change.
+    """
+    return OrganisationOut.of(update_organisation(sessions, actor, organisation_id, body.changes()))
 
 
 @router.post("/users", status_code=201, response_model=UserOut)

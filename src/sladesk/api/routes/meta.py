@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from sladesk.api.auth import CurrentActor, Sessions
-from sladesk.api.schemas import PolicySummary, QueueItemOut
-from sladesk.errors import SladeskError
-from sladesk.policy import BUILTIN_IDS, Policy, load_policy
-from sladesk.services import ForbiddenError
+from sladesk.api.schemas import MAX_ID, PolicySummary, PolicyVersionOut, QueueItemOut
+from sladesk.errors import UnknownPolicyError
+from sladesk.policy import Policy
+from sladesk.services import ForbiddenError, policies
 from sladesk.sla.queue import QueueEntry, order_queue
 from sladesk.store.tables import Organisation, Ticket
 
 router = APIRouter(prefix="/api/v1", tags=["policies and queue"])
+YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+
+async def yaml_body(request: Request) -> str:
+    """The request body as YAML text: a YAML (or plain text) content type, UTF-8 encoded."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in YAML_MEDIA_TYPES:
+        raise HTTPException(415, f"send the policy file as application/yaml, not {media or 'no content type'}")
+    try:
+        return (await request.body()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HTTPException(400, f"the policy file is not UTF-8 text (byte {error.start})") from None
 
 
 def _summary(policy: Policy) -> PolicySummary:
@@ -48,19 +62,91 @@ def _summary(policy: Policy) -> PolicySummary:
 
 
 @router.get("/policies", response_model=list[PolicySummary])
-def list_policies(actor: CurrentActor) -> list[PolicySummary]:
-    """The built-in policies with their severities and targets in words."""
-    return [_summary(load_policy(policy_id)) for policy_id in BUILTIN_IDS]
+def list_policies(actor: CurrentActor, sessions: Sessions) -> list[PolicySummary]:
+    """Every policy at its current version: the built-ins and the uploaded ones."""
+    with sessions() as session:
+        return [_summary(policy) for policy in policies.all_policies(session)]
+
+
+@router.post(
+    "/policies",
+    response_model=PolicySummary,
+    status_code=201,
+    responses={200: {"description": "dry run: the policy is valid and was not stored"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the policy file, as YAML (the format of docs/policy-format.md)",
+            "content": {media: {"schema": {"type": "string"}} for media in YAML_MEDIA_TYPES},
+        }
+    },
+)
+def upload_policy(
+    actor: CurrentActor,
+    sessions: Sessions,
+    response: Response,
+    source: Annotated[str, Depends(yaml_body)],
+    dry_run: Annotated[bool, Query(description="check the file without storing it")] = False,
+) -> PolicySummary:
+    """Store a new policy, or a new version of one (admins only); every problem in the file comes back at once.
+
+    The file's `version` must be above the policy's current version. Tickets opened before keep their
+    version; organisations on the policy open new tickets under the new one.
+    """
+    policy = policies.upload_policy(sessions, actor, source, dry_run=dry_run)
+    if dry_run:
+        response.status_code = 200
+    else:
+        response.headers["Location"] = f"/api/v1/policies/{policy.id}?version={policy.version}"
+    return _summary(policy)
 
 
 @router.get("/policies/{policy_id}", response_model=PolicySummary)
-def read_policy(policy_id: str, actor: CurrentActor) -> PolicySummary:
-    if policy_id not in BUILTIN_IDS:
-        raise HTTPException(404, f"no policy {policy_id!r}")
+def read_policy(
+    policy_id: str,
+    actor: CurrentActor,
+    sessions: Sessions,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> PolicySummary:
+    """A policy's severities and targets in words, at its current version or the one asked for."""
+    with sessions() as session:
+        policy, _ = _find(session, policy_id, version)
+        return _summary(policy)
+
+
+@router.get("/policies/{policy_id}/versions", response_model=list[PolicyVersionOut])
+def policy_versions(policy_id: str, actor: CurrentActor, sessions: Sessions) -> list[PolicyVersionOut]:
+    """The policy's versions, newest first."""
+    with sessions() as session:
+        _find(session, policy_id, None)
+        return [
+            PolicyVersionOut.model_validate(v, from_attributes=True) for v in policies.versions_of(session, policy_id)
+        ]
+
+
+@router.get(
+    "/policies/{policy_id}/source",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+def policy_source(
+    policy_id: str,
+    actor: CurrentActor,
+    sessions: Sessions,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> PlainTextResponse:
+    """The policy's YAML exactly as stored: edit it, raise its version, and upload it again."""
+    with sessions() as session:
+        policy, source = _find(session, policy_id, version)
+    headers = {"Content-Disposition": f'inline; filename="{policy.id}.v{policy.version}.yaml"'}
+    return PlainTextResponse(source, media_type="application/yaml; charset=utf-8", headers=headers)
+
+
+def _find(session: Session, policy_id: str, version: int | None) -> tuple[Policy, str]:
     try:
-        return _summary(load_policy(policy_id))
-    except SladeskError as error:  # pragma: no cover - built-ins are checked by their own tests
-        raise HTTPException(404, str(error)) from None
+        return policies.source_of(session, policy_id, version)
+    except UnknownPolicyError:
+        raise HTTPException(404, f"no policy {policy_id!r}") from None
 
 
 @router.get("/queue", response_model=list[QueueItemOut])
@@ -89,11 +175,17 @@ def queue(
     )
     with sessions() as session:
         rows = session.execute(query).all()
+        codes: dict[tuple[str, int, int], str] = {}
+        for ticket, _ in rows:
+            key = (ticket.policy_id, ticket.policy_version, ticket.severity_rank)
+            if key not in codes:
+                policy = policies.policy_at(session, ticket.policy_id, ticket.policy_version)
+                codes[key] = policy.severity(ticket.severity_rank).code
     entries = [
         QueueEntry(
             ticket_id=ticket.id,
             severity_rank=ticket.severity_rank,
-            severity_code=load_policy(ticket.policy_id).severity(ticket.severity_rank).code,
+            severity_code=codes[(ticket.policy_id, ticket.policy_version, ticket.severity_rank)],
             tier=tier,
             tier_rank=ticket.tier_rank,
             next_due=ticket.next_due_at,
