@@ -388,18 +388,35 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on (loopback by
 PortOption = Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)]
 
 
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where the embedded database and the attachments go (default: $SLADESK_DATA_DIR, "
+        "else the user data directory).",
+        show_default=False,
+    ),
+]
+
+
 @app.command("serve")
 def serve(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Apply any missing migrations, then run the API until interrupted (Ctrl+C)."""
+    """Apply any missing migrations, then run the API until interrupted (Ctrl+C).
+
+    The database is --database-url, else $SLADESK_DATABASE_URL, else SQLite in the data directory;
+    attachments are kept in the data directory.
+    """
     from sladesk.store import database_url as configured_url
     from sladesk.store import make_engine, safe_url, upgrade
 
-    url = database_url or configured_url()
     _check_port(host, port)
+    directory = _data_directory(data_dir)
+    url = database_url or (configured_url() if data_dir is None else _sqlite_url(directory))
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -407,21 +424,37 @@ def serve(
         engine.dispose()
         raise
     out.print(f"database: {safe_url(url)}", markup=False)
-    _serve(engine, host, port)
+    _serve(engine, host, port, directory / "attachments")
+
+
+def _data_directory(given: Path | None) -> Path:
+    """The data directory asked for, else the configured one; created if missing."""
+    from sladesk.errors import StoreError
+    from sladesk.store import data_dir as configured_data_dir
+
+    if given is None:
+        return configured_data_dir()
+    directory = given.expanduser().resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the data directory {directory}: {error.strerror}") from None
+    return directory
+
+
+def _sqlite_url(directory: Path) -> str:
+    from sqlalchemy.engine import URL
+
+    from sladesk.store.engine import SQLITE_FILENAME
+
+    return URL.create("sqlite", database=str(directory / SQLITE_FILENAME)).render_as_string()
 
 
 @app.command("demo")
 def demo(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="Where the embedded database goes (default: $SLADESK_DATA_DIR, else the user data directory).",
-            show_default=False,
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
     then_serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the service after setting it up.")
     ] = True,
@@ -429,26 +462,15 @@ def demo(
     """Set up an embedded desk with demo data for the five built-in policies, print logins, and serve it."""
     import shlex
 
-    from sqlalchemy.engine import URL
-
     from sladesk.demo import seed_demo
-    from sladesk.errors import StoreError
-    from sladesk.store import data_dir as configured_data_dir
     from sladesk.store import make_engine, make_sessions, upgrade
     from sladesk.store.engine import SQLITE_FILENAME
 
     if then_serve:
         _check_port(host, port)  # before any work, so a busy port costs nothing
-    if data_dir is None:
-        directory = configured_data_dir()
-    else:
-        directory = data_dir.expanduser().resolve()
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"cannot create the data directory {directory}: {error.strerror}") from None
+    directory = _data_directory(data_dir)
     database = directory / SQLITE_FILENAME
-    url = URL.create("sqlite", database=str(database)).render_as_string()
+    url = _sqlite_url(directory)
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -483,7 +505,7 @@ def demo(
     out.print(f'  curl -H "Authorization: Bearer {customer.token}" {base}/api/v1/tickets', markup=False)
     if not then_serve:
         engine.dispose()
-        out.print(f"Serve it with: sladesk serve --database-url {shlex.quote(url)}", markup=False)
+        out.print(f"Serve it with: sladesk serve --data-dir {shlex.quote(str(directory))}", markup=False)
         return
     _serve(engine, host, port, directory / "attachments")
 

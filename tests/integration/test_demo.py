@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -191,8 +192,10 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
+    printed_command = next(line for line in again.stdout.splitlines() if line.startswith("Serve it with: "))
+    assert printed_command == f"Serve it with: sladesk serve --data-dir {tmp_path}"
     server = subprocess.Popen(
-        [_executable(), "serve", "--database-url", f"sqlite:///{database}", "--port", str(port)],
+        [_executable(), *shlex.split(printed_command.removeprefix("Serve it with: sladesk ")), "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=_env(),
