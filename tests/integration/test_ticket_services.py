@@ -25,7 +25,9 @@ from sladesk.services import (
     reply,
 )
 from sladesk.services import tickets as ticket_services
-from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+from sladesk.services.policies import pin_policy
+from sladesk.store import make_engine, make_sessions
+from sladesk.store.tables import Comment, PolicyVersion, SlaClock, Ticket, TicketEvent
 
 
 def at(text: str) -> datetime:
@@ -259,3 +261,39 @@ def test_two_agents_on_one_version_one_wins_and_no_event_is_lost(sessions):
             )
         )
     assert sequences == [1, 2, 3, 4]
+
+
+def test_the_first_tickets_on_a_built_in_opened_at_once_store_its_text_once(engine):
+    """Two servers (two engines) open the first tickets under Alleo at the same moment."""
+    first = make_sessions(engine)
+    other_engine = make_engine(engine.url)
+    try:
+        second = make_sessions(other_engine)
+        desk = Desk(first, "alleo")
+        opened: list[int] = []
+
+        def open_on_the_other_server() -> None:
+            change = open_ticket(
+                second,
+                desk.customer,
+                subject="Down",
+                description="All of it.",
+                severity=1,
+                now=at("2026-12-07T09:00:00-05:00"),
+            )
+            opened.append(change.ticket.id)
+
+        with first.begin() as session:
+            pin_policy(session, "alleo")  # the shipped text stored, not committed yet
+            thread = threading.Thread(target=open_on_the_other_server)
+            thread.start()
+            thread.join(timeout=0.5)
+            assert thread.is_alive()  # waiting: on the key (PostgreSQL) or the write lock (SQLite)
+        thread.join()
+        assert len(opened) == 1
+        with first() as session:
+            rows = session.execute(select(PolicyVersion.policy_id, PolicyVersion.version, PolicyVersion.builtin)).all()
+        assert rows == [("alleo", 1, True)]
+        assert desk.ticket(opened[0]).policy_version == 1
+    finally:
+        other_engine.dispose()

@@ -78,18 +78,21 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
         return policy
     if policy.id in BUILTIN_IDS and session.get(PolicyVersion, (policy.id, policy.version)) is None:
         source = builtin_source(policy.id)
-        with session.begin_nested():
-            session.add(
-                PolicyVersion(
-                    policy_id=policy.id,
-                    version=policy.version,
-                    source=source,
-                    sha256=_sha256(source),
-                    builtin=True,
-                    uploaded_by_id=None,
-                    created_at=datetime.now(UTC),
+        try:
+            with session.begin_nested():  # a concurrent first ticket may store the same text first
+                session.add(
+                    PolicyVersion(
+                        policy_id=policy.id,
+                        version=policy.version,
+                        source=source,
+                        sha256=_sha256(source),
+                        builtin=True,
+                        uploaded_by_id=None,
+                        created_at=datetime.now(UTC),
+                    )
                 )
-            )
+        except IntegrityError:
+            pass  # stored by the other transaction: the same shipped text
         known[(policy.id, policy.version)] = _sha256(source)
     return policy
 
