@@ -57,28 +57,38 @@ def refresh_clocks(session: Session, ticket: Ticket, now: datetime) -> ReplayRep
     """Rewrite the ticket's clock rows, status and next due instant from a fresh replay."""
     report = replay_ticket(session, ticket, now)
     session.execute(delete(SlaClock).where(SlaClock.ticket_id == ticket.id))
-    for metric_id, metric in report.metrics.items():
-        session.add(
-            SlaClock(
-                ticket_id=ticket.id,
-                metric=metric_id,
-                state=metric.state.value,
-                calendar=metric.rule.calendar_id,
-                started_at=metric.started_at,
-                stopped_at=metric.stopped_at,
-                due_at=metric.due,
-                goal_at=metric.goal,
-                warning_at=metric.warning_at,
-                counted_seconds=metric.counted_seconds,
-                remaining_seconds=metric.remaining_seconds,
-                percent_used=metric.percent_used,
-                excused=metric.excused,
-                cycle=metric.cycle,
-                computed_at=now,
-            )
+    session.add_all(clock_rows(ticket.id, report, now))
+    apply_report(ticket, report)
+    return report
+
+
+def clock_rows(ticket_id: int, report: ReplayReport, now: datetime) -> list[SlaClock]:
+    """One materialised row per metric of the report, computed at `now`."""
+    return [
+        SlaClock(
+            ticket_id=ticket_id,
+            metric=metric_id,
+            state=metric.state.value,
+            calendar=metric.rule.calendar_id,
+            started_at=metric.started_at,
+            stopped_at=metric.stopped_at,
+            due_at=metric.due,
+            goal_at=metric.goal,
+            warning_at=metric.warning_at,
+            counted_seconds=metric.counted_seconds,
+            remaining_seconds=metric.remaining_seconds,
+            percent_used=metric.percent_used,
+            excused=metric.excused,
+            cycle=metric.cycle,
+            computed_at=now,
         )
+        for metric_id, metric in report.metrics.items()
+    ]
+
+
+def apply_report(ticket: Ticket, report: ReplayReport) -> None:
+    """Copy what the queue and the lists read (status, open, severity, next due) from a replay onto the ticket."""
     ticket.status = report.history.status
     ticket.is_open = not report.policy.is_finished(ticket.status)
     ticket.severity_rank = report.severity.rank
     ticket.next_due_at = next_pending_due(report)
-    return report

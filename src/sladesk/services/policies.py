@@ -60,12 +60,12 @@ def policy_at(session: Session, policy_id: str, version: int) -> Policy:
 
 def current_policy(session: Session, policy_id: str) -> Policy:
     """The newest version of a policy: the latest upload, or the built-in when it is newer."""
-    row = _latest_row(session, policy_id)
+    stored = _latest_version(session, policy_id)
     builtin = load_policy(policy_id) if policy_id in BUILTIN_IDS else None
-    if row is None and builtin is None:
+    if stored is None and builtin is None:
         raise UnknownPolicyError(f"unknown policy {policy_id!r}: not a built-in nor an uploaded policy")
-    if row is not None and (builtin is None or row.version >= builtin.version):
-        return policy_at(session, policy_id, row.version)
+    if stored is not None and (builtin is None or stored >= builtin.version):
+        return policy_at(session, policy_id, stored)
     assert builtin is not None
     return builtin
 
@@ -163,10 +163,13 @@ def source_of(session: Session, policy_id: str, version: int | None = None) -> t
     return policy, row.source if row is not None else builtin_source(policy.id)
 
 
-def _latest_row(session: Session, policy_id: str) -> PolicyVersion | None:
-    return session.scalars(
-        select(PolicyVersion).where(PolicyVersion.policy_id == policy_id).order_by(PolicyVersion.version.desc())
-    ).first()
+def _latest_version(session: Session, policy_id: str) -> int | None:
+    return session.scalar(
+        select(PolicyVersion.version)
+        .where(PolicyVersion.policy_id == policy_id)
+        .order_by(PolicyVersion.version.desc())
+        .limit(1)
+    )
 
 
 def _current_version(session: Session, policy_id: str) -> int | None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sladesk.errors import InputError, SladeskError, UnknownPolicyError
 from sladesk.policy import Policy
 from sladesk.services.actors import Actor, Role
-from sladesk.services.clocks import refresh_clocks, ticket_policy
+from sladesk.services.clocks import apply_report, clock_rows, refresh_clocks, sla_events, ticket_policy
 from sladesk.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -23,7 +23,8 @@ from sladesk.services.errors import (
     StaleVersionError,
 )
 from sladesk.services.policies import pin_policy
-from sladesk.store.tables import Comment, Organisation, Ticket, TicketEvent, User
+from sladesk.sla import TicketFacts, replay
+from sladesk.store.tables import Comment, Organisation, SlaClock, Ticket, TicketEvent, User
 
 Sessions = sessionmaker[Session]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,10 +32,15 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @dataclass(frozen=True)
 class Change:
-    """What a use case did: the ticket as it now is and the event it appended."""
+    """What a use case did: the ticket as it now is and the event it appended.
+
+    `clocks` are the ticket's clock rows when the use case wrote them all itself (a new ticket), so the
+    answer needs no second read; None otherwise.
+    """
 
     ticket: Ticket
     event: TicketEvent
+    clocks: list[SlaClock] | None = None
 
 
 def _now(now: datetime | None) -> datetime:
@@ -55,21 +61,20 @@ def open_ticket(
     follow_up_of: int | None = None,
     now: datetime | None = None,
 ) -> Change:
-    """Open a ticket under its organisation's policy; the requester's severity is kept apart."""
+    """Open a ticket under its organisation's policy; the requester's severity is kept apart.
+
+    A new ticket's history is its one `opened` event, so its clocks come from a replay in memory and
+    the ticket, the event and the clock rows are written once each, already in their final state.
+    """
     at = _now(now)
+    if actor.role is Role.CUSTOMER:
+        if organisation_id not in (None, actor.organisation_id) or requester_id not in (None, actor.user_id):
+            raise ForbiddenError("customers open tickets for themselves in their own organisation")
+        organisation_id, requester_id = actor.organisation_id, actor.user_id
+    if organisation_id is None:
+        raise InvalidFieldError("organisation_id", "give the organisation the ticket is opened for")
     with sessions.begin() as session:
-        if actor.role is Role.CUSTOMER:
-            if organisation_id not in (None, actor.organisation_id) or requester_id not in (None, actor.user_id):
-                raise ForbiddenError("customers open tickets for themselves in their own organisation")
-            organisation_id, requester_id = actor.organisation_id, actor.user_id
-        if organisation_id is None:
-            raise InvalidFieldError("organisation_id", "give the organisation the ticket is opened for")
-        organisation = session.get(Organisation, organisation_id)
-        if organisation is None:
-            raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
-        requester = session.get(User, requester_id) if requester_id is not None else None
-        if requester is None or requester.organisation_id != organisation.id:
-            raise InvalidFieldError("requester_id", "the requester must be a user of the ticket's organisation")
+        organisation, requester = _organisation_and_requester(session, organisation_id, requester_id)
         try:
             policy = pin_policy(session, organisation.policy_id)
         except UnknownPolicyError as error:
@@ -91,27 +96,49 @@ def open_ticket(
             requester_id=requester.id,
             subject=subject.strip(),
             description=description,
-            severity_rank=rank,
             tier_rank=policy.tier_rank(organisation.tier),
             requested_severity_rank=rank if actor.role is Role.CUSTOMER else None,
             category=category,
-            status=policy.initial_status,
             policy_id=policy.id,
             policy_version=policy.version,
             intake=answers,
+            outside_incident=False,
             follow_up_of_id=follow_up_of,
             version=1,
             opened_at=at,
             updated_at=at,
         )
-        session.add(ticket)
-        session.flush()
-        data = {"severity": rank, "by": "agent" if actor.is_staff else "customer"}
+        data: dict[str, Any] = {"severity": rank, "by": "agent" if actor.is_staff else "customer"}
         if follow_up_of is not None:
             data["follow_up_of"] = follow_up_of
-        event = append_event(session, ticket, actor, "opened", data, at)
-        refresh_clocks(session, ticket, at)
-    return Change(ticket, event)
+        event = TicketEvent(sequence=1, at=at, type="opened", actor_id=actor.user_id, data=data)
+        facts = TicketFacts(severity=rank, tier=organisation.tier, category=category)
+        report = replay(policy, facts, sla_events([event]), at)
+        apply_report(ticket, report)
+        session.add(ticket)
+        session.flush()  # the ticket's id, for the event and the clock rows
+        event.ticket_id = ticket.id
+        clocks = clock_rows(ticket.id, report, at)
+        session.add(event)
+        session.add_all(clocks)
+    return Change(ticket, event, sorted(clocks, key=lambda clock: clock.metric))
+
+
+def _organisation_and_requester(
+    session: Session, organisation_id: int, requester_id: int | None
+) -> tuple[Organisation, User]:
+    """The ticket's organisation and a requester who belongs to it, read in one statement."""
+    if requester_id is not None:
+        row = session.execute(
+            select(Organisation, User)
+            .join(User, User.organisation_id == Organisation.id)
+            .where(Organisation.id == organisation_id, User.id == requester_id)
+        ).one_or_none()
+        if row is not None:
+            return row[0], row[1]
+    if session.get(Organisation, organisation_id) is None:
+        raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
+    raise InvalidFieldError("requester_id", "the requester must be a user of the ticket's organisation")
 
 
 def reply(

@@ -113,7 +113,9 @@ def create_ticket(
         raise
     location = f"/api/v1/tickets/{change.ticket.id}"
     response.headers["Location"] = location
-    created = _read(sessions, actor, change.ticket.id, response)
+    assert change.clocks is not None  # a new ticket's clocks are all written by open_ticket
+    response.headers["ETag"] = f'"{change.ticket.version}"'
+    created = TicketOut.of(change.ticket, change.clocks)
     if idempotency_key is not None:
         idempotency.remember(sessions, actor.user_id, idempotency_key, 201, created.model_dump(mode="json"), location)
     return created
