@@ -526,8 +526,10 @@ def ticket_batch(
                     "follow_up_of_id": None,
                     "merged_into_id": None,
                     "version": 1,
+                    "public_version": 1,
                     "opened_at": opened_at,
                     "updated_at": opened_at,
+                    "public_updated_at": opened_at,
                     "next_due_at": min((d for d in pending if d is not None), default=None),
                 }
             )

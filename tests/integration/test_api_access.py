@@ -24,6 +24,7 @@ from sladesk.services.attachments import add_attachment
 
 NOW = datetime.fromisoformat("2026-12-07T09:00:00-05:00")
 LAST_WEEK = datetime.fromisoformat("2026-11-30T09:00:00-05:00")
+LATER = datetime.fromisoformat("2026-12-07T10:00:00-05:00")
 MISSING = 987_654
 ROLES = ("anonymous", "customer_a", "customer_b", "agent", "admin")
 
@@ -314,6 +315,34 @@ def test_a_customer_sees_public_replies_and_events_without_internal_notes(desk):
     assert [e["data"] for e in replies] == [{"by": "agent", "public": True}]
     staff = desk.call("agent", "GET", "/api/v1/tickets/{ticket_a}/events").json()
     assert len([e for e in staff if e["type"] == "reply"]) == 2
+
+
+def test_internal_activity_leaves_a_customer_nothing_to_notice(desk):
+    """Not the body, the version, the ETag, the change time nor a gap in the event sequence."""
+    before = desk.call("customer_a", "GET", "/api/v1/tickets/{ticket_a}")
+    events = desk.call("customer_a", "GET", "/api/v1/tickets/{ticket_a}/events").json()
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    staff_before = desk.call("agent", "GET", "/api/v1/tickets/{ticket_a}").json()["version"]
+    ticket_a = desk.ids["ticket_a"]
+    reply(desk.sessions, desk.actors["agent"], ticket_a, "INTERNAL: second look", public=False, now=LATER)
+
+    after = desk.call("customer_a", "GET", "/api/v1/tickets/{ticket_a}")
+    assert after.json() == before.json()
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert desk.call("agent", "GET", "/api/v1/tickets/{ticket_a}").json()["version"] == staff_before + 1
+    # the customer's If-Match is the version they see, and an internal note does not make it stale
+    url = f"/api/v1/tickets/{ticket_a}"
+    closed = desk.client.patch(
+        url, headers={**desk.headers["customer_a"], "If-Match": before.headers["ETag"]}, json={"status": "closed"}
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["version"] == before.json()["version"] + 1
+    assert closed.json()["updated_at"] != before.json()["updated_at"]
+    stale = desk.client.patch(
+        url, headers={**desk.headers["customer_a"], "If-Match": before.headers["ETag"]}, json={"status": "open"}
+    )
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == before.json()["version"] + 1
 
 
 # fmt: off

@@ -106,7 +106,8 @@ class TicketOut(BaseModel):
     sla: dict[str, ClockOut]
 
     @classmethod
-    def of(cls, ticket: Ticket, clocks: list[SlaClock]) -> TicketOut:
+    def of(cls, ticket: Ticket, clocks: list[SlaClock], *, staff: bool) -> TicketOut:
+        """The ticket as the caller sees it: customers get the version and change time of what they see."""
         return cls(
             id=ticket.id,
             subject=ticket.subject,
@@ -123,9 +124,9 @@ class TicketOut(BaseModel):
             intake=ticket.intake,
             outside_incident=ticket.outside_incident_reason if ticket.outside_incident else None,
             follow_up_of=ticket.follow_up_of_id,
-            version=ticket.version,
+            version=ticket.version if staff else ticket.public_version,
             opened_at=ticket.opened_at,
-            updated_at=ticket.updated_at,
+            updated_at=ticket.updated_at if staff else ticket.public_updated_at,
             next_due_at=ticket.next_due_at,
             sla={row.metric: ClockOut.of(row) for row in clocks},
         )

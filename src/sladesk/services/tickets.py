@@ -105,8 +105,10 @@ def open_ticket(
             outside_incident=False,
             follow_up_of_id=follow_up_of,
             version=1,
+            public_version=1,
             opened_at=at,
             updated_at=at,
+            public_updated_at=at,
         )
         data: dict[str, Any] = {"severity": rank, "by": "agent" if actor.is_staff else "customer"}
         if follow_up_of is not None:
@@ -295,9 +297,8 @@ def merge_duplicate(
         if closed is None or not policy.can_move(ticket.status, closed):
             raise ConflictError(f"status cannot move from {ticket.status!r} to a closed status to merge")
         ticket.merged_into_id = target.id
-        append_event(session, target, actor, "merged", {"from": ticket.id}, at)
-        target.version += 1
-        target.updated_at = at
+        merged = append_event(session, target, actor, "merged", {"from": ticket.id}, at)
+        bump_version(target, merged, at)
         return append_event(session, ticket, actor, "status", {"to": closed, "merged_into": target.id}, at)
 
     return change_ticket(sessions, actor, ticket_id, expected_version, now, change)
@@ -358,17 +359,31 @@ def change_ticket(
     """
     with sessions.begin() as session:
         ticket = get_ticket(session, actor, ticket_id, for_update=True)
-        if expected_version is not None and ticket.version != expected_version:
-            raise StaleVersionError(ticket_id, expected_version, ticket.version)
+        current = visible_version(ticket, actor)
+        if expected_version is not None and current != expected_version:
+            raise StaleVersionError(ticket_id, expected_version, current)
         at = max(_now(now), _last_event_at(session, ticket))
         event = change(session, ticket, at)
-        ticket.updated_at = at
-        ticket.version += 1
+        bump_version(ticket, event, at)
         try:
             refresh_clocks(session, ticket, at)
         except InputError as error:  # the history the engine refuses: a transition the policy forbids
             raise ConflictError(str(error)) from None
     return Change(ticket, event)
+
+
+def visible_version(ticket: Ticket, actor: Actor) -> int:
+    """The version the actor sees and sends back in If-Match: customers' counts only what they see."""
+    return ticket.version if actor.is_staff else ticket.public_version
+
+
+def bump_version(ticket: Ticket, event: TicketEvent, at: datetime) -> None:
+    """One more version for the event; the customers' version and change time move only if they see it."""
+    ticket.version += 1
+    ticket.updated_at = at
+    if event.public:
+        ticket.public_version += 1
+        ticket.public_updated_at = at
 
 
 def append_event(

@@ -139,13 +139,21 @@ class Ticket(Base):
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)  # one more for every event; If-Match compares it
+    # what customers see: one more only for events they see, so an internal note leaves no trace for them
+    public_version: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    public_updated_at: Mapped[datetime]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TicketEvent(Base):
     """The append-only history: the SLA engine's input and the audit log."""
+
+    @property
+    def public(self) -> bool:
+        """Whether customers see this event (internal notes and internal attachments they do not)."""
+        return self.data.get("public") is not False
 
     __tablename__ = "ticket_events"
     __table_args__ = (UniqueConstraint("ticket_id", "sequence"),)

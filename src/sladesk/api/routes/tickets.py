@@ -39,6 +39,7 @@ from sladesk.services import (
     set_outside_incident,
 )
 from sladesk.services.clocks import replay_ticket
+from sladesk.services.tickets import visible_version
 from sladesk.sla.explain import explain
 from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
 
@@ -54,16 +55,16 @@ def _now(request: Request) -> datetime:
     return now
 
 
-def _out(session: Session, ticket: Ticket) -> TicketOut:
+def _out(session: Session, ticket: Ticket, actor: Actor) -> TicketOut:
     clocks = list(session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket.id).order_by(SlaClock.metric)))
-    return TicketOut.of(ticket, clocks)
+    return TicketOut.of(ticket, clocks, staff=actor.is_staff)
 
 
 def _read(sessions: Sessions, actor: Actor, ticket_id: int, response: Response) -> TicketOut:
     with sessions() as session:
         ticket = get_ticket(session, actor, ticket_id)
-        response.headers["ETag"] = f'"{ticket.version}"'
-        return _out(session, ticket)
+        response.headers["ETag"] = f'"{visible_version(ticket, actor)}"'
+        return _out(session, ticket, actor)
 
 
 def _if_match(value: str | None) -> int:
@@ -114,8 +115,8 @@ def create_ticket(
     location = f"/api/v1/tickets/{change.ticket.id}"
     response.headers["Location"] = location
     assert change.clocks is not None  # a new ticket's clocks are all written by open_ticket
-    response.headers["ETag"] = f'"{change.ticket.version}"'
-    created = TicketOut.of(change.ticket, change.clocks)
+    response.headers["ETag"] = f'"{visible_version(change.ticket, actor)}"'
+    created = TicketOut.of(change.ticket, change.clocks, staff=actor.is_staff)
     if idempotency_key is not None:
         idempotency.remember(sessions, actor.user_id, idempotency_key, 201, created.model_dump(mode="json"), location)
     return created
@@ -158,7 +159,7 @@ def list_tickets(
     with sessions() as session:
         rows = list(session.scalars(query))
         page = rows[:limit]
-        items = [_out(session, ticket) for ticket in page]
+        items = [_out(session, ticket, actor) for ticket in page]
     next_cursor = encode_cursor("t", page[-1].id) if len(rows) > limit else None
     return TicketPage(items=items, next_cursor=next_cursor)
 
@@ -249,10 +250,17 @@ def list_events(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) ->
         events = session.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.sequence)
         )
+        shown = [e for e in events if actor.is_staff or e.public]
+        # customers' sequence counts only the events they see, so no gap hints at an internal one
         return [
-            EventOut(sequence=e.sequence, at=e.at, type=e.type, actor_id=e.actor_id, data=e.data)
-            for e in events
-            if actor.is_staff or e.data.get("public") is not False
+            EventOut(
+                sequence=e.sequence if actor.is_staff else position,
+                at=e.at,
+                type=e.type,
+                actor_id=e.actor_id,
+                data=e.data,
+            )
+            for position, e in enumerate(shown, start=1)
         ]
 
 
