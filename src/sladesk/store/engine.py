@@ -19,6 +19,7 @@ DATA_DIR_ENV = "SLADESK_DATA_DIR"
 SQLITE_FILENAME = "sladesk.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+POSTGRES_POOL_SIZE = 20  # per process; two API workers hold at most 40 of the server's connections
 
 
 def data_dir() -> Path:
@@ -63,7 +64,8 @@ def make_engine(url: str | URL) -> Engine:
     """An engine for `url`, set up for sladesk.
 
     SQLite gets WAL journaling, enforced foreign keys, a busy timeout and connections usable from any
-    thread; PostgreSQL gets pre-ping so dropped connections are replaced. Nothing connects yet; when a
+    thread; PostgreSQL gets a fixed pool of `POSTGRES_POOL_SIZE` connections, pre-pinged so dropped ones
+    are replaced. Nothing connects yet; when a
     connection later cannot be opened, `StoreError` names the URL without its password.
     """
     try:
@@ -83,7 +85,15 @@ def make_engine(url: str | URL) -> Engine:
             connect_args: dict[str, Any] = {}
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
-            engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                # A fixed set of connections: the API's worker threads queue for one instead of each opening
+                # an overflow connection that is closed again on return (a new server process every time).
+                pool_size=POSTGRES_POOL_SIZE,
+                max_overflow=0,
+                connect_args=connect_args,
+            )
         else:
             raise StoreError(f"unsupported database {safe_url(parsed)}: use sqlite:/// or postgresql+psycopg://")
     except (NoSuchModuleError, ImportError) as error:
