@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +18,7 @@ from sladesk.services import Role, actor_for_password, actor_for_token, create_o
 from sladesk.services.clocks import replay_ticket
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
+from tests.integration.processes import free_port, get, serving, sladesk
 
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
 NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
@@ -125,41 +120,9 @@ def test_seed_demo_refuses_a_database_with_part_of_it(sessions):
 # The real command
 
 
-def _executable() -> str:
-    executable = Path(sys.executable).with_name("sladesk")
-    if not executable.exists():
-        pytest.fail(f"the sladesk command is not installed beside {sys.executable} (pip install -e .)")
-    return str(executable)
-
-
-def _env() -> dict[str, str]:
-    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
-    env.pop("SLADESK_DATABASE_URL", None)
-    return env
-
-
-def _sladesk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_executable(), *args], capture_output=True, text=True, env=_env(), timeout=120)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 @pytest.mark.cli
 def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_tickets(tmp_path: Path):
-    demo = _sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
+    demo = sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
     assert demo.returncode == 0, demo.stderr
     assert "Demo data created" in demo.stdout
     for email in ("morgan@sladesk.example", "avery@sladesk.example", "dana@harborhealth.example"):
@@ -172,7 +135,7 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
     row = next(line for line in demo.stdout.splitlines() if token in line and "@" in line)
     assert "customer" in row and "dana@harborhealth.example" in row and "Harbor Health (alleo)" in row
 
-    again = _sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
+    again = sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
     assert "exists already" in again.stdout
 
@@ -189,42 +152,17 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
         engine.dispose()
     assert (own, total) == (TICKETS_PER_POLICY["alleo"], 33)
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "serve.log").open("w")
+    port = free_port()
     printed_command = next(line for line in again.stdout.splitlines() if line.startswith("Serve it with: "))
     assert printed_command == f"Serve it with: sladesk serve --data-dir {tmp_path}"
-    server = subprocess.Popen(
-        [_executable(), *shlex.split(printed_command.removeprefix("Serve it with: sladesk ")), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=_env(),
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if _get(f"{base}/api/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer /api/health within 20 s"
-            time.sleep(0.2)
-        status, body = _get(f"{base}/api/v1/tickets", token)
+    args = shlex.split(printed_command.removeprefix("Serve it with: sladesk "))
+    with serving(args, port, tmp_path / "serve.log") as base:
+        status, body = get(f"{base}/api/v1/tickets", token)
         assert status == 200, body
         items = json.loads(body)["items"]
         assert len(items) == own
         assert {item["organisation_id"] for item in items} == {organisation_id}
-        assert _get(f"{base}/api/v1/tickets")[0] == 401
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        assert get(f"{base}/api/v1/tickets")[0] == 401
     printed = (tmp_path / "serve.log").read_text()
     assert f"Serving at {base} (API docs at {base}/api/docs)" in printed
 
@@ -235,7 +173,7 @@ def test_demo_on_a_busy_port_exits_2_with_one_line_before_doing_anything(tmp_pat
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = _sladesk("demo", "--data-dir", str(tmp_path / "data"), "--port", str(port))
+        result = sladesk("demo", "--data-dir", str(tmp_path / "data"), "--port", str(port))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: cannot listen on http://127.0.0.1:{port}: Address already in use (choose another one with --port)"
@@ -245,8 +183,8 @@ def test_demo_on_a_busy_port_exits_2_with_one_line_before_doing_anything(tmp_pat
 
 @pytest.mark.cli
 def test_serve_on_an_unreachable_database_exits_2_with_one_line():
-    url = f"postgresql+psycopg://desk@127.0.0.1:{_free_port()}/desk"
-    result = _sladesk("serve", "--database-url", url, "--port", str(_free_port()))
+    url = f"postgresql+psycopg://desk@127.0.0.1:{free_port()}/desk"
+    result = sladesk("serve", "--database-url", url, "--port", str(free_port()))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
