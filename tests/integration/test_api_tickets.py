@@ -314,3 +314,12 @@ def test_an_upload_may_carry_one_full_sized_attachment_and_no_more(desk):
         url, headers=tokens["customer"], files={"file": ("log.txt", b"a" * (2 * 1024 * 1024), "text/plain")}
     )
     assert fits.status_code == 201
+
+
+def test_a_new_ticket_reads_the_same_in_the_answer_to_its_creation_and_afterwards(desk):
+    client, tokens, _ = desk
+    created = open_sev1(client, tokens)
+    again = client.get(created.headers["Location"], headers=tokens["customer"])
+    assert again.json() == created.json()
+    assert again.headers["ETag"] == created.headers["ETag"]
+    assert created.json()["sla"]["first_response"]["due"] == "2026-11-30T15:00:00Z"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from sladesk.api.schemas import Body
+from sladesk.api.schemas import Body, Instant
 from sladesk.policy.model import check_zone
 from sladesk.services import Role
 from sladesk.services.accounts import MAX_ID
@@ -63,7 +62,7 @@ class OrganisationOut(BaseModel):
     policy_id: str
     tier: str | None
     timezone: str | None
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, row: Organisation) -> OrganisationOut:
@@ -98,7 +97,7 @@ class UserOut(BaseModel):
     name: str
     role: Role
     organisation_id: int | None
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, row: User) -> UserOut:
@@ -124,7 +123,7 @@ class TokenCreate(Body):
 class TokenOut(BaseModel):
     id: int
     name: str
-    created_at: datetime
+    created_at: Instant
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenOut:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from sladesk.store.tables import SlaClock, Ticket
+
+
+def _in_utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
+
+
+# Every instant the API answers with is in UTC ("...Z"), however it was computed or stored.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 MAX_ID = 2**31 - 1  # the largest id any table holds (PostgreSQL integer); larger ones cannot exist
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -53,11 +61,11 @@ class CommentCreate(Body):
 
 class ClockOut(BaseModel):
     state: str
-    due: datetime | None
-    goal: datetime | None
-    started_at: datetime | None
-    stopped_at: datetime | None
-    warning_at: datetime | None
+    due: Instant | None
+    goal: Instant | None
+    started_at: Instant | None
+    stopped_at: Instant | None
+    warning_at: Instant | None
     counted_seconds: int
     remaining_seconds: int | None
     percent_used: float | None
@@ -100,9 +108,9 @@ class TicketOut(BaseModel):
     outside_incident: str | None
     follow_up_of: int | None
     version: int
-    opened_at: datetime
-    updated_at: datetime
-    next_due_at: datetime | None
+    opened_at: Instant
+    updated_at: Instant
+    next_due_at: Instant | None
     sla: dict[str, ClockOut]
 
     @classmethod
@@ -142,12 +150,12 @@ class CommentOut(BaseModel):
     author_id: int
     public: bool
     body: str
-    created_at: datetime
+    created_at: Instant
 
 
 class EventOut(BaseModel):
     sequence: int
-    at: datetime
+    at: Instant
     type: str
     actor_id: int | None
     data: dict[str, Any]
@@ -159,7 +167,7 @@ class QueueItemOut(BaseModel):
     subject: str
     severity: int
     tier: str | None
-    next_due_at: datetime | None
+    next_due_at: Instant | None
     reason: str
 
 
@@ -169,7 +177,7 @@ class PolicyVersionOut(BaseModel):
     sha256: str = Field(description="SHA-256 of the version's YAML text")
     builtin: bool = Field(description="shipped with sladesk rather than uploaded")
     uploaded_by_id: int | None
-    created_at: datetime | None = Field(description="when it was stored; null for a shipped version not used yet")
+    created_at: Instant | None = Field(description="when it was stored; null for a shipped version not used yet")
 
 
 class PolicySummary(BaseModel):
