@@ -166,3 +166,10 @@ def test_a_time_zone_name_too_long_for_a_file_is_an_unknown_zone(tmp_path):
     with pytest.raises(PolicyError) as caught:
         policy_from_text(text, "long.yaml")
     assert [(p.line, p.field) for p in caught.value.problems] == [(10, "timezone")]
+
+
+def test_a_character_yaml_does_not_allow_is_a_located_problem():
+    text = builtin_path("alleo").read_text().replace("name: Alleo Support\n", "name: Alleo\x00Support\n")
+    with pytest.raises(PolicyError) as caught:
+        policy_from_text(text, "nul.yaml")
+    assert [str(p) for p in caught.value.problems] == ["nul.yaml:4: character #x0000 is not allowed in YAML"]

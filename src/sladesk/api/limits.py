@@ -1,7 +1,10 @@
-"""A cap on request bodies, enforced before anything reads them: 413 instead of a body held in memory.
+"""What a request may carry, checked before any route sees it.
 
-A declared `Content-Length` over the cap is refused at once; a body sent without one (chunked) is
-counted as it arrives and refused as soon as it passes the cap, so no handler ever sees it.
+- A cap on request bodies, enforced before anything reads them: 413 instead of a body held in
+  memory. A declared `Content-Length` over the cap is refused at once; a body sent without one
+  (chunked) is counted as it arrives and refused as soon as it passes the cap.
+- No NUL character (`%00`) in the path or the query: no text the desk stores or looks up can hold
+  one (PostgreSQL refuses it), so such a URL is a client error, answered 400.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b""):
+            await _refuse(send, 400, "the URL must not contain NUL characters (%00)")
             return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,14 +44,19 @@ def problem(status: int, detail: str, field: str | None = None, **extra: Any) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _field(loc: Sequence[Any]) -> str:
+    """A validation error's location as the caller named it: `intake.k`, not `body.intake.k`."""
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc)
+    return ".".join(str(part) for part in parts)
+
+
 def install(app: FastAPI) -> None:
     """Turn every error the API can raise into a problem document."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
-        location = [str(part) for part in first["loc"] if part not in ("body", "query", "path", "header")]
-        field = ".".join(location) or None
+        field = _field(first["loc"]) or None
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown field"
@@ -58,8 +64,8 @@ def install(app: FastAPI) -> None:
             message = "required"
         errors = [
             {
-                "field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "header")),
-                "message": e["msg"],
+                "field": _field(e["loc"]),
+                "message": str(e["msg"]).removeprefix("Value error, "),
             }
             for e in error.errors()
         ]

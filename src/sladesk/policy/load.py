@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 
 from sladesk.errors import PolicyError, Problem, UnknownPolicyError
 from sladesk.policy.checks import Location, reference_problems
@@ -68,6 +69,10 @@ def parse_yaml(text: str, name: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         message = " ".join(str(part) for part in (error.context, error.problem) if part)
         raise PolicyError([Problem(name, line, "", f"YAML syntax: {message}")]) from None
+    except ReaderError as error:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, error.position) + 1
+        message = f"character #x{error.character:04x} is not allowed in YAML"
+        raise PolicyError([Problem(name, line, "", message)]) from None
 
 
 def read_policy_file(path: Path, display_name: str | None = None) -> Policy:

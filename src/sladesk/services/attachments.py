@@ -54,6 +54,8 @@ def add_attachment(
     name = Path(filename or "").name.strip()
     if not name or len(name) > 255:
         raise InvalidFieldError("file", "give the file a name of 1 to 255 characters")
+    if any(ord(character) < 32 or ord(character) == 127 for character in name):
+        raise InvalidFieldError("file", "the file name must not contain control characters")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ALLOWED_CONTENT_TYPES:
         allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
