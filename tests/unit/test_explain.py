@@ -66,3 +66,23 @@ def test_events_given_in_utc_are_explained_in_the_calendars_local_time():
     # 10:39 EST: 1 h counted by now, the other 3 h run to 14:39
     assert "Mon 07 Dec 2026  10:39-11:39  counts 1h  (1h of 4h)" in lines
     assert "Mon 07 Dec 2026  11:39-14:39  counts 3h  (4h of 4h)" in lines
+
+
+def test_lines_add_up_to_their_total_when_instants_carry_fractions_of_a_second():
+    policy = load_policy("alleo")
+    data = parse_replay_input(
+        {
+            "policy": "alleo",
+            "ticket": {"severity": 1},
+            "events": [
+                {"at": "2026-12-07T10:00:00.800000-05:00", "type": "opened"},
+                {"at": "2026-12-07T10:00:01.300000-05:00", "type": "reply", "by": "agent"},
+            ],
+            "now": "2026-12-07T10:05:00-05:00",
+        }
+    )
+    assert data.now is not None
+    lines = explain(replay(policy, data.ticket, data.events, data.now)).splitlines()
+    # 0.5 s counted before the reply; the projection adds the rest of the 4 h, not 3h 59m 59s
+    assert "Mon 07 Dec 2026  10:00-10:00  counts 0m  (0m of 4h)" in lines
+    assert "Mon 07 Dec 2026  10:00-14:00  would count 4h  (4h of 4h)" in lines

@@ -108,9 +108,12 @@ def _walk(report: ReplayReport, metric: MetricReport) -> list[str]:
         for range_start, range_end in ranges:
             for piece_start, piece_end, counts in _split(range_start, range_end, counted_spans):
                 span = f"{_clock(piece_start.astimezone(tz))}-{_clock(piece_end.astimezone(tz), end=True)}"
-                worked = piece_end - piece_start
                 if counts:
-                    total += worked
+                    # each line shows what it adds to the running total in whole seconds, so the lines add
+                    # up to the total even when the instants carry fractions of a second
+                    before = timedelta(seconds=int(total.total_seconds()))
+                    total += piece_end - piece_start
+                    worked = timedelta(seconds=int(total.total_seconds())) - before
                     of = f" of {format_duration(target)}" if target is not None else ""
                     projected = metric.stopped_at is not None and piece_start >= metric.stopped_at
                     verb = "would count" if projected else "counts"
