@@ -454,7 +454,7 @@ def test_who_am_i_is_the_caller_and_no_answer_carries_a_password_hash_or_a_token
         assert answer.status_code in (200, 201)
         assert "password" not in answer.text and "$argon2" not in answer.text
     tokens = desk.call("new", "GET", f"/api/v1/users/{user_id}/tokens")
-    assert [set(token) for token in tokens.json()] == [{"id", "name", "created_at"}]
+    assert [set(token) for token in tokens.json()] == [{"id", "name", "created_at", "last_used_at"}]
     assert secret not in tokens.text and "hash" not in tokens.text
 
 

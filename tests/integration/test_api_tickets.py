@@ -323,3 +323,19 @@ def test_a_new_ticket_reads_the_same_in_the_answer_to_its_creation_and_afterward
     assert again.json() == created.json()
     assert again.headers["ETag"] == created.headers["ETag"]
     assert created.json()["sla"]["first_response"]["due"] == "2026-11-30T15:00:00Z"
+
+
+def test_a_tokens_last_use_is_recorded_to_within_five_minutes(desk):
+    client, tokens, clock = desk
+    me = client.get("/api/v1/users/me", headers=tokens["customer"]).json()
+    url = f"/api/v1/users/{me['id']}/tokens"
+
+    def last_used() -> datetime:
+        (token,) = client.get(url, headers=tokens["customer"]).json()
+        return datetime.fromisoformat(token["last_used_at"])
+
+    assert last_used() == datetime.fromisoformat("2026-11-25T15:00:00-05:00")
+    clock.set("2026-11-25T15:04:59-05:00")
+    assert last_used() == datetime.fromisoformat("2026-11-25T15:00:00-05:00")
+    clock.set("2026-11-25T15:05:00-05:00")
+    assert last_used() == datetime.fromisoformat("2026-11-25T15:05:00-05:00")

@@ -25,7 +25,7 @@ def current_actor(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>")
     with sessions_of(request)() as session:
-        actor = actor_for_token(session, credentials.credentials)
+        actor = actor_for_token(session, credentials.credentials, request.app.state.clock())
     if actor is None:
         raise HTTPException(401, "unknown or revoked API token")
     return actor

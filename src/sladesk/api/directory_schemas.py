@@ -124,10 +124,11 @@ class TokenOut(BaseModel):
     id: int
     name: str
     created_at: Instant
+    last_used_at: Instant | None = Field(description="When it last authenticated a request (to within 5 minutes)")
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenOut:
-        return cls(id=row.id, name=row.name, created_at=row.created_at)
+        return cls(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at)
 
 
 class IssuedTokenOut(TokenOut):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.errors import SladeskError
@@ -137,16 +137,26 @@ def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | Non
 
 # Built once: every API request runs it, and a ready statement skips building and keying it again.
 _ACTOR_BY_TOKEN = (
-    select(User.id, User.role, User.organisation_id)
+    select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.role, User.organisation_id)
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how stale a token's last use may be shown
 
 
-def actor_for_token(session: Session, secret: str) -> Actor | None:
-    """The actor a bearer token stands for, or None for an unknown token."""
+def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> Actor | None:
+    """The actor a bearer token stands for, or None for an unknown token.
+
+    With `now`, the token's last use is recorded, at most once per `TOKEN_USE_RESOLUTION`, so that
+    most requests only read.
+    """
     row = session.execute(_ACTOR_BY_TOKEN, {"token_hash": _digest(secret)}).one_or_none()
-    return Actor(row.id, Role(row.role), row.organisation_id) if row is not None else None
+    if row is None:
+        return None
+    if now is not None and (row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION):
+        session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+        session.commit()
+    return Actor(row.id, Role(row.role), row.organisation_id)
 
 
 def actor_for_password(session: Session, email: str, password: str) -> Actor | None:

@@ -140,7 +140,9 @@ def add_token(
     """A new API token (admins, or the user for themself); its secret is in this answer and nowhere else."""
     issued = accounts.issue_token_for(sessions, actor, user_id, body.name, now=request.app.state.clock())
     row = issued.token
-    return IssuedTokenOut(id=row.id, name=row.name, created_at=row.created_at, token=issued.secret)
+    return IssuedTokenOut(
+        id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at, token=issued.secret
+    )
 
 
 @router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
