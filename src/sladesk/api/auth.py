@@ -14,7 +14,8 @@ from sladesk.services import Actor, actor_for_token
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer sld_...`")
 
 
-def sessions_of(request: Request) -> sessionmaker[Session]:
+async def sessions_of(request: Request) -> sessionmaker[Session]:
+    """The app's session factory; async because it does no I/O (a sync dependency costs a worker thread hop)."""
     factory: sessionmaker[Session] = request.app.state.sessions
     return factory
 
@@ -24,7 +25,7 @@ def current_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>")
-    with sessions_of(request)() as session:
+    with request.app.state.sessions() as session:
         actor = actor_for_token(session, credentials.credentials, request.app.state.clock())
     if actor is None:
         raise HTTPException(401, "unknown or revoked API token")
