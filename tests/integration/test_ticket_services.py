@@ -222,6 +222,30 @@ def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, 
     assert desk.clocks(ticket_id)["first_response"].state == "running"
 
 
+def test_a_failure_after_a_new_ticket_is_inserted_leaves_no_trace_of_it(sessions, monkeypatch):
+    desk = Desk(sessions, "alleo")
+
+    def explode(ticket_id, report, now):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ticket_services, "clock_rows", explode)  # called once the ticket row has its id
+    with pytest.raises(RuntimeError, match="disk full"):
+        open_ticket(
+            sessions,
+            desk.customer,
+            subject="Help",
+            description="Please.",
+            severity=3,
+            now=at("2026-12-07T09:00:00-05:00"),
+        )
+    with sessions() as session:
+        counts = [
+            session.scalar(select(func.count()).select_from(table))
+            for table in (Ticket, TicketEvent, SlaClock, PolicyVersion)
+        ]
+    assert counts == [0, 0, 0, 0]  # not even the built-in's text, stored in the same transaction
+
+
 def test_two_agents_on_one_version_one_wins_and_no_event_is_lost(sessions):
     desk = Desk(sessions, "alleo")
     ticket_id = open_ticket(
