@@ -450,6 +450,39 @@ def _sqlite_url(directory: Path) -> str:
     return URL.create("sqlite", database=str(directory / SQLITE_FILENAME)).render_as_string()
 
 
+@app.command("admin")
+def admin(
+    email: Annotated[str, typer.Argument(help="The admin's email address.")],
+    name: Annotated[str, typer.Option(help="The admin's name (for a new admin).")] = "Admin",
+    token_name: Annotated[str, typer.Option("--token-name", help="What the new API token is for.")] = "cli",
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an admin (or find the one with this email) and print a new API token for it.
+
+    This is how an operator gets into a new desk: everything else (organisations, users, policies)
+    is done through the API with that token.
+    """
+    from sladesk.services import issue_token
+    from sladesk.services.directory import bootstrap_admin
+    from sladesk.store import database_url as configured_url
+    from sladesk.store import make_engine, make_sessions, safe_url, upgrade
+
+    url = database_url or (configured_url() if data_dir is None else _sqlite_url(_data_directory(data_dir)))
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        sessions = make_sessions(engine)
+        user, created = bootstrap_admin(sessions, email=email, name=name)
+        token = issue_token(sessions, user.id, token_name)
+    finally:
+        engine.dispose()
+    what = "created" if created else "exists already"
+    out.print(f"database: {safe_url(url)}", markup=False)
+    out.print(f"admin {user.email} (user {user.id}) {what}; a new API token, shown this once:", markup=False)
+    print(token)
+
+
 @app.command("demo")
 def demo(
     host: HostOption = "127.0.0.1",

@@ -189,3 +189,35 @@ def test_serve_on_an_unreachable_database_exits_2_with_one_line():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: cannot connect to the database postgresql+psycopg://desk@127.0.0.1:")
+
+
+@pytest.mark.cli
+def test_admin_command_makes_the_first_admin_and_a_token_that_works(tmp_path: Path):
+    first = sladesk("admin", "Boss@Example.com", "--name", "Boss", "--data-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[1] == "admin boss@example.com (user 1) created; a new API token, shown this once:"
+    again = sladesk("admin", "boss@example.com", "--data-dir", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert (
+        again.stdout.splitlines()[1]
+        == "admin boss@example.com (user 1) exists already; a new API token, shown this once:"
+    )
+    tokens = [lines[-1], again.stdout.splitlines()[-1]]
+    assert tokens[0] != tokens[1]
+    with serving(["serve", "--data-dir", str(tmp_path)], free_port(), tmp_path / "serve.log") as base:
+        for token in tokens:
+            status, body = get(f"{base}/api/v1/users/me", token)
+            assert status == 200, body
+            assert json.loads(body)["role"] == "admin"
+
+    bad = sladesk("admin", "not-an-address", "--data-dir", str(tmp_path))
+    assert (bad.returncode, bad.stderr.strip()) == (2, "error: email: 'not-an-address' is not an email address")
+
+
+@pytest.mark.cli
+def test_admin_command_refuses_an_email_that_belongs_to_a_customer(tmp_path: Path):
+    assert sladesk("demo", "--no-serve", "--data-dir", str(tmp_path)).returncode == 0
+    result = sladesk("admin", "dana@harborhealth.example", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: dana@harborhealth.example is a user already, as customer, not as admin"

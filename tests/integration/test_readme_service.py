@@ -84,8 +84,9 @@ def test_every_curl_walk_through_in_the_readme_does_what_it_shows(tmp_path: Path
             if token_line is not None:
                 command = f"{token_line.group(1)}={tokens[token_line.group(2)]}"
             script += [command.replace("http://127.0.0.1:8000", base), f"printf '\\n{MARK}\\n'"]
+        shell = {**env(), "SLADESK_DATA_DIR": str(data)}  # `sladesk admin` works on the served desk
         run = subprocess.run(
-            ["bash", "-c", "\n".join(script)], cwd=work, env=env(), capture_output=True, text=True, timeout=60
+            ["bash", "-c", "\n".join(script)], cwd=work, env=shell, capture_output=True, text=True, timeout=60
         )
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     outputs = run.stdout.split(f"\n{MARK}\n")

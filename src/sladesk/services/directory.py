@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -121,6 +122,22 @@ def create_user(
         )
         session.add(user)
     return user
+
+
+def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime | None = None) -> tuple[User, bool]:
+    """The admin with this email, created if there is none (how an operator gets into a new desk).
+
+    Returns the user and whether it was created; an existing user who is not an admin is refused.
+    """
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise InvalidFieldError("email", f"{email!r} is not an email address")
+    with sessions() as session:
+        existing = session.scalar(select(User).where(User.email == email.lower()))
+    if existing is None:
+        return create_user(sessions, None, email=email, name=name, role=Role.ADMIN, now=now), True
+    if existing.role != Role.ADMIN.value:
+        raise ConflictError(f"{email} is a user already, as {existing.role}, not as admin")
+    return existing, False
 
 
 def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | None = None) -> str:
