@@ -21,6 +21,7 @@ from sladesk.api import create_app
 from sladesk.policy import builtin_source
 from sladesk.services import Actor, Role, accounts, create_organisation, create_user, issue_token, open_ticket, reply
 from sladesk.services.attachments import add_attachment
+from sladesk.services.directory import bootstrap_admin, update_user
 
 NOW = datetime.fromisoformat("2026-12-07T09:00:00-05:00")
 LAST_WEEK = datetime.fromisoformat("2026-11-30T09:00:00-05:00")
@@ -119,6 +120,8 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("GET",    "/api/v1/users/me",                                                 None,                                      (401, 200, 200, 200, 200)),
     ("GET",    "/api/v1/users/{customer_a}",                                       None,                                      (401, 403, 403, 403, 200)),
     ("GET",    "/api/v1/users/{missing}",                                          None,                                      (401, 403, 403, 403, 404)),
+    ("PATCH",  "/api/v1/users/{customer_b}",                                       {"name": "Renamed"},                       (401, 403, 403, 403, 200)),
+    ("PATCH",  "/api/v1/users/{missing}",                                          {"name": "Renamed"},                       (401, 403, 403, 403, 404)),
     ("POST",   "/api/v1/users/{customer_a}/tokens",                                {"name": "ci"},                            (401, 201, 403, 403, 201)),
     ("POST",   "/api/v1/users/{missing}/tokens",                                   {"name": "ci"},                            (401, 403, 403, 403, 404)),
     ("GET",    "/api/v1/users/{customer_a}/tokens",                                None,                                      (401, 200, 403, 403, 200)),
@@ -441,6 +444,7 @@ def test_who_am_i_is_the_caller_and_no_answer_carries_a_password_hash_or_a_token
         "name": "New",
         "role": "customer",
         "organisation_id": desk.ids["org_a"],
+        "active": True,
         "created_at": None,
     }
     answers = [
@@ -472,6 +476,41 @@ def test_a_revoked_token_no_longer_authenticates_and_the_others_still_do(desk):
     assert again.status_code == 404
     names = [token["name"] for token in desk.call("admin", "GET", "/api/v1/users/{customer_a}/tokens").json()]
     assert names == ["tests", "spare_token_a", "two"]
+
+
+def test_a_deactivated_user_keeps_its_history_but_signs_in_no_more(desk):
+    ticket_a = desk.ids["ticket_a"]
+    off = desk.call("admin", "PATCH", "/api/v1/users/{customer_a}", {"active": False})
+    assert off.status_code == 200 and off.json()["active"] is False
+    assert desk.call("customer_a", "GET", "/api/v1/users/me").status_code == 401
+    assert desk.call("agent", "GET", f"/api/v1/tickets/{ticket_a}").json()["requester_id"] == desk.ids["customer_a"]
+    on_behalf = desk.call("agent", "POST", "/api/v1/tickets", OPEN_FOR_A)
+    assert on_behalf.status_code == 422 and on_behalf.json()["field"] == "requester_id"
+    on = desk.call("admin", "PATCH", "/api/v1/users/{customer_a}", {"active": True})
+    assert on.json()["active"] is True
+    assert desk.call("customer_a", "GET", "/api/v1/users/me").status_code == 200
+
+    desk.call("admin", "PATCH", "/api/v1/users/{agent}", {"active": False})
+    assigned = desk.client.patch(
+        f"/api/v1/tickets/{ticket_a}",
+        headers={
+            **desk.headers["admin"],
+            "If-Match": desk.call("admin", "GET", f"/api/v1/tickets/{ticket_a}").headers["ETag"],
+        },
+        json={"assignee_id": desk.ids["agent"]},
+    )
+    assert assigned.status_code == 422 and assigned.json()["field"] == "assignee_id"
+    itself = desk.call("admin", "PATCH", "/api/v1/users/{admin}", {"active": False})
+    assert itself.status_code == 409
+    assert desk.call("admin", "PATCH", "/api/v1/users/{admin}", {"active": None}).status_code == 422
+
+
+def test_the_operator_brings_a_deactivated_admin_back(desk):
+    update_user(desk.sessions, None, desk.ids["admin"], {"active": False})
+    assert desk.call("admin", "GET", "/api/v1/users/me").status_code == 401
+    user, created = bootstrap_admin(desk.sessions, email="admin@example.com", name="ignored")
+    assert (user.id, user.name, user.active, created) == (desk.ids["admin"], "admin", True, False)
+    assert desk.call("admin", "GET", "/api/v1/users/me").status_code == 200
 
 
 # fmt: off

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -37,23 +37,30 @@ class OrganisationCreate(Body):
     timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, e.g. Europe/Paris")
 
 
-class OrganisationUpdate(Body):
-    """Only the fields sent change; tickets opened before a policy change keep the rules they were opened under."""
+class PartialUpdate(Body):
+    """A PATCH body: only the fields sent change, and those in `NOT_NULL` cannot be set to null."""
 
-    name: Text | None = Field(default=None, min_length=1, max_length=200)
-    policy_id: str | None = Field(default=None, min_length=1, max_length=200, description="A policy id")
-    tier: str | None = Field(default=None, max_length=64, description="One of the policy's customer tiers, or null")
-    timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, or null")
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _required_stay_set(self) -> OrganisationUpdate:
-        for name in ("name", "policy_id"):
+    def _not_null(self) -> Self:
+        for name in self.NOT_NULL:
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
+
+
+class OrganisationUpdate(PartialUpdate):
+    """Tickets opened before a policy change keep the rules they were opened under."""
+
+    NOT_NULL = ("name", "policy_id")
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    policy_id: str | None = Field(default=None, min_length=1, max_length=200, description="A policy id")
+    tier: str | None = Field(default=None, max_length=64, description="One of the policy's customer tiers, or null")
+    timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, or null")
 
 
 class OrganisationOut(BaseModel):
@@ -91,12 +98,21 @@ class UserCreate(Body):
     )
 
 
+class UserUpdate(PartialUpdate):
+    NOT_NULL = ("name", "active")
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = Field(
+        default=None, description="false: the user keeps its history but no token or password signs it in"
+    )
+
+
 class UserOut(BaseModel):
     id: int
     email: str
     name: str
     role: Role
     organisation_id: int | None
+    active: bool
     created_at: Instant
 
     @classmethod
@@ -107,6 +123,7 @@ class UserOut(BaseModel):
             name=row.name,
             role=Role(row.role),
             organisation_id=row.organisation_id,
+            active=row.active,
             created_at=row.created_at,
         )
 

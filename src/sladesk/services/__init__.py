@@ -10,6 +10,7 @@ from sladesk.services.directory import (
     create_user,
     issue_token,
     update_organisation,
+    update_user,
 )
 from sladesk.services.errors import (
     ConflictError,
@@ -55,4 +56,5 @@ __all__ = [
     "reply",
     "set_outside_incident",
     "update_organisation",
+    "update_user",
 ]

@@ -80,6 +80,27 @@ def update_organisation(
     return organisation
 
 
+def update_user(sessions: Sessions, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
+    """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
+    part of, but none of its tokens or its password signs in any more. `changes` holds name and/or active.
+    """
+    _require_admin(actor)
+    unknown = set(changes) - {"name", "active"}
+    if unknown:
+        raise InvalidFieldError(sorted(unknown)[0], "unknown field")
+    with sessions.begin() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFoundError(f"no user {user_id}")
+        if "active" in changes:
+            if not changes["active"] and actor is not None and actor.user_id == user.id:
+                raise ConflictError("admins cannot deactivate themselves; another admin can")
+            user.active = bool(changes["active"])
+        if "name" in changes:
+            user.name = changes["name"]
+    return user
+
+
 def _policy_with_tier(session: Session, policy_id: str, tier: str | None) -> Policy:
     try:
         policy = current_policy(session, policy_id)
@@ -125,7 +146,9 @@ def create_user(
 
 
 def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime | None = None) -> tuple[User, bool]:
-    """The admin with this email, created if there is none (how an operator gets into a new desk).
+    """The admin with this email, created if there is none and reactivated if deactivated.
+
+    This is how an operator gets into a new desk, or back into one.
 
     Returns the user and whether it was created; an existing user who is not an admin is refused.
     """
@@ -137,6 +160,8 @@ def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime 
         return create_user(sessions, None, email=email, name=name, role=Role.ADMIN, now=now), True
     if existing.role != Role.ADMIN.value:
         raise ConflictError(f"{email} is a user already, as {existing.role}, not as admin")
+    if not existing.active:  # the operator's way back in
+        existing = update_user(sessions, None, existing.id, {"active": True})
     return existing, False
 
 
@@ -156,13 +181,13 @@ def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | Non
 _ACTOR_BY_TOKEN = (
     select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.role, User.organisation_id)
     .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .where(ApiToken.token_hash == bindparam("token_hash"), User.active.is_(True))
 )
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how stale a token's last use may be shown
 
 
 def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> Actor | None:
-    """The actor a bearer token stands for, or None for an unknown token.
+    """The actor a bearer token stands for, or None for an unknown token or a deactivated user.
 
     With `now`, the token's last use is recorded, at most once per `TOKEN_USE_RESOLUTION`, so that
     most requests only read.
@@ -178,7 +203,7 @@ def actor_for_token(session: Session, secret: str, now: datetime | None = None) 
 
 def actor_for_password(session: Session, email: str, password: str) -> Actor | None:
     user = session.scalar(select(User).where(User.email == email.lower()))
-    if user is None or user.password_hash is None:
+    if user is None or user.password_hash is None or not user.active:
         return None
     try:
         _hasher.verify(user.password_hash, password)

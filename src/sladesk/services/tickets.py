@@ -134,13 +134,13 @@ def _organisation_and_requester(
         row = session.execute(
             select(Organisation, User)
             .join(User, User.organisation_id == Organisation.id)
-            .where(Organisation.id == organisation_id, User.id == requester_id)
+            .where(Organisation.id == organisation_id, User.id == requester_id, User.active.is_(True))
         ).one_or_none()
         if row is not None:
             return row[0], row[1]
     if session.get(Organisation, organisation_id) is None:
         raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
-    raise InvalidFieldError("requester_id", "the requester must be a user of the ticket's organisation")
+    raise InvalidFieldError("requester_id", "the requester must be an active user of the ticket's organisation")
 
 
 def reply(
@@ -239,8 +239,8 @@ def assign(
     def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
         if assignee_id is not None:
             assignee = session.get(User, assignee_id)
-            if assignee is None or assignee.role == Role.CUSTOMER:
-                raise InvalidFieldError("assignee_id", f"no agent {assignee_id}")
+            if assignee is None or assignee.role == Role.CUSTOMER or not assignee.active:
+                raise InvalidFieldError("assignee_id", f"no active agent {assignee_id}")
         ticket.assignee_id = assignee_id
         return append_event(session, ticket, actor, "assigned", {"to": assignee_id}, at)
 

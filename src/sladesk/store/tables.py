@@ -97,6 +97,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # customer, agent, admin
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: kept for history, signs in no more
     created_at: Mapped[datetime]
 
 

@@ -18,9 +18,10 @@ from sladesk.api.directory_schemas import (
     UserCreate,
     UserOut,
     UserPage,
+    UserUpdate,
 )
 from sladesk.api.paging import Cursor, decode_cursor, encode_cursor
-from sladesk.services import Role, accounts, create_organisation, create_user, update_organisation
+from sladesk.services import Role, accounts, create_organisation, create_user, update_organisation, update_user
 from sladesk.services.accounts import MAX_ID
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
@@ -131,6 +132,14 @@ def read_me(actor: CurrentActor, sessions: Sessions) -> UserOut:
 def read_user(user_id: int, actor: CurrentActor, sessions: Sessions) -> UserOut:
     """One user (admins only)."""
     return UserOut.of(accounts.get_user(sessions, actor, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def change_user(
+    user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserUpdate, actor: CurrentActor, sessions: Sessions
+) -> UserOut:
+    """Rename a user, or deactivate one (admins only): its history stays, its tokens stop working."""
+    return UserOut.of(update_user(sessions, actor, user_id, body.changes()))
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=IssuedTokenOut)
