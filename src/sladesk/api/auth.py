@@ -21,11 +21,13 @@ async def sessions_of(request: Request) -> sessionmaker[Session]:
 
 
 def current_actor(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    sessions: Annotated[sessionmaker[Session], Depends(sessions_of)],
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>")
-    with request.app.state.sessions() as session:
+    with sessions() as session:
         actor = actor_for_token(session, credentials.credentials, request.app.state.clock())
     if actor is None:
         raise HTTPException(401, "unknown or revoked API token")

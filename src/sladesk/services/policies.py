@@ -78,6 +78,7 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
         return policy
     if policy.id in BUILTIN_IDS and session.get(PolicyVersion, (policy.id, policy.version)) is None:
         source = builtin_source(policy.id)
+        sha256 = _sha256(source)
         try:
             with session.begin_nested():  # a concurrent first ticket may store the same text first
                 session.add(
@@ -85,7 +86,7 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
                         policy_id=policy.id,
                         version=policy.version,
                         source=source,
-                        sha256=_sha256(source),
+                        sha256=sha256,
                         builtin=True,
                         uploaded_by_id=None,
                         created_at=datetime.now(UTC),
@@ -93,7 +94,7 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
                 )
         except IntegrityError:
             pass  # stored by the other transaction: the same shipped text
-        known[(policy.id, policy.version)] = _sha256(source)
+        known[(policy.id, policy.version)] = sha256
     return policy
 
 
