@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sladesk.config import Settings, load_settings
 from sladesk.errors import StoreError
 
 DATABASE_URL_ENV = "SLADESK_DATABASE_URL"
@@ -22,10 +23,13 @@ POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 POSTGRES_POOL_SIZE = 20  # per process; two API workers hold at most 40 of the server's connections
 
 
-def data_dir() -> Path:
-    """The data directory, created if missing: `SLADESK_DATA_DIR`, else the platform's user data dir."""
-    configured = os.environ.get(DATA_DIR_ENV)
-    path = Path(configured).expanduser() if configured else _platform_data_dir() / "sladesk"
+def data_dir(settings: Settings | None = None) -> Path:
+    """The data directory, created if missing: `SLADESK_DATA_DIR`, else the platform's user data dir.
+
+    `settings` are read from the environment unless given.
+    """
+    configured = (settings or load_settings()).data_dir
+    path = configured.expanduser() if configured else _platform_data_dir() / "sladesk"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -43,12 +47,15 @@ def _platform_data_dir() -> Path:
     return Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share"
 
 
-def database_url() -> str:
-    """The configured database URL: `SLADESK_DATABASE_URL`, else `sladesk.db` (SQLite) in the data directory."""
-    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
-    if configured:
-        return configured
-    return URL.create("sqlite", database=str(data_dir() / SQLITE_FILENAME)).render_as_string()
+def database_url(settings: Settings | None = None) -> str:
+    """The configured database URL: `SLADESK_DATABASE_URL`, else `sladesk.db` (SQLite) in the data directory.
+
+    `settings` are read from the environment unless given.
+    """
+    settings = settings or load_settings()
+    if settings.database_url:
+        return settings.database_url
+    return URL.create("sqlite", database=str(data_dir(settings) / SQLITE_FILENAME)).render_as_string()
 
 
 def safe_url(url: str | URL) -> str:
