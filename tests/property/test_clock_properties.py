@@ -5,7 +5,8 @@
 (c) the bulk forms `add_many` / `between_many` agree exactly with `add` / `between`;
 (d) the engine agrees with a deliberately simple minute-stepping reference on random
     calendars (past-midnight ranges, 24:00 ends, holidays, holiday hours, extra ranges,
-    unions) in zones with and without DST, over windows that contain DST changes.
+    unions) in zones with and without DST, over windows that contain DST changes; zero
+    work included (due at once from a working minute, else at the next working minute).
 
 The reference below never touches sladesk's timeline or wall-time code: for every UTC
 minute of a small window it asks `zoneinfo` for the local wall time, places each range
@@ -208,9 +209,13 @@ class Reference:
     exact_until: int
 
     def add(self, start: int, minutes: int) -> int:
-        """Index of the earliest instant after `minutes` working minutes from index `start`."""
+        """Index of the earliest instant after `minutes` working minutes from index `start`;
+        for zero minutes, of the next working minute (`start` itself if it is working)."""
         if minutes == 0:
-            return start
+            i = start
+            while not self.work[i]:
+                i += 1
+            return i
         counted = 0
         i = start
         while True:
@@ -403,10 +408,10 @@ def test_add_many_and_between_many_agree_with_add_and_between(cw, data):
     ]
     assert got_between.tolist() == want_between
 
-    one_work = max(works[0], 1)
-    got_scalar_work = calendar.add_many(np.array(starts, dtype=np.int64), one_work)
-    want_scalar_work = [epoch_s(calendar.add(at_epoch(s), timedelta(seconds=one_work))) for s in starts]
-    assert got_scalar_work.tolist() == want_scalar_work
+    for one_work in (max(works[0], 1), 0):
+        got_scalar_work = calendar.add_many(np.array(starts, dtype=np.int64), one_work)
+        want_scalar_work = [epoch_s(calendar.add(at_epoch(s), timedelta(seconds=one_work))) for s in starts]
+        assert got_scalar_work.tolist() == want_scalar_work
 
 
 # ---------------------------------------------------------------------------------------
@@ -425,16 +430,26 @@ def test_engine_agrees_with_minute_stepping_reference(cw, data):
     ref = reference(specs, window)
     lo, hi = ref.exact_from, ref.exact_until
     indices = st.integers(lo, hi - 1)
+    # zero work from index i is due inside the window only if a working minute follows by then
+    last_working = max((i for i in range(lo, hi) if ref.work[i]), default=lo - 1)
 
     for _ in range(4):
         start = data.draw(indices, label="add start index")
         available = ref.between(start, hi)
-        minutes = data.draw(
-            st.one_of(st.integers(0, available), st.sampled_from((0, min(1, available), available))), label="minutes"
-        )
+        if available == 0:
+            continue  # even zero work is due past the window, where the reference is incomplete
+        minutes = data.draw(st.one_of(st.integers(0, available), st.sampled_from((0, 1, available))), label="minutes")
         want = ref.add(start, minutes)
         got = calendar.add(at_epoch((ref.g0 + start) * 60), timedelta(minutes=minutes))
         assert epoch_us(got) == (ref.g0 + want) * 60 * 1_000_000, (start, minutes)
+
+    # zero work from the ends of working ranges (not working time) and from the minute before
+    # them (working time), where due-at-once and due-at-the-next-start part
+    ends = [i for i in range(lo + 1, last_working) if ref.work[i - 1] and not ref.work[i]]
+    for end in data.draw(st.lists(st.sampled_from(ends), max_size=3), label="range ends") if ends else []:
+        for start in (end - 1, end):
+            got = calendar.add(at_epoch((ref.g0 + start) * 60), timedelta(0))
+            assert epoch_us(got) == (ref.g0 + ref.add(start, 0)) * 60 * 1_000_000, start
 
     for _ in range(4):
         a = data.draw(st.integers(lo, hi), label="between a")
@@ -449,3 +464,5 @@ def test_engine_agrees_with_minute_stepping_reference(cw, data):
         assert epoch_us(calendar.next_working_instant(t)) >= epoch_us(t)
         nxt = epoch_us(calendar.next_working_instant(t))
         assert (nxt == epoch_us(t)) == ref.work[i], i
+        if i <= last_working:
+            assert epoch_us(calendar.add(t, timedelta(0))) == (ref.g0 + ref.add(i, 0)) * 60 * 1_000_000, i

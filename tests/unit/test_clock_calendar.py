@@ -218,27 +218,6 @@ ADD_CASES = [
     pytest.param(
         "business",
         ny(2026, 6, 20, 11),
-        timedelta(0),
-        ny(2026, 6, 20, 11),
-        id="zero_work_from_saturday_is_the_start_itself",
-    ),
-    pytest.param(
-        "business",
-        ny(2026, 6, 16, 12),
-        timedelta(0),
-        ny(2026, 6, 16, 12),
-        id="zero_work_from_a_working_instant_is_the_start_itself",
-    ),
-    pytest.param(
-        "business",
-        ny(2026, 6, 16, 17),
-        timedelta(0),
-        ny(2026, 6, 16, 17),
-        id="zero_work_from_closing_time_is_closing_time",
-    ),
-    pytest.param(
-        "business",
-        ny(2026, 6, 20, 11),
         2 * H,
         ny(2026, 6, 22, 10),
         id="saturday_start_counts_from_monday_8am",
@@ -625,6 +604,261 @@ ADD_CASES = [
         ny(2026, 6, 16, 19),
         id="extra_range_overlapping_the_day_extends_it",
     ),
+    # --- zero work: due at once from a working instant, else at the next working instant ---
+    # (a range's start is working time, its end is not)
+    pytest.param(
+        "business",
+        ny(2026, 6, 20, 12),
+        timedelta(0),
+        ny(2026, 6, 22, 8),
+        id="zero_work_from_saturday_noon_is_monday_8am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 6, 15, 10),
+        timedelta(0),
+        ny(2026, 6, 15, 10),
+        id="zero_work_from_monday_10am_is_monday_10am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 6, 16, 8),
+        timedelta(0),
+        ny(2026, 6, 16, 8),
+        id="zero_work_from_opening_time_is_opening_time",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 6, 16, 7, 59),
+        timedelta(0),
+        ny(2026, 6, 16, 8),
+        id="zero_work_from_7_59_is_8am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 6, 16, 17),
+        timedelta(0),
+        ny(2026, 6, 17, 8),
+        id="zero_work_from_closing_time_is_next_morning_8am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 6, 19, 17),
+        timedelta(0),
+        ny(2026, 6, 22, 8),
+        id="zero_work_from_friday_closing_time_is_monday_8am",
+    ),
+    # Thu 11-26 Thanksgiving and Fri 11-27 the day after are holidays, then the weekend.
+    pytest.param(
+        "business",
+        ny(2026, 11, 26, 10),
+        timedelta(0),
+        ny(2026, 11, 30, 8),
+        id="zero_work_on_thanksgiving_morning_is_monday_8am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 11, 25, 17),
+        timedelta(0),
+        ny(2026, 11, 30, 8),
+        id="zero_work_from_closing_time_before_thanksgiving_is_monday_8am",
+    ),
+    pytest.param(
+        "business",
+        ny(2026, 7, 3, 10),
+        timedelta(0),
+        ny(2026, 7, 6, 8),
+        id="zero_work_on_observed_independence_day_is_monday_8am",
+    ),
+    # Fri 2027-12-31 is the observed New Year 2028.
+    pytest.param(
+        "business",
+        ny(2027, 12, 30, 17),
+        timedelta(0),
+        ny(2028, 1, 3, 8),
+        id="zero_work_before_observed_new_year_2028_is_january_3rd_8am",
+    ),
+    # Sat 12:00 EST; Mon 08:00 EDT = 12:00 UTC.
+    pytest.param(
+        "business",
+        ny(2026, 3, 7, 12),
+        timedelta(0),
+        utc(2026, 3, 9, 12),
+        id="zero_work_over_spring_forward_weekend_is_monday_8am_edt",
+    ),
+    # Fri 17:00 EDT; Mon 08:00 EST = 13:00 UTC.
+    pytest.param(
+        "business",
+        ny(2026, 10, 30, 17),
+        timedelta(0),
+        utc(2026, 11, 2, 13),
+        id="zero_work_over_fall_back_weekend_is_monday_8am_est",
+    ),
+    # Spring-forward Sunday: 01:00 EST = 06:00 UTC; 08:00 EDT = 12:00 UTC.
+    pytest.param(
+        "daily_8_to_17",
+        ny(2026, 3, 8, 1),
+        timedelta(0),
+        utc(2026, 3, 8, 12),
+        id="zero_work_early_on_spring_forward_day_is_8am_edt",
+    ),
+    # 17:00 EDT on 03-08 = 21:00 UTC; 08:00 EDT on 03-09 = 12:00 UTC.
+    pytest.param(
+        "daily_8_to_17",
+        ny(2026, 3, 8, 17),
+        timedelta(0),
+        utc(2026, 3, 9, 12),
+        id="zero_work_from_closing_time_on_spring_forward_day_is_next_8am",
+    ),
+    # Fall-back Sunday: the second 01:30 (EST) = 06:30 UTC; 08:00 EST = 13:00 UTC.
+    pytest.param(
+        "daily_8_to_17",
+        ny(2026, 11, 1, 1, 30, fold=1),
+        timedelta(0),
+        utc(2026, 11, 1, 13),
+        id="zero_work_from_the_repeated_1_30_on_fall_back_day_is_8am_est",
+    ),
+    pytest.param(
+        "daily_8_to_17",
+        ny(2026, 11, 1, 12),
+        timedelta(0),
+        utc(2026, 11, 1, 17),
+        id="zero_work_at_noon_on_fall_back_day_is_noon",
+    ),
+    # 00:00 EST = 05:00 UTC; the range starts in the gap, at 03:00 EDT = 07:00 UTC.
+    pytest.param(
+        "gap_02_30_to_04_00",
+        ny(2026, 3, 8),
+        timedelta(0),
+        utc(2026, 3, 8, 7),
+        id="zero_work_before_a_range_starting_in_the_spring_gap_is_3am_edt",
+    ),
+    # Its end, 04:00 EDT = 08:00 UTC; next day 02:30 EDT = 06:30 UTC.
+    pytest.param(
+        "gap_02_30_to_04_00",
+        utc(2026, 3, 8, 8),
+        timedelta(0),
+        utc(2026, 3, 9, 6, 30),
+        id="zero_work_from_the_end_of_the_spring_gap_range_is_next_day_2_30",
+    ),
+    # The range runs from the first 01:30 (EDT, 05:30 UTC) to 03:00 EST (08:00 UTC).
+    pytest.param(
+        "fold_01_30_to_03_00",
+        ny(2026, 11, 1),
+        timedelta(0),
+        utc(2026, 11, 1, 5, 30),
+        id="zero_work_before_a_range_starting_at_ambiguous_1_30_is_its_first_occurrence",
+    ),
+    pytest.param(
+        "fold_01_30_to_03_00",
+        ny(2026, 11, 1, 1, 30, fold=1),
+        timedelta(0),
+        utc(2026, 11, 1, 6, 30),
+        id="zero_work_from_the_second_1_30_inside_the_range_is_itself",
+    ),
+    # 02:00 does not exist on 10-04: the range starts 02:30 +11 = 15:30 UTC on 10-03.
+    pytest.param(
+        "lord_howe_02_00_to_03_00",
+        datetime(2026, 10, 4, tzinfo=LORD_HOWE),
+        timedelta(0),
+        utc(2026, 10, 3, 15, 30),
+        id="zero_work_before_a_range_in_the_half_hour_gap_is_2_30",
+    ),
+    # Thursday night's range ends Fri 02:00; Friday 06-19 is a holiday (no Friday night),
+    # no weekend nights: Mon 22:00.
+    pytest.param(
+        "night",
+        ny(2026, 6, 19, 2),
+        timedelta(0),
+        ny(2026, 6, 22, 22),
+        id="zero_work_from_the_end_of_thursday_night_before_a_friday_holiday_is_monday_10pm",
+    ),
+    pytest.param(
+        "night",
+        ny(2026, 6, 19, 1),
+        timedelta(0),
+        ny(2026, 6, 19, 1),
+        id="zero_work_inside_thursday_night_range_on_the_holiday_is_itself",
+    ),
+    pytest.param(
+        "evening_to_24_00",
+        utc(2026, 6, 16),
+        timedelta(0),
+        utc(2026, 6, 16, 18),
+        id="zero_work_from_a_24_00_end_is_the_next_evening",
+    ),
+    pytest.param(
+        "evening_to_24_00",
+        utc(2026, 6, 20),
+        timedelta(0),
+        utc(2026, 6, 22, 18),
+        id="zero_work_from_friday_24_00_is_monday_evening",
+    ),
+    # Business hands over to on-call at 17:00 with no gap; on-call ends at 22:00.
+    pytest.param(
+        "union",
+        den(2026, 6, 16, 17),
+        timedelta(0),
+        den(2026, 6, 16, 17),
+        id="union_zero_work_at_5pm_handover_is_itself",
+    ),
+    pytest.param(
+        "union",
+        den(2026, 6, 16, 22),
+        timedelta(0),
+        den(2026, 6, 17, 8),
+        id="union_zero_work_from_10pm_is_next_morning_8am",
+    ),
+    pytest.param(
+        "union",
+        den(2026, 11, 26, 7),
+        timedelta(0),
+        den(2026, 11, 26, 8),
+        id="union_zero_work_early_on_thanksgiving_is_on_call_8am",
+    ),
+    # Sat 22:00 MST; Sunday 03-08 on-call from 08:00 MDT = 14:00 UTC.
+    pytest.param(
+        "union",
+        den(2026, 3, 7, 22),
+        timedelta(0),
+        utc(2026, 3, 8, 14),
+        id="union_zero_work_from_saturday_10pm_is_spring_forward_sunday_8am_mdt",
+    ),
+    pytest.param(
+        "business_with_extras",
+        ny(2026, 6, 20, 9),
+        timedelta(0),
+        ny(2026, 6, 20, 10),
+        id="zero_work_before_an_extra_saturday_range_is_its_start",
+    ),
+    pytest.param(
+        "business_with_extras",
+        ny(2026, 6, 16, 17),
+        timedelta(0),
+        ny(2026, 6, 16, 17),
+        id="zero_work_at_5pm_inside_an_extra_range_is_itself",
+    ),
+    pytest.param(
+        "business_with_extras",
+        ny(2026, 11, 26, 9),
+        timedelta(0),
+        ny(2026, 11, 26, 10),
+        id="zero_work_on_a_holiday_with_an_extra_range_is_its_start",
+    ),
+    pytest.param(
+        "24x7_ny",
+        ny(2026, 3, 8, 3),
+        timedelta(0),
+        utc(2026, 3, 8, 7),
+        id="always_zero_work_is_itself",
+    ),
+    pytest.param(
+        "24x5_utc",
+        utc(2026, 6, 20, 12),
+        timedelta(0),
+        utc(2026, 6, 22),
+        id="zero_work_on_a_24x5_saturday_is_monday_midnight",
+    ),
     # --- 24x7 ---
     # 00:00 EST = 05:00 UTC; + 3 real hours = 08:00 UTC = 04:00 EDT.
     pytest.param(
@@ -680,6 +914,40 @@ def test_add_many_with_one_work_for_all_starts():
     # Tue 13:00 + 4 h = 17:00; Sat 11:00 -> Mon 08:00 + 4 h = 12:00
     want = [epoch_s(ny(2026, 6, 16, 17)), epoch_s(ny(2026, 6, 22, 12))]
     assert shared("business").add_many(starts, 4 * 3600).tolist() == want
+
+
+def test_add_many_with_zero_work_for_all_starts():
+    starts = [ny(2026, 6, 20, 12), ny(2026, 6, 16, 10), ny(2026, 6, 16, 17), ny(2026, 6, 16, 7, 59)]
+    # Sat noon -> Mon 08:00; Tue 10:00 is working; Tue 17:00 -> Wed 08:00; Tue 07:59 -> 08:00
+    want = [ny(2026, 6, 22, 8), ny(2026, 6, 16, 10), ny(2026, 6, 17, 8), ny(2026, 6, 16, 8)]
+    got = make_business().add_many(np.array([epoch_s(s) for s in starts], dtype=np.int64), 0)
+    assert got.tolist() == [epoch_s(w) for w in want]
+
+
+def test_add_many_with_one_start_and_zero_work():
+    got = make_business().add_many(epoch_s(ny(2026, 6, 20, 12)), 0)
+    assert int(got) == epoch_s(ny(2026, 6, 22, 8))
+
+
+def test_add_many_mixing_zero_and_positive_work():
+    starts = [ny(2026, 6, 19, 17), ny(2026, 6, 19, 17), ny(2026, 6, 16, 13), ny(2026, 6, 16, 13)]
+    # Fri 17:00 + 0 -> Mon 08:00, + 1 h -> Mon 09:00; Tue 13:00 + 0 -> itself, + 4 h -> 17:00
+    want = [ny(2026, 6, 22, 8), ny(2026, 6, 22, 9), ny(2026, 6, 16, 13), ny(2026, 6, 16, 17)]
+    got = make_business().add_many(np.array([epoch_s(s) for s in starts], dtype=np.int64), [0, 3600, 0, 4 * 3600])
+    assert got.tolist() == [epoch_s(w) for w in want]
+
+
+def test_zero_work_is_exact_to_the_microsecond_around_a_range():
+    calendar = shared("business")
+    last = ny(2026, 6, 16, 16, 59, 59, 999_999)
+    assert instant(calendar.add(last, timedelta(0))) == instant(last)
+    assert instant(calendar.add(ny(2026, 6, 16, 7, 59, 59, 999_999), timedelta(0))) == instant(ny(2026, 6, 16, 8))
+
+
+def test_zero_work_is_the_next_working_instant():
+    calendar = shared("business")
+    for t in (ny(2026, 6, 20, 12), ny(2026, 6, 16, 17), ny(2026, 6, 16, 12), ny(2026, 11, 26, 10)):
+        assert calendar.add(t, timedelta(0)) == calendar.next_working_instant(t)
 
 
 def test_add_is_exact_to_the_microsecond_at_closing_time():
@@ -1130,6 +1398,12 @@ def test_union_of_nothing_raises():
 def test_adding_work_to_a_calendar_without_hours_raises():
     with pytest.raises(CalendarError):
         weekly(NY, {}).add(ny(2026, 6, 16, 12), H)
+
+
+def test_zero_work_on_a_calendar_without_hours_raises():
+    # there is no next working instant to be due at
+    with pytest.raises(CalendarError):
+        weekly(NY, {}).add(ny(2026, 6, 16, 12), timedelta(0))
 
 
 def test_between_on_a_calendar_without_hours_is_zero():

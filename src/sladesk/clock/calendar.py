@@ -124,8 +124,6 @@ class Calendar(ABC):
     def _solve_us(self, start_us: int, work_us: int) -> int:
         if work_us < 0:
             raise CalendarError("working time to add must not be negative")
-        if work_us == 0:
-            return start_us
         timeline = self._timeline
         if timeline is None or not timeline.valid_from_us <= start_us <= timeline.valid_until_us:
             timeline = self.timeline(start_us / MICROS)
@@ -138,7 +136,11 @@ class Calendar(ABC):
     # single queries
 
     def add(self, start: datetime, work: timedelta) -> datetime:
-        """The earliest instant at which `work` of working time has passed since `start`."""
+        """The earliest instant at which `work` of working time has passed since `start`.
+
+        Zero work is due at once from a working instant and at the next working instant from
+        any other (a range's end is not working time); positive work may end at a range's end.
+        """
         return from_micros(self._solve_us(to_micros(start), work // ONE_MICROSECOND), self.tz)
 
     def between(self, a: datetime, b: datetime) -> timedelta:
@@ -186,19 +188,18 @@ class Calendar(ABC):
         work_s = np.broadcast_to(np.asarray(seconds, dtype=np.int64), start_s.shape)
         if start_s.size == 0:
             return start_s.copy()
-        if int(work_s.min()) < 0:
+        least_work = int(work_s.min())
+        if least_work < 0:
             raise CalendarError("working time to add must not be negative")
+        zero_work = work_s == 0 if least_work == 0 else None
         timeline = self.timeline(int(start_s.min()), int(start_s.max()))
-        targets = timeline.worked_many(start_s) + work_s
-        if int(work_s.max()) == 0:
-            return start_s.copy()
-        while int(targets.max()) > int(timeline.worked_many(np.array([timeline.valid_until]))[0]):
-            timeline = self._extend_forward(timeline)
+        while True:
             targets = timeline.worked_many(start_s) + work_s
-        if start_s.ndim and int(work_s.min()) > 0:  # no zero work to answer with the start itself
-            return timeline.instants_at_many(targets)
-        positive = np.maximum(targets, 1)  # zero work answers the start itself, below
-        return np.where(work_s == 0, start_s, timeline.instants_at_many(positive))
+            # zero work is due at the next working instant: one more working second must lie ahead
+            reach = int(targets.max()) if zero_work is None else int((targets + zero_work).max())
+            if reach <= int(timeline.worked_many(np.array([timeline.valid_until]))[0]):
+                return np.asarray(timeline.instants_at_many(targets, zero_work), dtype=np.int64)
+            timeline = self._extend_forward(timeline)
 
     def between_many(self, a: npt.ArrayLike, b: npt.ArrayLike) -> IntArray:
         """`between` for each pair, in working seconds."""

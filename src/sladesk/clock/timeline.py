@@ -20,6 +20,7 @@ import numpy.typing as npt
 MICROS = 1_000_000
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 _BUCKETS_PER_VALUE = 4  # a SortedIndex has about this many buckets per value
 _MAX_STEPS = 4  # values in one bucket beyond which a SortedIndex falls back to np.searchsorted
@@ -140,11 +141,16 @@ class Timeline:
         return self._before_us[i] + min(t_us, self._ends_us[i]) - self._starts_us[i]
 
     def add_us(self, start_us: int, work_us: int) -> int | None:
-        """The earliest instant where `work_us` (> 0) of working time has passed since `start_us`; None past the end."""
+        """The earliest instant where `work_us` of working time has passed since `start_us`; None past the end.
+
+        Zero work is due at the next working instant: `start_us` itself if it is working time.
+        """
         starts = self._starts_us
         i = bisect_right(starts, start_us) - 1
         target = work_us if i < 0 else self._before_us[i] + min(start_us, self._ends_us[i]) - starts[i] + work_us
-        j = bisect_left(self._through_us, target)
+        # Positive work ends in the interval whose prefix sum reaches the target (a range's end
+        # included); zero work waits for the interval that holds working time after it.
+        j = bisect_left(self._through_us, target) if work_us else bisect_right(self._through_us, target)
         if j == len(starts):
             return None
         return starts[j] + target - self._before_us[j]
@@ -176,7 +182,13 @@ class Timeline:
         worked = self._before_less_start[inside] + np.minimum(t, self.ends[inside])
         return np.where(i >= 0, worked, 0)
 
-    def instants_at_many(self, targets: IntArray) -> IntArray:
-        """For each target (> 0, within the timeline), the earliest instant where worked time reaches it."""
-        j = self._through_index.search(targets, "left")
+    def instants_at_many(self, targets: IntArray, zero_work: BoolArray | None = None) -> IntArray:
+        """For each target (within the timeline), the earliest instant where worked time reaches it.
+
+        Where `zero_work` is true the answer is the earliest *working* instant there, the start
+        of working second `target + 1`: what zero work from a start is due at.
+        """
+        # Whole seconds: "the first prefix sum above the target" is "the first at or above target + 1".
+        reach = targets if zero_work is None else targets + zero_work
+        j = self._through_index.search(reach, "left")
         return self._start_less_before[j] + targets
