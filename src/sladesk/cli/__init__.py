@@ -1,0 +1,28 @@
+"""The `sladesk` command: policies and SLA clocks from the terminal, and the desk's service.
+
+One module per command group: `policy`, `sla`, `db`, `serve` (the service) and `desk` (admin, demo);
+`common` holds what they share.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from sladesk.cli import db, desk, policy, serve, sla
+from sladesk.cli.common import run
+
+app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
+app.command("serve")(serve.serve)
+app.command("admin")(desk.admin)
+app.command("demo")(desk.demo)
+app.add_typer(policy.app, name="policy")
+app.add_typer(sla.app, name="sla")
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Entry point: every user-facing error is one line on stderr and exit code 2."""
+    run(app)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,105 @@
+"""sladesk admin and sladesk demo: a desk's first admin, and a demo desk to try."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, HostOption, PortOption, data_directory, out, sqlite_url
+from sladesk.cli.serve import base_url, check_port, run_api
+from sladesk.config import DEFAULT_HOST, DEFAULT_PORT
+
+
+def admin(
+    email: Annotated[str, typer.Argument(help="The admin's email address.")],
+    name: Annotated[str, typer.Option(help="The admin's name (for a new admin).")] = "Admin",
+    token_name: Annotated[str, typer.Option("--token-name", help="What the new API token is for.")] = "cli",
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an admin (or find the one with this email) and print a new API token for it.
+
+    This is how an operator gets into a new desk: everything else (organisations, users, policies)
+    is done through the API with that token.
+    """
+    from sladesk.services import issue_token
+    from sladesk.services.directory import bootstrap_admin
+    from sladesk.store import database_url as configured_url
+    from sladesk.store import make_engine, make_sessions, safe_url, upgrade
+
+    url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        sessions = make_sessions(engine)
+        user, created = bootstrap_admin(sessions, email=email, name=name)
+        token = issue_token(sessions, user.id, token_name)
+    finally:
+        engine.dispose()
+    what = "created" if created else "exists already"
+    out.print(f"database: {safe_url(url)}", markup=False)
+    out.print(f"admin {user.email} (user {user.id}) {what}; a new API token, shown this once:", markup=False)
+    print(token)
+
+
+def demo(
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+    data_dir: DataDirOption = None,
+    then_serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the service after setting it up.")
+    ] = True,
+) -> None:
+    """Set up an embedded desk with demo data for the five built-in policies, print logins, and serve it."""
+    import shlex
+
+    from sladesk.demo import seed_demo
+    from sladesk.store import make_engine, make_sessions, upgrade
+    from sladesk.store.engine import SQLITE_FILENAME
+
+    if then_serve:
+        check_port(host, port)  # before any work, so a busy port costs nothing
+    directory = data_directory(data_dir)
+    database = directory / SQLITE_FILENAME
+    url = sqlite_url(directory)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        logins = seed_demo(make_sessions(engine), datetime.now(UTC))
+    except BaseException:
+        engine.dispose()
+        raise
+    if logins.created:
+        out.print(
+            f"Demo data created in {database}: {logins.organisations} organisations (one per built-in policy), "
+            f"{len(logins.logins)} users, {logins.tickets} tickets.",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"The demo data exists already in {database} ({logins.organisations} organisations, "
+            f"{logins.tickets} tickets); new API tokens were issued.",
+            markup=False,
+        )
+    out.print("Logins:")
+    table = Table("role", "email", "password")
+    table.add_column("token", no_wrap=True, overflow="fold")
+    table.add_column("organisation")
+    for login in logins.logins:
+        organisation = f"{login.organisation} ({login.policy_id})" if login.organisation else "every organisation"
+        table.add_row(login.role.value, login.email, login.password, login.token, organisation)
+    # Piped output is wide enough to keep each token whole on its line, ready to copy.
+    Console(highlight=False, width=None if out.is_terminal else 200).print(table)
+    customer = logins.customer("alleo")
+    base = base_url(host, port)
+    out.print(f"Try it as {customer.name} of {customer.organisation}, who sees only that organisation's tickets:")
+    out.print(f'  curl -H "Authorization: Bearer {customer.token}" {base}/api/v1/tickets', markup=False)
+    if not then_serve:
+        engine.dispose()
+        out.print(f"Serve it with: sladesk serve --data-dir {shlex.quote(str(directory))}", markup=False)
+        return
+    run_api(engine, host, port, directory / "attachments")

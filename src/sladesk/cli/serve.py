@@ -1,0 +1,140 @@
+"""sladesk serve: the desk's application on a port, in this process or in several worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, HostOption, PortOption, data_directory, out, sqlite_url
+from sladesk.config import DEFAULT_HOST, DEFAULT_PORT
+from sladesk.errors import SladeskError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+class ServeError(SladeskError):
+    """The service cannot run as asked: the address is in use or not available, or SQLite for several workers."""
+
+
+WorkersOption = Annotated[
+    int, typer.Option(help="API processes sharing the port; more than 1 needs PostgreSQL.", min=1)
+]
+
+
+def serve(
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+    workers: WorkersOption = 1,
+) -> None:
+    """Apply any missing migrations, then run the API until interrupted (Ctrl+C).
+
+    The database is --database-url, else $SLADESK_DATABASE_URL, else SQLite in the data directory;
+    attachments are kept in the data directory. With --workers N, N processes serve the API
+    (PostgreSQL only: SQLite is served by one process).
+    """
+    from sladesk.store import database_url as configured_url
+    from sladesk.store import make_engine, safe_url, upgrade
+
+    _refuse_sqlite_workers(workers, database_url, data_dir)
+    check_port(host, port)
+    directory = data_directory(data_dir)
+    url = database_url or (configured_url() if data_dir is None else sqlite_url(directory))
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    out.print(f"database: {safe_url(url)}", markup=False)
+    if workers == 1:
+        run_api(engine, host, port, directory / "attachments")
+        return
+    engine.dispose()  # each worker makes its own
+    run_api_workers(url, directory, host, port, workers)
+
+
+def _refuse_sqlite_workers(workers: int, database_url: str | None, data_dir: Path | None) -> None:
+    """Refuse, before any work, several workers on SQLite: its writers would only queue for one file lock."""
+    if workers == 1:
+        return
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from sladesk.config import load_settings
+
+    url = database_url or (load_settings().database_url if data_dir is None else None)
+    try:
+        backend = make_url(url).get_backend_name() if url else "sqlite"
+    except ArgumentError:
+        return  # not a URL at all: make_engine says so
+    if backend == "sqlite":
+        raise ServeError(
+            f"--workers {workers} needs PostgreSQL: an SQLite database is served by one process "
+            "(set --database-url or SLADESK_DATABASE_URL to a postgresql+psycopg:// URL, or run one worker)"
+        )
+
+
+def base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with one line, before any work, when nothing could listen at host:port."""
+    import socket
+
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ServeError(
+                f"cannot listen on {base_url(host, port)}: {error.strerror} (choose another one with --port)"
+            ) from None
+
+
+def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None = None) -> None:
+    """Run the application on `engine` at host:port, in this process, until interrupted; then dispose of `engine`."""
+    import uvicorn
+
+    from sladesk.app import compose
+    from sladesk.store import make_sessions
+
+    base = base_url(host, port)
+    out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
+    try:
+        uvicorn.run(
+            compose(make_sessions(engine), attachments_dir=attachments_dir), host=host, port=port, log_level="info"
+        )
+    finally:
+        engine.dispose()
+
+
+def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int) -> None:
+    """Run the application in `workers` processes sharing host:port until interrupted.
+
+    Each worker builds it with `sladesk.app:factory` from the environment, which gets this database and
+    data directory; the processes are stopped together (Ctrl+C, or SIGTERM to this one).
+    """
+    import os
+
+    import uvicorn
+
+    from sladesk.store.engine import DATA_DIR_ENV, DATABASE_URL_ENV
+
+    os.environ[DATABASE_URL_ENV] = url
+    os.environ[DATA_DIR_ENV] = str(data_dir)
+    base = base_url(host, port)
+    out.print(
+        f"Serving at {base} with {workers} worker processes (API docs at {base}/api/docs); Ctrl+C stops them.",
+        markup=False,
+    )
+    uvicorn.run("sladesk.app:factory", factory=True, host=host, port=port, workers=workers, log_level="info")
