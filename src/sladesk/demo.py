@@ -31,7 +31,7 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
-from sladesk.services.clocks import refresh_clocks
+from sladesk.store import transaction
 from sladesk.store.tables import Organisation, SlaClock, Ticket, User
 
 Sessions = sessionmaker[Session]
@@ -93,9 +93,9 @@ class _Desk:
     """Acts out tickets for one organisation: the customer opens and replies, the agent answers and moves."""
 
     def __init__(
-        self, sessions: Sessions, policy: Policy, customer: Actor, agent: Actor, lead: Actor, now: datetime
+        self, session: Session, policy: Policy, customer: Actor, agent: Actor, lead: Actor, now: datetime
     ) -> None:
-        self.sessions, self.policy, self.now = sessions, policy, now
+        self.session, self.policy, self.now = session, policy, now
         self.customer, self.agent, self.lead = customer, agent, lead
         self.tickets: list[int] = []
         self._assigned: set[int] = set()
@@ -121,8 +121,7 @@ class _Desk:
 
     def due(self, ticket_id: int, metric: str) -> datetime:
         """The due instant the engine computed for the ticket's clock `metric`."""
-        with self.sessions() as session:
-            clock = session.get_one(SlaClock, (ticket_id, metric))
+        clock = self.session.get_one(SlaClock, (ticket_id, metric))
         if clock.due_at is None:
             raise DemoDataError(f"demo ticket {ticket_id} has no due instant for {metric}")
         return clock.due_at
@@ -145,7 +144,7 @@ class _Desk:
         intake: Mapping[str, Any] | None = None,
     ) -> int:
         change = open_ticket(
-            self.sessions,
+            self.session,
             self.customer,
             subject=subject,
             description=description,
@@ -161,27 +160,27 @@ class _Desk:
         """The agent takes the ticket (the first time), replies in public and, if it was new, opens it."""
         self._check(at)
         if ticket_id not in self._assigned:
-            assign(self.sessions, self.agent, ticket_id, self.agent.user_id, now=at)
+            assign(self.session, self.agent, ticket_id, self.agent.user_id, now=at)
             self._assigned.add(ticket_id)
-        change = reply(self.sessions, self.agent, ticket_id, body, now=at)
+        change = reply(self.session, self.agent, ticket_id, body, now=at)
         if change.ticket.status == self.policy.initial_status and self.policy.can_move(change.ticket.status, "open"):
-            change = change_status(self.sessions, self.agent, ticket_id, "open", now=at)
+            change = change_status(self.session, self.agent, ticket_id, "open", now=at)
         return change
 
     def note(self, ticket_id: int, at: datetime, body: str) -> None:
-        reply(self.sessions, self.agent, ticket_id, body, public=False, now=self._check(at))
+        reply(self.session, self.agent, ticket_id, body, public=False, now=self._check(at))
 
     def customer_reply(self, ticket_id: int, at: datetime, body: str) -> None:
-        reply(self.sessions, self.customer, ticket_id, body, now=self._check(at))
+        reply(self.session, self.customer, ticket_id, body, now=self._check(at))
 
     def move(self, ticket_id: int, to: str, at: datetime) -> None:
-        change_status(self.sessions, self.agent, ticket_id, to, now=self._check(at))
+        change_status(self.session, self.agent, ticket_id, to, now=self._check(at))
 
     def severity(self, ticket_id: int, to: str, reason: str, at: datetime) -> None:
-        change_severity(self.sessions, self.lead, ticket_id, to, reason, now=self._check(at))
+        change_severity(self.session, self.lead, ticket_id, to, reason, now=self._check(at))
 
     def outside_incident(self, ticket_id: int, reason: str, at: datetime) -> None:
-        set_outside_incident(self.sessions, self.lead, ticket_id, reason, now=self._check(at))
+        set_outside_incident(self.session, self.lead, ticket_id, reason, now=self._check(at))
 
 
 # The tickets of each organisation. Comments give the state each ticket is meant to show at `now`.
@@ -564,7 +563,6 @@ def _create(sessions: Sessions, now: datetime) -> None:
         staff[person.email] = _actor(sessions, user.id)
     lead = staff[STAFF[0].email]
     agents = [staff[person.email] for person in STAFF if person.role is Role.AGENT]
-    tickets: list[int] = []
     for index, org in enumerate(ORGANISATIONS):
         organisation = create_organisation(
             sessions, None, name=org.name, policy_id=org.policy_id, tier=org.tier, now=start
@@ -580,15 +578,11 @@ def _create(sessions: Sessions, now: datetime) -> None:
             password=person.password,
             now=start,
         )
-        desk = _Desk(
-            sessions, load_policy(org.policy_id), _actor(sessions, user.id), agents[index % len(agents)], lead, now
-        )
-        org.tickets(desk)
-        tickets.extend(desk.tickets)
-    # The stored clocks show each ticket as of `now`, e.g. a first response overdue since yesterday as breached.
-    with sessions.begin() as session:
-        for ticket_id in tickets:
-            refresh_clocks(session, session.get_one(Ticket, ticket_id), now)
+        with transaction(sessions) as session:
+            desk = _Desk(
+                session, load_policy(org.policy_id), actor_of(session, user.id), agents[index % len(agents)], lead, now
+            )
+            org.tickets(desk)
 
 
 def _actor(sessions: Sessions, user_id: int) -> Actor:

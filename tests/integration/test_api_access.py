@@ -19,9 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
 from sladesk.policy import builtin_source
-from sladesk.services import Actor, Role, accounts, create_organisation, create_user, issue_token, open_ticket, reply
-from sladesk.services.attachments import add_attachment
+from sladesk.services import Actor, Role, accounts, attachments, create_organisation, create_user, issue_token, tickets
 from sladesk.services.directory import bootstrap_admin, update_user
+from tests.support.units import committed
+
+open_ticket = committed(tickets.open_ticket)
+reply = committed(tickets.reply)
+add_attachment = committed(attachments.add_attachment)
 
 NOW = datetime.fromisoformat("2026-12-07T09:00:00-05:00")
 LAST_WEEK = datetime.fromisoformat("2026-11-30T09:00:00-05:00")

@@ -20,7 +20,10 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
-from sladesk.services import Actor, Role, create_organisation, create_user, issue_token, open_ticket
+from sladesk.services import Actor, Role, create_organisation, create_user, issue_token, tickets
+from tests.support.units import committed
+
+open_ticket = committed(tickets.open_ticket)
 
 NOW = datetime.fromisoformat("2026-11-25T15:00:00-05:00")
 TOO_BIG = (2**31, 2**63)  # one past the largest integer PostgreSQL, then SQLite, can store

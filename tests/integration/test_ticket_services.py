@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -17,17 +18,32 @@ from sladesk.services import (
     Role,
     StaleVersionError,
     actor_of,
-    change_severity,
-    change_status,
     create_organisation,
     create_user,
-    open_ticket,
-    reply,
 )
+from sladesk.services import record as record_seam
 from sladesk.services import tickets as ticket_services
 from sladesk.services.policies import pin_policy
+from sladesk.services.views import ticket_view
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import Comment, PolicyVersion, SlaClock, Ticket, TicketEvent
+from tests.support.units import committed
+
+open_ticket = committed(ticket_services.open_ticket)
+reply = committed(ticket_services.reply)
+change_status = committed(ticket_services.change_status)
+change_severity = committed(ticket_services.change_severity)
+
+
+@dataclass(frozen=True)
+class ClockAt:
+    """A clock as it reads at an instant: its state and the instants its events fixed."""
+
+    state: str
+    due_at: datetime | None
+    goal_at: datetime | None
+    stopped_at: datetime | None
+    counted_seconds: int
 
 
 def at(text: str) -> datetime:
@@ -53,10 +69,17 @@ class Desk:
         with self.sessions() as session:
             return actor_of(session, user.id)
 
-    def clocks(self, ticket_id: int) -> dict[str, SlaClock]:
+    def clocks(self, ticket_id: int, now: datetime | None = None) -> dict[str, ClockAt]:
+        """The ticket's clocks as they read at `now` (default: its last change), as staff see them."""
         with self.sessions() as session:
-            rows = session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id))
-            return {row.metric: row for row in rows}
+            at_ = now or session.get_one(Ticket, ticket_id).updated_at
+            view = ticket_view(session, self.agent, ticket_id, at_)
+        return {
+            c.metric: ClockAt(
+                c.reading.state.value, c.instants.due, c.instants.goal, c.instants.stopped_at, c.reading.counted_seconds
+            )
+            for c in view.clocks
+        }
 
     def count(self, table, ticket_id: int) -> int:
         with self.sessions() as session:
@@ -210,10 +233,10 @@ def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, 
         sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
     ).ticket.id
 
-    def explode(session, ticket, now):
+    def explode(ticket_id, clock):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ticket_services, "refresh_clocks", explode)
+    monkeypatch.setattr(record_seam, "clock_row", explode)  # called once the event is added
     with pytest.raises(RuntimeError, match="disk full"):
         reply(sessions, desk.agent, ticket_id, "This reply is lost whole", now=at("2026-12-07T09:05:00-05:00"))
     assert desk.count(TicketEvent, ticket_id) == 1
@@ -225,10 +248,10 @@ def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, 
 def test_a_failure_after_a_new_ticket_is_inserted_leaves_no_trace_of_it(sessions, monkeypatch):
     desk = Desk(sessions, "alleo")
 
-    def explode(ticket_id, report, now):
+    def explode(ticket_id, clock):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ticket_services, "clock_rows", explode)  # called once the ticket row has its id
+    monkeypatch.setattr(record_seam, "clock_row", explode)  # called once the ticket row has its id
     with pytest.raises(RuntimeError, match="disk full"):
         open_ticket(
             sessions,

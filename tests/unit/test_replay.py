@@ -47,6 +47,7 @@ def test_design_example_gives_the_documented_output_exactly():
                 "warning_at": "2026-11-30T10:30:00-05:00",
                 "excused": None,
                 "cycle": 1,
+                "goal_met": None,
             }
         },
     }
@@ -132,7 +133,7 @@ def test_internal_note_does_not_stop_first_response():
     assert report.metrics["first_response"].stopped_at is None
 
 
-def test_closing_without_a_reply_stops_first_response():
+def test_closing_without_a_reply_cancels_first_response():
     report = run(
         "alleo",
         3,
@@ -143,7 +144,7 @@ def test_closing_without_a_reply_stops_first_response():
         "2026-12-09T10:00:00-05:00",
     )
     metric = report.metrics["first_response"]
-    assert metric.state is MetricState.MET
+    assert metric.state is MetricState.CANCELLED
     assert metric.stopped_at == at("2026-12-07T10:00:00-05:00")
     assert metric.counted_seconds == 3600
 

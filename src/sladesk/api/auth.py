@@ -9,7 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from sladesk.services import Actor, actor_for_token
+from sladesk.services import Actor
+from sladesk.services.directory import record_token_use, token_holder
+from sladesk.store import reading, transaction
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer sld_...`")
 
@@ -27,11 +29,15 @@ def current_actor(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>")
-    with sessions() as session:
-        actor = actor_for_token(session, credentials.credentials, request.app.state.clock())
-    if actor is None:
+    with reading(sessions) as session:
+        holder = token_holder(session, credentials.credentials)
+    if holder is None:
         raise HTTPException(401, "unknown or revoked API token")
-    return actor
+    now = request.app.state.clock()
+    if holder.use_due(now):  # a write only every few minutes per token; most requests only read
+        with transaction(sessions) as session:
+            record_token_use(session, holder.token_id, now)
+    return holder.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from sladesk.store.tables import SlaClock, Ticket
+from sladesk.services.views import ClockView, TicketView
 
 
 def _in_utc(instant: datetime) -> datetime:
@@ -62,7 +62,10 @@ class TicketChange(Body):
 
     status: str | None = None
     severity: int | str | None = None
-    severity_reason: str | None = Field(default=None, max_length=2000)
+    severity_reason: str | None = Field(default=None, max_length=2000, description="Why the severity changes")
+    tier: str | None = Field(default=None, description="The ticket's own tier (with `reason`); null clears it")
+    category: str | None = Field(default=None, description="The ticket's category (with `reason`); null clears it")
+    reason: str | None = Field(default=None, max_length=2000, description="Why the tier or category changes")
     assignee_id: RowId | None = None
     outside_incident: str | None = Field(
         default=None, max_length=2000, description="The reason; empty string clears it"
@@ -79,12 +82,16 @@ class CommentCreate(Body):
 
 
 class ClockOut(BaseModel):
+    """A metric's clock as it reads at the moment of the request (state is computed, never stored)."""
+
     state: str
     due: Instant | None
     goal: Instant | None
+    goal_met: bool | None = Field(description="true or false once the goal is met or missed; null before or without")
     started_at: Instant | None
     stopped_at: Instant | None
     warning_at: Instant | None
+    warning_reached: bool
     counted_seconds: int
     remaining_seconds: int | None
     percent_used: float | None
@@ -93,20 +100,23 @@ class ClockOut(BaseModel):
     cycle: int
 
     @classmethod
-    def of(cls, row: SlaClock) -> ClockOut:
+    def of(cls, clock: ClockView) -> ClockOut:
+        instants, reading = clock.instants, clock.reading
         return cls(
-            state=row.state,
-            due=row.due_at,
-            goal=row.goal_at,
-            started_at=row.started_at,
-            stopped_at=row.stopped_at,
-            warning_at=row.warning_at,
-            counted_seconds=row.counted_seconds,
-            remaining_seconds=row.remaining_seconds,
-            percent_used=row.percent_used,
-            excused=row.excused,
-            calendar=row.calendar,
-            cycle=row.cycle,
+            state=reading.state.value,
+            due=instants.due,
+            goal=instants.goal,
+            goal_met=reading.goal_met,
+            started_at=instants.started_at,
+            stopped_at=instants.stopped_at,
+            warning_at=instants.warning_at,
+            warning_reached=reading.warning_reached,
+            counted_seconds=reading.counted_seconds,
+            remaining_seconds=reading.remaining_seconds,
+            percent_used=reading.percent_used,
+            excused=reading.excused,
+            calendar=instants.calendar_id,
+            cycle=instants.cycle,
         )
 
 
@@ -118,6 +128,7 @@ class TicketOut(BaseModel):
     severity: int
     requested_severity: int | None
     category: str | None
+    tier: str | None
     organisation_id: int
     requester_id: int
     assignee_id: int | None
@@ -133,29 +144,30 @@ class TicketOut(BaseModel):
     sla: dict[str, ClockOut]
 
     @classmethod
-    def of(cls, ticket: Ticket, clocks: list[SlaClock], *, staff: bool) -> TicketOut:
-        """The ticket as the caller sees it: customers get the version and change time of what they see."""
+    def of(cls, view: TicketView) -> TicketOut:
+        """The ticket as its reader sees it: customers get the version and change time of what they see."""
         return cls(
-            id=ticket.id,
-            subject=ticket.subject,
-            description=ticket.description,
-            status=ticket.status,
-            severity=ticket.severity_rank,
-            requested_severity=ticket.requested_severity_rank,
-            category=ticket.category,
-            organisation_id=ticket.organisation_id,
-            requester_id=ticket.requester_id,
-            assignee_id=ticket.assignee_id,
-            policy_id=ticket.policy_id,
-            policy_version=ticket.policy_version,
-            intake=ticket.intake,
-            outside_incident=ticket.outside_incident_reason if ticket.outside_incident else None,
-            follow_up_of=ticket.follow_up_of_id,
-            version=ticket.version if staff else ticket.public_version,
-            opened_at=ticket.opened_at,
-            updated_at=ticket.updated_at if staff else ticket.public_updated_at,
-            next_due_at=ticket.next_due_at,
-            sla={row.metric: ClockOut.of(row) for row in clocks},
+            id=view.id,
+            subject=view.subject,
+            description=view.description,
+            status=view.status,
+            severity=view.severity,
+            requested_severity=view.requested_severity,
+            category=view.category,
+            tier=view.tier,
+            organisation_id=view.organisation_id,
+            requester_id=view.requester_id,
+            assignee_id=view.assignee_id,
+            policy_id=view.policy_id,
+            policy_version=view.policy_version,
+            intake=view.intake,
+            outside_incident=view.outside_incident,
+            follow_up_of=view.follow_up_of,
+            version=view.version,
+            opened_at=view.opened_at,
+            updated_at=view.updated_at,
+            next_due_at=view.next_due_at,
+            sla={clock.metric: ClockOut.of(clock) for clock in view.clocks},
         )
 
 
@@ -178,6 +190,7 @@ class EventOut(BaseModel):
     type: str
     actor_id: int | None
     data: dict[str, Any]
+    summary: str = Field(description="The event in words")
 
 
 class QueueItemOut(BaseModel):
@@ -185,8 +198,10 @@ class QueueItemOut(BaseModel):
     ticket_id: int
     subject: str
     severity: int
+    severity_code: str
     tier: str | None
     next_due_at: Instant | None
+    sla_state: str = Field(description="the most urgent state among the ticket's clocks now")
     reason: str
 
 

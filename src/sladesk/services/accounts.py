@@ -13,6 +13,7 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.directory import _digest, issue_token
 from sladesk.services.errors import ForbiddenError, NotFoundError
 from sladesk.store.tables import ApiToken, Organisation, User
+from sladesk.store.transaction import transaction
 
 Sessions = sessionmaker[Session]
 Row = TypeVar("Row", Organisation, User, ApiToken)
@@ -128,7 +129,7 @@ def list_tokens(sessions: Sessions, actor: Actor, user_id: int) -> list[ApiToken
 def revoke_token(sessions: Sessions, actor: Actor, user_id: int, token_id: int) -> None:
     """Delete the user's token, so that it authenticates no more; NotFoundError if the user has no such token."""
     _require_admin_or_self(actor, user_id)
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         if _get(session, User, user_id) is None:
             raise NotFoundError(f"no user {user_id}")
         token = _get(session, ApiToken, token_id)

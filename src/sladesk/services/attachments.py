@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor
 from sladesk.services.errors import InvalidFieldError, NotFoundError
-from sladesk.services.tickets import Change, Sessions, append_event, change_ticket, get_ticket
-from sladesk.store.tables import Attachment, Ticket, TicketEvent
+from sladesk.services.tickets import Change, change_ticket, get_ticket
+from sladesk.sla.events import AttachmentEvent
+from sladesk.store.tables import Attachment, Ticket
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_CONTENT_TYPES = {
@@ -39,7 +40,7 @@ class StoredFile:
 
 
 def add_attachment(
-    sessions: Sessions,
+    session: Session,
     actor: Actor,
     ticket_id: int,
     *,
@@ -73,24 +74,23 @@ def add_attachment(
     stored_name = f"{digest[:2]}/{digest}"
     _write_once(storage / stored_name, data)
 
-    def change(session: Session, ticket: Ticket, at: datetime) -> TicketEvent:
-        row = Attachment(
-            ticket_id=ticket.id,
-            uploaded_by_id=actor.user_id,
-            filename=name,
-            content_type=media_type,
-            size_bytes=len(data),
-            sha256=digest,
-            stored_name=stored_name,
-            public=public,
-            created_at=at,
-        )
-        session.add(row)
-        session.flush()
-        data_of_event = {"attachment_id": row.id, "filename": name, "size_bytes": len(data), "public": public}
-        return append_event(session, ticket, actor, "attachment", data_of_event, at)
+    row = Attachment(
+        uploaded_by_id=actor.user_id,
+        filename=name,
+        content_type=media_type,
+        size_bytes=len(data),
+        sha256=digest,
+        stored_name=stored_name,
+        public=public,
+    )
 
-    return change_ticket(sessions, actor, ticket_id, None, now, change)
+    def change(ticket: Ticket, at: datetime) -> AttachmentEvent:
+        row.ticket_id, row.created_at = ticket.id, at
+        session.add(row)
+        session.flush()  # the attachment's id, which its event names
+        return AttachmentEvent(at=at, attachment_id=row.id, filename=name, size_bytes=len(data), public_file=public)
+
+    return change_ticket(session, actor, ticket_id, None, now, change)
 
 
 def list_attachments(session: Session, actor: Actor, ticket_id: int) -> list[Attachment]:

@@ -1,19 +1,18 @@
-"""Keep a ticket's materialised SLA clocks in step with its events, inside the caller's transaction."""
+"""A ticket's clocks from the store: its typed history, its pinned policy, and its stored clock instants."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sladesk.errors import InputError
 from sladesk.policy import Policy
+from sladesk.services.errors import ConflictError
 from sladesk.services.policies import policy_at
-from sladesk.sla import Event, ReplayReport, TicketFacts, replay
-from sladesk.sla.events import EVENT_TYPES
-from sladesk.sla.queue import next_pending_due
-from sladesk.store.tables import Organisation, SlaClock, Ticket, TicketEvent
+from sladesk.sla import ClockInstants, Event, OpenedEvent, ReplayReport, TicketFacts, event_of, replay
+from sladesk.store.tables import SlaClock, Ticket, TicketEvent
 
 
 def ticket_policy(session: Session, ticket: Ticket) -> Policy:
@@ -21,74 +20,75 @@ def ticket_policy(session: Session, ticket: Ticket) -> Policy:
     return policy_at(session, ticket.policy_id, ticket.policy_version)
 
 
-def sla_events(events: list[TicketEvent]) -> list[Event]:
-    """The history as the engine reads it; events the clocks do not care about are left out."""
-    translated = []
-    for event in events:
-        if event.type not in EVENT_TYPES:
-            continue
-        data: dict[str, Any] = event.data
-        translated.append(
-            Event(
-                at=event.at,
-                type=event.type,  # type: ignore[arg-type]
-                by=data.get("by"),
-                public=bool(data.get("public", True)),
-                to=data.get("to"),
-                reason=data.get("reason"),
-                set=bool(data.get("set", True)),
-            )
-        )
-    return translated
+def load_events(session: Session, ticket_id: int) -> list[Event]:
+    """The ticket's whole history, oldest first, as typed events."""
+    rows = session.execute(
+        select(TicketEvent.type, TicketEvent.at, TicketEvent.data)
+        .where(TicketEvent.ticket_id == ticket_id)
+        .order_by(TicketEvent.sequence)
+    )
+    return [event_of(kind, at, data) for kind, at, data in rows]
+
+
+def facts_of(events: list[Event]) -> TicketFacts:
+    """The ticket's own facts as its `opened` event recorded them (never its organisation's current ones)."""
+    opened = events[0]
+    assert isinstance(opened, OpenedEvent) and opened.severity is not None
+    return TicketFacts(severity=opened.severity, tier=opened.tier, category=opened.category)
+
+
+def replay_events(policy: Policy, events: list[Event], now: datetime) -> ReplayReport:
+    """The replay of a stored history; a history the policy refuses is a conflict, not a server error."""
+    try:
+        return replay(policy, facts_of(events), events, now)
+    except InputError as error:
+        raise ConflictError(str(error)) from None
 
 
 def replay_ticket(session: Session, ticket: Ticket, now: datetime) -> ReplayReport:
-    """The SLA state of the ticket at `now`, recomputed from its events and policy."""
-    events = list(
-        session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.sequence))
+    """The SLA state of the ticket at `now`, recomputed from its events and pinned policy."""
+    return replay_events(ticket_policy(session, ticket), load_events(session, ticket.id), now)
+
+
+def clock_row(ticket_id: int, clock: ClockInstants) -> SlaClock:
+    return SlaClock(
+        ticket_id=ticket_id,
+        metric=clock.metric_id,
+        calendar=clock.calendar_id,
+        target_seconds=clock.target_seconds,
+        goal_seconds=clock.goal_seconds,
+        started_at=clock.started_at,
+        stopped_at=clock.stopped_at,
+        stop_reason=clock.stop_reason,
+        stop_cancels=clock.stop_cancels,
+        due_at=clock.due,
+        goal_at=clock.goal,
+        warning_at=clock.warning_at,
+        counted_microseconds=clock.counted // timedelta(microseconds=1),
+        counting_from=clock.counting_from,
+        paused_since=clock.paused_since,
+        excuse=clock.excuse,
+        cycle=clock.cycle,
     )
-    organisation = session.get_one(Organisation, ticket.organisation_id)
-    opened = events[0].data
-    facts = TicketFacts(severity=int(opened["severity"]), tier=organisation.tier, category=ticket.category)
-    return replay(ticket_policy(session, ticket), facts, sla_events(events), now)
 
 
-def refresh_clocks(session: Session, ticket: Ticket, now: datetime) -> ReplayReport:
-    """Rewrite the ticket's clock rows, status and next due instant from a fresh replay."""
-    report = replay_ticket(session, ticket, now)
-    session.execute(delete(SlaClock).where(SlaClock.ticket_id == ticket.id))
-    session.add_all(clock_rows(ticket.id, report, now))
-    apply_report(ticket, report)
-    return report
-
-
-def clock_rows(ticket_id: int, report: ReplayReport, now: datetime) -> list[SlaClock]:
-    """One materialised row per metric of the report, computed at `now`."""
-    return [
-        SlaClock(
-            ticket_id=ticket_id,
-            metric=metric_id,
-            state=metric.state.value,
-            calendar=metric.rule.calendar_id,
-            started_at=metric.started_at,
-            stopped_at=metric.stopped_at,
-            due_at=metric.due,
-            goal_at=metric.goal,
-            warning_at=metric.warning_at,
-            counted_seconds=metric.counted_seconds,
-            remaining_seconds=metric.remaining_seconds,
-            percent_used=metric.percent_used,
-            excused=metric.excused,
-            cycle=metric.cycle,
-            computed_at=now,
-        )
-        for metric_id, metric in report.metrics.items()
-    ]
-
-
-def apply_report(ticket: Ticket, report: ReplayReport) -> None:
-    """Copy what the queue and the lists read (status, open, severity, next due) from a replay onto the ticket."""
-    ticket.status = report.history.status
-    ticket.is_open = not report.policy.is_finished(ticket.status)
-    ticket.severity_rank = report.severity.rank
-    ticket.next_due_at = next_pending_due(report)
+def instants_of(row: SlaClock) -> ClockInstants:
+    """A stored clock row as the instants `sladesk.sla.read_clock` reads."""
+    return ClockInstants(
+        metric_id=row.metric,
+        calendar_id=row.calendar,
+        target_seconds=row.target_seconds,
+        goal_seconds=row.goal_seconds,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+        stop_reason=row.stop_reason,
+        stop_cancels=row.stop_cancels,
+        due=row.due_at,
+        goal=row.goal_at,
+        warning_at=row.warning_at,
+        counted=timedelta(microseconds=row.counted_microseconds),
+        counting_from=row.counting_from,
+        paused_since=row.paused_since,
+        excuse=row.excuse,
+        cycle=row.cycle,
+    )

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
 from sladesk.services.policies import current_policy
 from sladesk.store.tables import ApiToken, Organisation, User
+from sladesk.store.transaction import transaction
 
 Sessions = sessionmaker[Session]
 _hasher = PasswordHasher()
@@ -38,7 +40,7 @@ def create_organisation(
 ) -> Organisation:
     """An organisation served under a policy; `actor` None is the operator setting the desk up."""
     _require_admin(actor)
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         policy = _policy_with_tier(session, policy_id, tier)
         if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
             raise ConflictError(f"an organisation named {name!r} exists already")
@@ -63,7 +65,7 @@ def update_organisation(
     unknown = set(changes) - {"name", "policy_id", "tier", "timezone"}
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         organisation = session.get(Organisation, organisation_id, with_for_update=True)
         if organisation is None:
             raise NotFoundError(f"no organisation {organisation_id}")
@@ -88,7 +90,7 @@ def update_user(sessions: Sessions, actor: Actor | None, user_id: int, changes: 
     unknown = set(changes) - {"name", "active"}
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         user = session.get(User, user_id, with_for_update=True)
         if user is None:
             raise NotFoundError(f"no user {user_id}")
@@ -128,7 +130,7 @@ def create_user(
     _require_admin(actor)
     if role is Role.CUSTOMER and organisation_id is None:
         raise InvalidFieldError("organisation_id", "a customer belongs to an organisation")
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         if organisation_id is not None and session.get(Organisation, organisation_id) is None:
             raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
         if session.scalar(select(User.id).where(User.email == email.lower())) is not None:
@@ -168,7 +170,7 @@ def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime 
 def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | None = None) -> str:
     """A new API token for the user; the secret is returned once and only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         if session.get(User, user_id) is None:
             raise NotFoundError(f"no user {user_id}")
         session.add(
@@ -186,19 +188,34 @@ _ACTOR_BY_TOKEN = (
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how stale a token's last use may be shown
 
 
-def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> Actor | None:
-    """The actor a bearer token stands for, or None for an unknown token or a deactivated user.
+def actor_for_token(session: Session, secret: str) -> Actor | None:
+    """The actor a bearer token stands for, or None for an unknown token or a deactivated user."""
+    holder = token_holder(session, secret)
+    return holder.actor if holder is not None else None
 
-    With `now`, the token's last use is recorded, at most once per `TOKEN_USE_RESOLUTION`, so that
-    most requests only read.
-    """
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a token signs in, and when the token was last recorded as used."""
+
+    actor: Actor
+    token_id: int
+    last_used_at: datetime | None
+
+    def use_due(self, now: datetime) -> bool:
+        """Whether this use should be recorded: at most once per `TOKEN_USE_RESOLUTION`, so most requests only read."""
+        return self.last_used_at is None or now - self.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def token_holder(session: Session, secret: str) -> TokenHolder | None:
     row = session.execute(_ACTOR_BY_TOKEN, {"token_hash": _digest(secret)}).one_or_none()
     if row is None:
         return None
-    if now is not None and (row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION):
-        session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
-        session.commit()
-    return Actor(row.id, Role(row.role), row.organisation_id)
+    return TokenHolder(Actor(row.id, Role(row.role), row.organisation_id), row.token_id, row.last_used_at)
+
+
+def record_token_use(session: Session, token_id: int, now: datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def actor_for_password(session: Session, email: str, password: str) -> Actor | None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.services.errors import ConflictError, InvalidFieldError
 from sladesk.store.tables import IdempotencyKey
+from sladesk.store.transaction import transaction
 
 MAX_KEY_LENGTH = 200
 
@@ -30,7 +31,7 @@ def claim(sessions: sessionmaker[Session], user_id: int, key: str, request_sha25
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidFieldError("Idempotency-Key", f"give 1 to {MAX_KEY_LENGTH} characters")
     try:
-        with sessions.begin() as session:
+        with transaction(sessions) as session:
             session.add(
                 IdempotencyKey(user_id=user_id, key=key, request_sha256=request_sha256, created_at=datetime.now(UTC))
             )
@@ -56,7 +57,7 @@ def remember(
     response: dict[str, Any],
     location: str | None,
 ) -> None:
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         session.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
@@ -66,5 +67,5 @@ def remember(
 
 def forget(sessions: sessionmaker[Session], user_id: int, key: str) -> None:
     """Release a key whose request failed, so that it can be retried."""
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))

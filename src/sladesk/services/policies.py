@@ -22,6 +22,7 @@ from sladesk.policy import BUILTIN_IDS, Policy, builtin_source, load_policy, pol
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
 from sladesk.store.tables import PolicyVersion
+from sladesk.store.transaction import transaction
 
 Sessions = sessionmaker[Session]
 UPLOAD_NAME = "uploaded policy"
@@ -109,7 +110,7 @@ def upload_policy(
     if actor.role is not Role.ADMIN:
         raise ForbiddenError("only admins upload policies")
     policy = policy_from_text(source, UPLOAD_NAME)
-    with sessions.begin() as session:
+    with transaction(sessions) as session:
         current = _current_version(session, policy.id)
         if current is not None and policy.version <= current:
             raise InvalidFieldError(

@@ -1,41 +1,191 @@
-"""Replay input: a ticket's facts and its event history, parsed from JSON-like data with exact errors."""
+"""Ticket events, one typed model per kind, and the replay input parsed from JSON-like data with exact errors."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from sladesk.errors import InputError
 
-EventType = Literal["opened", "reply", "status", "severity", "outside_incident"]
-EVENT_TYPES: tuple[str, ...] = ("opened", "reply", "status", "severity", "outside_incident")
-_FIELDS: dict[str, set[str]] = {
+
+class _Event(BaseModel):
+    """What every event has: when it happened and, where it matters, who did it (agent or customer)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    at: AwareDatetime
+    by: str | None = None
+
+    @property
+    def public(self) -> bool:
+        """Whether customers see the event (internal notes and internal attachments they do not)."""
+        return True
+
+    def data(self) -> dict[str, Any]:
+        """The event's fields as stored beside its type and instant (JSON values, unset ones left out)."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"at", "type"}, exclude_none=True)
+
+
+class OpenedEvent(_Event):
+    type: Literal["opened"] = "opened"
+    severity: int | str | None = None  # the replay input gives the ticket's facts apart instead
+    tier: str | None = None
+    category: str | None = None
+    follow_up_of: int | None = None
+
+    def describe(self) -> str:
+        facts = [f"severity {self.severity}"] if self.severity is not None else []
+        facts += [f"tier {self.tier}"] if self.tier else []
+        facts += [f"category {self.category}"] if self.category else []
+        text = "Opened" + (f" at {', '.join(facts)}" if facts else "") + (f" by the {self.by}" if self.by else "")
+        return text + (f", following up ticket {self.follow_up_of}" if self.follow_up_of else "")
+
+
+class ReplyEvent(_Event):
+    type: Literal["reply"] = "reply"
+    by: Literal["agent", "customer"]
+    public_reply: bool = Field(default=True, alias="public")
+
+    @property
+    def public(self) -> bool:
+        return self.public_reply
+
+    def describe(self) -> str:
+        return "Internal note by an agent" if not self.public_reply else f"Public reply by the {self.by}"
+
+
+class StatusEvent(_Event):
+    type: Literal["status"] = "status"
+    to: str
+    merged_into: int | None = None
+
+    def describe(self) -> str:
+        merged = f" (merged into ticket {self.merged_into})" if self.merged_into is not None else ""
+        return f"Status became {self.to}{merged}"
+
+
+class SeverityEvent(_Event):
+    type: Literal["severity"] = "severity"
+    to: int | str
+    reason: str | None = None
+
+    def describe(self) -> str:
+        return f"Severity became {self.to}" + (f": {self.reason}" if self.reason else "")
+
+
+class TierEvent(_Event):
+    type: Literal["tier"] = "tier"
+    to: str | None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        return f"Tier became {self.to or 'none'}" + (f": {self.reason}" if self.reason else "")
+
+
+class CategoryEvent(_Event):
+    type: Literal["category"] = "category"
+    to: str | None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        return f"Category became {self.to or 'none'}" + (f": {self.reason}" if self.reason else "")
+
+
+class OutsideIncidentEvent(_Event):
+    type: Literal["outside_incident"] = "outside_incident"
+    set: bool = True
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if not self.set:
+            return "No longer marked as caused by an outside incident"
+        return "Marked as caused by an outside incident" + (f": {self.reason}" if self.reason else "")
+
+
+class AssignedEvent(_Event):
+    type: Literal["assigned"] = "assigned"
+    to: int | None
+
+    def describe(self) -> str:
+        return f"Assigned to user {self.to}" if self.to is not None else "Unassigned"
+
+
+class MergedEvent(_Event):
+    type: Literal["merged"] = "merged"
+    from_ticket: int = Field(alias="from")
+
+    def describe(self) -> str:
+        return f"Ticket {self.from_ticket} was merged into this one"
+
+
+class AttachmentEvent(_Event):
+    type: Literal["attachment"] = "attachment"
+    attachment_id: int
+    filename: str
+    size_bytes: int
+    public_file: bool = Field(default=True, alias="public")
+
+    @property
+    def public(self) -> bool:
+        return self.public_file
+
+    def describe(self) -> str:
+        internal = "Internal attachment" if not self.public_file else "Attached"
+        return f"{internal} {self.filename} ({self.size_bytes:,} bytes)"
+
+
+Event = Annotated[
+    OpenedEvent
+    | ReplyEvent
+    | StatusEvent
+    | SeverityEvent
+    | TierEvent
+    | CategoryEvent
+    | OutsideIncidentEvent
+    | AssignedEvent
+    | MergedEvent
+    | AttachmentEvent,
+    Field(discriminator="type"),
+]
+"""One entry of a ticket's history: written by the services, replayed by the engine, shown to people."""
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: tuple[str, ...] = (
+    "opened",
+    "reply",
+    "status",
+    "severity",
+    "tier",
+    "category",
+    "outside_incident",
+    "assigned",
+    "merged",
+    "attachment",
+)
+# the event types a `sladesk sla replay` input may hold, and the fields each may carry there
+_REPLAY_FIELDS: dict[str, set[str]] = {
     "opened": {"by"},
     "reply": {"by", "public"},
     "status": {"to", "by"},
     "severity": {"to", "by", "reason"},
+    "tier": {"to", "by", "reason"},
+    "category": {"to", "by", "reason"},
     "outside_incident": {"set", "reason", "by"},
 }
 
 
-@dataclass(frozen=True)
-class Event:
-    """One entry of a ticket's history, as the SLA engine reads it."""
-
-    at: datetime
-    type: EventType
-    by: str | None = None
-    public: bool = True
-    to: str | int | None = None
-    reason: str | None = None
-    set: bool = True
+def event_of(kind: str, at: datetime, data: Mapping[str, Any]) -> Event:
+    """A stored event (its type, instant and data) as its typed model."""
+    return EVENT_ADAPTER.validate_python({**data, "type": kind, "at": at})
 
 
 @dataclass(frozen=True)
 class TicketFacts:
-    """What the policy needs to know about the ticket besides its events."""
+    """What the policy needs to know about the ticket besides its events: its facts when it opened."""
 
     severity: int | str
     tier: str | None = None
@@ -70,11 +220,11 @@ def parse_event(raw: Any, index: int) -> Event:
     if not isinstance(raw, Mapping):
         raise InputError(f"must be an object with `at` and `type`, got {raw!r}", index)
     kind = raw.get("type")
-    if kind not in EVENT_TYPES:
-        raise InputError(f"unknown type {kind!r} (expected one of: {', '.join(EVENT_TYPES)})", index)
+    if kind not in _REPLAY_FIELDS:
+        raise InputError(f"unknown type {kind!r} (expected one of: {', '.join(_REPLAY_FIELDS)})", index)
     if "at" not in raw:
         raise InputError("missing `at`", index)
-    unknown = set(raw) - {"at", "type"} - _FIELDS[kind]
+    unknown = set(raw) - {"at", "type"} - _REPLAY_FIELDS[kind]
     if unknown:
         raise InputError(f"unknown field(s) for a {kind} event: {', '.join(sorted(unknown))}", index)
     at = parse_instant(raw["at"], "`at`", index)
@@ -87,19 +237,22 @@ def parse_event(raw: Any, index: int) -> Event:
     to = raw.get("to")
     if kind in ("status", "severity") and (to is None or isinstance(to, bool) or not isinstance(to, str | int)):
         raise InputError(f"a {kind} event needs `to`, got {to!r}", index)
+    if kind in ("tier", "category") and to is not None and not isinstance(to, str):
+        raise InputError(f"a {kind} event's `to` must be a name or null, got {to!r}", index)
     flag = raw.get("set", True)
     if not isinstance(flag, bool):
         raise InputError(f"`set` must be true or false, got {flag!r}", index)
     reason = raw.get("reason")
-    return Event(
-        at=at,
-        type=kind,
-        by=str(by) if by is not None else None,
-        public=public,
-        to=to,
-        reason=str(reason) if reason is not None else None,
-        set=flag,
-    )
+    fields: dict[str, Any] = {"at": at, "type": kind, "by": str(by) if by is not None else None}
+    if kind == "reply":
+        fields["public"] = public
+    elif kind == "status":
+        fields["to"] = str(to)
+    elif kind in ("severity", "tier", "category"):
+        fields |= {"to": to, "reason": str(reason) if reason is not None else None}
+    elif kind == "outside_incident":
+        fields |= {"set": flag, "reason": str(reason) if reason is not None else None}
+    return EVENT_ADAPTER.validate_python(fields)
 
 
 def parse_events(raw: Any) -> tuple[Event, ...]:

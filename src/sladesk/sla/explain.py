@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sladesk.clock import format_duration
-from sladesk.sla.replay import MetricReport, MetricState, ReplayReport
+from sladesk.sla.replay import MetricReport, ReplayReport
+from sladesk.sla.state import MetricState
 
 
 @dataclass(frozen=True, order=True)
@@ -159,11 +160,18 @@ def _verdict(report: ReplayReport, metric: MetricReport) -> str:
         MetricState.RUNNING: f"Running: due {due}.",
         MetricState.PAUSED: f"Paused: due {due}.",
         MetricState.NOT_STARTED: "Not started.",
+        MetricState.CANCELLED: (
+            f"Cancelled: the ticket was resolved or closed before the due instant {due} with no public reply, "
+            "so the clock is neither met nor breached."
+        ),
     }[state]
     if metric.remaining_seconds is not None and state is not MetricState.BREACHED:
         text += f" {format_duration(timedelta(seconds=metric.remaining_seconds))} of working time remains."
     if metric.excused:
         text += f" The breach is excused: {metric.excused}."
+    if metric.reading.goal_met is not None and metric.goal is not None:
+        verdict = "met" if metric.reading.goal_met else "missed"
+        text += f" The goal ({_when(metric.goal, report)}) was {verdict}."
     return text + f" Counted {counted}."
 
 

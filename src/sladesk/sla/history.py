@@ -8,7 +8,17 @@ from datetime import datetime
 
 from sladesk.errors import InputError, SladeskError
 from sladesk.policy import Policy, SeveritySpec
-from sladesk.sla.events import Event, TicketFacts
+from sladesk.sla.events import (
+    CategoryEvent,
+    Event,
+    OpenedEvent,
+    OutsideIncidentEvent,
+    ReplyEvent,
+    SeverityEvent,
+    StatusEvent,
+    TicketFacts,
+    TierEvent,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,8 @@ class History:
     initial_severity: SeveritySpec
     severity_changes: tuple[SeverityChange, ...]
     outside_incident: str | None
-    tier: str | None
+    tier: str | None  # as it is at `now`: the tier at opening, or the last tier change
+    category: str | None
 
     @property
     def severity(self) -> SeveritySpec:
@@ -52,14 +63,13 @@ class History:
 
 def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime) -> History:
     """Check every event against the policy (in order, with its index) and keep those up to `now`."""
-    if not events or events[0].type != "opened":
+    if not events or not isinstance(events[0], OpenedEvent):
         raise InputError("the first event must be `opened`", 0 if events else None)
     initial_severity = _severity(policy, ticket.severity, None)
-    if ticket.tier is not None:
-        _named(policy.tier_rank, ticket.tier, None)
-    categories = [c.id for c in policy.spec.categories]
-    if ticket.category is not None and categories and ticket.category not in categories:
-        raise InputError(f"policy {policy.id!r} has no category {ticket.category!r} (known: {', '.join(categories)})")
+    _check_tier(policy, ticket.tier, None)
+    _check_category(policy, ticket.category, None)
+    tier_changes: list[tuple[datetime, str | None]] = []
+    category_changes: list[tuple[datetime, str | None]] = []
     opened_at = events[0].at
     if now < opened_at:
         raise InputError(f"`now` ({now.isoformat()}) is before the ticket was opened ({opened_at.isoformat()})")
@@ -85,25 +95,28 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
                 index,
             )
         previous = event.at
-        if index > 0 and event.type == "opened":
+        if index > 0 and isinstance(event, OpenedEvent):
             raise InputError("a ticket is opened only once (`opened` must be the first event only)", index)
-        if event.type == "status":
-            target = str(event.to)
+        if isinstance(event, StatusEvent):
+            target = event.to
             _named(policy.status, target, index)
             if not policy.can_move(status, target):
                 allowed = ", ".join(policy.spec.transitions.get(status, ())) or "none"
                 raise InputError(f"status cannot move from {status!r} to {target!r} (allowed: {allowed})", index)
             move(target, event.at)
-        elif event.type == "reply":
+        elif isinstance(event, ReplyEvent):
             if event.by == "agent" and event.public:
                 agent_replies.append(event.at)
             rule = policy.spec.customer_reply
             if event.by == "customer" and rule.to is not None and status in rule.moves_from:
                 move(rule.to, event.at)
-        elif event.type == "severity":
-            assert event.to is not None
+        elif isinstance(event, SeverityEvent):
             changes.append(SeverityChange(event.at, _severity(policy, event.to, index), event.reason, event.by))
-        elif event.type == "outside_incident":
+        elif isinstance(event, TierEvent):
+            tier_changes.append((event.at, _check_tier(policy, event.to, index)))
+        elif isinstance(event, CategoryEvent):
+            category_changes.append((event.at, _check_category(policy, event.to, index)))
+        elif isinstance(event, OutsideIncidentEvent):
             incidents.append((event.at, (event.reason or "outside incident") if event.set else None))
     spans.append(StatusSpan(span_start, None, status))
 
@@ -114,6 +127,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         until_now[-1] = StatusSpan(last.start, None, last.status)
     replies = [at for at in agent_replies if at <= now]
     incident = [reason for at, reason in incidents if at <= now]
+    tiers = [tier for at, tier in tier_changes if at <= now]
+    categories = [category for at, category in category_changes if at <= now]
     return History(
         now=now,
         opened_at=opened_at,
@@ -122,7 +137,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         initial_severity=initial_severity,
         severity_changes=tuple(c for c in changes if c.at <= now),
         outside_incident=incident[-1] if incident else None,
-        tier=ticket.tier,
+        tier=tiers[-1] if tiers else ticket.tier,
+        category=categories[-1] if categories else ticket.category,
     )
 
 
@@ -138,3 +154,17 @@ def _named(lookup: Callable[[str], object], value: str, index: int | None) -> No
         lookup(value)
     except SladeskError as error:
         raise InputError(str(error), index) from None
+
+
+def _check_tier(policy: Policy, tier: str | None, index: int | None) -> str | None:
+    if tier is not None:
+        _named(policy.tier_rank, tier, index)
+    return tier
+
+
+def _check_category(policy: Policy, category: str | None, index: int | None) -> str | None:
+    categories = [c.id for c in policy.spec.categories]
+    if category is not None and categories and category not in categories:
+        known = ", ".join(categories)
+        raise InputError(f"policy {policy.id!r} has no category {category!r} (known: {known})", index)
+    return category

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sladesk.sla.replay import MetricState, ReplayReport
+from sladesk.sla.replay import ReplayReport
+from sladesk.sla.state import MetricState
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ def _key(entry: QueueEntry) -> tuple[int, float, float, float, tuple[int, int | 
 
 def order_queue(entries: Iterable[QueueEntry]) -> list[QueuePosition]:
     """Severity rank, then tier rank, then earliest pending due, then opened time, then ticket id."""
-    ordered = sorted(entries, key=_key)
+    return explain_order(sorted(entries, key=_key))
+
+
+def explain_order(ordered: Sequence[QueueEntry]) -> list[QueuePosition]:
+    """The positions of entries already in queue order (as the store sorts them), each with its reason."""
     positions = []
     for index, entry in enumerate(ordered):
         behind = ordered[index + 1] if index + 1 < len(ordered) else None

@@ -5,22 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sladesk.clock import Calendar
 from sladesk.policy import ClockRule, Policy, SeveritySpec
 from sladesk.sla.events import Event, TicketFacts
 from sladesk.sla.history import History, StatusSpan, build_history
-
-
-class MetricState(StrEnum):
-    MET = "met"
-    BREACHED = "breached"
-    RUNNING = "running"
-    PAUSED = "paused"
-    NONE = "none"  # this severity has no target for the metric
-    NOT_STARTED = "not_started"  # the event that starts the clock has not happened
+from sladesk.sla.state import ClockInstants, ClockReading, MetricState, read_clock
 
 
 @dataclass(frozen=True)
@@ -32,29 +23,71 @@ class Pause:
 
 @dataclass(frozen=True)
 class MetricReport:
-    """One metric's clock at `now`, with what the explanation needs to retrace it."""
+    """One metric's clock at `now`: the instants the events fixed, how they read at `now`, and what the
+    explanation needs to retrace them."""
 
-    metric_id: str
     rule: ClockRule
-    state: MetricState
-    started_at: datetime | None
-    stopped_at: datetime | None
-    stop_reason: str | None
-    due: datetime | None
-    goal: datetime | None
-    warning_at: datetime | None
-    counted_seconds: int
-    remaining_seconds: int | None
-    percent_used: float | None
-    excused: str | None
-    cycle: int
+    instants: ClockInstants
+    reading: ClockReading
     pauses: tuple[Pause, ...]
     segments: tuple[tuple[datetime, datetime], ...]  # counted stretches up to the stop or now
     tail_from: datetime | None  # where counting goes on after the known history, if it does
 
     @property
+    def metric_id(self) -> str:
+        return self.rule.metric_id
+
+    @property
     def calendar(self) -> Calendar:
         return self.rule.calendar
+
+    @property
+    def state(self) -> MetricState:
+        return self.reading.state
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.instants.started_at
+
+    @property
+    def stopped_at(self) -> datetime | None:
+        return self.instants.stopped_at
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.instants.stop_reason
+
+    @property
+    def due(self) -> datetime | None:
+        return self.instants.due
+
+    @property
+    def goal(self) -> datetime | None:
+        return self.instants.goal
+
+    @property
+    def warning_at(self) -> datetime | None:
+        return self.instants.warning_at
+
+    @property
+    def cycle(self) -> int:
+        return self.instants.cycle
+
+    @property
+    def counted_seconds(self) -> int:
+        return self.reading.counted_seconds
+
+    @property
+    def remaining_seconds(self) -> int | None:
+        return self.reading.remaining_seconds
+
+    @property
+    def percent_used(self) -> float | None:
+        return self.reading.percent_used
+
+    @property
+    def excused(self) -> str | None:
+        return self.reading.excused
 
 
 @dataclass(frozen=True)
@@ -95,6 +128,7 @@ class ReplayReport:
             "warning_at": self._instant(report.warning_at),
             "excused": report.excused,
             "cycle": report.cycle,
+            "goal_met": report.reading.goal_met,
         }
 
     def _instant(self, instant: datetime | None) -> str | None:
@@ -146,64 +180,79 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
     segments = _segments(cycle_start, end, pauses)
     calendar = rule.calendar
     counted = sum((calendar.between(a, b) for a, b in segments), timedelta())
-    paused_now = stopped_at is None and bool(pauses) and pauses[-1].end is None
-    tail_from = None if paused_now else end
+    paused_since = pauses[-1].start if stopped_at is None and pauses and pauses[-1].end is None else None
+    tail_from = None if paused_since is not None else end
 
     def reached(target: timedelta | None) -> datetime | None:
         return _instant_reaching(target, calendar, cycle_start, segments, tail_from)
 
-    due, goal = reached(rule.due), reached(rule.goal)
     fraction = policy.spec.warning_fraction
-    warning_at = reached(rule.due * fraction) if rule.due is not None and fraction else None
-    state = _state(rule, due, stopped_at, now, paused_now)
-    target_seconds = int(rule.due.total_seconds()) if rule.due is not None else None
-    counted_seconds = int(counted.total_seconds())
-    remaining = None
-    if target_seconds is not None and stopped_at is None:
-        remaining = max(target_seconds - counted_seconds, 0)
-    percent = round(counted_seconds / target_seconds * 100, 1) if target_seconds else None
-    excused = history.outside_incident if state is MetricState.BREACHED else None
-    return MetricReport(
+    instants = ClockInstants(
         metric_id=rule.metric_id,
-        rule=rule,
-        state=state,
+        calendar_id=rule.calendar_id,
+        target_seconds=_seconds(rule.due),
+        goal_seconds=_seconds(rule.goal),
         started_at=cycle_start,
         stopped_at=stopped_at,
         stop_reason=stop_reason,
-        due=due,
-        goal=goal,
-        warning_at=warning_at,
-        counted_seconds=counted_seconds,
-        remaining_seconds=remaining,
-        percent_used=percent,
-        excused=excused,
+        stop_cancels=_stopped_by_finishing(rule, history, stopped_at),
+        due=reached(rule.due),
+        goal=reached(rule.goal),
+        warning_at=reached(rule.due * fraction) if rule.due is not None and fraction else None,
+        counted=counted,
+        counting_from=None if stopped_at is not None or paused_since is not None else now,
+        paused_since=paused_since,
+        excuse=history.outside_incident,
         cycle=cycle,
+    )
+    return MetricReport(
+        rule=rule,
+        instants=instants,
+        reading=read_clock(instants, calendar, now),
         pauses=pauses,
         segments=tuple(segments),
         tail_from=tail_from,
     )
 
 
+def _seconds(duration: timedelta | None) -> int | None:
+    return int(duration.total_seconds()) if duration is not None else None
+
+
+def _stopped_by_finishing(rule: ClockRule, history: History, stopped_at: datetime | None) -> bool:
+    """First response stopped by a resolve or close rather than by a public reply (cancelled if in time)."""
+    return rule.metric.stop == "first_agent_reply" and stopped_at not in (None, history.first_agent_reply)
+
+
 def _not_started(rule: ClockRule) -> MetricReport:
-    return MetricReport(
+    instants = ClockInstants(
         metric_id=rule.metric_id,
-        rule=rule,
-        state=MetricState.NONE if rule.due is None else MetricState.NOT_STARTED,
+        calendar_id=rule.calendar_id,
+        target_seconds=_seconds(rule.due),
+        goal_seconds=_seconds(rule.goal),
         started_at=None,
         stopped_at=None,
         stop_reason=None,
+        stop_cancels=False,
         due=None,
         goal=None,
         warning_at=None,
-        counted_seconds=0,
-        remaining_seconds=int(rule.due.total_seconds()) if rule.due is not None else None,
-        percent_used=0.0 if rule.due else None,
-        excused=None,
+        counted=timedelta(),
+        counting_from=None,
+        paused_since=None,
+        excuse=None,
         cycle=1,
-        pauses=(),
-        segments=(),
-        tail_from=None,
     )
+    reading = ClockReading(
+        state=MetricState.NONE if rule.due is None else MetricState.NOT_STARTED,
+        counted_seconds=0,
+        remaining_seconds=_seconds(rule.due),
+        percent_used=0.0 if rule.due else None,
+        goal_met=None,
+        warning_reached=False,
+        excused=None,
+    )
+    return MetricReport(rule=rule, instants=instants, reading=reading, pauses=(), segments=(), tail_from=None)
 
 
 def _cycle(
@@ -279,7 +328,7 @@ def _instant_reaching(
     if target is None:
         return None
     if target <= timedelta():
-        return start
+        return calendar.add(start, timedelta())  # at once from a working instant, else at the next one
     counted = timedelta()
     for a, b in segments:
         worked = calendar.between(a, b)
@@ -287,16 +336,3 @@ def _instant_reaching(
             return calendar.add(a, target - counted)
         counted += worked
     return calendar.add(tail_from, target - counted) if tail_from is not None else None
-
-
-def _state(
-    rule: ClockRule, due: datetime | None, stopped_at: datetime | None, now: datetime, paused_now: bool
-) -> MetricState:
-    if rule.due is None:
-        return MetricState.NONE
-    if stopped_at is not None:
-        assert due is not None
-        return MetricState.MET if stopped_at <= due else MetricState.BREACHED
-    if due is not None and now > due:
-        return MetricState.BREACHED
-    return MetricState.PAUSED if paused_now else MetricState.RUNNING

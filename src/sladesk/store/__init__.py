@@ -4,6 +4,7 @@ from sladesk.store import tables
 from sladesk.store.engine import data_dir, database_url, make_engine, make_sessions, safe_url
 from sladesk.store.migrate import current_revision, head_revision, upgrade
 from sladesk.store.tables import Base
+from sladesk.store.transaction import reading, transaction
 
 __all__ = [
     "Base",
@@ -13,7 +14,9 @@ __all__ = [
     "head_revision",
     "make_engine",
     "make_sessions",
+    "reading",
     "safe_url",
     "tables",
+    "transaction",
     "upgrade",
 ]

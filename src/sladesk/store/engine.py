@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.config import Settings, load_settings
 from sladesk.errors import StoreError
+from sladesk.store.transaction import WRITES
 
 DATABASE_URL_ENV = "SLADESK_DATABASE_URL"
 DATA_DIR_ENV = "SLADESK_DATA_DIR"
@@ -87,7 +88,7 @@ def make_engine(url: str | URL) -> Engine:
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
             event.listen(engine, "connect", _sqlite_on_connect)
-            event.listen(engine, "begin", _sqlite_begin_immediate)
+            event.listen(engine, "begin", _sqlite_begin)
         elif backend == "postgresql":
             connect_args: dict[str, Any] = {}
             if "connect_timeout" not in parsed.query:
@@ -114,17 +115,18 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    """Take SQLite's write lock when a transaction starts, not at its first write.
+def _sqlite_begin(connection: Any) -> None:
+    """Start a transaction: a writing unit of work takes SQLite's write lock now, a reading one does not.
 
-    Two writers to one ticket then take turns instead of the second failing on a stale snapshot,
-    which is what PostgreSQL's row lock (SELECT ... FOR UPDATE) gives the services there.
+    Writers then take turns from their first statement (as PostgreSQL's row locks make them), and an
+    open reader never blocks a writer (WAL readers keep their snapshot).
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    # sqlite3's own implicit BEGIN is switched off so that `_sqlite_begin_immediate` decides.
+    # sqlite3's own implicit BEGIN is switched off so that `_sqlite_begin` decides.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:

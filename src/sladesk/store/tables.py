@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -127,7 +126,8 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     severity_rank: Mapped[int]  # assigned by support; the SLA follows this one
-    tier_rank: Mapped[int | None]  # the organisation's tier in its policy's order (1 first); None if unranked
+    tier: Mapped[str | None] = mapped_column(String(64))  # the organisation's tier when it opened, or as changed
+    tier_rank: Mapped[int | None]  # the ticket's tier in its policy's order (1 first); None if unranked
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)  # not in a resolved or closed status
     requested_severity_rank: Mapped[int | None]  # what the requester suggested
     category: Mapped[str | None] = mapped_column(String(64))
@@ -145,7 +145,8 @@ class Ticket(Base):
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     public_updated_at: Mapped[datetime]
-    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)  # earliest due of a counting clock
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)  # next warning, goal or due to act on
 
 
 class TicketEvent(Base):
@@ -197,25 +198,32 @@ class Attachment(Base):
 
 
 class SlaClock(Base):
-    """A metric's state as last computed from the events: a cache the services keep in step."""
+    """What a ticket's events fixed about one metric's clock: instants, and time counted by then.
+
+    Nothing here depends on when it is read. Running or breached, remaining time and percentage are
+    worked out for the reader's `now` (`sladesk.sla.read_clock`), and in SQL by comparing `due_at` with
+    `now`, so a clock nobody touched reads breached the moment its due instant passes.
+    """
 
     __tablename__ = "sla_clocks"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16))
     calendar: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime | None]
+    target_seconds: Mapped[int | None]  # None: the ticket's severity has no target for this metric
+    goal_seconds: Mapped[int | None]
+    started_at: Mapped[datetime | None]  # None: the event that starts it has not happened
     stopped_at: Mapped[datetime | None]
-    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(200))
+    stop_cancels: Mapped[bool] = mapped_column(Boolean, default=False)  # stopped by a resolve/close, not a reply
+    due_at: Mapped[datetime | None] = mapped_column(index=True)  # None while paused short of the target
     goal_at: Mapped[datetime | None]
     warning_at: Mapped[datetime | None]
-    counted_seconds: Mapped[int]
-    remaining_seconds: Mapped[int | None]
-    percent_used: Mapped[float | None] = mapped_column(Float)
-    excused: Mapped[str | None] = mapped_column(Text)
+    counted_microseconds: Mapped[int] = mapped_column(BigInteger)  # working time counted by `counting_from`
+    counting_from: Mapped[datetime | None]  # counting goes on from here; None when stopped or paused
+    paused_since: Mapped[datetime | None]
+    excuse: Mapped[str | None] = mapped_column(Text)  # an outside incident: a breach is reported excused
     cycle: Mapped[int]
-    computed_at: Mapped[datetime]
 
 
 class OutboxMessage(Base):

@@ -10,11 +10,13 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import MAX_ID
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES, add_attachment, list_attachments, open_attachment
 from sladesk.services.errors import InvalidFieldError
+from sladesk.store import transaction
 from sladesk.store.engine import data_dir
 from sladesk.store.tables import Attachment
 
@@ -66,20 +68,23 @@ async def upload(
     data = await file.read(MAX_ATTACHMENT_BYTES + 1)
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise InvalidFieldError("file", f"over the limit of {MAX_ATTACHMENT_BYTES} bytes")
-    change = add_attachment(
-        sessions,
-        actor,
-        ticket_id,
-        filename=file.filename or "",
-        content_type=file.content_type or "application/octet-stream",
-        data=data,
-        storage=_storage(request),
-        public=public,
-        now=request.app.state.clock(),
-    )
-    with sessions() as session:
-        row = session.get_one(Attachment, change.event.data["attachment_id"])
-        return AttachmentOut.of(row)
+
+    def store() -> AttachmentOut:
+        with transaction(sessions) as session:
+            change = add_attachment(
+                session,
+                actor,
+                ticket_id,
+                filename=file.filename or "",
+                content_type=file.content_type or "application/octet-stream",
+                data=data,
+                storage=_storage(request),
+                public=public,
+                now=request.app.state.clock(),
+            )
+            return AttachmentOut.of(session.get_one(Attachment, change.event.data["attachment_id"]))
+
+    return await run_in_threadpool(store)
 
 
 @router.get("", response_model=list[AttachmentOut])

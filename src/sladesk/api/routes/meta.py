@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -14,9 +13,9 @@ from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import MAX_ID, PolicySummary, PolicyVersionOut, QueueItemOut
 from sladesk.errors import UnknownPolicyError
 from sladesk.policy import Policy
-from sladesk.services import ForbiddenError, policies
-from sladesk.sla.queue import QueueEntry, order_queue
-from sladesk.store.tables import Organisation, Ticket
+from sladesk.services import policies
+from sladesk.services.views import queue_page
+from sladesk.store import reading
 
 router = APIRouter(prefix="/api/v1", tags=["policies and queue"])
 YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -151,58 +150,16 @@ def _find(session: Session, policy_id: str, version: int | None) -> tuple[Policy
 
 @router.get("/queue", response_model=list[QueueItemOut])
 def queue(
-    actor: CurrentActor, sessions: Sessions, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[QueueItemOut]:
-    """Open tickets in the one total order of SEMANTICS.md, each with the reason for its place.
+    """Open tickets in the one total order of the work queue, each with its state now and the reason for its place.
 
     The database sorts (severity, tier, next due, opened, id: the index `ix_tickets_queue_order`), so a
-    page costs the same however many tickets are open; the reasons come from `sladesk.sla.queue`.
+    page costs the same however many tickets are open.
     """
-    if not actor.is_staff:
-        raise ForbiddenError("the work queue is for agents and admins")
-    query = (
-        select(Ticket, Organisation.tier)
-        .join(Organisation, Organisation.id == Ticket.organisation_id)
-        .where(Ticket.is_open.is_(True))
-        .order_by(
-            Ticket.severity_rank,
-            Ticket.tier_rank.asc().nulls_last(),
-            Ticket.next_due_at.asc().nulls_last(),
-            Ticket.opened_at,
-            Ticket.id,
-        )
-        .limit(limit + 1)  # one more, so the last shown can say why it is ahead of the next
-    )
-    with sessions() as session:
-        rows = session.execute(query).all()
-        codes: dict[tuple[str, int, int], str] = {}
-        for ticket, _ in rows:
-            key = (ticket.policy_id, ticket.policy_version, ticket.severity_rank)
-            if key not in codes:
-                policy = policies.policy_at(session, ticket.policy_id, ticket.policy_version)
-                codes[key] = policy.severity(ticket.severity_rank).code
-    entries = [
-        QueueEntry(
-            ticket_id=ticket.id,
-            severity_rank=ticket.severity_rank,
-            severity_code=codes[(ticket.policy_id, ticket.policy_version, ticket.severity_rank)],
-            tier=tier,
-            tier_rank=ticket.tier_rank,
-            next_due=ticket.next_due_at,
-            opened_at=ticket.opened_at,
-        )
-        for ticket, tier in rows
-    ]
-    subjects = {ticket.id: ticket.subject for ticket, _ in rows}
-    return [
-        QueueItemOut(
-            position=p.position,
-            ticket_id=int(p.entry.ticket_id),
-            subject=subjects[int(p.entry.ticket_id)],
-            severity=p.entry.severity_rank,
-            tier=p.entry.tier,
-            next_due_at=p.entry.next_due,
-            reason=p.reason,
-        )
-        for p in order_queue(entries)[:limit]
-    ]
+    with reading(sessions) as session:
+        items = queue_page(session, actor, request.app.state.clock(), limit)
+    return [QueueItemOut.model_validate(item, from_attributes=True) for item in items]

@@ -1,0 +1,97 @@
+"""The one write seam: every change to a ticket is recorded here, inside the caller's unit of work.
+
+`record_change` appends the typed event, replays the history with it, and writes what the event fixed:
+the clock instants, the ticket's derived columns (status, severity, tier, category, next due and next
+timer instants) and its version. Opening, changing, importing in bulk and the demo all go through it,
+so nothing else writes those columns and the stored instants never drift from the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, inspect
+from sqlalchemy.orm import Session
+
+from sladesk.policy import Policy
+from sladesk.services.clocks import clock_row, load_events, replay_events, ticket_policy
+from sladesk.sla import Event, OpenedEvent, ReplayReport
+from sladesk.sla.queue import next_pending_due
+from sladesk.store.tables import SlaClock, Ticket, TicketEvent
+
+
+def record_change(
+    session: Session,
+    ticket: Ticket,
+    event: Event,
+    *,
+    actor_id: int | None,
+    prior: Sequence[Event] | None = None,
+    policy: Policy | None = None,
+) -> TicketEvent:
+    """Append `event` to the ticket's history and bring its clocks and derived columns in step.
+
+    `prior` is the history before `event` when the caller has it (a new ticket has none); otherwise it
+    is read. A history the policy refuses raises ConflictError and the caller's transaction rolls back.
+    """
+    policy = policy or ticket_policy(session, ticket)
+    if prior is None:
+        prior = load_events(session, ticket.id) if not isinstance(event, OpenedEvent) else []
+    history = [*prior, event]
+    report = replay_events(policy, history, event.at)
+    if prior:
+        _bump_version(ticket, event)
+    apply_report(ticket, report)
+    if not inspect(ticket).has_identity:  # a new ticket: its row first, for the id its event and clocks refer to
+        session.add(ticket)
+        session.flush()
+    else:
+        session.execute(delete(SlaClock).where(SlaClock.ticket_id == ticket.id))
+    row = TicketEvent(
+        ticket_id=ticket.id,
+        sequence=len(history),
+        at=event.at,
+        type=event.type,
+        actor_id=actor_id,
+        data=event.data(),
+    )
+    session.add(row)
+    session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
+    session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
+    return row
+
+
+def apply_report(ticket: Ticket, report: ReplayReport) -> None:
+    """Copy what lists, filters and the queue read (status, severity, tier, next instants) onto the ticket."""
+    history = report.history
+    ticket.status = history.status
+    ticket.is_open = not report.policy.is_finished(history.status)
+    ticket.severity_rank = report.severity.rank
+    ticket.tier = history.tier
+    ticket.tier_rank = report.policy.tier_rank(history.tier)
+    ticket.category = history.category
+    ticket.next_due_at = next_pending_due(report)
+    ticket.next_timer_at = next_timer(report)
+
+
+def next_timer(report: ReplayReport) -> datetime | None:
+    """The next instant after the report's `now` at which a counting clock warns, misses its goal or falls due."""
+    now = report.now
+    upcoming = [
+        instant
+        for metric in report.metrics.values()
+        if metric.instants.counting_from is not None
+        for instant in (metric.warning_at, metric.goal, metric.due)
+        if instant is not None and instant > now
+    ]
+    return min(upcoming, default=None)
+
+
+def _bump_version(ticket: Ticket, event: Event) -> None:
+    """One more version for the event; the customers' version and change time move only if they see it."""
+    ticket.version += 1
+    ticket.updated_at = event.at
+    if event.public:
+        ticket.public_version += 1
+        ticket.public_updated_at = event.at

@@ -1,0 +1,289 @@
+"""Read models: tickets, pages of tickets, the conversation, the history and the queue, as people see them.
+
+Each is a frozen value with visibility already applied (customers see no trace of internal activity)
+and every clock read for the reader's `now`, so the API, the pages and the CLI show the same thing.
+A page of tickets costs a fixed number of statements: the tickets, then all their clocks at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from sladesk.policy import Policy
+from sladesk.services.actors import Actor
+from sladesk.services.clocks import instants_of
+from sladesk.services.errors import ForbiddenError
+from sladesk.services.policies import policy_at
+from sladesk.services.tickets import get_ticket, visible_version
+from sladesk.sla import ClockInstants, ClockReading, MetricState, event_of, read_clock
+from sladesk.sla.queue import QueueEntry, QueuePosition, explain_order
+from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+
+
+@dataclass(frozen=True)
+class ClockView:
+    instants: ClockInstants
+    reading: ClockReading
+
+    @property
+    def metric(self) -> str:
+        return self.instants.metric_id
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as one reader sees it at `now`."""
+
+    id: int
+    subject: str
+    description: str
+    status: str
+    severity: int
+    severity_code: str
+    requested_severity: int | None
+    category: str | None
+    tier: str | None
+    organisation_id: int
+    requester_id: int
+    assignee_id: int | None
+    policy_id: str
+    policy_version: int
+    intake: dict[str, Any]
+    outside_incident: str | None
+    follow_up_of: int | None
+    version: int  # the version the reader sends back in If-Match
+    opened_at: datetime
+    updated_at: datetime  # the last change the reader can see
+    next_due_at: datetime | None
+    clocks: tuple[ClockView, ...]
+
+    @property
+    def breached(self) -> bool:
+        return any(clock.reading.state is MetricState.BREACHED for clock in self.clocks)
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: str | None = None
+    severity: int | None = None
+    organisation_id: int | None = None
+    breached: bool | None = None
+    due_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TicketPageView:
+    items: tuple[TicketView, ...]
+    last_id: int | None  # where the next page starts after, if there is one
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    author_id: int
+    public: bool
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    sequence: int  # customers' count only what they see, so no gap hints at an internal event
+    at: datetime
+    type: str
+    actor_id: int | None
+    data: dict[str, Any]
+    summary: str
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    position: int
+    ticket_id: int
+    subject: str
+    severity: int
+    severity_code: str
+    tier: str | None
+    next_due_at: datetime | None
+    sla_state: MetricState  # the most urgent state among the ticket's clocks at `now`
+    reason: str
+
+
+def breached_at(now: datetime) -> ColumnElement[bool]:
+    """SQL: the ticket has a clock breached at `now` (still running past its due, or stopped after it)."""
+    return exists().where(
+        SlaClock.ticket_id == Ticket.id,
+        SlaClock.due_at.is_not(None),
+        or_(and_(SlaClock.stopped_at.is_(None), SlaClock.due_at < now), SlaClock.stopped_at > SlaClock.due_at),
+    )
+
+
+def queue_order(query: Select[Any]) -> Select[Any]:
+    """The one total order of work (severity, tier, next due, opened, id), on `ix_tickets_queue_order`."""
+    return query.where(Ticket.is_open.is_(True)).order_by(
+        Ticket.severity_rank,
+        Ticket.tier_rank.asc().nulls_last(),
+        Ticket.next_due_at.asc().nulls_last(),
+        Ticket.opened_at,
+        Ticket.id,
+    )
+
+
+def ticket_view(session: Session, actor: Actor, ticket_id: int, now: datetime) -> TicketView:
+    ticket = get_ticket(session, actor, ticket_id)
+    clocks = list(session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket.id)))
+    return _view(session, ticket, clocks, actor, now)
+
+
+def ticket_page(
+    session: Session, actor: Actor, filters: TicketFilters, now: datetime, *, after: int | None, limit: int
+) -> TicketPageView:
+    """The tickets the actor may see, by id, a page at a time; filters compare instants with `now` in SQL."""
+    query = select(Ticket).order_by(Ticket.id).limit(limit + 1)
+    if not actor.is_staff:
+        query = query.where(Ticket.organisation_id == actor.organisation_id)
+    if filters.status is not None:
+        query = query.where(Ticket.status == filters.status)
+    if filters.severity is not None:
+        query = query.where(Ticket.severity_rank == filters.severity)
+    if filters.organisation_id is not None:
+        query = query.where(Ticket.organisation_id == filters.organisation_id)
+    if filters.breached is not None:
+        clause = breached_at(now)
+        query = query.where(clause if filters.breached else ~clause)
+    if filters.due_before is not None:
+        query = query.where(Ticket.next_due_at < filters.due_before)
+    if after is not None:
+        query = query.where(Ticket.id > after)
+    rows = list(session.scalars(query))
+    page = rows[:limit]
+    clocks = _clocks_of(session, [ticket.id for ticket in page])
+    items = tuple(_view(session, ticket, clocks[ticket.id], actor, now) for ticket in page)
+    return TicketPageView(items, page[-1].id if len(rows) > limit else None)
+
+
+def conversation(session: Session, actor: Actor, ticket_id: int) -> list[CommentView]:
+    """The comments, oldest first; customers never see internal notes."""
+    get_ticket(session, actor, ticket_id)
+    query = select(Comment).where(Comment.ticket_id == ticket_id).order_by(Comment.id)
+    if not actor.is_staff:
+        query = query.where(Comment.public.is_(True))
+    return [CommentView(c.id, c.author_id, c.public, c.body, c.created_at) for c in session.scalars(query)]
+
+
+def history(session: Session, actor: Actor, ticket_id: int) -> list[HistoryEntry]:
+    """The ticket's events in words; customers do not see internal notes or internal attachments."""
+    get_ticket(session, actor, ticket_id)
+    rows = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.sequence))
+    entries: list[HistoryEntry] = []
+    for row in rows:
+        event = event_of(row.type, row.at, row.data)
+        if not actor.is_staff and not event.public:
+            continue
+        sequence = row.sequence if actor.is_staff else len(entries) + 1
+        entries.append(HistoryEntry(sequence, row.at, row.type, row.actor_id, row.data, event.describe()))
+    return entries
+
+
+def queue_page(session: Session, actor: Actor, now: datetime, limit: int) -> list[QueueItem]:
+    """Open tickets in the one total order, each with its state at `now` and the reason for its place."""
+    if not actor.is_staff:
+        raise ForbiddenError("the work queue is for agents and admins")
+    # one more row than shown, so the last one shown can say why it is ahead of the next
+    rows = list(session.scalars(queue_order(select(Ticket)).limit(limit + 1)))
+    clocks = _clocks_of(session, [ticket.id for ticket in rows])
+    entries: list[QueueEntry] = []
+    states: dict[int, MetricState] = {}
+    for ticket in rows:
+        policy = policy_at(session, ticket.policy_id, ticket.policy_version)
+        entries.append(
+            QueueEntry(
+                ticket_id=ticket.id,
+                severity_rank=ticket.severity_rank,
+                severity_code=policy.severity(ticket.severity_rank).code,
+                tier=ticket.tier,
+                tier_rank=ticket.tier_rank,
+                next_due=ticket.next_due_at,
+                opened_at=ticket.opened_at,
+            )
+        )
+        states[ticket.id] = _most_urgent(_readings(policy, clocks[ticket.id], now))
+    subjects = {ticket.id: ticket.subject for ticket in rows}
+    return [_queue_item(position, subjects, states) for position in explain_order(entries)[:limit]]
+
+
+def _queue_item(position: QueuePosition, subjects: dict[int, str], states: dict[int, MetricState]) -> QueueItem:
+    entry = position.entry
+    ticket_id = int(entry.ticket_id)
+    return QueueItem(
+        position=position.position,
+        ticket_id=ticket_id,
+        subject=subjects[ticket_id],
+        severity=entry.severity_rank,
+        severity_code=entry.severity_code,
+        tier=entry.tier,
+        next_due_at=entry.next_due,
+        sla_state=states[ticket_id],
+        reason=position.reason,
+    )
+
+
+_URGENCY = (MetricState.BREACHED, MetricState.RUNNING, MetricState.PAUSED, MetricState.NOT_STARTED)
+
+
+def _most_urgent(clocks: Sequence[ClockView]) -> MetricState:
+    states = {clock.reading.state for clock in clocks}
+    return next((state for state in _URGENCY if state in states), MetricState.NONE)
+
+
+def _clocks_of(session: Session, ticket_ids: list[int]) -> dict[int, list[SlaClock]]:
+    grouped: dict[int, list[SlaClock]] = defaultdict(list)
+    if ticket_ids:
+        for row in session.scalars(select(SlaClock).where(SlaClock.ticket_id.in_(ticket_ids))):
+            grouped[row.ticket_id].append(row)
+    return grouped
+
+
+def _readings(policy: Policy, rows: Sequence[SlaClock], now: datetime) -> tuple[ClockView, ...]:
+    order = {metric_id: index for index, metric_id in enumerate(policy.metric_ids)}
+    ordered = sorted(rows, key=lambda row: (order.get(row.metric, len(order)), row.metric))
+    views = []
+    for row in ordered:
+        instants = instants_of(row)
+        views.append(ClockView(instants, read_clock(instants, policy.calendar(row.calendar), now)))
+    return tuple(views)
+
+
+def _view(session: Session, ticket: Ticket, clocks: Sequence[SlaClock], actor: Actor, now: datetime) -> TicketView:
+    policy = policy_at(session, ticket.policy_id, ticket.policy_version)
+    return TicketView(
+        id=ticket.id,
+        subject=ticket.subject,
+        description=ticket.description,
+        status=ticket.status,
+        severity=ticket.severity_rank,
+        severity_code=policy.severity(ticket.severity_rank).code,
+        requested_severity=ticket.requested_severity_rank,
+        category=ticket.category,
+        tier=ticket.tier,
+        organisation_id=ticket.organisation_id,
+        requester_id=ticket.requester_id,
+        assignee_id=ticket.assignee_id,
+        policy_id=ticket.policy_id,
+        policy_version=ticket.policy_version,
+        intake=ticket.intake,
+        outside_incident=ticket.outside_incident_reason if ticket.outside_incident else None,
+        follow_up_of=ticket.follow_up_of_id,
+        version=visible_version(ticket, actor),
+        opened_at=ticket.opened_at,
+        updated_at=ticket.updated_at if actor.is_staff else ticket.public_updated_at,
+        next_due_at=ticket.next_due_at,
+        clocks=_readings(policy, clocks, now),
+    )
