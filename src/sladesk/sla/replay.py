@@ -169,7 +169,7 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
     else:
         base = done[rule.start].stopped_at if rule.start in done else None
     if base is None:
-        return _not_started(rule)
+        return _not_started(rule, now)
     cycle_start, stopped_at, stop_reason, cycle = _cycle(rule, history, base, policy)
     end = stopped_at or now
     pauses = tuple(
@@ -224,7 +224,7 @@ def _stopped_by_finishing(rule: ClockRule, history: History, stopped_at: datetim
     return rule.metric.stop == "first_agent_reply" and stopped_at not in (None, history.first_agent_reply)
 
 
-def _not_started(rule: ClockRule) -> MetricReport:
+def _not_started(rule: ClockRule, now: datetime) -> MetricReport:
     instants = ClockInstants(
         metric_id=rule.metric_id,
         calendar_id=rule.calendar_id,
@@ -243,15 +243,7 @@ def _not_started(rule: ClockRule) -> MetricReport:
         excuse=None,
         cycle=1,
     )
-    reading = ClockReading(
-        state=MetricState.NONE if rule.due is None else MetricState.NOT_STARTED,
-        counted_seconds=0,
-        remaining_seconds=_seconds(rule.due),
-        percent_used=0.0 if rule.due else None,
-        goal_met=None,
-        warning_reached=False,
-        excused=None,
-    )
+    reading = read_clock(instants, rule.calendar, now)
     return MetricReport(rule=rule, instants=instants, reading=reading, pauses=(), segments=(), tail_from=None)
 
 

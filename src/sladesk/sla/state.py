@@ -54,7 +54,7 @@ class ClockReading:
 
     state: MetricState
     counted_seconds: int
-    remaining_seconds: int | None  # only while the clock can still count towards its target
+    remaining_seconds: int | None  # until the clock stops (the whole target before it starts)
     percent_used: float | None
     goal_met: bool | None  # None: no goal, or not decided yet at `now`
     warning_reached: bool  # the warning instant has passed and the clock is neither stopped nor breached
@@ -70,7 +70,7 @@ def read_clock(clock: ClockInstants, calendar: Calendar, now: datetime) -> Clock
     state = _state(clock, now)
     target = clock.target_seconds
     remaining = None
-    if target is not None and clock.stopped_at is None and clock.started_at is not None:
+    if target is not None and clock.stopped_at is None:
         remaining = max(target - counted_seconds, 0)
     percent = round(counted_seconds / target * 100, 1) if target else None
     return ClockReading(
