@@ -11,6 +11,7 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
 from sladesk.api import create_app
 from sladesk.services import (
@@ -24,6 +25,9 @@ from sladesk.services import (
     update_organisation,
 )
 from sladesk.services.directory import actor_of
+from sladesk.services.maintenance import upgrade_desk
+from sladesk.store import transaction
+from sladesk.store.tables import SlaClock
 from tests.support.units import committed
 
 merge_duplicate = committed(tickets.merge_duplicate)
@@ -202,3 +206,15 @@ def test_two_crossed_merges_give_one_success_and_one_clear_refusal(sessions, des
     for thread in threads:
         thread.join()
     assert sorted(outcomes) in (["ConflictError", "merged"], ["StaleVersionError", "merged"])
+
+
+def test_upgrading_a_desk_recomputes_the_clocks_a_migration_emptied(engine, sessions, desk):
+    client, tokens, clock, _, _ = desk
+    ticket_id = open_ticket(client, tokens)
+    clock.set("2026-12-07T13:30:00-05:00")
+    before = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()
+    with transaction(sessions) as session:
+        session.execute(delete(SlaClock))
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()["sla"] == {}
+    upgrade_desk(engine)
+    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json() == before

@@ -17,14 +17,15 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply the migrations the database lacks and print each one applied."""
+    from sladesk.services.maintenance import upgrade_desk
     from sladesk.store import database_url as configured_url
-    from sladesk.store import make_engine, safe_url, upgrade
+    from sladesk.store import make_engine, safe_url
     from sladesk.store.migrate import current_revision, revision_doc
 
     url = database_url or configured_url()
     engine = make_engine(url)
     try:
-        applied = upgrade(engine, revision)
+        applied = upgrade_desk(engine, revision)
         now_at = current_revision(engine)
     finally:
         engine.dispose()

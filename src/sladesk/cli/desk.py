@@ -28,13 +28,14 @@ def admin(
     """
     from sladesk.services import issue_token
     from sladesk.services.directory import bootstrap_admin
+    from sladesk.services.maintenance import upgrade_desk
     from sladesk.store import database_url as configured_url
-    from sladesk.store import make_engine, make_sessions, safe_url, upgrade
+    from sladesk.store import make_engine, make_sessions, safe_url
 
     url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        upgrade_desk(engine)
         sessions = make_sessions(engine)
         user, created = bootstrap_admin(sessions, email=email, name=name)
         token = issue_token(sessions, user.id, token_name)
@@ -58,7 +59,8 @@ def demo(
     import shlex
 
     from sladesk.demo import seed_demo
-    from sladesk.store import make_engine, make_sessions, upgrade
+    from sladesk.services.maintenance import upgrade_desk
+    from sladesk.store import make_engine, make_sessions
     from sladesk.store.engine import SQLITE_FILENAME
 
     if then_serve:
@@ -68,7 +70,7 @@ def demo(
     url = sqlite_url(directory)
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        upgrade_desk(engine)
         logins = seed_demo(make_sessions(engine), datetime.now(UTC))
     except BaseException:
         engine.dispose()

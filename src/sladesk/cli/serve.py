@@ -37,8 +37,9 @@ def serve(
     attachments are kept in the data directory. With --workers N, N processes serve the API
     (PostgreSQL only: SQLite is served by one process).
     """
+    from sladesk.services.maintenance import upgrade_desk
     from sladesk.store import database_url as configured_url
-    from sladesk.store import make_engine, safe_url, upgrade
+    from sladesk.store import make_engine, safe_url
 
     _refuse_sqlite_workers(workers, database_url, data_dir)
     check_port(host, port)
@@ -46,7 +47,7 @@ def serve(
     url = database_url or (configured_url() if data_dir is None else sqlite_url(directory))
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        upgrade_desk(engine)
     except BaseException:
         engine.dispose()
         raise

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, inspect
+from sqlalchemy import delete, exists, inspect, select
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
@@ -95,3 +95,20 @@ def _bump_version(ticket: Ticket, event: Event) -> None:
     if event.public:
         ticket.public_version += 1
         ticket.public_updated_at = event.at
+
+
+def rebuild_clocks(session: Session) -> int:
+    """Recompute the clocks of every ticket that has none stored (after a migration emptied them).
+
+    Each ticket is replayed as of its last event, exactly as `record_change` wrote it then; no event is
+    added. Returns how many tickets were rebuilt.
+    """
+    missing = select(Ticket).where(~exists().where(SlaClock.ticket_id == Ticket.id)).order_by(Ticket.id)
+    rebuilt = 0
+    for ticket in session.scalars(missing.with_for_update()):
+        events = load_events(session, ticket.id)
+        report = replay_events(ticket_policy(session, ticket), events, events[-1].at)
+        apply_report(ticket, report)
+        session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
+        rebuilt += 1
+    return rebuilt
