@@ -71,7 +71,7 @@ def test_replay_now_option_replays_before_the_first_reply(sladesk):
                 {"at": "2026-11-26T09:00:00-05:00", "type": "escalate"},
             ],
             "error: event 1: unknown type 'escalate' (expected one of: opened, reply, status, severity, "
-            "outside_incident)",
+            "tier, category, outside_incident)",
         ),
     ],
     ids=["naive-timestamp", "unknown-status", "out-of-order", "unknown-severity", "unknown-type"],
