@@ -31,7 +31,6 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
-from sladesk.store import transaction
 from sladesk.store.tables import Organisation, SlaClock, Ticket, User
 
 Sessions = sessionmaker[Session]
@@ -529,8 +528,8 @@ ORGANISATIONS = (
 )
 
 
-def seed_demo(sessions: Sessions, now: datetime) -> DemoLogins:
-    """Set up the demo in the database of `sessions` as of `now`, or find it there; either way, fresh tokens.
+def seed_demo(session: Session, now: datetime) -> DemoLogins:
+    """Set up the demo in the caller's unit of work as of `now`, or find it there; either way, fresh tokens.
 
     On a database without the demo: five organisations (one per built-in policy), a customer each, two
     agents and an admin, and the tickets of each organisation with events spread over the days before
@@ -541,35 +540,34 @@ def seed_demo(sessions: Sessions, now: datetime) -> DemoLogins:
         raise InputError(f"now {now.isoformat()} has no UTC offset")
     names = [org.name for org in ORGANISATIONS]
     emails = [person.email for person in (*STAFF, *(org.customer for org in ORGANISATIONS))]
-    with sessions() as session:
-        found_orgs = set(session.scalars(select(Organisation.name).where(Organisation.name.in_(names))))
-        found_users = set(session.scalars(select(User.email).where(User.email.in_(emails))))
+    found_orgs = set(session.scalars(select(Organisation.name).where(Organisation.name.in_(names))))
+    found_users = set(session.scalars(select(User.email).where(User.email.in_(emails))))
     if len(found_orgs) == len(names) and len(found_users) == len(emails):
-        return _logins(sessions, now, created=False)
+        return _logins(session, now, created=False)
     if found_orgs or found_users:
         present = ", ".join(sorted(found_orgs | found_users))
         raise DemoDataError(f"this database holds only part of the demo data ({present}); use an empty one")
-    _create(sessions, now)
-    return _logins(sessions, now, created=True)
+    _create(session, now)
+    return _logins(session, now, created=True)
 
 
-def _create(sessions: Sessions, now: datetime) -> None:
+def _create(session: Session, now: datetime) -> None:
     start = now - timedelta(days=30)  # people and organisations exist before their first ticket
     staff: dict[str, Actor] = {}
     for person in STAFF:
         user = create_user(
-            sessions, None, email=person.email, name=person.name, role=person.role, password=person.password, now=start
+            session, None, email=person.email, name=person.name, role=person.role, password=person.password, now=start
         )
-        staff[person.email] = _actor(sessions, user.id)
+        staff[person.email] = actor_of(session, user.id)
     lead = staff[STAFF[0].email]
     agents = [staff[person.email] for person in STAFF if person.role is Role.AGENT]
     for index, org in enumerate(ORGANISATIONS):
         organisation = create_organisation(
-            sessions, None, name=org.name, policy_id=org.policy_id, tier=org.tier, now=start
+            session, None, name=org.name, policy_id=org.policy_id, tier=org.tier, now=start
         )
         person = org.customer
         user = create_user(
-            sessions,
+            session,
             None,
             email=person.email,
             name=person.name,
@@ -578,44 +576,35 @@ def _create(sessions: Sessions, now: datetime) -> None:
             password=person.password,
             now=start,
         )
-        with transaction(sessions) as session:
-            desk = _Desk(
-                session, load_policy(org.policy_id), actor_of(session, user.id), agents[index % len(agents)], lead, now
-            )
-            org.tickets(desk)
-
-
-def _actor(sessions: Sessions, user_id: int) -> Actor:
-    with sessions() as session:
-        return actor_of(session, user_id)
-
-
-def _logins(sessions: Sessions, now: datetime, *, created: bool) -> DemoLogins:
-    with sessions() as session:
-        orgs = {
-            org.name: org
-            for org in session.scalars(
-                select(Organisation).where(Organisation.name.in_([o.name for o in ORGANISATIONS]))
-            )
-        }
-        ticket_count = session.scalar(
-            select(func.count(Ticket.id)).where(Ticket.organisation_id.in_([org.id for org in orgs.values()]))
+        desk = _Desk(
+            session, load_policy(org.policy_id), actor_of(session, user.id), agents[index % len(agents)], lead, now
         )
-        users = {
-            user.email: user
-            for user in session.scalars(
-                select(User).where(User.email.in_([p.email for p in (*STAFF, *(o.customer for o in ORGANISATIONS))]))
-            )
-        }
+        org.tickets(desk)
+
+
+def _logins(session: Session, now: datetime, *, created: bool) -> DemoLogins:
+    orgs = {
+        org.name: org
+        for org in session.scalars(select(Organisation).where(Organisation.name.in_([o.name for o in ORGANISATIONS])))
+    }
+    ticket_count = session.scalar(
+        select(func.count(Ticket.id)).where(Ticket.organisation_id.in_([org.id for org in orgs.values()]))
+    )
+    users = {
+        user.email: user
+        for user in session.scalars(
+            select(User).where(User.email.in_([p.email for p in (*STAFF, *(o.customer for o in ORGANISATIONS))]))
+        )
+    }
     logins = [
         DemoLogin(
-            p.role, p.name, p.email, p.password, issue_token(sessions, users[p.email].id, TOKEN_NAME, now), None, None
+            p.role, p.name, p.email, p.password, issue_token(session, users[p.email].id, TOKEN_NAME, now), None, None
         )
         for p in STAFF
     ]
     for org in ORGANISATIONS:
         person = org.customer
-        token = issue_token(sessions, users[person.email].id, TOKEN_NAME, now)
+        token = issue_token(session, users[person.email].id, TOKEN_NAME, now)
         logins.append(
             DemoLogin(person.role, person.name, person.email, person.password, token, org.name, org.policy_id)
         )

@@ -19,9 +19,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
 from sladesk.policy import builtin_source
-from sladesk.services import Actor, Role, accounts, attachments, create_organisation, create_user, issue_token, tickets
-from sladesk.services.directory import bootstrap_admin, update_user
-from tests.support.units import committed
+from sladesk.services import Actor, Role, attachments, tickets
+from tests.support.units import (
+    bootstrap_admin,
+    committed,
+    create_organisation,
+    create_user,
+    issue_token,
+    list_tokens,
+    update_user,
+)
 
 open_ticket = committed(tickets.open_ticket)
 reply = committed(tickets.reply)
@@ -234,7 +241,7 @@ def desk(sessions, tmp_path) -> Desk:
         desk.ids[key] = user.id
     for key, owner in (("spare_token_a", "customer_a"), ("spare_token_b", "customer_b")):
         issue_token(sessions, desk.ids[owner], key, now=NOW)
-        tokens = accounts.list_tokens(sessions, desk.actors["admin"], desk.ids[owner])
+        tokens = list_tokens(sessions, desk.actors["admin"], desk.ids[owner])
         desk.ids[key] = next(token.id for token in tokens if token.name == key)
     ticket_a = desk.ticket("customer_a")
     reply(desk.sessions, desk.actors["agent"], ticket_a, "We are looking.", now=NOW)

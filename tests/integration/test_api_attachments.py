@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sladesk.api import create_app
-from sladesk.services import Role, create_organisation, create_user, issue_token
+from sladesk.services import Role
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES
+from tests.support.units import create_organisation, create_user, issue_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

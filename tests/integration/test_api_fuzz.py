@@ -20,8 +20,8 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
-from sladesk.services import Actor, Role, create_organisation, create_user, issue_token, tickets
-from tests.support.units import committed
+from sladesk.services import Actor, Role, tickets
+from tests.support.units import committed, create_organisation, create_user, issue_token
 
 open_ticket = committed(tickets.open_ticket)
 

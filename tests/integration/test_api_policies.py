@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from sladesk.api import create_app
 from sladesk.policy import builtin_source
-from sladesk.services import Role, create_organisation, create_user, issue_token
+from sladesk.services import Role
+from tests.support.units import create_organisation, create_user, issue_token
 
 NOW = datetime.fromisoformat("2026-12-02T09:00:00-05:00")  # a Wednesday, inside Alleo's 08:00-17:00
 YAML = {"Content-Type": "application/yaml"}

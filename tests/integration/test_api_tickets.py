@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sladesk.api import create_app
-from sladesk.services import Role, create_organisation, create_user, issue_token
+from sladesk.services import Role
+from tests.support.units import create_organisation, create_user, issue_token
 
 
 class Clock:

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.demo import DemoDataError, seed_demo
-from sladesk.services import Actor, Role, actor_for_password, actor_for_token, create_organisation
+from sladesk.demo import DemoDataError
+from sladesk.services import Actor, Role, actor_for_password, actor_for_token
 from sladesk.services.clocks import replay_ticket
 from sladesk.services.views import ticket_view
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
 from tests.integration.processes import free_port, get, serving, sladesk
+from tests.support.units import create_organisation, seed_demo
 
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
 NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")

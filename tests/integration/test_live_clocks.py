@@ -14,21 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
 from sladesk.api import create_app
-from sladesk.services import (
-    ConflictError,
-    Role,
-    StaleVersionError,
-    create_organisation,
-    create_user,
-    issue_token,
-    tickets,
-    update_organisation,
-)
+from sladesk.services import ConflictError, Role, StaleVersionError, tickets
 from sladesk.services.directory import actor_of
 from sladesk.services.maintenance import upgrade_desk
 from sladesk.store import transaction
 from sladesk.store.tables import SlaClock
-from tests.support.units import committed
+from tests.support.units import committed, create_organisation, create_user, issue_token, update_organisation
 
 merge_duplicate = committed(tickets.merge_duplicate)
 OPENED = "2026-12-07T09:00:00-05:00"

@@ -18,8 +18,6 @@ from sladesk.services import (
     Role,
     StaleVersionError,
     actor_of,
-    create_organisation,
-    create_user,
 )
 from sladesk.services import record as record_seam
 from sladesk.services import tickets as ticket_services
@@ -27,7 +25,7 @@ from sladesk.services.policies import pin_policy
 from sladesk.services.views import ticket_view
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import Comment, PolicyVersion, SlaClock, Ticket, TicketEvent
-from tests.support.units import committed
+from tests.support.units import committed, create_organisation, create_user
 
 open_ticket = committed(ticket_services.open_ticket)
 reply = committed(ticket_services.reply)

@@ -22,3 +22,18 @@ def committed(use_case: Callable[..., Result]) -> Callable[..., Result]:
             return use_case(session, *args, **kwargs)
 
     return run
+
+
+# The desk's setup use cases, each committed on its own as a test fixture needs them.
+import sladesk.demo as _demo  # noqa: E402
+import sladesk.services.accounts as _accounts  # noqa: E402
+import sladesk.services.directory as _directory  # noqa: E402
+
+create_organisation = committed(_directory.create_organisation)
+create_user = committed(_directory.create_user)
+issue_token = committed(_directory.issue_token)
+update_organisation = committed(_directory.update_organisation)
+update_user = committed(_directory.update_user)
+bootstrap_admin = committed(_directory.bootstrap_admin)
+list_tokens = committed(_accounts.list_tokens)
+seed_demo = committed(_demo.seed_demo)

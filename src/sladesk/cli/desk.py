@@ -30,15 +30,15 @@ def admin(
     from sladesk.services.directory import bootstrap_admin
     from sladesk.services.maintenance import upgrade_desk
     from sladesk.store import database_url as configured_url
-    from sladesk.store import make_engine, make_sessions, safe_url
+    from sladesk.store import make_engine, make_sessions, safe_url, transaction
 
     url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
     engine = make_engine(url)
     try:
         upgrade_desk(engine)
-        sessions = make_sessions(engine)
-        user, created = bootstrap_admin(sessions, email=email, name=name)
-        token = issue_token(sessions, user.id, token_name)
+        with transaction(make_sessions(engine)) as session:
+            user, created = bootstrap_admin(session, email=email, name=name)
+            token = issue_token(session, user.id, token_name)
     finally:
         engine.dispose()
     what = "created" if created else "exists already"
@@ -60,7 +60,7 @@ def demo(
 
     from sladesk.demo import seed_demo
     from sladesk.services.maintenance import upgrade_desk
-    from sladesk.store import make_engine, make_sessions
+    from sladesk.store import make_engine, make_sessions, transaction
     from sladesk.store.engine import SQLITE_FILENAME
 
     if then_serve:
@@ -71,7 +71,8 @@ def demo(
     engine = make_engine(url)
     try:
         upgrade_desk(engine)
-        logins = seed_demo(make_sessions(engine), datetime.now(UTC))
+        with transaction(make_sessions(engine)) as session:
+            logins = seed_demo(session, datetime.now(UTC))
     except BaseException:
         engine.dispose()
         raise

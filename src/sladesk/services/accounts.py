@@ -7,15 +7,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor, Role
 from sladesk.services.directory import _digest, issue_token
 from sladesk.services.errors import ForbiddenError, NotFoundError
 from sladesk.store.tables import ApiToken, Organisation, User
-from sladesk.store.transaction import transaction
 
-Sessions = sessionmaker[Session]
 Row = TypeVar("Row", Organisation, User, ApiToken)
 MAX_ID = 2**31 - 1  # the largest id every database holds (PostgreSQL integer); no row has a larger one
 
@@ -35,7 +33,7 @@ def require_admin(actor: Actor) -> None:
 
 
 def list_organisations(
-    sessions: Sessions, actor: Actor, *, after: int | None = None, limit: int = 50
+    session: Session, actor: Actor, *, after: int | None = None, limit: int = 50
 ) -> list[Organisation]:
     """Up to `limit` organisations with an id above `after`, in id order (admins only)."""
     require_admin(actor)
@@ -44,22 +42,20 @@ def list_organisations(
     query = select(Organisation).order_by(Organisation.id).limit(limit)
     if after is not None:
         query = query.where(Organisation.id > after)
-    with sessions() as session:
-        return list(session.scalars(query))
+    return list(session.scalars(query))
 
 
-def get_organisation(sessions: Sessions, actor: Actor, organisation_id: int) -> Organisation:
+def get_organisation(session: Session, actor: Actor, organisation_id: int) -> Organisation:
     """The organisation (admins only); NotFoundError if there is none with that id."""
     require_admin(actor)
-    with sessions() as session:
-        organisation = _get(session, Organisation, organisation_id)
+    organisation = _get(session, Organisation, organisation_id)
     if organisation is None:
         raise NotFoundError(f"no organisation {organisation_id}")
     return organisation
 
 
 def list_users(
-    sessions: Sessions,
+    session: Session,
     actor: Actor,
     *,
     role: Role | None = None,
@@ -78,31 +74,28 @@ def list_users(
         query = query.where(User.organisation_id == organisation_id)
     if after is not None:
         query = query.where(User.id > after)
-    with sessions() as session:
-        return list(session.scalars(query))
+    return list(session.scalars(query))
 
 
-def get_user(sessions: Sessions, actor: Actor, user_id: int) -> User:
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
     """The user (admins only); NotFoundError if there is none with that id."""
     require_admin(actor)
-    with sessions() as session:
-        user = _get(session, User, user_id)
+    user = _get(session, User, user_id)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
     return user
 
 
-def current_user(sessions: Sessions, actor: Actor) -> User:
+def current_user(session: Session, actor: Actor) -> User:
     """The user the actor is, whatever their role."""
-    with sessions() as session:
-        user = session.get(User, actor.user_id)
+    user = session.get(User, actor.user_id)
     if user is None:
         raise NotFoundError(f"no user {actor.user_id}")
     return user
 
 
 def issue_token_for(
-    sessions: Sessions, actor: Actor, user_id: int, name: str, now: datetime | None = None
+    session: Session, actor: Actor, user_id: int, name: str, now: datetime | None = None
 ) -> IssuedToken:
     """A new API token for the user, issued by an admin or by the user themself.
 
@@ -111,31 +104,28 @@ def issue_token_for(
     _require_admin_or_self(actor, user_id)
     if not _storable(user_id):
         raise NotFoundError(f"no user {user_id}")
-    secret = issue_token(sessions, user_id, name, now)
-    with sessions() as session:
-        token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
+    secret = issue_token(session, user_id, name, now)
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
     return IssuedToken(token, secret)
 
 
-def list_tokens(sessions: Sessions, actor: Actor, user_id: int) -> list[ApiToken]:
+def list_tokens(session: Session, actor: Actor, user_id: int) -> list[ApiToken]:
     """The user's API tokens in the order they were issued (for an admin or the user themself)."""
     _require_admin_or_self(actor, user_id)
-    with sessions() as session:
-        if _get(session, User, user_id) is None:
-            raise NotFoundError(f"no user {user_id}")
-        return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+    if _get(session, User, user_id) is None:
+        raise NotFoundError(f"no user {user_id}")
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
 
 
-def revoke_token(sessions: Sessions, actor: Actor, user_id: int, token_id: int) -> None:
+def revoke_token(session: Session, actor: Actor, user_id: int, token_id: int) -> None:
     """Delete the user's token, so that it authenticates no more; NotFoundError if the user has no such token."""
     _require_admin_or_self(actor, user_id)
-    with transaction(sessions) as session:
-        if _get(session, User, user_id) is None:
-            raise NotFoundError(f"no user {user_id}")
-        token = _get(session, ApiToken, token_id)
-        if token is None or token.user_id != user_id:
-            raise NotFoundError(f"user {user_id} has no token {token_id}")
-        session.delete(token)
+    if _get(session, User, user_id) is None:
+        raise NotFoundError(f"no user {user_id}")
+    token = _get(session, ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise NotFoundError(f"user {user_id} has no token {token_id}")
+    session.delete(token)
 
 
 def _require_admin_or_self(actor: Actor, user_id: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
@@ -21,15 +21,13 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
 from sladesk.services.policies import current_policy
 from sladesk.store.tables import ApiToken, Organisation, User
-from sladesk.store.transaction import transaction
 
-Sessions = sessionmaker[Session]
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "sld_"
 
 
 def create_organisation(
-    sessions: Sessions,
+    session: Session,
     actor: Actor | None,
     *,
     name: str,
@@ -40,19 +38,19 @@ def create_organisation(
 ) -> Organisation:
     """An organisation served under a policy; `actor` None is the operator setting the desk up."""
     _require_admin(actor)
-    with transaction(sessions) as session:
-        policy = _policy_with_tier(session, policy_id, tier)
-        if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
-            raise ConflictError(f"an organisation named {name!r} exists already")
-        organisation = Organisation(
-            name=name, policy_id=policy.id, tier=tier, timezone=timezone, created_at=now or datetime.now(UTC)
-        )
-        session.add(organisation)
+    policy = _policy_with_tier(session, policy_id, tier)
+    if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
+        raise ConflictError(f"an organisation named {name!r} exists already")
+    organisation = Organisation(
+        name=name, policy_id=policy.id, tier=tier, timezone=timezone, created_at=now or datetime.now(UTC)
+    )
+    session.add(organisation)
+    session.flush()  # its id, for what the caller does next
     return organisation
 
 
 def update_organisation(
-    sessions: Sessions,
+    session: Session,
     actor: Actor | None,
     organisation_id: int,
     changes: Mapping[str, Any],
@@ -65,24 +63,23 @@ def update_organisation(
     unknown = set(changes) - {"name", "policy_id", "tier", "timezone"}
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
-    with transaction(sessions) as session:
-        organisation = session.get(Organisation, organisation_id, with_for_update=True)
-        if organisation is None:
-            raise NotFoundError(f"no organisation {organisation_id}")
-        if "name" in changes and changes["name"] != organisation.name:
-            if session.scalar(select(Organisation.id).where(Organisation.name == changes["name"])) is not None:
-                raise ConflictError(f"an organisation named {changes['name']!r} exists already")
-            organisation.name = changes["name"]
-        policy_id = changes.get("policy_id", organisation.policy_id)
-        tier = changes.get("tier", organisation.tier)
-        organisation.policy_id = _policy_with_tier(session, policy_id, tier).id
-        organisation.tier = tier
-        if "timezone" in changes:
-            organisation.timezone = changes["timezone"]
+    organisation = session.get(Organisation, organisation_id, with_for_update=True)
+    if organisation is None:
+        raise NotFoundError(f"no organisation {organisation_id}")
+    if "name" in changes and changes["name"] != organisation.name:
+        if session.scalar(select(Organisation.id).where(Organisation.name == changes["name"])) is not None:
+            raise ConflictError(f"an organisation named {changes['name']!r} exists already")
+        organisation.name = changes["name"]
+    policy_id = changes.get("policy_id", organisation.policy_id)
+    tier = changes.get("tier", organisation.tier)
+    organisation.policy_id = _policy_with_tier(session, policy_id, tier).id
+    organisation.tier = tier
+    if "timezone" in changes:
+        organisation.timezone = changes["timezone"]
     return organisation
 
 
-def update_user(sessions: Sessions, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
+def update_user(session: Session, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
     """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
     part of, but none of its tokens or its password signs in any more. `changes` holds name and/or active.
     """
@@ -90,16 +87,15 @@ def update_user(sessions: Sessions, actor: Actor | None, user_id: int, changes: 
     unknown = set(changes) - {"name", "active"}
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
-    with transaction(sessions) as session:
-        user = session.get(User, user_id, with_for_update=True)
-        if user is None:
-            raise NotFoundError(f"no user {user_id}")
-        if "active" in changes:
-            if not changes["active"] and actor is not None and actor.user_id == user.id:
-                raise ConflictError("admins cannot deactivate themselves; another admin can")
-            user.active = bool(changes["active"])
-        if "name" in changes:
-            user.name = changes["name"]
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    if "active" in changes:
+        if not changes["active"] and actor is not None and actor.user_id == user.id:
+            raise ConflictError("admins cannot deactivate themselves; another admin can")
+        user.active = bool(changes["active"])
+    if "name" in changes:
+        user.name = changes["name"]
     return user
 
 
@@ -116,7 +112,7 @@ def _policy_with_tier(session: Session, policy_id: str, tier: str | None) -> Pol
 
 
 def create_user(
-    sessions: Sessions,
+    session: Session,
     actor: Actor | None,
     *,
     email: str,
@@ -130,24 +126,24 @@ def create_user(
     _require_admin(actor)
     if role is Role.CUSTOMER and organisation_id is None:
         raise InvalidFieldError("organisation_id", "a customer belongs to an organisation")
-    with transaction(sessions) as session:
-        if organisation_id is not None and session.get(Organisation, organisation_id) is None:
-            raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
-        if session.scalar(select(User.id).where(User.email == email.lower())) is not None:
-            raise ConflictError(f"a user with email {email!r} exists already")
-        user = User(
-            email=email.lower(),
-            name=name,
-            role=role.value,
-            organisation_id=organisation_id,
-            password_hash=_hasher.hash(password) if password else None,
-            created_at=now or datetime.now(UTC),
-        )
-        session.add(user)
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
+    if session.scalar(select(User.id).where(User.email == email.lower())) is not None:
+        raise ConflictError(f"a user with email {email!r} exists already")
+    user = User(
+        email=email.lower(),
+        name=name,
+        role=role.value,
+        organisation_id=organisation_id,
+        password_hash=_hasher.hash(password) if password else None,
+        created_at=now or datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
     return user
 
 
-def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime | None = None) -> tuple[User, bool]:
+def bootstrap_admin(session: Session, *, email: str, name: str, now: datetime | None = None) -> tuple[User, bool]:
     """The admin with this email, created if there is none and reactivated if deactivated.
 
     This is how an operator gets into a new desk, or back into one.
@@ -156,26 +152,22 @@ def bootstrap_admin(sessions: Sessions, *, email: str, name: str, now: datetime 
     """
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise InvalidFieldError("email", f"{email!r} is not an email address")
-    with sessions() as session:
-        existing = session.scalar(select(User).where(User.email == email.lower()))
+    existing = session.scalar(select(User).where(User.email == email.lower()))
     if existing is None:
-        return create_user(sessions, None, email=email, name=name, role=Role.ADMIN, now=now), True
+        return create_user(session, None, email=email, name=name, role=Role.ADMIN, now=now), True
     if existing.role != Role.ADMIN.value:
         raise ConflictError(f"{email} is a user already, as {existing.role}, not as admin")
     if not existing.active:  # the operator's way back in
-        existing = update_user(sessions, None, existing.id, {"active": True})
+        existing = update_user(session, None, existing.id, {"active": True})
     return existing, False
 
 
-def issue_token(sessions: Sessions, user_id: int, name: str, now: datetime | None = None) -> str:
+def issue_token(session: Session, user_id: int, name: str, now: datetime | None = None) -> str:
     """A new API token for the user; the secret is returned once and only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with transaction(sessions) as session:
-        if session.get(User, user_id) is None:
-            raise NotFoundError(f"no user {user_id}")
-        session.add(
-            ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now or datetime.now(UTC))
-        )
+    if session.get(User, user_id) is None:
+        raise NotFoundError(f"no user {user_id}")
+    session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now or datetime.now(UTC)))
     return secret
 
 

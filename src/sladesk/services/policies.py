@@ -15,16 +15,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError, UnknownPolicyError
 from sladesk.policy import BUILTIN_IDS, Policy, builtin_source, load_policy, policy_from_text
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
 from sladesk.store.tables import PolicyVersion
-from sladesk.store.transaction import transaction
 
-Sessions = sessionmaker[Session]
 UPLOAD_NAME = "uploaded policy"
 
 # (policy id, version) -> sha256 of its text, per database: stored versions never change
@@ -100,7 +98,7 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
 
 
 def upload_policy(
-    sessions: Sessions, actor: Actor, source: str, *, dry_run: bool = False, now: datetime | None = None
+    session: Session, actor: Actor, source: str, *, dry_run: bool = False, now: datetime | None = None
 ) -> Policy:
     """Check a policy's YAML and store it as the policy's new version (admins only).
 
@@ -110,30 +108,29 @@ def upload_policy(
     if actor.role is not Role.ADMIN:
         raise ForbiddenError("only admins upload policies")
     policy = policy_from_text(source, UPLOAD_NAME)
-    with transaction(sessions) as session:
-        current = _current_version(session, policy.id)
-        if current is not None and policy.version <= current:
-            raise InvalidFieldError(
-                "version",
-                f"policy {policy.id!r} is at version {current} already; give the new text version: {current + 1}",
-            )
-        if dry_run:
-            return policy
-        session.add(
-            PolicyVersion(
-                policy_id=policy.id,
-                version=policy.version,
-                source=source,
-                sha256=_sha256(source),
-                builtin=False,
-                uploaded_by_id=actor.user_id,
-                created_at=now or datetime.now(UTC),
-            )
+    current = _current_version(session, policy.id)
+    if current is not None and policy.version <= current:
+        raise InvalidFieldError(
+            "version",
+            f"policy {policy.id!r} is at version {current} already; give the new text version: {current + 1}",
         )
-        try:
-            session.flush()
-        except IntegrityError:
-            raise ConflictError(f"version {policy.version} of policy {policy.id!r} was stored meanwhile") from None
+    if dry_run:
+        return policy
+    session.add(
+        PolicyVersion(
+            policy_id=policy.id,
+            version=policy.version,
+            source=source,
+            sha256=_sha256(source),
+            builtin=False,
+            uploaded_by_id=actor.user_id,
+            created_at=now or datetime.now(UTC),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ConflictError(f"version {policy.version} of policy {policy.id!r} was stored meanwhile") from None
     return policy
 
 

@@ -23,6 +23,7 @@ from sladesk.api.directory_schemas import (
 from sladesk.api.paging import Cursor, decode_cursor, encode_cursor
 from sladesk.services import Role, accounts, create_organisation, create_user, update_organisation, update_user
 from sladesk.services.accounts import MAX_ID
+from sladesk.store import reading, transaction
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -34,15 +35,16 @@ def add_organisation(
     body: OrganisationCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
 ) -> OrganisationOut:
     """A new organisation under a policy, built-in or uploaded (admins only); 409 if the name is taken."""
-    organisation = create_organisation(
-        sessions,
-        actor,
-        name=body.name,
-        policy_id=body.policy_id,
-        tier=body.tier,
-        timezone=body.timezone,
-        now=request.app.state.clock(),
-    )
+    with transaction(sessions) as session:
+        organisation = create_organisation(
+            session,
+            actor,
+            name=body.name,
+            policy_id=body.policy_id,
+            tier=body.tier,
+            timezone=body.timezone,
+            now=request.app.state.clock(),
+        )
     response.headers["Location"] = f"/api/v1/organisations/{organisation.id}"
     return OrganisationOut.of(organisation)
 
@@ -53,7 +55,8 @@ def list_organisations(
 ) -> OrganisationPage:
     """Organisations in the order they were created, a page at a time (admins only)."""
     accounts.require_admin(actor)  # before the cursor is read, so that others learn nothing from its errors
-    rows = accounts.list_organisations(sessions, actor, after=decode_cursor("o", cursor), limit=limit + 1)
+    with reading(sessions) as session:
+        rows = accounts.list_organisations(session, actor, after=decode_cursor("o", cursor), limit=limit + 1)
     page = rows[:limit]
     next_cursor = encode_cursor("o", page[-1].id) if len(rows) > limit else None
     return OrganisationPage(items=[OrganisationOut.of(row) for row in page], next_cursor=next_cursor)
@@ -62,7 +65,8 @@ def list_organisations(
 @router.get("/organisations/{organisation_id}", response_model=OrganisationOut)
 def read_organisation(organisation_id: int, actor: CurrentActor, sessions: Sessions) -> OrganisationOut:
     """One organisation (admins only)."""
-    return OrganisationOut.of(accounts.get_organisation(sessions, actor, organisation_id))
+    with reading(sessions) as session:
+        return OrganisationOut.of(accounts.get_organisation(session, actor, organisation_id))
 
 
 @router.patch("/organisations/{organisation_id}", response_model=OrganisationOut)
@@ -76,7 +80,8 @@ def change_organisation(
 
     Tickets opened before keep the policy version they were opened under; new ones follow the change.
     """
-    return OrganisationOut.of(update_organisation(sessions, actor, organisation_id, body.changes()))
+    with transaction(sessions) as session:
+        return OrganisationOut.of(update_organisation(session, actor, organisation_id, body.changes()))
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
@@ -84,16 +89,17 @@ def add_user(
     body: UserCreate, actor: CurrentActor, sessions: Sessions, request: Request, response: Response
 ) -> UserOut:
     """A new customer (of an organisation), agent or admin (admins only); 409 if the email is taken."""
-    user = create_user(
-        sessions,
-        actor,
-        email=body.email,
-        name=body.name,
-        role=body.role,
-        organisation_id=body.organisation_id,
-        password=body.password,
-        now=request.app.state.clock(),
-    )
+    with transaction(sessions) as session:
+        user = create_user(
+            session,
+            actor,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            organisation_id=body.organisation_id,
+            password=body.password,
+            now=request.app.state.clock(),
+        )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserOut.of(user)
 
@@ -109,14 +115,11 @@ def list_users(
 ) -> UserPage:
     """Users in the order they were created, a page at a time (admins only)."""
     accounts.require_admin(actor)
-    rows = accounts.list_users(
-        sessions,
-        actor,
-        role=role,
-        organisation_id=organisation_id,
-        after=decode_cursor("u", cursor),
-        limit=limit + 1,
-    )
+    after = decode_cursor("u", cursor)
+    with reading(sessions) as session:
+        rows = accounts.list_users(
+            session, actor, role=role, organisation_id=organisation_id, after=after, limit=limit + 1
+        )
     page = rows[:limit]
     next_cursor = encode_cursor("u", page[-1].id) if len(rows) > limit else None
     return UserPage(items=[UserOut.of(row) for row in page], next_cursor=next_cursor)
@@ -125,13 +128,15 @@ def list_users(
 @router.get("/users/me", response_model=UserOut)
 def read_me(actor: CurrentActor, sessions: Sessions) -> UserOut:
     """The caller: any authenticated user, whatever the role."""
-    return UserOut.of(accounts.current_user(sessions, actor))
+    with reading(sessions) as session:
+        return UserOut.of(accounts.current_user(session, actor))
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
 def read_user(user_id: int, actor: CurrentActor, sessions: Sessions) -> UserOut:
     """One user (admins only)."""
-    return UserOut.of(accounts.get_user(sessions, actor, user_id))
+    with reading(sessions) as session:
+        return UserOut.of(accounts.get_user(session, actor, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
@@ -139,7 +144,8 @@ def change_user(
     user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserUpdate, actor: CurrentActor, sessions: Sessions
 ) -> UserOut:
     """Rename a user, or deactivate one (admins only): its history stays, its tokens stop working."""
-    return UserOut.of(update_user(sessions, actor, user_id, body.changes()))
+    with transaction(sessions) as session:
+        return UserOut.of(update_user(session, actor, user_id, body.changes()))
 
 
 @router.post("/users/{user_id}/tokens", status_code=201, response_model=IssuedTokenOut)
@@ -147,7 +153,8 @@ def add_token(
     user_id: int, body: TokenCreate, actor: CurrentActor, sessions: Sessions, request: Request
 ) -> IssuedTokenOut:
     """A new API token (admins, or the user for themself); its secret is in this answer and nowhere else."""
-    issued = accounts.issue_token_for(sessions, actor, user_id, body.name, now=request.app.state.clock())
+    with transaction(sessions) as session:
+        issued = accounts.issue_token_for(session, actor, user_id, body.name, now=request.app.state.clock())
     row = issued.token
     return IssuedTokenOut(
         id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at, token=issued.secret
@@ -157,11 +164,13 @@ def add_token(
 @router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
 def list_tokens(user_id: int, actor: CurrentActor, sessions: Sessions) -> list[TokenOut]:
     """The user's tokens by name and creation time, never their secrets (admins, or the user for themself)."""
-    return [TokenOut.of(row) for row in accounts.list_tokens(sessions, actor, user_id)]
+    with reading(sessions) as session:
+        return [TokenOut.of(row) for row in accounts.list_tokens(session, actor, user_id)]
 
 
 @router.delete("/users/{user_id}/tokens/{token_id}", status_code=204)
 def revoke_token(user_id: int, token_id: int, actor: CurrentActor, sessions: Sessions) -> Response:
     """Revoke a token: it authenticates no more (admins, or the user for themself)."""
-    accounts.revoke_token(sessions, actor, user_id, token_id)
+    with transaction(sessions) as session:
+        accounts.revoke_token(session, actor, user_id, token_id)
     return Response(status_code=204)

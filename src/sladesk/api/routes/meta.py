@@ -15,7 +15,7 @@ from sladesk.errors import UnknownPolicyError
 from sladesk.policy import Policy
 from sladesk.services import policies
 from sladesk.services.views import queue_page
-from sladesk.store import reading
+from sladesk.store import reading, transaction
 
 router = APIRouter(prefix="/api/v1", tags=["policies and queue"])
 YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -63,7 +63,7 @@ def _summary(policy: Policy) -> PolicySummary:
 @router.get("/policies", response_model=list[PolicySummary])
 def list_policies(actor: CurrentActor, sessions: Sessions) -> list[PolicySummary]:
     """Every policy at its current version: the built-ins and the uploaded ones."""
-    with sessions() as session:
+    with reading(sessions) as session:
         return [_summary(policy) for policy in policies.all_policies(session)]
 
 
@@ -92,7 +92,8 @@ def upload_policy(
     The file's `version` must be above the policy's current version. Tickets opened before keep their
     version; organisations on the policy open new tickets under the new one.
     """
-    policy = policies.upload_policy(sessions, actor, source, dry_run=dry_run)
+    with transaction(sessions) as session:
+        policy = policies.upload_policy(session, actor, source, dry_run=dry_run)
     if dry_run:
         response.status_code = 200
     else:
@@ -108,7 +109,7 @@ def read_policy(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> PolicySummary:
     """A policy's severities and targets in words, at its current version or the one asked for."""
-    with sessions() as session:
+    with reading(sessions) as session:
         policy, _ = _find(session, policy_id, version)
         return _summary(policy)
 
@@ -116,7 +117,7 @@ def read_policy(
 @router.get("/policies/{policy_id}/versions", response_model=list[PolicyVersionOut])
 def policy_versions(policy_id: str, actor: CurrentActor, sessions: Sessions) -> list[PolicyVersionOut]:
     """The policy's versions, newest first."""
-    with sessions() as session:
+    with reading(sessions) as session:
         _find(session, policy_id, None)
         return [
             PolicyVersionOut.model_validate(v, from_attributes=True) for v in policies.versions_of(session, policy_id)
@@ -135,7 +136,7 @@ def policy_source(
     version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> PlainTextResponse:
     """The policy's YAML exactly as stored: edit it, raise its version, and upload it again."""
-    with sessions() as session:
+    with reading(sessions) as session:
         policy, source = _find(session, policy_id, version)
     headers = {"Content-Disposition": f'inline; filename="{policy.id}.v{policy.version}.yaml"'}
     return PlainTextResponse(source, media_type="application/yaml; charset=utf-8", headers=headers)
