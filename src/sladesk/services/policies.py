@@ -9,11 +9,11 @@ can be recomputed from the exact rules it was opened with, whatever later releas
 from __future__ import annotations
 
 import hashlib
-import weakref
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,8 +25,55 @@ from sladesk.store.tables import PolicyVersion
 
 UPLOAD_NAME = "uploaded policy"
 
-# (policy id, version) -> sha256 of its text, per database: stored versions never change
-_known_versions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], str]] = weakref.WeakKeyDictionary()
+COMPILED_LIMIT = 256  # compiled policy texts kept per desk; the oldest is dropped past this
+
+
+class PolicyCache:
+    """The stored policy versions one desk has compiled, shared by every thread that serves it.
+
+    A stored version never changes, so (policy id, version) names one text (its sha256) forever, and a
+    text is parsed and compiled once. The session factory of the desk holds the cache (`make_sessions`
+    puts a place for it in the factory's `info`), so it lives and dies with the app that owns the factory.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: dict[tuple[str, int], str] = {}
+        self._compiled: dict[str, Policy] = {}
+
+    def sha256_of(self, policy_id: str, version: int) -> str | None:
+        return self._versions.get((policy_id, version))
+
+    def remember(self, policy_id: str, version: int, sha256: str) -> None:
+        with self._lock:
+            self._versions[(policy_id, version)] = sha256
+
+    def compiled(self, sha256: str) -> Policy | None:
+        return self._compiled.get(sha256)
+
+    def compile(self, sha256: str, name: str, source: str) -> Policy:
+        """The text compiled, once: a thread that finds it compiled meanwhile takes that one."""
+        found = self._compiled.get(sha256)
+        if found is not None:
+            return found
+        policy = policy_from_text(source, name)
+        with self._lock:
+            found = self._compiled.get(sha256)
+            if found is not None:
+                return found
+            if len(self._compiled) >= COMPILED_LIMIT:
+                self._compiled.pop(next(iter(self._compiled)))
+            self._compiled[sha256] = policy
+        return policy
+
+
+def policy_cache(session: Session) -> PolicyCache:
+    """The desk's policy cache, held by its session factory (a fresh one for a factory that keeps none)."""
+    caches = session.info.get("caches")
+    if caches is None:
+        caches = session.info["caches"] = {}
+    cache: PolicyCache = caches.setdefault("policies", PolicyCache())
+    return cache
 
 
 @dataclass(frozen=True)
@@ -43,14 +90,14 @@ class VersionInfo:
 
 def policy_at(session: Session, policy_id: str, version: int) -> Policy:
     """The policy exactly as it was at `version` (a ticket's pinned rules)."""
-    known = _known(session)
-    sha256 = known.get((policy_id, version))
-    if sha256 is not None and (policy := _compiled_by_sha.get(sha256)) is not None:
+    cache = policy_cache(session)
+    sha256 = cache.sha256_of(policy_id, version)
+    if sha256 is not None and (policy := cache.compiled(sha256)) is not None:
         return policy
     row = session.get(PolicyVersion, (policy_id, version))
     if row is not None:
-        policy = _compile(row.sha256, f"{policy_id}.yaml (version {version})", row.source)
-        known[(policy_id, version)] = row.sha256
+        policy = cache.compile(row.sha256, f"{policy_id}.yaml (version {version})", row.source)
+        cache.remember(policy_id, version, row.sha256)
         return policy
     if policy_id in BUILTIN_IDS and load_policy(policy_id).version == version:
         return load_policy(policy_id)  # opened before versions were stored: the shipped file is that version
@@ -72,8 +119,8 @@ def current_policy(session: Session, policy_id: str) -> Policy:
 def pin_policy(session: Session, policy_id: str) -> Policy:
     """The current policy, with its text stored if it is a built-in not stored yet (before a ticket uses it)."""
     policy = current_policy(session, policy_id)
-    known = _known(session)
-    if (policy.id, policy.version) in known:
+    cache = policy_cache(session)
+    if cache.sha256_of(policy.id, policy.version) is not None:
         return policy
     if policy.id in BUILTIN_IDS and session.get(PolicyVersion, (policy.id, policy.version)) is None:
         source = builtin_source(policy.id)
@@ -93,7 +140,7 @@ def pin_policy(session: Session, policy_id: str) -> Policy:
                 )
         except IntegrityError:
             pass  # stored by the other transaction: the same shipped text
-        known[(policy.id, policy.version)] = sha256
+        cache.remember(policy.id, policy.version, sha256)
     return policy
 
 
@@ -176,26 +223,6 @@ def _current_version(session: Session, policy_id: str) -> int | None:
         return current_policy(session, policy_id).version
     except SladeskError:
         return None
-
-
-def _known(session: Session) -> dict[tuple[str, int], str]:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return _known_versions.setdefault(engine, {})
-
-
-_compiled_by_sha: dict[str, Policy] = {}
-
-
-def _compile(sha256: str, name: str, source: str) -> Policy:
-    """Parse and compile a stored text once per process (the text behind a sha256 never changes)."""
-    policy = _compiled_by_sha.get(sha256)
-    if policy is None:
-        policy = policy_from_text(source, name)
-        if len(_compiled_by_sha) >= 256:
-            _compiled_by_sha.pop(next(iter(_compiled_by_sha)))
-        _compiled_by_sha[sha256] = policy
-    return policy
 
 
 def _sha256(text: str) -> str:

@@ -111,8 +111,12 @@ def make_engine(url: str | URL) -> Engine:
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    """A session factory on `engine` whose objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """A session factory on `engine` whose objects stay readable after commit.
+
+    Its `info["caches"]` is one dict shared by every session it makes: the services keep there what
+    the desk computes once and shares across requests (compiled policies), owned by whoever owns the factory.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False, info={"caches": {}})
 
 
 def _sqlite_begin(connection: Any) -> None:
