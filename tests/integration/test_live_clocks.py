@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from sladesk.api import create_app
 from sladesk.services import ConflictError, Role, StaleVersionError, tickets
@@ -209,3 +209,29 @@ def test_upgrading_a_desk_recomputes_the_clocks_a_migration_emptied(engine, sess
     assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()["sla"] == {}
     upgrade_desk(engine)
     assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json() == before
+
+
+def test_a_page_of_fifty_tickets_costs_as_many_statements_as_a_page_of_one(engine, desk):
+    client, tokens, _, _, _ = desk
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if not statement.startswith("BEGIN"):  # SQLite's transaction starts are not queries
+            statements.append(statement)
+
+    def page_cost(limit: int) -> int:
+        client.get(f"/api/v1/tickets?limit={limit}", headers=tokens["agent"])  # token use recorded, policies cached
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answer = client.get(f"/api/v1/tickets?limit={limit}", headers=tokens["agent"])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(answer.json()["items"]) == limit
+        return len(statements)
+
+    for number in range(50):
+        open_ticket(client, tokens, severity=1 + number % 4, subject=f"Ticket {number}")
+    one, fifty = page_cost(1), page_cost(50)
+    assert one == fifty
+    assert fifty == 3, statements  # the caller's token, the tickets, all their clocks at once
