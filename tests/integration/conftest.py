@@ -1,58 +1,22 @@
 """Integration fixtures: a migrated database on SQLite and on PostgreSQL for every test.
 
-PostgreSQL comes from `SLADESK_TEST_POSTGRES_URL` (default: the local `test` database); each test gets a
-fresh schema of its own, dropped afterwards. Without a reachable PostgreSQL the PostgreSQL cases are
-skipped, except under CI (`CI` set), where they fail: CI must cover PostgreSQL.
+The migrations run once per session (see `tests.support.database`): each SQLite test gets a copy of a
+migrated file, each PostgreSQL test the session's migrated schema with its tables emptied and its sequences
+restarted. Without a reachable PostgreSQL the PostgreSQL cases are skipped, except under CI (`CI` set),
+where they fail.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, make_url, text
-from sqlalchemy.engine import URL
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from sladesk.errors import StoreError
-from sladesk.store import make_engine, make_sessions, upgrade
-
-POSTGRES_URL_ENV = "SLADESK_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-class Postgres:
-    """The test PostgreSQL server: its URL, or why it cannot be used."""
-
-    def __init__(self) -> None:
-        self.url: URL = make_url(os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL)
-        self.admin: Engine | None = None
-        self.problem: str | None = None
-        engine = make_engine(self.url.set(query={**self.url.query, "connect_timeout": "5"}))
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except StoreError as error:
-            engine.dispose()
-            self.problem = str(error)
-        else:
-            self.admin = engine
-
-    def require(self) -> Engine:
-        """The admin engine, or skip (fail under CI) with the reason PostgreSQL cannot be used."""
-        if self.admin is not None:
-            return self.admin
-        message = f"no PostgreSQL for the tests (set {POSTGRES_URL_ENV}): {self.problem}"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the PostgreSQL tests: {message}", pytrace=False)
-        pytest.skip(message)
-
-    def dispose(self) -> None:
-        if self.admin is not None:
-            self.admin.dispose()
+from sladesk.store import make_engine, make_sessions
+from tests.support.database import Postgres, PostgresSchema, SqliteTemplate
 
 
 @pytest.fixture(scope="session")
@@ -62,29 +26,32 @@ def postgres() -> Iterator[Postgres]:
     server.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(postgres: Postgres) -> Iterator[PostgresSchema]:
+    schema = PostgresSchema(postgres)
+    yield schema
+    schema.drop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres: Postgres) -> Iterator[Engine]:
-    """A migrated database: a fresh SQLite file, or a fresh schema on the test PostgreSQL."""
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of the test's own: a copied SQLite file, or the emptied PostgreSQL schema."""
     if request.param == "sqlite":
-        engine = make_engine(URL.create("sqlite", database=str(tmp_path / "sladesk.db")))
-        try:
-            upgrade(engine)
-            yield engine
-        finally:
-            engine.dispose()
-        return
-    admin = postgres.require()
-    schema = f"t_{secrets.token_hex(6)}"
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(postgres.url.update_query_dict({"options": f"-csearch_path={schema}"}))
+        template: SqliteTemplate = request.getfixturevalue("sqlite_template")
+        engine = template.copy(tmp_path)
+    else:
+        schema: PostgresSchema = request.getfixturevalue("postgres_schema")
+        schema.empty()
+        engine = make_engine(schema.url)
     try:
-        upgrade(engine)
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 @pytest.fixture
