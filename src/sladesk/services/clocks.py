@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,12 @@ def replay_ticket(session: Session, ticket: Ticket, now: datetime) -> ReplayRepo
 
 
 def clock_row(ticket_id: int, clock: ClockInstants) -> SlaClock:
-    return SlaClock(
+    return SlaClock(**clock_values(ticket_id, clock))
+
+
+def clock_values(ticket_id: int, clock: ClockInstants) -> dict[str, Any]:
+    """The `sla_clocks` columns of one clock."""
+    return dict(
         ticket_id=ticket_id,
         metric=clock.metric_id,
         calendar=clock.calendar_id,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, exists, inspect, select
+from sqlalchemy import delete, exists, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
-from sladesk.services.clocks import clock_row, load_events, replay_events, ticket_policy
+from sladesk.services.clocks import clock_row, clock_values, load_events, replay_events, ticket_policy
 from sladesk.sla import Event, OpenedEvent, ReplayReport
 from sladesk.sla.queue import next_pending_due
 from sladesk.store.tables import SlaClock, Ticket, TicketEvent
@@ -60,6 +60,53 @@ def record_change(
     session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
     session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
     return row
+
+
+def record_openings(
+    session: Session, openings: Sequence[tuple[Ticket, OpenedEvent, Policy]], *, actor_id: int | None
+) -> list[int]:
+    """The seam for many new tickets at once (an import, a load test): each replayed as `record_change`
+    would, then written with one multi-row statement per table instead of three per ticket.
+
+    Returns the new tickets' ids, in the order given.
+    """
+    if not openings:
+        return []
+    reports = []
+    for ticket, event, policy in openings:
+        report = replay_events(policy, [event], event.at)
+        apply_report(ticket, report)
+        reports.append(report)
+    columns = [c.key for c in Ticket.__table__.columns if c.key != "id"]
+    ids = list(
+        session.scalars(
+            insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True),
+            [{column: getattr(ticket, column) for column in columns} for ticket, _, _ in openings],
+        )
+    )
+    session.execute(
+        insert(TicketEvent),
+        [
+            {
+                "ticket_id": ticket_id,
+                "sequence": 1,
+                "at": event.at,
+                "type": event.type,
+                "actor_id": actor_id,
+                "data": event.data(),
+            }
+            for ticket_id, (_, event, _) in zip(ids, openings, strict=True)
+        ],
+    )
+    session.execute(
+        insert(SlaClock),
+        [
+            clock_values(ticket_id, metric.instants)
+            for ticket_id, report in zip(ids, reports, strict=True)
+            for metric in report.metrics.values()
+        ],
+    )
+    return ids
 
 
 def apply_report(ticket: Ticket, report: ReplayReport) -> None:

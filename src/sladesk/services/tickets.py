@@ -80,36 +80,72 @@ def open_ticket(
     if organisation_id is None:
         raise InvalidFieldError("organisation_id", "give the organisation the ticket is opened for")
     organisation, requester = _organisation_and_requester(session, organisation_id, requester_id)
+    opening = Opening(
+        organisation_id=organisation.id,
+        requester_id=requester.id,
+        subject=subject,
+        description=description,
+        severity=severity,
+        opened_at=at,
+        category=category,
+        intake=intake,
+        follow_up_of=follow_up_of,
+    )
+    ticket, event, policy = prepare_opening(session, actor, opening, organisation)
+    row = record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy)
+    return Change(ticket, row)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opening one ticket takes, for the requester of an organisation, at an instant."""
+
+    organisation_id: int
+    requester_id: int
+    subject: str
+    description: str
+    severity: int | str
+    opened_at: datetime
+    category: str | None = None
+    intake: Mapping[str, Any] | None = None
+    follow_up_of: int | None = None
+
+
+def prepare_opening(
+    session: Session, actor: Actor, opening: Opening, organisation: Organisation
+) -> tuple[Ticket, OpenedEvent, Policy]:
+    """Check an opening against its organisation's current policy: the new ticket row and its `opened` event."""
     try:
         policy = pin_policy(session, organisation.policy_id)
     except UnknownPolicyError as error:
         raise ConflictError(f"organisation {organisation.id}: {error}") from None
-    rank = _severity_rank(policy, severity)
-    _check_text("subject", subject, 300)
-    _check_text("description", description, 100_000)
-    if category is not None:
-        _check_category(policy, category)
+    rank = _severity_rank(policy, opening.severity)
+    _check_text("subject", opening.subject, 300)
+    _check_text("description", opening.description, 100_000)
+    if opening.category is not None:
+        _check_category(policy, opening.category)
     tier = organisation.tier
     try:
         policy.tier_rank(tier)
     except SladeskError as error:
         raise ConflictError(f"organisation {organisation.id}: {error}") from None
-    answers = check_intake(policy, intake or {})
-    if follow_up_of is not None:
-        earlier = session.get(Ticket, follow_up_of)
+    answers = check_intake(policy, opening.intake or {})
+    if opening.follow_up_of is not None:
+        earlier = session.get(Ticket, opening.follow_up_of)
         if earlier is None or not actor.may_see_organisation(earlier.organisation_id):
-            raise InvalidFieldError("follow_up_of", f"no ticket {follow_up_of}")
+            raise InvalidFieldError("follow_up_of", f"no ticket {opening.follow_up_of}")
+    at = opening.opened_at
     ticket = Ticket(
         organisation_id=organisation.id,
-        requester_id=requester.id,
-        subject=subject.strip(),
-        description=description,
+        requester_id=opening.requester_id,
+        subject=opening.subject.strip(),
+        description=opening.description,
         requested_severity_rank=rank if actor.role is Role.CUSTOMER else None,
         policy_id=policy.id,
         policy_version=policy.version,
         intake=answers,
         outside_incident=False,
-        follow_up_of_id=follow_up_of,
+        follow_up_of_id=opening.follow_up_of,
         version=1,
         public_version=1,
         opened_at=at,
@@ -121,11 +157,10 @@ def open_ticket(
         by="agent" if actor.is_staff else "customer",
         severity=rank,
         tier=tier,
-        category=category,
-        follow_up_of=follow_up_of,
+        category=opening.category,
+        follow_up_of=opening.follow_up_of,
     )
-    row = record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy)
-    return Change(ticket, row)
+    return ticket, event, policy
 
 
 def _organisation_and_requester(
