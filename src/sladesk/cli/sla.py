@@ -22,7 +22,7 @@ app = typer.Typer(help="Compute SLA clocks: replay events, due instants, explana
 
 @app.command("replay")
 def sla_replay(
-    source: Annotated[str, typer.Argument(metavar="FILE|-", help="Replay input JSON (DESIGN.md), - for stdin.")],
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="Replay input JSON (docs/clocks.md), - for stdin.")],
     now: Annotated[
         str | None, typer.Option(help="Replay as of this ISO instant (default: the input's, else now).")
     ] = None,

@@ -1,4 +1,4 @@
-"""Local wall time to UTC instants, with the DST rules of SEMANTICS.md."""
+"""Local wall time to UTC instants, with the DST rules of docs/clocks.md."""
 
 from __future__ import annotations
 

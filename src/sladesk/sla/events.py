@@ -279,7 +279,7 @@ def parse_ticket(raw: Any) -> TicketFacts:
 
 
 def parse_replay_input(raw: Any) -> ReplayInput:
-    """The `sladesk sla replay` input document (DESIGN.md)."""
+    """The `sladesk sla replay` input document (docs/clocks.md)."""
     if not isinstance(raw, Mapping):
         raise InputError("the input must be a JSON object with policy, ticket and events")
     unknown = set(raw) - {"policy", "ticket", "events", "now"}

@@ -1,4 +1,4 @@
-"""Events + policy + ticket facts -> the state of every metric at an instant (SEMANTICS.md)."""
+"""Events + policy + ticket facts -> the state of every metric at an instant (docs/clocks.md)."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ class ReplayReport:
         return self.history.now
 
     def to_json(self) -> dict[str, Any]:
-        """The `sladesk sla replay` output of DESIGN.md."""
+        """The `sladesk sla replay` output of docs/clocks.md."""
         return {
             "policy": self.policy.id,
             "severity": self.severity.code,

@@ -1,4 +1,4 @@
-"""A clock's state at any `now`, from the instants its last event fixed (SEMANTICS.md: state is a function of now).
+"""A clock's state at any `now`, from the instants its last event fixed (docs/clocks.md: state is read for now).
 
 An event fixes a metric's start, pauses, stop, due, goal and warning instants and how much working time
 was counted by then. Nothing of that changes until the next event, so it is what the store keeps.

@@ -115,7 +115,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_open_queue", "status", "severity_rank", "next_due_at"),
-        # the work queue's order (SEMANTICS.md), read a page at a time
+        # the work queue's order (docs/clocks.md), read a page at a time
         Index("ix_tickets_queue_order", "is_open", "severity_rank", "tier_rank", "next_due_at", "opened_at", "id"),
     )
 

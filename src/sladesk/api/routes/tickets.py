@@ -248,7 +248,7 @@ def list_events(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) ->
 
 @router.get("/{ticket_id}/sla")
 def ticket_sla(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions, request: Request) -> dict[str, Any]:
-    """The SLA state now, recomputed from the events (the replay JSON of DESIGN.md), with the explanation."""
+    """The SLA state now, recomputed from the events (the replay JSON of docs/clocks.md), with the explanation."""
     with reading(sessions) as session:
         ticket = get_ticket(session, actor, ticket_id)
         report = replay_ticket(session, ticket, _now(request))
