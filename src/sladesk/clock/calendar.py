@@ -3,10 +3,16 @@
 A calendar compiles itself into a `Timeline` over a horizon of local days the first time
 it is asked, and recompiles over a wider horizon when a query reaches past it. All
 arithmetic is then binary searches; nothing steps day by day at query time.
+
+Calendars are shared by threads (a policy's calendars serve every request). A calendar's
+compiled timeline and its days are one immutable value: queries read the current one
+without locking, and a thread that needs a wider one builds it under the calendar's lock
+and then swaps the reference, so no query ever sees a timeline half built or narrowed.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +42,15 @@ class ExtraRange:
     range: WallRange
 
 
+@dataclass(frozen=True, eq=False)
+class _Compiled:
+    """A calendar's timeline with the local days it was compiled from, replaced whole."""
+
+    timeline: Timeline
+    first: date
+    last: date
+
+
 def merge_intervals(intervals: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sort epoch intervals and join the ones that overlap or touch."""
     merged: list[tuple[int, int]] = []
@@ -56,8 +71,8 @@ class Calendar(ABC):
         self.name = name
         self.tz = tz
         self._standard_day_override = standard_day
-        self._timeline: Timeline | None = None
-        self._days: tuple[date, date] | None = None
+        self._compiled: _Compiled | None = None  # only ever replaced by a wider one, under the lock
+        self._compiling = threading.Lock()
 
     # what each kind of calendar defines
 
@@ -94,37 +109,48 @@ class Calendar(ABC):
     def timeline(self, lo_seconds: float, hi_seconds: float | None = None) -> Timeline:
         """A timeline valid at least from `lo_seconds` to `hi_seconds` (epoch seconds)."""
         hi = lo_seconds if hi_seconds is None else hi_seconds
-        current = self._timeline
-        if current is not None and current.covers(lo_seconds) and current.covers(hi):
-            return current
-        first = _day_of(lo_seconds) - timedelta(days=_MARGIN_DAYS)
-        last = _day_of(hi) + timedelta(days=2 * _MARGIN_DAYS)
-        if self._days is not None:
-            first, last = min(first, self._days[0]), max(last, self._days[1])
-        return self._compile(first, last)
+        current = self._compiled
+        if current is not None and current.timeline.covers(lo_seconds) and current.timeline.covers(hi):
+            return current.timeline
+        with self._compiling:
+            current = self._compiled  # another thread may have widened it while this one waited
+            if current is not None and current.timeline.covers(lo_seconds) and current.timeline.covers(hi):
+                return current.timeline
+            first = _day_of(lo_seconds) - timedelta(days=_MARGIN_DAYS)
+            last = _day_of(hi) + timedelta(days=2 * _MARGIN_DAYS)
+            if current is not None:
+                first, last = min(first, current.first), max(last, current.last)
+            return self._swap_in(first, last)
 
-    def _compile(self, first: date, last: date) -> Timeline:
+    def _extend_forward(self, timeline: Timeline) -> Timeline:
+        """A timeline reaching further forward than `timeline` and at least as far back."""
+        with self._compiling:
+            current = self._compiled
+            assert current is not None  # `timeline` was compiled, and none is ever taken back
+            if current.timeline.valid_until > timeline.valid_until:
+                return current.timeline  # widened by another thread meanwhile
+            first, last = current.first, current.last
+            if last >= _LAST_DAY:
+                raise CalendarError(f"calendar {self.name!r} has no more working time before {_LAST_DAY}")
+            return self._swap_in(first, last + (last - first))
+
+    def _swap_in(self, first: date, last: date) -> Timeline:
+        """Compile the days `first..last` and make them the calendar's timeline (the lock held)."""
         first, last = max(first, _FIRST_DAY), min(last, _LAST_DAY)
         intervals = self.intervals_for_days(first, last)
         valid_from = _utc_midnight(first) + 2 * DAY_SECONDS
         valid_until = _utc_midnight(last)
         if first == _FIRST_DAY:
             valid_from = _utc_midnight(first)
-        compiled = Timeline.build(intervals, valid_from, valid_until)
-        self._timeline, self._days = compiled, (first, last)
-        return compiled
-
-    def _extend_forward(self, timeline: Timeline) -> Timeline:
-        assert self._days is not None
-        first, last = self._days
-        if last >= _LAST_DAY:
-            raise CalendarError(f"calendar {self.name!r} has no more working time before {_LAST_DAY}")
-        return self._compile(first, last + (last - first))
+        compiled = _Compiled(Timeline.build(intervals, valid_from, valid_until), first, last)
+        self._compiled = compiled  # one reference swap: readers see the old value or the new one
+        return compiled.timeline
 
     def _solve_us(self, start_us: int, work_us: int) -> int:
         if work_us < 0:
             raise CalendarError("working time to add must not be negative")
-        timeline = self._timeline
+        compiled = self._compiled  # read once: another thread may swap in a wider one at any time
+        timeline = None if compiled is None else compiled.timeline
         if timeline is None or not timeline.valid_from_us <= start_us <= timeline.valid_until_us:
             timeline = self.timeline(start_us / MICROS)
         while True:
