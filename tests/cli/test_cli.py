@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli.conftest import ROOT
+from tests.support import ROOT
 
 DESIGN_EXAMPLE = json.loads((ROOT / "examples" / "alleo-replay.json").read_text(encoding="utf-8"))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.cli.conftest import ROOT
+from tests.support import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

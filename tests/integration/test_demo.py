@@ -19,7 +19,7 @@ from sladesk.services.clocks import replay_ticket
 from sladesk.services.views import ticket_view
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
-from tests.integration.processes import free_port, get, serving, sladesk
+from tests.support.processes import free_port, get, serving, sladesk
 from tests.support.units import create_organisation, seed_demo
 
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.

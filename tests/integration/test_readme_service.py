@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT
-from tests.integration.processes import env, free_port, serving, sladesk
+from tests.support import ROOT
+from tests.support.processes import env, free_port, serving, sladesk
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README[README.index("## The service") : README.index("## Python API")]

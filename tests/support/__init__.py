@@ -1,4 +1,4 @@
-"""What the tests share: the repository root, a fixed clock, the `sladesk` command in a subprocess, test databases."""
+"""What the tests share: the repository root here, the rest in this package's modules."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,16 +12,32 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a finished `sladesk` command gave: its exit code and its output."""
+
+    code: int
+    stdout: str
+    stderr: str
+
 
 def executable() -> str:
-    found = Path(sys.executable).with_name("sladesk")
-    if not found.exists():
-        pytest.fail(f"the sladesk command is not installed beside {sys.executable} (pip install -e .)")
-    return str(found)
+    """The installed `sladesk` command: the one beside this Python, else the one on PATH."""
+    beside_python = Path(sys.executable).with_name("sladesk")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("sladesk")
+    if found is None:
+        pytest.fail(f"the sladesk command is not installed beside {sys.executable} or on PATH (pip install -e .)")
+    return found
 
 
 def env() -> dict[str, str]:
@@ -31,8 +48,17 @@ def env() -> dict[str, str]:
     return values
 
 
-def sladesk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([executable(), *args], capture_output=True, text=True, env=env(), timeout=120)
+def sladesk(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`sladesk <args>` run to the end in `cwd`, with `stdin` as its standard input."""
+    return subprocess.run(
+        [executable(), *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env(), timeout=120
+    )
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path = ROOT) -> Run:
+    """`sladesk` as the CLI tests see it: its exit code and output."""
+    completed = sladesk(*args, stdin=stdin, cwd=cwd)
+    return Run(completed.returncode, completed.stdout, completed.stderr)
 
 
 def free_port() -> int:
@@ -56,7 +82,7 @@ def serving(args: list[str], port: int, log: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [executable(), *args, "--port", str(port)], stdout=output, stderr=subprocess.STDOUT, env=env()
+            [executable(), *args, "--port", str(port)], stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=env()
         )
         try:
             deadline = time.monotonic() + 20
