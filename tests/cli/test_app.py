@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from sladesk.app import build, compose, dispose_at_shutdown, factory
 from sladesk.config import Settings
@@ -67,7 +69,7 @@ class _Engine:
 def test_the_engine_is_disposed_of_when_the_app_shuts_down():
     app = FastAPI()
     engine = _Engine()
-    dispose_at_shutdown(app, engine)
+    dispose_at_shutdown(app, cast(Engine, engine))
     with TestClient(app):
         assert engine.disposed == 0
     assert engine.disposed == 1

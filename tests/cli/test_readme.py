@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import shlex
 from datetime import datetime
+from typing import cast
 
 import pytest
 
+from sladesk.sla import ReplayReport
 from tests.support import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -58,6 +60,6 @@ def test_readme_python_api_example_runs_and_its_comments_hold():
     assert code is not None
     namespace: dict[str, object] = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)
-    report = namespace["report"]
+    report = cast(ReplayReport, namespace["report"])
     due = report.metrics["first_response"].due
     assert due == datetime.fromisoformat("2026-11-30T10:00-05:00")

@@ -371,6 +371,9 @@ def test_add_many_and_between_many_agree_with_add_and_between(cw, data):
     limit = work_limit_seconds(specs)
     if data.draw(st.booleans(), label="warm up with a scalar query first"):
         calendar.add(at_epoch(lo), timedelta(seconds=1))
+    starts: np.ndarray | list[int]  # numpy's own arrays while they are drawn, then lists in both branches
+    works: np.ndarray | list[int]
+    ends: np.ndarray | list[int]
     if data.draw(st.booleans(), label="large arrays"):
         # 64 or more queries take the bucketed search path; a few far-away starts stretch it
         rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -886,7 +887,7 @@ def test_add(key, start, work, expected):
 
 @pytest.mark.parametrize("key", sorted({str(p.values[0]) for p in ADD_CASES}))
 def test_add_many_equals_the_add_table(key):
-    cases = [p.values for p in ADD_CASES if p.values[0] == key]
+    cases = [cast(tuple[str, datetime, timedelta, datetime], p.values) for p in ADD_CASES if p.values[0] == key]
     starts = np.array([epoch_s(start) for _, start, _, _ in cases], dtype=np.int64)
     works = np.array([work // timedelta(seconds=1) for _, _, work, _ in cases], dtype=np.int64)
     want = [epoch_s(expected) for _, _, _, expected in cases]
@@ -896,7 +897,7 @@ def test_add_many_equals_the_add_table(key):
 @pytest.mark.parametrize("key", ["business", "union"])
 def test_add_many_on_a_large_array_equals_the_add_table(key):
     # The table repeated to 64 rows or more: large arrays take the bucketed search path.
-    cases = [p.values for p in ADD_CASES if p.values[0] == key]
+    cases = [cast(tuple[str, datetime, timedelta, datetime], p.values) for p in ADD_CASES if p.values[0] == key]
     cases = cases * (64 // len(cases) + 1)
     starts = np.array([epoch_s(start) for _, start, _, _ in cases], dtype=np.int64)
     works = np.array([work // timedelta(seconds=1) for _, _, work, _ in cases], dtype=np.int64)
@@ -1083,7 +1084,7 @@ def test_between(key, a, b, expected):
 
 @pytest.mark.parametrize("key", sorted({str(p.values[0]) for p in BETWEEN_CASES}))
 def test_between_many_equals_the_between_table(key):
-    cases = [p.values for p in BETWEEN_CASES if p.values[0] == key]
+    cases = [cast(tuple[str, datetime, datetime, timedelta], p.values) for p in BETWEEN_CASES if p.values[0] == key]
     a = np.array([epoch_s(a) for _, a, _, _ in cases], dtype=np.int64)
     b = np.array([epoch_s(b) for _, _, b, _ in cases], dtype=np.int64)
     want = [expected // timedelta(seconds=1) for _, _, _, expected in cases]
@@ -1091,7 +1092,9 @@ def test_between_many_equals_the_between_table(key):
 
 
 def test_between_many_on_a_large_array_equals_the_between_table():
-    cases = [p.values for p in BETWEEN_CASES if p.values[0] == "business"]
+    cases = [
+        cast(tuple[str, datetime, datetime, timedelta], p.values) for p in BETWEEN_CASES if p.values[0] == "business"
+    ]
     cases = cases * (64 // len(cases) + 1)
     a = np.array([epoch_s(a) for _, a, _, _ in cases], dtype=np.int64)
     b = np.array([epoch_s(b) for _, _, b, _ in cases], dtype=np.int64)
