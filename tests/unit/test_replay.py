@@ -11,6 +11,7 @@ from sladesk.errors import InputError
 from sladesk.policy import load_policy
 from sladesk.sla import MetricState, TicketFacts, parse_replay_input, replay
 from sladesk.sla.events import parse_events
+from sladesk.sla.explain import explain
 from tests.unit.paths import ROOT
 
 
@@ -357,3 +358,48 @@ def test_unknown_category_or_tier_is_refused_where_the_policy_lists_them():
         replay(load_policy("aspenware"), TicketFacts(1, category="hardware"), events, at("2026-12-01T11:00:00-07:00"))
     with pytest.raises(InputError, match="policy 'sourcegraph' has no tier 'gold'"):
         replay(load_policy("sourcegraph"), TicketFacts(1, tier="gold"), events, at("2026-12-01T11:00:00-07:00"))
+
+
+def test_a_breach_under_the_severity_then_in_force_stays_history_after_a_downgrade():
+    # Alleo Sev2, 1 business day = 9 h from Mon 7 Dec 09:00: Monday 8 h, Tuesday 08:00-09:00 -> due Tue 09:00.
+    # Nobody answers; Wednesday 10:00 it becomes Sev4, 5 business days = 45 h from the same start: Mon 8,
+    # Tue 9, Wed 9, Thu 9, Fri 9 (44), Mon 14 Dec 08:00-09:00 -> due Mon 14 Dec 09:00. The reply on
+    # Wednesday 11:00 meets Sev4's target, but the Sev2 due passed on Tuesday 09:00 while Sev2 was in force.
+    report = run(
+        "alleo",
+        2,
+        [
+            {"at": "2026-12-07T09:00:00-05:00", "type": "opened"},
+            {"at": "2026-12-09T10:00:00-05:00", "type": "severity", "to": 4, "reason": "a cosmetic issue"},
+            {"at": "2026-12-09T11:00:00-05:00", "type": "reply", "by": "agent"},
+        ],
+        "2026-12-09T12:00:00-05:00",
+    )
+    metric = report.metrics["first_response"]
+    assert (metric.state, metric.due) == (MetricState.MET, at("2026-12-14T09:00:00-05:00"))
+    assert (metric.instants.earlier_breach_at, metric.instants.earlier_breach_severity) == (
+        at("2026-12-08T09:00:00-05:00"),
+        "Sev2",
+    )
+    assert report.to_json()["metrics"]["first_response"]["earlier_breach"] == {
+        "due": "2026-12-08T09:00:00-05:00",
+        "severity": "Sev2",
+    }
+    assert "It was breached under Sev2, due Tue 08 Dec 2026 09:00 EST, before the severity changed." in explain(
+        report, "first_response"
+    )
+
+
+def test_an_upgrade_before_the_old_due_leaves_no_earlier_breach():
+    report = run(
+        "alleo",
+        3,
+        [
+            {"at": "2026-12-07T09:00:00-05:00", "type": "opened"},
+            {"at": "2026-12-07T10:00:00-05:00", "type": "severity", "to": 1, "reason": "now every clinic"},
+        ],
+        "2026-12-07T15:00:00-05:00",
+    )
+    metric = report.metrics["first_response"]
+    assert (metric.state, metric.instants.earlier_breach_at) == (MetricState.BREACHED, None)
+    assert "earlier_breach" not in report.to_json()["metrics"]["first_response"]

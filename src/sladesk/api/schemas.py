@@ -98,6 +98,10 @@ class ClockOut(BaseModel):
     excused: str | None
     calendar: str
     cycle: int
+    earlier_breach_at: Instant | None = Field(
+        description="a due instant that passed under an earlier severity: a breach that stays history"
+    )
+    earlier_breach_severity: str | None = Field(description="the severity in force when that breach happened")
 
     @classmethod
     def of(cls, clock: ClockView) -> ClockOut:
@@ -117,6 +121,8 @@ class ClockOut(BaseModel):
             excused=reading.excused,
             calendar=instants.calendar_id,
             cycle=instants.cycle,
+            earlier_breach_at=instants.earlier_breach_at,
+            earlier_breach_severity=instants.earlier_breach_severity,
         )
 
 

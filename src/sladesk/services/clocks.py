@@ -75,6 +75,8 @@ def clock_values(ticket_id: int, clock: ClockInstants) -> dict[str, Any]:
         paused_since=clock.paused_since,
         excuse=clock.excuse,
         cycle=clock.cycle,
+        earlier_breach_at=clock.earlier_breach_at,
+        earlier_breach_severity=clock.earlier_breach_severity,
     )
 
 
@@ -97,4 +99,6 @@ def instants_of(row: SlaClock) -> ClockInstants:
         paused_since=row.paused_since,
         excuse=row.excuse,
         cycle=row.cycle,
+        earlier_breach_at=row.earlier_breach_at,
+        earlier_breach_severity=row.earlier_breach_severity,
     )

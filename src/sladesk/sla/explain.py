@@ -169,6 +169,10 @@ def _verdict(report: ReplayReport, metric: MetricReport) -> str:
         text += f" {format_duration(timedelta(seconds=metric.remaining_seconds))} of working time remains."
     if metric.excused:
         text += f" The breach is excused: {metric.excused}."
+    if metric.instants.earlier_breach_at is not None:
+        when = _when(metric.instants.earlier_breach_at, report)
+        severity = metric.instants.earlier_breach_severity
+        text += f" It was breached under {severity}, due {when}, before the severity changed."
     if metric.reading.goal_met is not None and metric.goal is not None:
         verdict = "met" if metric.reading.goal_met else "missed"
         text += f" The goal ({_when(metric.goal, report)}) was {verdict}."

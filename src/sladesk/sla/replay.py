@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sladesk.clock import Calendar
 from sladesk.policy import ClockRule, Policy, SeveritySpec
-from sladesk.sla.events import Event, TicketFacts
+from sladesk.sla.events import Event, SeverityEvent, TicketFacts
 from sladesk.sla.history import History, StatusSpan, build_history
 from sladesk.sla.state import ClockInstants, ClockReading, MetricState, read_clock
 
@@ -129,6 +129,11 @@ class ReplayReport:
             "excused": report.excused,
             "cycle": report.cycle,
             "goal_met": report.reading.goal_met,
+            **(
+                {"earlier_breach": {"due": self._instant(due), "severity": report.instants.earlier_breach_severity}}
+                if (due := report.instants.earlier_breach_at) is not None
+                else {}
+            ),
         }
 
     def _instant(self, instant: datetime | None) -> str | None:
@@ -136,13 +141,53 @@ class ReplayReport:
 
 
 def replay(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime) -> ReplayReport:
-    """The state of every metric of the policy for this ticket at `now`."""
+    """The state of every metric of the policy for this ticket at `now`.
+
+    A breach reached under the severity in force at that moment stays history: each clock says when
+    it fell due under an earlier severity, even if a later change would have met the new target.
+    """
+    report = _replay_once(policy, ticket, events, now)
+    earlier = _earlier_breaches(policy, ticket, events, now)
+    if not earlier:
+        return report
+    metrics = {
+        metric_id: replace(
+            metric,
+            instants=replace(
+                metric.instants,
+                earlier_breach_at=earlier[metric_id][0],
+                earlier_breach_severity=earlier[metric_id][1],
+            ),
+        )
+        if metric_id in earlier
+        else metric
+        for metric_id, metric in report.metrics.items()
+    }
+    return ReplayReport(report.policy, report.history, metrics)
+
+
+def _replay_once(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime) -> ReplayReport:
     history = build_history(policy, ticket, events, now)
     severity = history.severity
     reports: dict[str, MetricReport] = {}
     for metric_id in _in_start_order(policy, severity):
         reports[metric_id] = _metric_report(policy.clock_rule(severity, metric_id), history, reports, policy)
     return ReplayReport(policy, history, {m: reports[m] for m in policy.metric_ids})
+
+
+def _earlier_breaches(
+    policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime
+) -> dict[str, tuple[datetime, str]]:
+    """For each metric, the first due instant that passed under a severity later changed: when, and which."""
+    found: dict[str, tuple[datetime, str]] = {}
+    for index, event in enumerate(events):
+        if not isinstance(event, SeverityEvent) or event.at > now or index == 0:
+            continue
+        before = _replay_once(policy, ticket, events[:index], event.at)
+        for metric_id, metric in before.metrics.items():
+            if metric.state is MetricState.BREACHED and metric.due is not None and metric_id not in found:
+                found[metric_id] = (metric.due, before.severity.code)
+    return found
 
 
 def _in_start_order(policy: Policy, severity: SeveritySpec) -> list[str]:
@@ -204,6 +249,8 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
         paused_since=paused_since,
         excuse=history.outside_incident,
         cycle=cycle,
+        earlier_breach_at=None,
+        earlier_breach_severity=None,
     )
     return MetricReport(
         rule=rule,
@@ -242,6 +289,8 @@ def _not_started(rule: ClockRule, now: datetime) -> MetricReport:
         paused_since=None,
         excuse=None,
         cycle=1,
+        earlier_breach_at=None,
+        earlier_breach_severity=None,
     )
     reading = read_clock(instants, rule.calendar, now)
     return MetricReport(rule=rule, instants=instants, reading=reading, pauses=(), segments=(), tail_from=None)

@@ -46,6 +46,8 @@ class ClockInstants:
     paused_since: datetime | None
     excuse: str | None  # an outside incident's reason: a breach is reported as excused
     cycle: int
+    earlier_breach_at: datetime | None = None  # a due instant that passed under a severity since changed
+    earlier_breach_severity: str | None = None  # that severity's code
 
 
 @dataclass(frozen=True)

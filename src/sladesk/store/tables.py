@@ -224,6 +224,8 @@ class SlaClock(Base):
     paused_since: Mapped[datetime | None]
     excuse: Mapped[str | None] = mapped_column(Text)  # an outside incident: a breach is reported excused
     cycle: Mapped[int]
+    earlier_breach_at: Mapped[datetime | None]  # a due instant that passed under a severity since changed
+    earlier_breach_severity: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(Base):

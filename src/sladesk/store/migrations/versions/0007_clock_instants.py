@@ -36,6 +36,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("counted_microseconds", sa.BigInteger(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("counting_from", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("paused_since", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("earlier_breach_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("earlier_breach_severity", sa.String(64), nullable=True))
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("tier", sa.String(64), nullable=True))
         batch.add_column(sa.Column("next_timer_at", sa.DateTime(timezone=True), nullable=True))
@@ -57,6 +59,8 @@ def downgrade() -> None:
             batch.drop_column(column)
         batch.drop_column("counting_from")
         batch.drop_column("paused_since")
+        batch.drop_column("earlier_breach_at")
+        batch.drop_column("earlier_breach_severity")
         batch.alter_column("excuse", new_column_name="excused")
         batch.add_column(sa.Column("state", sa.String(16), nullable=False, server_default="running"))
         batch.add_column(sa.Column("counted_seconds", sa.Integer(), nullable=False, server_default="0"))
