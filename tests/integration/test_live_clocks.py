@@ -7,18 +7,19 @@ at 75 % of the target. Opened Mon 7 Dec 2026 09:00 EST, it warns at 12:00 and is
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 
 from sladesk.api import create_app
 from sladesk.services import ConflictError, Role, StaleVersionError, tickets
 from sladesk.services.directory import actor_of
 from sladesk.services.maintenance import upgrade_desk
+from sladesk.sla.queue import QueueEntry, order_queue
 from sladesk.store import transaction
-from sladesk.store.tables import SlaClock
+from sladesk.store.tables import SlaClock, Ticket
 from tests.support.units import committed, create_organisation, create_user, issue_token, update_organisation
 
 merge_duplicate = committed(tickets.merge_duplicate)
@@ -235,3 +236,41 @@ def test_a_page_of_fifty_tickets_costs_as_many_statements_as_a_page_of_one(engin
     one, fifty = page_cost(1), page_cost(50)
     assert one == fifty
     assert fifty == 3, statements  # the caller's token, the tickets, all their clocks at once
+
+
+def test_the_queue_the_database_sorts_is_the_order_the_library_defines(sessions):
+    orgs = [
+        create_organisation(sessions, None, name=f"Org {tier}", policy_id="sourcegraph", tier=tier)
+        for tier in ("free", "enterprise", "team")
+    ]
+    agent = create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT)
+    headers = {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'tests')}"}
+    clock = Clock("2027-05-31T08:00:00Z")
+    client = TestClient(create_app(sessions, clock))
+    for number in range(18):
+        org = orgs[(number // 3) % 3]
+        customer = create_user(
+            sessions, None, email=f"c{number}@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id
+        )
+        client.post(
+            "/api/v1/tickets",
+            headers=headers,
+            json={
+                "subject": f"Ticket {number}",
+                "description": "x",
+                "severity": 1 + number % 3,
+                "organisation_id": org.id,
+                "requester_id": customer.id,
+            },
+        )
+        clock.now += timedelta(minutes=7 * (number % 4))
+    queue = client.get("/api/v1/queue?limit=100", headers=headers).json()
+    with sessions() as session:
+        tickets = {t.id: t for t in session.scalars(select(Ticket))}
+    entries = [
+        QueueEntry(t.id, t.severity_rank, f"p{t.severity_rank}", t.tier, t.tier_rank, t.next_due_at, t.opened_at)
+        for t in tickets.values()
+    ]
+    assert [item["ticket_id"] for item in queue] == [p.entry.ticket_id for p in order_queue(entries)]
+    assert [item["tier"] for item in queue[:3]] == ["enterprise", "enterprise", "team"]
+    assert queue[0]["reason"].startswith("Number one: severity p1 (rank 1), tier enterprise (rank 2)")
