@@ -18,7 +18,7 @@ from sladesk.services import ConflictError, Role, StaleVersionError, tickets
 from sladesk.services.directory import actor_of
 from sladesk.services.maintenance import upgrade_desk
 from sladesk.sla.queue import QueueEntry, order_queue
-from sladesk.store import transaction
+from sladesk.store import reading, transaction
 from sladesk.store.tables import SlaClock, Ticket
 from tests.support.units import committed, create_organisation, create_user, issue_token, update_organisation
 
@@ -274,3 +274,13 @@ def test_the_queue_the_database_sorts_is_the_order_the_library_defines(sessions)
     assert [item["ticket_id"] for item in queue] == [p.entry.ticket_id for p in order_queue(entries)]
     assert [item["tier"] for item in queue[:3]] == ["enterprise", "enterprise", "team"]
     assert queue[0]["reason"].startswith("Number one: severity p1 (rank 1), tier enterprise (rank 2)")
+
+
+def test_an_open_reader_never_blocks_a_writer(sessions, desk):
+    client, tokens, clock, _, _ = desk
+    ticket_id = open_ticket(client, tokens)
+    with reading(sessions) as reader:
+        assert reader.get(Ticket, ticket_id) is not None  # the reader's snapshot is open
+        clock.set("2026-12-07T09:30:00-05:00")
+        answered = client.post(f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["agent"], json={"body": "Hi."})
+        assert answered.status_code == 201
