@@ -1,6 +1,7 @@
 """Benchmark: the REST API on PostgreSQL under concurrent load, and the work queue at 100,000 open tickets.
 
     python benchmarks/api_load.py [--database-url URL] [--creates 5000] [--clients 50] [--workers 1,2]
+                                  [--no-peer | --compare-only | --peer-only]
 
 Everything runs in a fresh PostgreSQL schema that the script creates, migrates and drops again
 (`options=-csearch_path=...` on the URL), on the real API served by uvicorn in a subprocess on a
@@ -25,15 +26,23 @@ free loopback port, with `SLADESK_DATABASE_URL` pointing it at that schema.
 4. `GET /api/v1/queue?limit=50` (the first page) is timed --queue-repeat times one after another,
    beside the queue's SQL alone (the route's ORDER BY ... LIMIT run directly, and its plan).
 
-Goals (reported, never the exit status): >= 500 ticket openings/s with p99 < 100 ms, and the
-queue's first page in < 50 ms (p99) at 100,000 open tickets. The script exits 1 only if a request
-fails or the bulk-loaded rows disagree with a replay of the same tickets.
+Side by side (first, skipped with --no-peer): the same client and --clients open --creates tickets in
+sladesk and in django-helpdesk 2.6.1 (`helpdesk_peer.py`: its own venv, a Django project it writes,
+gunicorn, a database of its own on the same PostgreSQL server), both with --compare-workers worker
+processes, in rounds that alternate between the two; one table gives both rates, latencies and the
+ratio. --compare-only runs just this, --peer-only just django-helpdesk's half.
+
+Goals (reported, never the exit status): >= 500 ticket openings/s with p99 < 100 ms, the queue's
+first page in < 50 ms (p99) at 100,000 open tickets, and at least 5x django-helpdesk's openings/s.
+The script exits 1 only if a request fails, django-helpdesk cannot be set up, or the bulk-loaded
+rows disagree with a replay of the same tickets.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import random
@@ -43,7 +52,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,12 +70,16 @@ from sqlalchemy import Engine, insert, make_url, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from goals import Goal, print_goals
+from helpdesk_peer import DEFAULT_DATABASE as PEER_DATABASE
+from helpdesk_peer import DEFAULT_THREADS as PEER_THREADS
+from helpdesk_peer import HELPDESK_VERSION, Peer, PeerError, default_venv, helpdesk_peer
 from sladesk.api import create_app
 from sladesk.policy import ClockRule, Policy, load_policy
 from sladesk.services import Role, create_organisation, create_user, issue_token
 from sladesk.services.clocks import replay_ticket
-from sladesk.sla.replay import MetricState
-from sladesk.store import Base, database_url, make_engine, make_sessions, upgrade
+from sladesk.sla import MetricState
+from sladesk.store import Base, database_url, make_engine, make_sessions, transaction, upgrade
 from sladesk.store.tables import Organisation, SlaClock, Ticket, TicketEvent
 
 IntArray = npt.NDArray[np.int64]
@@ -77,6 +90,7 @@ HERE = Path(__file__).resolve().parent
 GOAL_CREATE_RATE = 500
 GOAL_CREATE_P99_MS = 100.0
 GOAL_QUEUE_P99_MS = 50.0
+GOAL_PEER_RATIO = 5.0  # sladesk's openings/s over django-helpdesk's, same load and worker count
 
 # (policy, tier) of each organisation: all five built-in policies, every Sourcegraph tier
 ORGANISATIONS: tuple[tuple[str, str | None], ...] = (
@@ -256,24 +270,25 @@ class Directory:
 def seed_directory(sessions: sessionmaker[Session]) -> Directory:
     """Organisations, their customers and an agent, each with an API token, through the services."""
     organisations, customers = [], []
-    for index, (policy_id, tier) in enumerate(ORGANISATIONS, start=1):
-        organisation = create_organisation(
-            sessions, None, name=f"Customer {index} ({policy_id})", policy_id=policy_id, tier=tier
-        )
-        organisations.append(organisation)
-        for number in range(1, CUSTOMERS_PER_ORGANISATION + 1):
-            user = create_user(
-                sessions,
-                None,
-                email=f"customer{number}@org{index}.example.com",
-                name=f"Customer {number} of {organisation.name}",
-                role=Role.CUSTOMER,
-                organisation_id=organisation.id,
+    with transaction(sessions) as session:
+        for index, (policy_id, tier) in enumerate(ORGANISATIONS, start=1):
+            organisation = create_organisation(
+                session, None, name=f"Customer {index} ({policy_id})", policy_id=policy_id, tier=tier
             )
-            token = issue_token(sessions, user.id, "benchmark")
-            customers.append(Customer(user.id, organisation.id, policy_id, {"Authorization": f"Bearer {token}"}))
-    agent = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT)
-    agent_token = issue_token(sessions, agent.id, "benchmark")
+            organisations.append(organisation)
+            for number in range(1, CUSTOMERS_PER_ORGANISATION + 1):
+                user = create_user(
+                    session,
+                    None,
+                    email=f"customer{number}@org{index}.example.com",
+                    name=f"Customer {number} of {organisation.name}",
+                    role=Role.CUSTOMER,
+                    organisation_id=organisation.id,
+                )
+                token = issue_token(session, user.id, "benchmark")
+                customers.append(Customer(user.id, organisation.id, policy_id, {"Authorization": f"Bearer {token}"}))
+        agent = create_user(session, None, email="agent@example.com", name="Agent", role=Role.AGENT)
+        agent_token = issue_token(session, agent.id, "benchmark")
     return Directory(organisations, customers, {"Authorization": f"Bearer {agent_token}"})
 
 
@@ -315,6 +330,11 @@ class Mix:
     def rate(self, kind: str) -> float:
         return len(self.kinds[kind].latencies) / self.seconds
 
+    def cpu_per_request(self) -> float | None:
+        """CPU seconds of the API processes per request (all kinds, failures included); None without /proc."""
+        calls = sum(len(k.latencies) + len(k.failures) for k in self.kinds.values())
+        return self.api_cpu / calls if calls and self.machine_total else None
+
     def usage(self) -> list[str]:
         """Wall seconds, the API's cores and CPU ms per request, and the machine's busy cores."""
         calls = sum(len(k.latencies) + len(k.failures) for k in self.kinds.values())
@@ -352,6 +372,7 @@ KIND_NAMES = {
     "create": "POST /api/v1/tickets",
     "queue": "GET /api/v1/queue",
     "health": "GET /api/health (ceiling)",
+    "helpdesk": "POST /api/tickets/",
 }
 
 
@@ -388,6 +409,191 @@ def load_plan(directory: Directory, creates: int, queue_reads: int, seed: int) -
     calls = [opening(rng, directory) for _ in range(creates)] + [queue_read(directory, 50)] * queue_reads
     rng.shuffle(calls)
     return calls
+
+
+def customer_emails() -> list[str]:
+    """The customers' addresses, as `seed_directory` makes them."""
+    return [
+        f"customer{number}@org{index}.example.com"
+        for index in range(1, len(ORGANISATIONS) + 1)
+        for number in range(1, CUSTOMERS_PER_ORGANISATION + 1)
+    ]
+
+
+def peer_plan(peer: Peer, creates: int, seed: int) -> list[Call]:
+    """django-helpdesk's ticket creations: the same subjects and text, a random customer as the submitter (who
+    is mailed), priority 1-4 drawn with the same weights as sladesk's severities, as the peer's staff user."""
+    rng = random.Random(seed)
+    emails = customer_emails()
+    priorities = list(range(1, len(SEVERITY_WEIGHTS) + 1))
+    calls = []
+    for _ in range(creates):
+        body = {
+            "queue": peer.queue_id,
+            "title": rng.choice(SUBJECTS),
+            "description": DESCRIPTION,
+            "submitter_email": rng.choice(emails),
+            "priority": rng.choices(priorities, weights=SEVERITY_WEIGHTS)[0],
+        }
+        calls.append(Call("helpdesk", "POST", "/api/tickets/", peer.headers, body, 201))
+    return calls
+
+
+# 2b. side by side: sladesk and django-helpdesk under the same ticket-creation load
+
+
+@dataclass
+class SideBySide:
+    workers: int  # worker processes of each server
+    clients: int
+    creates: int
+    rounds: int
+    sladesk: Mix | None = None
+    peer: Mix | None = None
+    peer_error: str | None = None
+
+    def ratio(self) -> float | None:
+        """sladesk's creations per second over django-helpdesk's."""
+        if self.sladesk is None or self.peer is None or not self.peer.rate("helpdesk"):
+            return None
+        return self.sladesk.rate("create") / self.peer.rate("helpdesk")
+
+
+def combine(mixes: Sequence[Mix]) -> Mix:
+    """Several runs as one: their wall times, CPU and requests added up."""
+    kinds: dict[str, Kind] = {}
+    for mix in mixes:
+        for key, kind in mix.kinds.items():
+            into = kinds.setdefault(key, Kind(kind.name))
+            into.latencies += kind.latencies
+            into.failures += kind.failures
+    return Mix(
+        sum(m.seconds for m in mixes),
+        kinds,
+        sum(m.api_cpu for m in mixes),
+        sum(m.machine_busy for m in mixes),
+        sum(m.machine_total for m in mixes),
+    )
+
+
+def rounds_of(calls: list[Call], rounds: int) -> list[list[Call]]:
+    size = -(-len(calls) // rounds)
+    return [calls[start : start + size] for start in range(0, len(calls), size)]
+
+
+def side_by_side(
+    console: Console, args: argparse.Namespace, side: SideBySide, url: URL | None, directory: Directory | None
+) -> None:
+    """Both servers up at once, idle but for the one under load: after each one's untimed creations, the timed
+    creations are split into --compare-rounds rounds that alternate between sladesk and django-helpdesk, so that
+    other work on the machine weighs on both alike. Without `url` (--peer-only) only django-helpdesk runs."""
+    with ExitStack() as stack:
+        peer: Peer | None = None
+        try:
+            peer = stack.enter_context(
+                helpdesk_peer(
+                    args.database_url,
+                    workers=side.workers,
+                    threads=args.peer_threads,
+                    venv=args.peer_venv,
+                    database=args.peer_database,
+                    console=console,
+                )
+            )
+        except PeerError as error:
+            side.peer_error = str(error)
+        loads: list[tuple[str, Server, list[Call], list[list[Call]]]] = []  # name, server, warmup, rounds
+        if url is not None and directory is not None:
+            ours = stack.enter_context(serve(url, side.workers))
+            warmup = load_plan(directory, args.warmup, 0, args.seed + 2000)
+            plan = load_plan(directory, side.creates, 0, args.seed + 3000)
+            loads.append(("sladesk", ours, warmup, rounds_of(plan, side.rounds)))
+        if peer is not None:
+            kind = "sync worker(s)" if peer.threads == 1 else f"gthread worker(s) of {peer.threads} threads"
+            console.print(
+                f"django-helpdesk {HELPDESK_VERSION} under gunicorn, {peer.workers} {kind} on 127.0.0.1, "
+                f"database {peer.database!r} on the same server (dropped afterwards), venv {args.peer_venv}"
+            )
+            theirs = Server(peer.base, peer.pid)
+            warmup = peer_plan(peer, args.warmup, args.seed + 2000)
+            plan = peer_plan(peer, side.creates, args.seed + 3000)
+            loads.append(("peer", theirs, warmup, rounds_of(plan, side.rounds)))
+        for _, server, warmup, _ in loads:
+            if warmup:
+                asyncio.run(run_calls(server, warmup, side.clients))
+        mixes: dict[str, list[Mix]] = {name: [] for name, *_ in loads}
+        for number in range(side.rounds):
+            for name, server, _, rounds in loads:
+                if number < len(rounds):
+                    mixes[name].append(asyncio.run(run_calls(server, rounds[number], side.clients)))
+    if mixes.get("sladesk"):
+        side.sladesk = combine(mixes["sladesk"])
+    if mixes.get("peer"):
+        side.peer = combine(mixes["peer"])
+
+
+def quotient(numerator: float | None, denominator: float | None, digits: int = 2) -> str:
+    if numerator is None or denominator is None or not denominator or math.isnan(numerator / denominator):
+        return "-"
+    return f"{numerator / denominator:,.{digits}f}x"
+
+
+def print_side_by_side(console: Console, side: SideBySide, warmup: int) -> bool:
+    """The side-by-side table; True if a request failed or the peer could not be run."""
+    table = latency_table(
+        f"Side by side: {side.clients} concurrent clients, {side.creates:,} ticket creations against each server, "
+        f"{side.workers} worker process(es) each",
+        "server",
+        ("wall s", "API cores", "API CPU ms/req", "busy cores"),
+    )
+    rows = []
+    if side.sladesk is not None:
+        rows.append(("sladesk (uvicorn)", side.sladesk, side.sladesk.kinds["create"]))
+    if side.peer is not None:
+        rows.append((f"django-helpdesk {HELPDESK_VERSION} (gunicorn)", side.peer, side.peer.kinds["helpdesk"]))
+    if side.peer_error is not None:
+        console.print(f"[bold red]django-helpdesk could not be run:[/bold red] {side.peer_error}", highlight=False)
+    if not rows:
+        return True
+    for label, mix, kind in rows:
+        table.add_row(*latency_row(label, kind, mix.seconds, *mix.usage()))
+    if side.sladesk is not None and side.peer is not None:
+        ours, theirs = side.sladesk.kinds["create"], side.peer.kinds["helpdesk"]
+        (ours_p50, ours_p99, ours_max), (their_p50, their_p99, their_max) = (
+            percentiles(ours.latencies),
+            percentiles(theirs.latencies),
+        )
+        table.add_row(
+            "sladesk / django-helpdesk",
+            "",
+            "",
+            "",
+            f"[bold]{quotient(side.ratio(), 1.0, 1)}[/bold]",
+            quotient(ours_p50, their_p50),
+            quotient(ours_p99, their_p99),
+            quotient(ours_max, their_max),
+            "",
+            "",
+            quotient(side.sladesk.cpu_per_request(), side.peer.cpu_per_request()),
+            "",
+            end_section=True,
+        )
+    console.print(table)
+    console.print(
+        f"Ticket creations only, with the same client; both servers are up, only one is loaded at a time. Each "
+        f"gets {warmup} untimed creations, then the timed ones in {side.rounds} round(s) that alternate between "
+        "the two; req/s = requests / the summed wall time of its rounds. sladesk: "
+        "POST /api/v1/tickets as a random customer (severity drawn 3/17/50/30 %). django-helpdesk: its DRF API, "
+        "POST /api/tickets/ with a staff user's token (it needs staff), the same subjects and text, a random "
+        "customer's address as the submitter (who is mailed, to Django's in-memory backend), priority 1-4 drawn "
+        "with the same weights. The ratio row divides sladesk's figure by django-helpdesk's in every column "
+        "(below 1 in the latency and CPU columns: sladesk's figure is the lower)."
+    )
+    failed = False
+    for label, _, kind in rows:
+        print_failures(console, f"{label}:", kind)
+        failed |= bool(kind.failures)
+    return failed or side.peer_error is not None
 
 
 # 3. 100,000 open tickets straight into the database
@@ -793,12 +999,123 @@ def postgres_version(engine: Engine) -> str:
         return str(connection.execute(text("SHOW server_version")).scalar_one())
 
 
+def run_load(
+    console: Console,
+    args: argparse.Namespace,
+    url: URL,
+    engine: Engine,
+    directory: Directory,
+    worker_counts: Sequence[int],
+) -> tuple[list[LoadRun], bool]:
+    """The load mix for each worker count, its table and failures; (runs, whether a request failed)."""
+    failed = False
+    runs: list[LoadRun] = []
+    for number, workers in enumerate(worker_counts):
+        with serve(url, workers) as server:
+            warmup = load_plan(directory, args.warmup, 0, args.seed + 1000 + number)
+            asyncio.run(run_calls(server, warmup, args.clients))
+            ceiling = asyncio.run(run_calls(server, [HEALTH] * args.ceiling_requests, args.clients))
+            plan = load_plan(directory, args.creates, args.queue_reads, args.seed + number)
+            mix = asyncio.run(run_calls(server, plan, args.clients))
+        runs.append(LoadRun(workers, ceiling, mix))
+    with engine.connect() as connection:
+        opened_by_api = connection.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar()
+    load_table = latency_table(
+        f"Load: {args.clients} concurrent clients, {args.creates:,} openings + {args.queue_reads:,} queue reads (limit=50) "
+        "per run, shuffled",
+        "workers",
+        ("wall s", "API cores", "API CPU ms/req", "busy cores"),
+    )
+    for run in runs:
+        for key in ("create", "queue"):
+            if key in run.mix.kinds:
+                load_table.add_row(
+                    *latency_row(str(run.workers), run.mix.kinds[key], run.mix.seconds, *run.mix.usage())
+                )
+        health = run.ceiling.kinds["health"]
+        load_table.add_row(
+            *latency_row(str(run.workers), health, run.ceiling.seconds, *run.ceiling.usage()), end_section=True
+        )
+    console.print(load_table)
+    console.print(
+        "req/s = that kind's requests / the wall time of its run (openings and queue reads share one run); "
+        "latency from send to full response. The client ceiling is the same client and concurrency on "
+        f"GET /api/health ({args.ceiling_requests:,} requests): no database, the most this client gets "
+        f"from this server. {args.warmup} untimed openings before each run; {opened_by_api or 0:,} tickets "
+        "opened through the API in all, so the queue grows during the runs. CPU from /proc over the same wall "
+        "time: API = the uvicorn processes (CPU ms/req over all requests of the run); machine = every busy "
+        "core, PostgreSQL, this client and anything else running included."
+    )
+    for run in runs:
+        for kind in [*run.mix.kinds.values(), *run.ceiling.kinds.values()]:
+            print_failures(console, f"{run.workers} worker(s):", kind)
+            failed |= bool(kind.failures)
+    return runs, failed
+
+
+def run_queue(
+    console: Console,
+    args: argparse.Namespace,
+    url: URL,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    directory: Directory,
+    limit: int,
+) -> tuple[Kind, bool]:
+    """Bulk-load the open tickets, check a sample against a replay, time the queue's first page; (the HTTP
+    timings, whether anything failed)."""
+    failed = False
+    now = datetime.now(UTC).replace(microsecond=0)
+    loaded = bulk_load(console, engine, directory, args.open_tickets, args.batch, args.seed, now)
+    with engine.connect() as connection:
+        open_count = connection.execute(
+            select(text("count(*)")).select_from(table(Ticket)).where(Ticket.is_open.is_(True))
+        ).scalar_one()
+    console.print(
+        f"Loaded {loaded.count:,} open tickets, {loaded.count:,} events and {loaded.clock_rows:,} clock rows in "
+        f"{loaded.seconds:.1f} s ({loaded.count / loaded.seconds:,.0f} tickets/s, ANALYZE included); "
+        f"{open_count:,} open tickets in the schema now."
+    )
+    problems = check_against_replay(sessions, loaded, args.check_sample, args.seed)
+    if problems:
+        failed = True
+        console.print(f"[red]{len(problems)} differences between the loaded rows and a replay:[/red]")
+        for problem in problems[:20]:
+            console.print(f"  {problem}")
+    else:
+        console.print(
+            f"{min(args.check_sample, loaded.count)} loaded tickets replayed through the services at the same "
+            "now: clocks, next_due_at and status all agree."
+        )
+
+    # the queue's first page
+    with serve(url, 1) as server:
+        http = time_queue_http(server.base, directory.agent_headers, limit, args.queue_repeat, warmup=5)
+    orm, core = time_queue_sql(sessions, limit, args.queue_repeat, warmup=5)
+    query_plan = queue_plan(sessions, limit)
+    queue_table = latency_table(
+        f"The queue's first page at {open_count:,} open tickets, {args.queue_repeat} reads one after another",
+        "what",
+        ("how",),
+    )
+    queue_table.add_row(*latency_row("API", http, None, "uvicorn, 1 worker, HTTP on loopback"))
+    queue_table.add_row(*latency_row("database", orm, None, "the route's query, SQLAlchemy ORM rows"))
+    queue_table.add_row(*latency_row("database", core, None, "the same SQL, plain driver rows"))
+    console.print(queue_table)
+    console.print("Plan of the queue's query (EXPLAIN ANALYZE, BUFFERS):")
+    for line in query_plan:
+        console.print(f"  {line}", markup=False, highlight=False)
+    print_failures(console, "queue:", http)
+    failed |= bool(http.failures)
+    return http, failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--database-url", default=DEFAULT_DATABASE_URL, help="PostgreSQL (a schema is made and dropped)"
     )
-    parser.add_argument("--creates", type=int, default=5_000, help="ticket openings in the load mix")
+    parser.add_argument("--creates", type=int, default=5_000, help="ticket openings in the load mix and side by side")
     parser.add_argument("--queue-reads", type=int, default=500, help="queue reads in the load mix")
     parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to run the load with, e.g. 1,2,4")
@@ -809,154 +1126,165 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queue-repeat", type=int, default=200, help="timed first-page queue reads")
     parser.add_argument("--check-sample", type=int, default=300, help="loaded tickets replayed to check their rows")
     parser.add_argument("--seed", type=int, default=2026, help="random seed")
+    peer = parser.add_argument_group("side by side with django-helpdesk")
+    peer.add_argument(
+        "--compare-workers", type=int, default=2, help="worker processes of each server in the side-by-side run"
+    )
+    peer.add_argument(
+        "--compare-rounds",
+        type=int,
+        default=5,
+        help="rounds the side-by-side creations are split into, alternating between the two servers",
+    )
+    peer.add_argument(
+        "--peer-threads",
+        type=int,
+        default=PEER_THREADS,
+        help="threads per gunicorn worker for django-helpdesk: gthread workers, or with 1 gunicorn's sync "
+        "workers (default: %(default)s)",
+    )
+    peer.add_argument(
+        "--peer-venv",
+        type=Path,
+        default=default_venv(),
+        help="venv for django-helpdesk, made and filled with pip the first time (default: %(default)s)",
+    )
+    peer.add_argument(
+        "--peer-database",
+        default=PEER_DATABASE,
+        help="django-helpdesk's database on the same server, dropped and created again (default: %(default)s)",
+    )
+    modes = peer.add_mutually_exclusive_group()
+    modes.add_argument("--no-peer", action="store_true", help="skip the side-by-side run")
+    modes.add_argument(
+        "--compare-only", action="store_true", help="only the side-by-side run (no mix, no 100,000-ticket queue)"
+    )
+    modes.add_argument("--peer-only", action="store_true", help="only django-helpdesk's half of the side-by-side run")
     args = parser.parse_args(argv)
     worker_counts = [int(part) for part in args.workers.split(",") if part.strip()]
     if not worker_counts or min(worker_counts) < 1:
         parser.error("--workers takes positive counts, e.g. 1,2")
-    if min(args.creates, args.clients, args.open_tickets, args.batch, args.queue_repeat) < 1:
-        parser.error("--creates, --clients, --open-tickets, --batch and --queue-repeat must be at least 1")
+    if (
+        min(
+            args.creates,
+            args.clients,
+            args.open_tickets,
+            args.batch,
+            args.queue_repeat,
+            args.compare_workers,
+            args.compare_rounds,
+        )
+        < 1
+    ):
+        parser.error(
+            "--creates, --clients, --open-tickets, --batch, --queue-repeat, --compare-workers and --compare-rounds "
+            "must be at least 1"
+        )
 
     console = Console(width=None if sys.stdout.isatty() else 150)
     limit = 50
     failed = False
     runs: list[LoadRun] = []
-    with fresh_schema(args.database_url) as url:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            sessions = make_sessions(engine)
-            directory = seed_directory(sessions)
-            console.print(
-                f"[bold]sladesk API on PostgreSQL {postgres_version(engine)}[/bold] "
-                f"(schema {url.query['options']!s} on the URL, dropped afterwards); "
-                f"uvicorn {', '.join(map(str, worker_counts))} worker(s) on 127.0.0.1; "
-                f"Python {platform.python_version()}, machine CPUs = {os.cpu_count()}\n"
-                f"{len(directory.organisations)} organisations under {len({p for p, _ in ORGANISATIONS})} policies, "
-                f"{len(directory.customers)} customers, 1 agent"
-            )
-
-            # 2. load
-            for number, workers in enumerate(worker_counts):
-                with serve(url, workers) as server:
-                    warmup = load_plan(directory, args.warmup, 0, args.seed + 1000 + number)
-                    asyncio.run(run_calls(server, warmup, args.clients))
-                    ceiling = asyncio.run(run_calls(server, [HEALTH] * args.ceiling_requests, args.clients))
-                    plan = load_plan(directory, args.creates, args.queue_reads, args.seed + number)
-                    mix = asyncio.run(run_calls(server, plan, args.clients))
-                runs.append(LoadRun(workers, ceiling, mix))
-            with engine.connect() as connection:
-                opened_by_api = connection.execute(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)).scalar()
-            load_table = latency_table(
-                f"Load: {args.clients} concurrent clients, {args.creates:,} openings + {args.queue_reads:,} queue reads (limit=50) "
-                "per run, shuffled",
-                "workers",
-                ("wall s", "API cores", "API CPU ms/req", "busy cores"),
-            )
-            for run in runs:
-                for key in ("create", "queue"):
-                    if key in run.mix.kinds:
-                        load_table.add_row(
-                            *latency_row(str(run.workers), run.mix.kinds[key], run.mix.seconds, *run.mix.usage())
-                        )
-                health = run.ceiling.kinds["health"]
-                load_table.add_row(
-                    *latency_row(str(run.workers), health, run.ceiling.seconds, *run.ceiling.usage()), end_section=True
+    http: Kind | None = None
+    side = SideBySide(args.compare_workers, args.clients, args.creates, args.compare_rounds)
+    if args.peer_only:
+        side_by_side(console, args, side, None, None)
+        failed |= print_side_by_side(console, side, args.warmup)
+    else:
+        with fresh_schema(args.database_url) as url:
+            engine = make_engine(url)
+            try:
+                upgrade(engine)
+                sessions = make_sessions(engine)
+                directory = seed_directory(sessions)
+                served = sorted(
+                    ({args.compare_workers} if not args.no_peer else set())
+                    | (set(worker_counts) if not args.compare_only else set())
                 )
-            console.print(load_table)
-            console.print(
-                "req/s = that kind's requests / the wall time of its run (openings and queue reads share one run); "
-                "latency from send to full response. The client ceiling is the same client and concurrency on "
-                f"GET /api/health ({args.ceiling_requests:,} requests): no database, the most this client gets "
-                f"from this server. {args.warmup} untimed openings before each run; {opened_by_api or 0:,} tickets "
-                "opened through the API in all, so the queue grows during the runs. CPU from /proc over the same wall "
-                "time: API = the uvicorn processes (CPU ms/req over all requests of the run); machine = every busy "
-                "core, PostgreSQL, this client and anything else running included."
-            )
-            for run in runs:
-                for kind in [*run.mix.kinds.values(), *run.ceiling.kinds.values()]:
-                    print_failures(console, f"{run.workers} worker(s):", kind)
-                    failed |= bool(kind.failures)
-
-            # 3. bulk load
-            now = datetime.now(UTC).replace(microsecond=0)
-            loaded = bulk_load(console, engine, directory, args.open_tickets, args.batch, args.seed, now)
-            with engine.connect() as connection:
-                open_count = connection.execute(
-                    select(text("count(*)")).select_from(table(Ticket)).where(Ticket.is_open.is_(True))
-                ).scalar_one()
-            console.print(
-                f"Loaded {loaded.count:,} open tickets, {loaded.count:,} events and {loaded.clock_rows:,} clock rows in "
-                f"{loaded.seconds:.1f} s ({loaded.count / loaded.seconds:,.0f} tickets/s, ANALYZE included); "
-                f"{open_count:,} open tickets in the schema now."
-            )
-            problems = check_against_replay(sessions, loaded, args.check_sample, args.seed)
-            if problems:
-                failed = True
-                console.print(f"[red]{len(problems)} differences between the loaded rows and a replay:[/red]")
-                for problem in problems[:20]:
-                    console.print(f"  {problem}")
-            else:
                 console.print(
-                    f"{min(args.check_sample, loaded.count)} loaded tickets replayed through the services at the same "
-                    "now: clocks, next_due_at and status all agree."
+                    f"[bold]sladesk API on PostgreSQL {postgres_version(engine)}[/bold] "
+                    f"(schema {url.query['options']!s} on the URL, dropped afterwards); "
+                    f"uvicorn {', '.join(map(str, served))} worker(s) on 127.0.0.1; "
+                    f"Python {platform.python_version()}, machine CPUs = {os.cpu_count()}\n"
+                    f"{len(directory.organisations)} organisations under {len({p for p, _ in ORGANISATIONS})} policies, "
+                    f"{len(directory.customers)} customers, 1 agent"
                 )
 
-            # 4. the queue at 100,000 open tickets
-            with serve(url, 1) as server:
-                http = time_queue_http(server.base, directory.agent_headers, limit, args.queue_repeat, warmup=5)
-            orm, core = time_queue_sql(sessions, limit, args.queue_repeat, warmup=5)
-            query_plan = queue_plan(sessions, limit)
-            queue_table = latency_table(
-                f"The queue's first page at {open_count:,} open tickets, {args.queue_repeat} reads one after another",
-                "what",
-                ("how",),
-            )
-            queue_table.add_row(*latency_row("API", http, None, "uvicorn, 1 worker, HTTP on loopback"))
-            queue_table.add_row(*latency_row("database", orm, None, "the route's query, SQLAlchemy ORM rows"))
-            queue_table.add_row(*latency_row("database", core, None, "the same SQL, plain driver rows"))
-            console.print(queue_table)
-            console.print("Plan of the queue's query (EXPLAIN ANALYZE, BUFFERS):")
-            for line in query_plan:
-                console.print(f"  {line}", markup=False, highlight=False)
-            print_failures(console, "queue:", http)
-            failed |= bool(http.failures)
-        finally:
-            engine.dispose()
+                # 2b. side by side with django-helpdesk, first, while both desks are nearly empty
+                if not args.no_peer:
+                    side_by_side(console, args, side, url, directory)
+                    failed |= print_side_by_side(console, side, args.warmup)
 
-    best = max(runs, key=lambda run: run.mix.rate("create"))
-    create_rate = best.mix.rate("create")
-    create_p99 = percentiles(best.mix.kinds["create"].latencies)[1] * 1000
-    queue_p50, queue_p99, _ = percentiles(http.latencies)
-    goals = [
-        (
-            f">= {GOAL_CREATE_RATE} ticket openings/s",
-            f"{create_rate:,.0f}/s ({best.workers} worker(s))",
-            create_rate >= GOAL_CREATE_RATE,
-        ),
-        (
-            f"opening p99 < {GOAL_CREATE_P99_MS:.0f} ms",
-            f"{create_p99:,.1f} ms ({best.workers} worker(s))",
-            create_p99 < GOAL_CREATE_P99_MS,
-        ),
-        (
-            f"queue first page p99 < {GOAL_QUEUE_P99_MS:.0f} ms at {args.open_tickets:,} open",
-            f"{queue_p99 * 1000:,.1f} ms (p50 {queue_p50 * 1000:,.1f} ms)",
-            queue_p99 * 1000 < GOAL_QUEUE_P99_MS,
-        ),
-    ]
-    goal_table = Table(title="Goals", title_justify="left")
-    goal_table.add_column("goal")
-    goal_table.add_column("measured", justify="right")
-    goal_table.add_column("met")
-    for goal, measured, met in goals:
-        goal_table.add_row(goal, measured, "[green]yes[/green]" if met else "[red]no[/red]")
-    console.print(goal_table)
+                if not args.compare_only:
+                    runs, load_failed = run_load(console, args, url, engine, directory, worker_counts)
+                    failed |= load_failed
+                    try:
+                        http, queue_failed = run_queue(console, args, url, engine, sessions, directory, limit)
+                        failed |= queue_failed
+                    except SystemExit as stop:  # the bulk load refuses rows that do not match the model
+                        console.print(f"[bold red]The queue at scale was not measured:[/bold red] {stop.code}")
+                        failed = True
+            finally:
+                engine.dispose()
+
+    goals: list[Goal] = []
+    if runs:
+        best = max(runs, key=lambda run: run.mix.rate("create"))
+        create_rate = best.mix.rate("create")
+        create_p99 = percentiles(best.mix.kinds["create"].latencies)[1] * 1000
+        goals += [
+            (
+                f">= {GOAL_CREATE_RATE} ticket openings/s",
+                f"{create_rate:,.0f}/s ({best.workers} worker(s))",
+                create_rate >= GOAL_CREATE_RATE,
+            ),
+            (
+                f"opening p99 < {GOAL_CREATE_P99_MS:.0f} ms",
+                f"{create_p99:,.1f} ms ({best.workers} worker(s))",
+                create_p99 < GOAL_CREATE_P99_MS,
+            ),
+        ]
+    else:
+        goals += [
+            (f">= {GOAL_CREATE_RATE} ticket openings/s", "not run", None),
+            (f"opening p99 < {GOAL_CREATE_P99_MS:.0f} ms", "not run", None),
+        ]
+    queue_goal = f"queue first page p99 < {GOAL_QUEUE_P99_MS:.0f} ms at {args.open_tickets:,} open"
+    if http is not None and http.latencies:
+        queue_p50, queue_p99, _ = percentiles(http.latencies)
+        goals.append(
+            (
+                queue_goal,
+                f"{queue_p99 * 1000:,.1f} ms (p50 {queue_p50 * 1000:,.1f} ms)",
+                queue_p99 * 1000 < GOAL_QUEUE_P99_MS,
+            )
+        )
+    else:
+        goals.append((queue_goal, "not run", None))
+    ratio = side.ratio()
+    peer_goal = f"openings >= {GOAL_PEER_RATIO:g}x django-helpdesk"
+    if ratio is not None and side.sladesk is not None and side.peer is not None:
+        goals.append(
+            (
+                peer_goal,
+                f"{ratio:,.1f}x ({side.sladesk.rate('create'):,.0f} vs {side.peer.rate('helpdesk'):,.0f}/s, "
+                f"{side.workers} worker(s) each)",
+                ratio >= GOAL_PEER_RATIO,
+            )
+        )
+    else:
+        goals.append((peer_goal, "not run" if side.peer_error is None else "django-helpdesk failed", None))
+    print_goals(console, goals)
     if failed:
         console.print(
-            "[bold red]FAILED: requests failed or the loaded rows disagree with a replay (see above).[/bold red]"
+            "[bold red]FAILED: requests failed, django-helpdesk or the bulk load could not be run, or the loaded "
+            "rows disagree with a replay (see above).[/bold red]"
         )
         return 1
-    console.print("[bold green]Every request succeeded[/bold green] and the loaded tickets agree with a replay.")
+    console.print(
+        "[bold green]Every request succeeded[/bold green]"
+        + (" and the loaded tickets agree with a replay." if http is not None else ".")
+    )
     return 0
 
 

@@ -50,6 +50,7 @@ from pandas.tseries.offsets import CustomBusinessHour
 from rich.console import Console
 from rich.table import Table
 
+from goals import Goal, print_goals
 from sladesk.clock import Calendar
 from sladesk.policy import load_policy
 
@@ -476,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bulk_rate = runs[0].rate
     single_us = runs[1].micros_each
-    goals = [
+    goals: list[Goal] = [
         (f"bulk >= {GOAL_BULK_RATE:,} deadlines/s on one core", f"{bulk_rate:,.0f}/s", bulk_rate >= GOAL_BULK_RATE),
         (
             f"bulk >= {GOAL_BULK_VS_PANDAS:,}x pandas",
@@ -485,13 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         (f"single call < {GOAL_SINGLE_US} µs", f"{single_us:.3f} µs mean", single_us < GOAL_SINGLE_US),
     ]
-    goal_table = Table(title="Goals", title_justify="left")
-    goal_table.add_column("goal")
-    goal_table.add_column("measured", justify="right")
-    goal_table.add_column("met")
-    for goal, measured, met in goals:
-        goal_table.add_row(goal, measured, "[green]yes[/green]" if met else "[red]no[/red]")
-    console.print(goal_table)
+    print_goals(console, goals)
 
     if failed:
         console.print("[bold red]FAILED: the methods disagree (see above).[/bold red]")
