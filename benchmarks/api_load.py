@@ -53,20 +53,19 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx2
 import numpy as np
 import numpy.typing as npt
-import sqlalchemy as sa
 from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy import Engine, insert, make_url, select, text
+from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,12 +74,16 @@ from helpdesk_peer import DEFAULT_DATABASE as PEER_DATABASE
 from helpdesk_peer import DEFAULT_THREADS as PEER_THREADS
 from helpdesk_peer import HELPDESK_VERSION, Peer, PeerError, default_venv, helpdesk_peer
 from sladesk.api import create_app
-from sladesk.policy import ClockRule, Policy, load_policy
-from sladesk.services import Role, create_organisation, create_user, issue_token
+from sladesk.policy import Policy, load_policy
+from sladesk.services import Actor, Role, actor_of, create_organisation, create_user, issue_token
+from sladesk.services.bulk import open_tickets
 from sladesk.services.clocks import replay_ticket
-from sladesk.sla import MetricState
-from sladesk.store import Base, database_url, make_engine, make_sessions, transaction, upgrade
-from sladesk.store.tables import Organisation, SlaClock, Ticket, TicketEvent
+from sladesk.services.tickets import Opening
+from sladesk.services.views import queue_order, ticket_view
+from sladesk.sla import ClockInstants
+from sladesk.sla.queue import next_pending_due
+from sladesk.store import database_url, make_engine, make_sessions, transaction, upgrade
+from sladesk.store.tables import Organisation, SlaClock, Ticket
 
 IntArray = npt.NDArray[np.int64]
 
@@ -265,6 +268,7 @@ class Directory:
     organisations: list[Organisation]
     customers: list[Customer]
     agent_headers: dict[str, str]
+    agent_id: int
 
 
 def seed_directory(sessions: sessionmaker[Session]) -> Directory:
@@ -289,7 +293,7 @@ def seed_directory(sessions: sessionmaker[Session]) -> Directory:
                 customers.append(Customer(user.id, organisation.id, policy_id, {"Authorization": f"Bearer {token}"}))
         agent = create_user(session, None, email="agent@example.com", name="Agent", role=Role.AGENT)
         agent_token = issue_token(session, agent.id, "benchmark")
-    return Directory(organisations, customers, {"Authorization": f"Bearer {agent_token}"})
+    return Directory(organisations, customers, {"Authorization": f"Bearer {agent_token}"}, agent.id)
 
 
 def severity_weights(policy: Policy) -> list[float]:
@@ -608,197 +612,44 @@ class Loaded:
     now: datetime
 
 
-def to_instant(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def maybe_instant(seconds: int | None) -> datetime | None:
-    return None if seconds is None else to_instant(seconds)
-
-
-def whole_seconds(span: timedelta) -> int:
-    seconds, rest = divmod(span, timedelta(seconds=1))
-    if rest:
-        raise ValueError(f"{span} is not whole seconds")
-    return int(seconds)
-
-
-def clock_columns(policy: Policy, rule: ClockRule, opened: IntArray, now_s: int) -> list[dict[str, Any]]:
-    """The `sla_clocks` columns of one metric for tickets opened at `opened` with nothing else since."""
-    count = len(opened)
-    due_s = whole_seconds(rule.due) if rule.due is not None else None
-    if rule.start != "opened":  # starts when another metric stops: not yet
-        state = MetricState.NONE if due_s is None else MetricState.NOT_STARTED
-        return [
-            {
-                "state": state.value,
-                "started_at": None,
-                "due_at": None,
-                "goal_at": None,
-                "warning_at": None,
-                "counted_seconds": 0,
-                "remaining_seconds": due_s,
-                "percent_used": 0.0 if due_s else None,
-            }
-        ] * count
-    calendar = rule.calendar
-    counted = calendar.between_many(opened, np.full(count, now_s, dtype=np.int64))
-    due = calendar.add_many(opened, due_s) if due_s is not None else None
-    goal = calendar.add_many(opened, whole_seconds(rule.goal)) if rule.goal is not None else None
-    fraction = policy.spec.warning_fraction
-    warning = calendar.add_many(opened, whole_seconds(rule.due * fraction)) if rule.due and fraction else None
-    columns = []
-    for i in range(count):
-        used = int(counted[i])
-        if due is None or due_s is None:
-            state, remaining, percent = MetricState.NONE, None, None
-        else:
-            state = MetricState.BREACHED if now_s > int(due[i]) else MetricState.RUNNING
-            remaining = max(due_s - used, 0)
-            percent = round(used / due_s * 100, 1) if due_s else None
-        columns.append(
-            {
-                "state": state.value,
-                "started_at": to_instant(int(opened[i])),
-                "due_at": maybe_instant(None if due is None else int(due[i])),
-                "goal_at": maybe_instant(None if goal is None else int(goal[i])),
-                "warning_at": maybe_instant(None if warning is None else int(warning[i])),
-                "counted_seconds": used,
-                "remaining_seconds": remaining,
-                "percent_used": percent,
-            }
-        )
-    return columns
-
-
-def ticket_batch(
-    rng: np.random.Generator, directory: Directory, ids: Sequence[int], now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Rows for tickets `ids`: tickets, their `opened` events and their clocks, grouped by policy and severity."""
-    now_s = int(now.timestamp())
-    organisations = directory.organisations
-    requesters: dict[int, list[int]] = {}
-    for customer in directory.customers:
-        requesters.setdefault(customer.organisation_id, []).append(customer.user_id)
-    picks = rng.integers(0, len(organisations), size=len(ids))
-    opened_all = now_s - rng.integers(60, int(OPENED_WITHIN.total_seconds()), size=len(ids), dtype=np.int64)
-    tickets: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    clocks: list[dict[str, Any]] = []
-    by_group: dict[tuple[int, int], list[int]] = {}
-    for position, pick in enumerate(picks.tolist()):
-        policy = load_policy(organisations[pick].policy_id)
+def openings_for(rng: random.Random, directory: Directory, count: int, now: datetime) -> list[Opening]:
+    """`count` tickets from the directory's customers, opened at random over the last three weeks."""
+    window = int(OPENED_WITHIN.total_seconds())
+    openings = []
+    for number in range(count):
+        customer = directory.customers[rng.randrange(len(directory.customers))]
+        policy = load_policy(customer.policy_id)
         ranks = [s.rank for s in policy.severities]
-        rank = int(rng.choice(ranks, p=severity_weights(policy)))
-        by_group.setdefault((pick, rank), []).append(position)
-    for (pick, rank), positions in by_group.items():
-        organisation = organisations[pick]
-        policy = load_policy(organisation.policy_id)
-        severity = policy.severity(rank)
-        opened = opened_all[positions]
-        metrics = {
-            metric_id: clock_columns(policy, policy.clock_rule(severity, metric_id), opened, now_s)
-            for metric_id in policy.metric_ids
-        }
-        tier_rank = policy.tier_rank(organisation.tier)
-        for j, position in enumerate(positions):
-            ticket_id = ids[position]
-            requester = requesters[organisation.id][position % len(requesters[organisation.id])]
-            opened_at = to_instant(int(opened[j]))
-            pending = [
-                columns[j]["due_at"]
-                for columns in metrics.values()
-                if columns[j]["state"] in (MetricState.RUNNING.value, MetricState.BREACHED.value)
-            ]
-            tickets.append(
-                {
-                    "id": ticket_id,
-                    "organisation_id": organisation.id,
-                    "requester_id": requester,
-                    "assignee_id": None,
-                    "subject": SUBJECTS[ticket_id % len(SUBJECTS)],
-                    "description": DESCRIPTION,
-                    "severity_rank": rank,
-                    "tier_rank": tier_rank,
-                    "is_open": True,
-                    "requested_severity_rank": rank,
-                    "category": None,
-                    "status": policy.initial_status,
-                    "policy_id": policy.id,
-                    "policy_version": policy.version,
-                    "intake": {},
-                    "outside_incident": False,
-                    "outside_incident_reason": None,
-                    "follow_up_of_id": None,
-                    "merged_into_id": None,
-                    "version": 1,
-                    "public_version": 1,
-                    "opened_at": opened_at,
-                    "updated_at": opened_at,
-                    "public_updated_at": opened_at,
-                    "next_due_at": min((d for d in pending if d is not None), default=None),
-                }
+        openings.append(
+            Opening(
+                organisation_id=customer.organisation_id,
+                requester_id=customer.user_id,
+                subject=SUBJECTS[number % len(SUBJECTS)],
+                description=DESCRIPTION,
+                severity=rng.choices(ranks, weights=severity_weights(policy))[0],
+                opened_at=now - timedelta(seconds=rng.randrange(60, window)),
             )
-            events.append(
-                {
-                    "ticket_id": ticket_id,
-                    "sequence": 1,
-                    "at": opened_at,
-                    "type": "opened",
-                    "actor_id": requester,
-                    "data": {"severity": rank, "by": "customer"},
-                }
-            )
-            for metric_id, columns in metrics.items():
-                rule = policy.clock_rule(severity, metric_id)
-                clocks.append(
-                    {
-                        "ticket_id": ticket_id,
-                        "metric": metric_id,
-                        "calendar": rule.calendar_id,
-                        "stopped_at": None,
-                        "excused": None,
-                        "cycle": 1,
-                        "computed_at": now,
-                        **columns[j],
-                    }
-                )
-    return tickets, events, clocks
-
-
-def table(model: type[Base]) -> sa.Table:
-    return cast(sa.Table, model.__table__)
-
-
-def check_columns(table_name: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    """Every column of the model must be given, so that a new column is not silently left to its default."""
-    if not rows:
-        return
-    given = set(rows[0])
-    missing = [c for c in columns if c not in given]
-    extra = sorted(given - set(columns))
-    if missing or extra:
-        raise SystemExit(f"the {table_name} rows do not match the model: missing {missing}, unknown {extra}")
+        )
+    return openings
 
 
 def bulk_load(
-    console: Console, engine: Engine, directory: Directory, count: int, batch: int, seed: int, now: datetime
+    console: Console,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    directory: Directory,
+    count: int,
+    batch: int,
+    seed: int,
+    now: datetime,
 ) -> Loaded:
-    rng = np.random.default_rng(seed)
+    """Open `count` tickets through the library's bulk path (the same checks and seam as one opening), in
+    transactions of `batch`."""
+    rng = random.Random(seed)
     began = time.perf_counter()
-    with engine.begin() as connection:  # ids from the table's own sequence, so later inserts do not collide
-        ids = list(
-            connection.execute(
-                text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)"),
-                {"n": count},
-            ).scalars()
-        )
-    ticket_columns = [c.name for c in table(Ticket).columns]
-    event_columns = [c.name for c in table(TicketEvent).columns if c.name != "id"]
-    clock_columns_ = [c.name for c in table(SlaClock).columns]
-    clock_rows = 0
+    ids: list[int] = []
     columns = [
-        TextColumn("[bold]bulk insert[/bold]"),
+        TextColumn("[bold]bulk opening[/bold]"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("tickets"),
@@ -808,17 +659,17 @@ def bulk_load(
     with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
         task = progress.add_task("tickets", total=count)
         for start in range(0, count, batch):
-            chunk = ids[start : start + batch]
-            tickets, events, clocks = ticket_batch(rng, directory, chunk, now)
-            check_columns("tickets", ticket_columns, tickets)
-            check_columns("ticket_events", event_columns, events)
-            check_columns("sla_clocks", clock_columns_, clocks)
-            with engine.begin() as connection:
-                connection.execute(insert(table(Ticket)), tickets)
-                connection.execute(insert(table(TicketEvent)), events)
-                connection.execute(insert(table(SlaClock)), clocks)
-            clock_rows += len(clocks)
-            progress.advance(task, len(chunk))
+            chunk = openings_for(rng, directory, min(batch, count - start), now)
+            done = len(ids)
+
+            def advance(opened: int, done: int = done) -> None:
+                progress.update(task, completed=done + opened)
+
+            with transaction(sessions) as session:
+                ids += open_tickets(session, actor_of(session, directory.agent_id), chunk, progress=advance)
+    with sessions() as session:
+        loaded_clocks = select(func.count()).select_from(SlaClock).where(SlaClock.ticket_id.between(min(ids), max(ids)))
+        clock_rows = session.scalar(loaded_clocks) or 0
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(
             text("ANALYZE tickets; ANALYZE sla_clocks; ANALYZE ticket_events; ANALYZE organisations")
@@ -826,67 +677,31 @@ def bulk_load(
     return Loaded(count, time.perf_counter() - began, clock_rows, ids, now)
 
 
-CHECKED_FIELDS = (
-    "state",
-    "calendar",
-    "started_at",
-    "stopped_at",
-    "due_at",
-    "goal_at",
-    "warning_at",
-    "counted_seconds",
-    "remaining_seconds",
-    "percent_used",
-    "excused",
-    "cycle",
-)
+def fixed(instants: ClockInstants) -> ClockInstants:
+    """A clock's instants without where its counting was last written (the reading at `now` covers it)."""
+    return replace(instants, counted=timedelta(), counting_from=None)
 
 
 def check_against_replay(sessions: sessionmaker[Session], loaded: Loaded, sample: int, seed: int) -> list[str]:
-    """Replay a random sample of the loaded tickets through the services; their rows must say the same."""
+    """A random sample of the loaded tickets, read as the API reads them, must equal a full replay at `now`."""
     problems: list[str] = []
     chosen = random.Random(seed).sample(loaded.ticket_ids, min(sample, len(loaded.ticket_ids)))
+    admin = Actor(0, Role.ADMIN, None)
     with sessions() as session:
         for ticket_id in chosen:
-            ticket = session.get_one(Ticket, ticket_id)
-            report = replay_ticket(session, ticket, loaded.now)
-            rows = {row.metric: row for row in session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket_id))}
-            if set(rows) != set(report.metrics):
+            view = ticket_view(session, admin, ticket_id, loaded.now)
+            report = replay_ticket(session, session.get_one(Ticket, ticket_id), loaded.now)
+            # what the events fixed (counting goes on from the opening in the store, from now in the replay)
+            stored = {clock.metric: (fixed(clock.instants), clock.reading) for clock in view.clocks}
+            replayed = {metric_id: (fixed(m.instants), m.reading) for metric_id, m in report.metrics.items()}
+            if stored != replayed:
+                problems.append(f"ticket {ticket_id}: stored clocks {stored!r} differ from a replay {replayed!r}")
+            if view.next_due_at != next_pending_due(report):
                 problems.append(
-                    f"ticket {ticket_id}: metrics {sorted(rows)} written, replay has {sorted(report.metrics)}"
+                    f"ticket {ticket_id} next_due_at: {view.next_due_at}, replay {next_pending_due(report)}"
                 )
-                continue
-            for metric_id, metric in report.metrics.items():
-                replayed = {
-                    "state": metric.state.value,
-                    "calendar": metric.rule.calendar_id,
-                    "started_at": metric.started_at,
-                    "stopped_at": metric.stopped_at,
-                    "due_at": metric.due,
-                    "goal_at": metric.goal,
-                    "warning_at": metric.warning_at,
-                    "counted_seconds": metric.counted_seconds,
-                    "remaining_seconds": metric.remaining_seconds,
-                    "percent_used": metric.percent_used,
-                    "excused": metric.excused,
-                    "cycle": metric.cycle,
-                }
-                for name in CHECKED_FIELDS:
-                    written = getattr(rows[metric_id], name)
-                    if written != replayed[name]:
-                        problems.append(
-                            f"ticket {ticket_id} {metric_id}.{name}: written {written!r}, replay {replayed[name]!r}"
-                        )
-            pending = [
-                m.due
-                for m in report.metrics.values()
-                if m.due is not None and m.stopped_at is None and m.state in (MetricState.RUNNING, MetricState.BREACHED)
-            ]
-            expected_due = min(pending, default=None)
-            if ticket.next_due_at != expected_due:
-                problems.append(f"ticket {ticket_id} next_due_at: written {ticket.next_due_at}, replay {expected_due}")
-            if ticket.status != report.history.status:
-                problems.append(f"ticket {ticket_id} status: written {ticket.status}, replay {report.history.status}")
+            if view.status != report.history.status:
+                problems.append(f"ticket {ticket_id} status: written {view.status}, replay {report.history.status}")
     return problems
 
 
@@ -894,20 +709,8 @@ def check_against_replay(sessions: sessionmaker[Session], loaded: Loaded, sample
 
 
 def queue_sql(limit: int) -> Any:
-    """The queue route's query (`sladesk.api.routes.meta.queue`), to time the database alone."""
-    return (
-        select(Ticket, Organisation.tier)
-        .join(Organisation, Organisation.id == Ticket.organisation_id)
-        .where(Ticket.is_open.is_(True))
-        .order_by(
-            Ticket.severity_rank,
-            Ticket.tier_rank.asc().nulls_last(),
-            Ticket.next_due_at.asc().nulls_last(),
-            Ticket.opened_at,
-            Ticket.id,
-        )
-        .limit(limit + 1)
-    )
+    """The queue's query as the queue page runs it (`sladesk.services.views.queue_order`), to time the database alone."""
+    return queue_order(select(Ticket)).limit(limit + 1)
 
 
 def time_queue_http(base: str, headers: dict[str, str], limit: int, repeat: int, warmup: int) -> Kind:
@@ -1066,10 +869,10 @@ def run_queue(
     timings, whether anything failed)."""
     failed = False
     now = datetime.now(UTC).replace(microsecond=0)
-    loaded = bulk_load(console, engine, directory, args.open_tickets, args.batch, args.seed, now)
+    loaded = bulk_load(console, engine, sessions, directory, args.open_tickets, args.batch, args.seed, now)
     with engine.connect() as connection:
         open_count = connection.execute(
-            select(text("count(*)")).select_from(table(Ticket)).where(Ticket.is_open.is_(True))
+            select(func.count()).select_from(Ticket).where(Ticket.is_open.is_(True))
         ).scalar_one()
     console.print(
         f"Loaded {loaded.count:,} open tickets, {loaded.count:,} events and {loaded.clock_rows:,} clock rows in "
