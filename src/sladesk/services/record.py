@@ -9,6 +9,7 @@ so nothing else writes those columns and the stored instants never drift from th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, insert, inspect, select
@@ -21,6 +22,14 @@ from sladesk.sla.queue import next_pending_due
 from sladesk.store.tables import SlaClock, Ticket, TicketEvent
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """The event row appended and the ticket's clock rows as the event left them."""
+
+    event: TicketEvent
+    clocks: list[SlaClock]
+
+
 def record_change(
     session: Session,
     ticket: Ticket,
@@ -29,7 +38,7 @@ def record_change(
     actor_id: int | None,
     prior: Sequence[Event] | None = None,
     policy: Policy | None = None,
-) -> TicketEvent:
+) -> Recorded:
     """Append `event` to the ticket's history and bring its clocks and derived columns in step.
 
     `prior` is the history before `event` when the caller has it (a new ticket has none); otherwise it
@@ -56,10 +65,11 @@ def record_change(
         actor_id=actor_id,
         data=event.data(),
     )
+    clocks = [clock_row(ticket.id, metric.instants) for metric in report.metrics.values()]
     session.add(row)
-    session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
+    session.add_all(clocks)
     session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
-    return row
+    return Recorded(row, clocks)
 
 
 def record_openings(

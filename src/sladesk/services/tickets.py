@@ -36,17 +36,18 @@ from sladesk.sla.events import (
     StatusEvent,
     TierEvent,
 )
-from sladesk.store.tables import Comment, Organisation, Ticket, TicketEvent, User
+from sladesk.store.tables import Comment, Organisation, SlaClock, Ticket, TicketEvent, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
 class Change:
-    """What a use case did: the ticket as it now is and the event it appended."""
+    """What a use case did: the ticket as it now is, the event it appended, and the ticket's clock rows."""
 
     ticket: Ticket
     event: TicketEvent
+    clocks: list[SlaClock]
 
 
 def _now(now: datetime | None) -> datetime:
@@ -92,8 +93,8 @@ def open_ticket(
         follow_up_of=follow_up_of,
     )
     ticket, event, policy = prepare_opening(session, actor, opening, organisation)
-    row = record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy)
-    return Change(ticket, row)
+    recorded = record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy)
+    return Change(ticket, recorded.event, recorded.clocks)
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,8 @@ def change_ticket(
         raise StaleVersionError(ticket_id, expected_version, current)
     at = max(_now(now), ticket.updated_at)
     event = change(ticket, at)
-    return Change(ticket, record_change(session, ticket, event, actor_id=actor.user_id))
+    recorded = record_change(session, ticket, event, actor_id=actor.user_id)
+    return Change(ticket, recorded.event, recorded.clocks)
 
 
 def visible_version(ticket: Ticket, actor: Actor) -> int:

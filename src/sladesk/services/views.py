@@ -21,7 +21,7 @@ from sladesk.services.actors import Actor
 from sladesk.services.clocks import instants_of
 from sladesk.services.errors import ForbiddenError
 from sladesk.services.policies import policy_at
-from sladesk.services.tickets import get_ticket, visible_version
+from sladesk.services.tickets import Change, get_ticket, visible_version
 from sladesk.sla import ClockInstants, ClockReading, MetricState, event_of, read_clock
 from sladesk.sla.queue import QueueEntry, QueuePosition, explain_order
 from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
@@ -140,6 +140,11 @@ def ticket_view(session: Session, actor: Actor, ticket_id: int, now: datetime) -
     ticket = get_ticket(session, actor, ticket_id)
     clocks = list(session.scalars(select(SlaClock).where(SlaClock.ticket_id == ticket.id)))
     return _view(session, ticket, clocks, actor, now)
+
+
+def changed_view(session: Session, actor: Actor, change: Change, now: datetime) -> TicketView:
+    """The ticket a use case just changed, from what it wrote (no second read)."""
+    return _view(session, change.ticket, change.clocks, actor, now)
 
 
 def ticket_page(

@@ -41,7 +41,7 @@ from sladesk.services import (
     set_outside_incident,
 )
 from sladesk.services.clocks import replay_ticket
-from sladesk.services.views import TicketFilters, conversation, history, ticket_page, ticket_view
+from sladesk.services.views import TicketFilters, changed_view, conversation, history, ticket_page, ticket_view
 from sladesk.sla.explain import explain
 from sladesk.store import reading, transaction
 from sladesk.store.tables import Comment
@@ -108,7 +108,7 @@ def create_ticket(
                 follow_up_of=body.follow_up_of,
                 now=now,
             )
-            created = TicketOut.of(ticket_view(session, actor, change.ticket.id, now))
+            created = TicketOut.of(changed_view(session, actor, change, now))
     except Exception:
         if idempotency_key is not None:
             idempotency.forget(sessions, actor.user_id, idempotency_key)
