@@ -152,11 +152,6 @@ class Ticket(Base):
 class TicketEvent(Base):
     """The append-only history: the SLA engine's input and the audit log."""
 
-    @property
-    def public(self) -> bool:
-        """Whether customers see this event (internal notes and internal attachments they do not)."""
-        return self.data.get("public") is not False
-
     __tablename__ = "ticket_events"
     __table_args__ = (UniqueConstraint("ticket_id", "sequence"),)
 

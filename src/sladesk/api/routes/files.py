@@ -16,6 +16,8 @@ from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import MAX_ID
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES, add_attachment, list_attachments, open_attachment
 from sladesk.services.errors import InvalidFieldError
+from sladesk.sla import event_of
+from sladesk.sla.events import AttachmentEvent
 from sladesk.store import transaction
 from sladesk.store.engine import data_dir
 from sladesk.store.tables import Attachment
@@ -82,7 +84,9 @@ async def upload(
                 public=public,
                 now=request.app.state.clock(),
             )
-            return AttachmentOut.of(session.get_one(Attachment, change.event.data["attachment_id"]))
+            attached = event_of(change.event.type, change.event.at, change.event.data)
+            assert isinstance(attached, AttachmentEvent)
+            return AttachmentOut.of(session.get_one(Attachment, attached.attachment_id))
 
     return await run_in_threadpool(store)
 
