@@ -3,7 +3,7 @@
 The migrations run once per session (see `tests.support.database`): each SQLite test gets a copy of a
 migrated file, each PostgreSQL test the session's migrated schema with its tables emptied and its sequences
 restarted. Without a reachable PostgreSQL the PostgreSQL cases are skipped, except under CI (`CI` set),
-where they fail.
+where they fail. `desk` is an empty desk on that database to set up (see `tests.support.desk`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.store import make_engine, make_sessions
 from tests.support.database import Postgres, PostgresSchema, SqliteTemplate
+from tests.support.desk import Desk
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +59,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def sessions(engine: Engine) -> sessionmaker[Session]:
     """Sessions on the migrated database of `engine`."""
     return make_sessions(engine)
+
+
+@pytest.fixture
+def desk(sessions: sessionmaker[Session], tmp_path: Path) -> Desk:
+    """An empty desk on the test's database at `tests.support.desk.START`, its attachments in the test's directory."""
+    return Desk(sessions, attachments=tmp_path / "attachments")

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.services import InvalidFieldError, Role, actor_of
+from sladesk.services import InvalidFieldError, Role
 from sladesk.services.bulk import open_tickets
 from sladesk.services.tickets import Opening, open_ticket
 from sladesk.services.views import ticket_view
 from sladesk.store import transaction
 from sladesk.store.tables import SlaClock, Ticket, TicketEvent
-from tests.support.units import create_organisation, create_user
 
 START = datetime.fromisoformat("2026-12-04T15:30:00-07:00")  # a Friday afternoon in Denver
 NOW = datetime.fromisoformat("2026-12-09T12:00:00-07:00")
@@ -46,14 +45,12 @@ def comparable(view) -> tuple:
     )
 
 
-def test_bulk_opened_tickets_read_exactly_as_tickets_opened_one_by_one(sessions):
-    one_org = create_organisation(sessions, None, name="One by one", policy_id="choozle")
-    bulk_org = create_organisation(sessions, None, name="In bulk", policy_id="choozle")
-    one = create_user(sessions, None, email="a@example.com", name="A", role=Role.CUSTOMER, organisation_id=one_org.id)
-    bulk = create_user(sessions, None, email="b@example.com", name="B", role=Role.CUSTOMER, organisation_id=bulk_org.id)
-    agent_row = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT)
+def test_bulk_opened_tickets_read_exactly_as_tickets_opened_one_by_one(sessions, desk):
+    one_org, bulk_org = desk.organisation("One by one", "choozle"), desk.organisation("In bulk", "choozle")
+    one, bulk = desk.user("a", Role.CUSTOMER, one_org), desk.user("b", Role.CUSTOMER, bulk_org)
+    desk.user("agent", Role.AGENT)
+    agent = desk.actors["agent"]
     with transaction(sessions) as session:
-        agent = actor_of(session, agent_row.id)
         singles = [
             open_ticket(
                 session,
@@ -66,10 +63,10 @@ def test_bulk_opened_tickets_read_exactly_as_tickets_opened_one_by_one(sessions)
                 requester_id=o.requester_id,
                 now=o.opened_at,
             ).ticket.id
-            for o in openings(one_org.id, one.id)
+            for o in openings(one_org, one)
         ]
         counted: list[int] = []
-        bulked = open_tickets(session, agent, openings(bulk_org.id, bulk.id), progress=counted.append)
+        bulked = open_tickets(session, agent, openings(bulk_org, bulk), progress=counted.append)
     assert counted == [24]
     with sessions() as session:
         for single, in_bulk in zip(singles, bulked, strict=True):
@@ -80,14 +77,14 @@ def test_bulk_opened_tickets_read_exactly_as_tickets_opened_one_by_one(sessions)
         assert {"running", "breached"} <= states
 
 
-def test_a_bad_opening_in_a_bulk_names_its_index_and_nothing_is_stored(sessions):
-    org = create_organisation(sessions, None, name="Acme", policy_id="choozle")
-    customer = create_user(sessions, None, email="c@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id)
-    agent_row = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT)
-    batch = openings(org.id, customer.id)
-    batch[7] = Opening(org.id, customer.id, "x", "y", severity="S9", opened_at=START)
+def test_a_bad_opening_in_a_bulk_names_its_index_and_nothing_is_stored(sessions, desk):
+    org = desk.organisation("Acme", "choozle")
+    customer = desk.user("c", Role.CUSTOMER, org)
+    desk.user("agent", Role.AGENT)
+    batch = openings(org, customer)
+    batch[7] = Opening(org, customer, "x", "y", severity="S9", opened_at=START)
     with pytest.raises(InvalidFieldError, match=r"^openings\[7\]\.severity: "), transaction(sessions) as session:
-        open_tickets(session, actor_of(session, agent_row.id), batch)
+        open_tickets(session, desk.actors["agent"], batch)
     with sessions() as session:
         counts = [session.scalar(select(func.count()).select_from(t)) for t in (Ticket, TicketEvent, SlaClock)]
     assert counts == [0, 0, 0]
