@@ -10,14 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from sladesk.services import (
-    Actor,
     ConflictError,
     ForbiddenError,
     InvalidFieldError,
     NotFoundError,
     Role,
     StaleVersionError,
-    actor_of,
 )
 from sladesk.services import record as record_seam
 from sladesk.services import tickets as ticket_services
@@ -25,7 +23,8 @@ from sladesk.services.policies import pin_policy
 from sladesk.services.views import ticket_view
 from sladesk.store import make_engine, make_sessions
 from sladesk.store.tables import Comment, PolicyVersion, SlaClock, Ticket, TicketEvent
-from tests.support.units import committed, create_organisation, create_user
+from tests.support.desk import Desk
+from tests.support.units import committed
 
 open_ticket = committed(ticket_services.open_ticket)
 reply = committed(ticket_services.reply)
@@ -48,24 +47,15 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-class Desk:
+class TicketDesk(Desk):
     """One organisation on a policy, with a customer and an agent, and a stranger elsewhere."""
 
     def __init__(self, sessions, policy_id: str, tier: str | None = None) -> None:
-        self.sessions = sessions
-        org = create_organisation(sessions, None, name=f"{policy_id} customer", policy_id=policy_id, tier=tier)
-        other = create_organisation(sessions, None, name="Elsewhere", policy_id=policy_id, tier=tier)
-        self.customer = self._actor(
-            create_user(sessions, None, email="c@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id)
-        )
-        self.stranger = self._actor(
-            create_user(sessions, None, email="s@example.com", name="S", role=Role.CUSTOMER, organisation_id=other.id)
-        )
-        self.agent = self._actor(create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT))
-
-    def _actor(self, user) -> Actor:
-        with self.sessions() as session:
-            return actor_of(session, user.id)
+        super().__init__(sessions)
+        self.user("customer", Role.CUSTOMER, self.organisation(f"{policy_id} customer", policy_id, tier))
+        self.user("stranger", Role.CUSTOMER, self.organisation("Elsewhere", policy_id, tier))
+        self.user("agent", Role.AGENT)
+        self.customer, self.stranger, self.agent = (self.actors[key] for key in ("customer", "stranger", "agent"))
 
     def clocks(self, ticket_id: int, now: datetime | None = None) -> dict[str, ClockAt]:
         """The ticket's clocks as they read at `now` (default: its last change), as staff see them."""
@@ -90,7 +80,7 @@ class Desk:
 
 
 def test_first_public_reply_meets_first_response_and_is_stored(sessions):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
     opened = open_ticket(
         sessions,
         desk.customer,
@@ -116,7 +106,7 @@ def test_first_public_reply_meets_first_response_and_is_stored(sessions):
 
 
 def test_customer_reply_moves_a_choozle_ticket_back_to_open_and_resumes_resolution(sessions):
-    desk = Desk(sessions, "choozle")
+    desk = TicketDesk(sessions, "choozle")
     ticket_id = open_ticket(
         sessions,
         desk.customer,
@@ -144,7 +134,7 @@ def test_customer_reply_moves_a_choozle_ticket_back_to_open_and_resumes_resoluti
 
 
 def test_customers_see_only_their_organisation_and_write_no_internal_notes(sessions):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
     ticket_id = open_ticket(
         sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
     ).ticket.id
@@ -158,7 +148,7 @@ def test_customers_see_only_their_organisation_and_write_no_internal_notes(sessi
 
 
 def test_a_closed_choozle_ticket_cannot_reopen_and_nothing_is_written(sessions):
-    desk = Desk(sessions, "choozle")
+    desk = TicketDesk(sessions, "choozle")
     ticket_id = open_ticket(
         sessions, desk.customer, subject="Done", description="x", severity="S3", now=at("2026-12-01T09:00:00-07:00")
     ).ticket.id
@@ -172,7 +162,7 @@ def test_a_closed_choozle_ticket_cannot_reopen_and_nothing_is_written(sessions):
 
 
 def test_severity_assigned_by_support_is_kept_apart_from_the_requested_one(sessions):
-    desk = Desk(sessions, "sourcegraph", tier="enterprise")
+    desk = TicketDesk(sessions, "sourcegraph", tier="enterprise")
     ticket_id = open_ticket(
         sessions,
         desk.customer,
@@ -192,7 +182,7 @@ def test_severity_assigned_by_support_is_kept_apart_from_the_requested_one(sessi
 
 
 def test_a_stale_version_is_refused(sessions):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
     ticket_id = open_ticket(
         sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
     ).ticket.id
@@ -202,7 +192,7 @@ def test_a_stale_version_is_refused(sessions):
 
 
 def test_intake_answers_are_checked_field_by_field(sessions):
-    desk = Desk(sessions, "choozle")
+    desk = TicketDesk(sessions, "choozle")
     with pytest.raises(InvalidFieldError, match=r"^intake\.user_email: 'not-an-email' is not an email address$"):
         open_ticket(
             sessions,
@@ -226,7 +216,7 @@ def test_intake_answers_are_checked_field_by_field(sessions):
 
 
 def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, monkeypatch):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
     ticket_id = open_ticket(
         sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
     ).ticket.id
@@ -244,7 +234,7 @@ def test_a_failure_after_the_event_insert_leaves_nothing_half_written(sessions, 
 
 
 def test_a_failure_after_a_new_ticket_is_inserted_leaves_no_trace_of_it(sessions, monkeypatch):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
 
     def explode(ticket_id, clock):
         raise RuntimeError("disk full")
@@ -268,7 +258,7 @@ def test_a_failure_after_a_new_ticket_is_inserted_leaves_no_trace_of_it(sessions
 
 
 def test_two_agents_on_one_version_one_wins_and_no_event_is_lost(sessions):
-    desk = Desk(sessions, "alleo")
+    desk = TicketDesk(sessions, "alleo")
     ticket_id = open_ticket(
         sessions, desk.customer, subject="Help", description="Please.", severity=3, now=at("2026-12-07T09:00:00-05:00")
     ).ticket.id
@@ -314,7 +304,7 @@ def test_the_first_tickets_on_a_built_in_opened_at_once_store_its_text_once(engi
     other_engine = make_engine(engine.url)
     try:
         second = make_sessions(other_engine)
-        desk = Desk(first, "alleo")
+        desk = TicketDesk(first, "alleo")
         opened: list[int] = []
 
         def open_on_the_other_server() -> None:
