@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
-from sladesk.api import create_app
 from sladesk.policy import builtin_source
 from sladesk.services import Role
-from tests.support.units import create_organisation, create_user, issue_token
 
 NOW = datetime.fromisoformat("2026-12-02T09:00:00-05:00")  # a Wednesday, inside Alleo's 08:00-17:00
 YAML = {"Content-Type": "application/yaml"}
@@ -25,74 +22,68 @@ def custom_text(policy_id: str = "acme_custom", version: int = 1, sev1: str = "2
 
 
 @pytest.fixture
-def desk(sessions):
-    org = create_organisation(sessions, None, name="Acme", policy_id="alleo")
-    headers = {}
-    for key, role, organisation in (
-        ("customer", Role.CUSTOMER, org.id),
-        ("agent", Role.AGENT, None),
-        ("admin", Role.ADMIN, None),
-    ):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
-        )
-        headers[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests')}"}
-    client = TestClient(create_app(sessions, lambda: NOW))
-    return client, headers, org.id
+def desk(desk):
+    """Acme on Alleo with its customer, an agent and an admin, at NOW."""
+    desk.clock.set(NOW)
+    desk.user("customer", Role.CUSTOMER, desk.organisation("Acme", "alleo"))
+    desk.user("agent", Role.AGENT)
+    desk.user("admin", Role.ADMIN)
+    return desk
 
 
-def first_response_due(client, headers) -> datetime:
-    created = client.post(
+def first_response_due(desk) -> datetime:
+    created = desk.client.post(
         "/api/v1/tickets",
-        headers=headers["customer"],
+        headers=desk.headers["customer"],
         json={"subject": "Nobody can sign in", "description": "Since 08:50.", "severity": "Sev1"},
     )
     assert created.status_code == 201, created.text
     return datetime.fromisoformat(created.json()["sla"]["first_response"]["due"])
 
 
-def upload(client, headers, text, **params):
-    return client.post("/api/v1/policies", headers={**headers["admin"], **YAML}, content=text, params=params)
+def upload(desk, text, **params):
+    return desk.client.post("/api/v1/policies", headers={**desk.headers["admin"], **YAML}, content=text, params=params)
 
 
 def test_an_uploaded_policy_serves_new_tickets_and_old_ones_keep_their_version(desk):
-    client, headers, org_id = desk
-    assert first_response_due(client, headers) == at("2026-12-02T13:00:00-05:00")  # alleo: Sev1 in 4 h
+    org_id = desk.ids["Acme"]
+    assert first_response_due(desk) == at("2026-12-02T13:00:00-05:00")  # alleo: Sev1 in 4 h
 
-    stored = upload(client, headers, custom_text(sev1="2h"))
+    stored = upload(desk, custom_text(sev1="2h"))
     assert stored.status_code == 201
     assert stored.headers["Location"] == "/api/v1/policies/acme_custom?version=1"
     assert stored.json()["severities"][0]["targets"]["first_response"]["due"] == "2h"
-    moved = client.patch(f"/api/v1/organisations/{org_id}", headers=headers["admin"], json={"policy_id": "acme_custom"})
+    moved = desk.client.patch(
+        f"/api/v1/organisations/{org_id}", headers=desk.headers["admin"], json={"policy_id": "acme_custom"}
+    )
     assert moved.status_code == 200
     assert moved.json()["policy_id"] == "acme_custom"
-    on_v1 = client.get("/api/v1/tickets", headers=headers["agent"]).json()["items"]
-    assert first_response_due(client, headers) == at("2026-12-02T11:00:00-05:00")
+    on_v1 = desk.client.get("/api/v1/tickets", headers=desk.headers["agent"]).json()["items"]
+    assert first_response_due(desk) == at("2026-12-02T11:00:00-05:00")
 
-    assert upload(client, headers, custom_text(version=2, sev1="1h")).status_code == 201
-    assert first_response_due(client, headers) == at("2026-12-02T10:00:00-05:00")
+    assert upload(desk, custom_text(version=2, sev1="1h")).status_code == 201
+    assert first_response_due(desk) == at("2026-12-02T10:00:00-05:00")
 
-    tickets = client.get("/api/v1/tickets", headers=headers["agent"]).json()["items"]
+    tickets = desk.client.get("/api/v1/tickets", headers=desk.headers["agent"]).json()["items"]
     pinned = sorted((t["id"], t["policy_id"], t["policy_version"]) for t in tickets)
     first = on_v1[0]["id"]
     assert pinned == [(first, "alleo", 1), (first + 1, "acme_custom", 1), (first + 2, "acme_custom", 2)]
     # a later change replays the ticket under its own version: still 2 h, not the 1 h of version 2
-    answered = client.post(
-        f"/api/v1/tickets/{first + 1}/comments", headers=headers["customer"], json={"body": "Any news?"}
+    answered = desk.client.post(
+        f"/api/v1/tickets/{first + 1}/comments", headers=desk.headers["customer"], json={"body": "Any news?"}
     )
     assert answered.status_code == 201
-    sla = client.get(f"/api/v1/tickets/{first + 1}/sla", headers=headers["agent"]).json()
+    sla = desk.client.get(f"/api/v1/tickets/{first + 1}/sla", headers=desk.headers["agent"]).json()
     assert at(sla["metrics"]["first_response"]["due"]) == at("2026-12-02T11:00:00-05:00")
 
 
 def test_every_problem_in_an_upload_comes_back_with_its_line(desk):
-    client, headers, _ = desk
     text = (
         custom_text()
         .replace("first_response: 2h\n", "first_response: soon\n")
         .replace("warning_fraction: 0.75\n", "warning_fraction: 3\n")
     )
-    refused = upload(client, headers, text)
+    refused = upload(desk, text)
     assert refused.status_code == 422
     assert refused.headers["Content-Type"] == "application/problem+json"
     errors = refused.json()["errors"]
@@ -101,78 +92,74 @@ def test_every_problem_in_an_upload_comes_back_with_its_line(desk):
         (85, "severities[0].targets.first_response.due"),
     ]
     assert all(e["file"] == "uploaded policy" for e in errors)
-    syntax = upload(client, headers, "id: [unclosed\n")
+    syntax = upload(desk, "id: [unclosed\n")
     assert syntax.status_code == 422
     assert syntax.json()["errors"][0]["line"] == 2
-    assert client.get("/api/v1/policies/acme_custom", headers=headers["admin"]).status_code == 404
+    assert desk.client.get("/api/v1/policies/acme_custom", headers=desk.headers["admin"]).status_code == 404
 
 
 def test_a_version_means_one_text_for_good(desk):
-    client, headers, _ = desk
-    assert upload(client, headers, custom_text()).status_code == 201
-    again = upload(client, headers, custom_text(sev1="3h"))
+    assert upload(desk, custom_text()).status_code == 201
+    again = upload(desk, custom_text(sev1="3h"))
     assert again.status_code == 422
     assert again.json()["field"] == "version"
     assert again.json()["detail"] == (
         "version: policy 'acme_custom' is at version 1 already; give the new text version: 2"
     )
-    builtin = upload(client, headers, custom_text(policy_id="alleo", version=1))
+    builtin = upload(desk, custom_text(policy_id="alleo", version=1))
     assert builtin.status_code == 422 and builtin.json()["field"] == "version"
-    source = client.get("/api/v1/policies/acme_custom/source", headers=headers["customer"])
+    source = desk.client.get("/api/v1/policies/acme_custom/source", headers=desk.headers["customer"])
     assert source.status_code == 200
     assert source.headers["Content-Type"] == "application/yaml; charset=utf-8"
     assert source.text == custom_text()
 
 
 def test_a_dry_run_checks_without_storing(desk):
-    client, headers, _ = desk
-    checked = upload(client, headers, custom_text(), dry_run="true")
+    checked = upload(desk, custom_text(), dry_run="true")
     assert checked.status_code == 200
     assert checked.json()["id"] == "acme_custom"
-    assert client.get("/api/v1/policies/acme_custom", headers=headers["admin"]).status_code == 404
-    ids = [p["id"] for p in client.get("/api/v1/policies", headers=headers["agent"]).json()]
+    assert desk.client.get("/api/v1/policies/acme_custom", headers=desk.headers["admin"]).status_code == 404
+    ids = [p["id"] for p in desk.client.get("/api/v1/policies", headers=desk.headers["agent"]).json()]
     assert ids == ["alli", "alleo", "aspenware", "sourcegraph", "choozle"]
 
 
 def test_versions_list_uploads_and_the_shipped_text_tickets_used(desk):
-    client, headers, _ = desk
-    shipped = client.get("/api/v1/policies/alleo/versions", headers=headers["agent"]).json()
+    shipped = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
     assert [(v["version"], v["builtin"], v["created_at"]) for v in shipped] == [(1, True, None)]
-    first_response_due(client, headers)  # the first ticket on alleo stores the shipped text
-    stored = client.get("/api/v1/policies/alleo/versions", headers=headers["agent"]).json()
+    first_response_due(desk)  # the first ticket on alleo stores the shipped text
+    stored = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
     assert [(v["version"], v["builtin"], v["uploaded_by_id"]) for v in stored] == [(1, True, None)]
     assert stored[0]["created_at"] is not None
     assert stored[0]["sha256"] == shipped[0]["sha256"]
 
-    assert upload(client, headers, custom_text(policy_id="alleo", version=2, sev1="1h")).status_code == 201
-    versions = client.get("/api/v1/policies/alleo/versions", headers=headers["agent"]).json()
+    assert upload(desk, custom_text(policy_id="alleo", version=2, sev1="1h")).status_code == 201
+    versions = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
     assert [(v["version"], v["builtin"]) for v in versions] == [(2, False), (1, True)]
-    assert client.get("/api/v1/policies/alleo", headers=headers["agent"]).json()["version"] == 2
-    assert client.get("/api/v1/policies/alleo?version=1", headers=headers["agent"]).json()["version"] == 1
-    assert client.get("/api/v1/policies/alleo?version=3", headers=headers["agent"]).status_code == 404
-    assert first_response_due(client, headers) == at("2026-12-02T10:00:00-05:00")
+    assert desk.client.get("/api/v1/policies/alleo", headers=desk.headers["agent"]).json()["version"] == 2
+    assert desk.client.get("/api/v1/policies/alleo?version=1", headers=desk.headers["agent"]).json()["version"] == 1
+    assert desk.client.get("/api/v1/policies/alleo?version=3", headers=desk.headers["agent"]).status_code == 404
+    assert first_response_due(desk) == at("2026-12-02T10:00:00-05:00")
 
 
 def test_uploads_are_yaml_from_admins(desk):
-    client, headers, _ = desk
-    as_json = client.post("/api/v1/policies", headers=headers["admin"], json={"source": custom_text()})
+    as_json = desk.client.post("/api/v1/policies", headers=desk.headers["admin"], json={"source": custom_text()})
     assert as_json.status_code == 415
     assert as_json.json()["detail"] == "send the policy file as application/yaml, not application/json"
-    not_utf8 = client.post("/api/v1/policies", headers={**headers["admin"], **YAML}, content=b"id: \xff\n")
+    not_utf8 = desk.client.post("/api/v1/policies", headers={**desk.headers["admin"], **YAML}, content=b"id: \xff\n")
     assert not_utf8.status_code == 400
-    agent = client.post("/api/v1/policies", headers={**headers["agent"], **YAML}, content=custom_text())
+    agent = desk.client.post("/api/v1/policies", headers={**desk.headers["agent"], **YAML}, content=custom_text())
     assert agent.status_code == 403
 
 
 def test_an_organisation_cannot_move_to_a_tier_its_new_policy_lacks(desk):
-    client, headers, org_id = desk
+    org_id = desk.ids["Acme"]
     url = f"/api/v1/organisations/{org_id}"
-    refused = client.patch(url, headers=headers["admin"], json={"policy_id": "sourcegraph", "tier": "gold"})
+    refused = desk.client.patch(url, headers=desk.headers["admin"], json={"policy_id": "sourcegraph", "tier": "gold"})
     assert refused.status_code == 422
     assert refused.json()["field"] == "tier"
-    unknown = client.patch(url, headers=headers["admin"], json={"policy_id": "nope"})
+    unknown = desk.client.patch(url, headers=desk.headers["admin"], json={"policy_id": "nope"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "policy_id"
-    null_name = client.patch(url, headers=headers["admin"], json={"name": None})
+    null_name = desk.client.patch(url, headers=desk.headers["admin"], json={"name": None})
     assert null_name.status_code == 422
-    kept = client.get(url, headers=headers["admin"]).json()
+    kept = desk.client.get(url, headers=desk.headers["admin"]).json()
     assert (kept["name"], kept["policy_id"], kept["tier"]) == ("Acme", "alleo", None)
