@@ -3,48 +3,34 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
-from sladesk.api import create_app
 from sladesk.services import Role
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES
-from tests.support.units import create_organisation, create_user, issue_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-def desk(sessions, tmp_path):
-    org = create_organisation(sessions, None, name="Acme", policy_id="alleo")
-    other = create_organisation(sessions, None, name="Globex", policy_id="alleo")
-    tokens = {}
-    for key, role, organisation in (
-        ("customer", Role.CUSTOMER, org.id),
-        ("stranger", Role.CUSTOMER, other.id),
-        ("agent", Role.AGENT, None),
-    ):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
-        )
-        tokens[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests')}"}
-    storage = tmp_path / "attachments"
-    client = TestClient(create_app(sessions, lambda: datetime.fromisoformat("2026-12-07T09:00:00-05:00"), storage))
-    ticket_id = client.post(
+def desk(desk):
+    """A customer of Acme with a Sev2 ticket, a customer of Globex and an agent."""
+    desk.user("customer", Role.CUSTOMER, desk.organisation("Acme", "alleo"))
+    desk.user("stranger", Role.CUSTOMER, desk.organisation("Globex", "alleo"))
+    desk.user("agent", Role.AGENT)
+    desk.ids["ticket"] = desk.client.post(
         "/api/v1/tickets",
-        headers=tokens["customer"],
+        headers=desk.headers["customer"],
         json={"subject": "Broken", "description": "See screenshot", "severity": 2},
     ).json()["id"]
-    return client, tokens, ticket_id, storage
+    return desk
 
 
 def test_a_screenshot_is_stored_by_checksum_and_downloaded_intact(desk):
-    client, tokens, ticket_id, storage = desk
-    uploaded = client.post(
+    ticket_id, storage = desk.ids["ticket"], desk.attachments
+    uploaded = desk.client.post(
         f"/api/v1/tickets/{ticket_id}/attachments",
-        headers=tokens["customer"],
+        headers=desk.headers["customer"],
         files={"file": ("screen.png", PNG, "image/png")},
     )
     assert uploaded.status_code == 201
@@ -52,35 +38,41 @@ def test_a_screenshot_is_stored_by_checksum_and_downloaded_intact(desk):
     digest = hashlib.sha256(PNG).hexdigest()
     assert (body["filename"], body["size_bytes"], body["sha256"]) == ("screen.png", len(PNG), digest)
     assert (storage / digest[:2] / digest).read_bytes() == PNG
-    downloaded = client.get(f"/api/v1/tickets/{ticket_id}/attachments/{body['id']}", headers=tokens["agent"])
+    downloaded = desk.client.get(f"/api/v1/tickets/{ticket_id}/attachments/{body['id']}", headers=desk.headers["agent"])
     assert downloaded.status_code == 200
     assert downloaded.content == PNG
     assert downloaded.headers["content-type"] == "image/png"
     assert downloaded.headers["x-content-type-options"] == "nosniff"
     assert 'attachment; filename="screen.png"' in downloaded.headers["content-disposition"]
-    events = client.get(f"/api/v1/tickets/{ticket_id}/events", headers=tokens["customer"]).json()
+    events = desk.client.get(f"/api/v1/tickets/{ticket_id}/events", headers=desk.headers["customer"]).json()
     assert events[-1]["type"] == "attachment"
 
 
 def test_internal_attachments_and_other_organisations_stay_hidden(desk):
-    client, tokens, ticket_id, _ = desk
-    internal = client.post(
+    ticket_id = desk.ids["ticket"]
+    internal = desk.client.post(
         f"/api/v1/tickets/{ticket_id}/attachments",
-        headers=tokens["agent"],
+        headers=desk.headers["agent"],
         files={"file": ("debug.txt", b"stack trace", "text/plain")},
         data={"public": "false"},
     ).json()
-    assert client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=tokens["customer"]).json() == []
+    assert desk.client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=desk.headers["customer"]).json() == []
     assert (
-        client.get(f"/api/v1/tickets/{ticket_id}/attachments/{internal['id']}", headers=tokens["customer"]).status_code
+        desk.client.get(
+            f"/api/v1/tickets/{ticket_id}/attachments/{internal['id']}", headers=desk.headers["customer"]
+        ).status_code
         == 404
     )
-    assert client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=tokens["stranger"]).status_code == 404
     assert (
-        client.get(f"/api/v1/tickets/{ticket_id}/attachments/{internal['id']}", headers=tokens["stranger"]).status_code
+        desk.client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=desk.headers["stranger"]).status_code == 404
+    )
+    assert (
+        desk.client.get(
+            f"/api/v1/tickets/{ticket_id}/attachments/{internal['id']}", headers=desk.headers["stranger"]
+        ).status_code
         == 404
     )
-    assert len(client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=tokens["agent"]).json()) == 1
+    assert len(desk.client.get(f"/api/v1/tickets/{ticket_id}/attachments", headers=desk.headers["agent"]).json()) == 1
 
 
 @pytest.mark.parametrize(
@@ -104,10 +96,10 @@ def test_internal_attachments_and_other_organisations_stay_hidden(desk):
     ids=["too-large", "content-not-its-type", "type-not-accepted", "empty"],
 )
 def test_bad_files_are_refused_with_the_reason(desk, name, content, content_type, detail):
-    client, tokens, ticket_id, storage = desk
-    refused = client.post(
+    ticket_id, storage = desk.ids["ticket"], desk.attachments
+    refused = desk.client.post(
         f"/api/v1/tickets/{ticket_id}/attachments",
-        headers=tokens["customer"],
+        headers=desk.headers["customer"],
         files={"file": (name, content, content_type)},
     )
     assert refused.status_code == 422
