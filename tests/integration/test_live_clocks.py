@@ -7,54 +7,36 @@ at 75 % of the target. Opened Mon 7 Dec 2026 09:00 EST, it warns at 12:00 and is
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, select
 
-from sladesk.api import create_app
 from sladesk.services import ConflictError, Role, StaleVersionError, tickets
-from sladesk.services.directory import actor_of
 from sladesk.services.maintenance import upgrade_desk
 from sladesk.sla.queue import QueueEntry, order_queue
 from sladesk.store import reading, transaction
 from sladesk.store.tables import SlaClock, Ticket
-from tests.support.units import committed, create_organisation, create_user, issue_token, update_organisation
+from tests.support.clock import FixedClock
+from tests.support.desk import Desk
+from tests.support.units import committed, update_organisation
 
 merge_duplicate = committed(tickets.merge_duplicate)
 OPENED = "2026-12-07T09:00:00-05:00"
 
 
-class Clock:
-    def __init__(self, start: str) -> None:
-        self.now = datetime.fromisoformat(start)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = datetime.fromisoformat(text)
-
-
 @pytest.fixture
-def desk(sessions):
-    org = create_organisation(sessions, None, name="Acme", policy_id="alleo")
-    tokens, ids = {}, {}
-    for key, role, organisation in (("customer", Role.CUSTOMER, org.id), ("agent", Role.AGENT, None)):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
-        )
-        tokens[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests')}"}
-        ids[key] = user.id
-    clock = Clock(OPENED)
-    return TestClient(create_app(sessions, clock)), tokens, clock, org, ids
+def desk(desk):
+    """A customer of Acme and an agent, at OPENED."""
+    desk.clock.set(OPENED)
+    desk.user("customer", Role.CUSTOMER, desk.organisation("Acme", "alleo"))
+    desk.user("agent", Role.AGENT)
+    return desk
 
 
-def open_ticket(client, tokens, severity="Sev1", subject="Nobody can sign in"):
-    created = client.post(
+def open_ticket(desk, severity="Sev1", subject="Nobody can sign in"):
+    created = desk.client.post(
         "/api/v1/tickets",
-        headers=tokens["customer"],
+        headers=desk.headers["customer"],
         json={"subject": subject, "description": "x", "severity": severity},
     )
     assert created.status_code == 201, created.text
@@ -62,27 +44,27 @@ def open_ticket(client, tokens, severity="Sev1", subject="Nobody can sign in"):
 
 
 def test_an_untouched_sev1_reads_breached_on_every_path_once_its_due_instant_passes(desk):
-    client, tokens, clock, _, _ = desk
-    ticket_id = open_ticket(client, tokens)
+    ticket_id = open_ticket(desk)
+    url = f"/api/v1/tickets/{ticket_id}"
 
-    clock.set("2026-12-07T12:00:00-05:00")  # 3 h of 4 counted: the warning instant, not yet due
-    running = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()["sla"]["first_response"]
+    desk.clock.set("2026-12-07T12:00:00-05:00")  # 3 h of 4 counted: the warning instant, not yet due
+    running = desk.client.get(url, headers=desk.headers["agent"]).json()["sla"]["first_response"]
     assert (running["state"], running["counted_seconds"], running["remaining_seconds"]) == ("running", 10800, 3600)
     assert (running["percent_used"], running["warning_reached"]) == (75.0, True)
-    assert client.get("/api/v1/tickets?breached=true", headers=tokens["agent"]).json()["items"] == []
+    assert desk.client.get("/api/v1/tickets?breached=true", headers=desk.headers["agent"]).json()["items"] == []
 
-    clock.set("2026-12-07T13:30:00-05:00")  # nothing happened since opening; due at 13:00
-    clock_now = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()["sla"]["first_response"]
+    desk.clock.set("2026-12-07T13:30:00-05:00")  # nothing happened since opening; due at 13:00
+    clock_now = desk.client.get(url, headers=desk.headers["agent"]).json()["sla"]["first_response"]
     assert (clock_now["state"], clock_now["counted_seconds"], clock_now["remaining_seconds"]) == ("breached", 16200, 0)
     assert (clock_now["percent_used"], clock_now["warning_reached"]) == (112.5, False)
-    customer_view = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["customer"]).json()
+    customer_view = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["customer"]).json()
     assert customer_view["sla"]["first_response"]["state"] == "breached"
-    listed = client.get("/api/v1/tickets?breached=true", headers=tokens["agent"]).json()["items"]
+    listed = desk.client.get("/api/v1/tickets?breached=true", headers=desk.headers["agent"]).json()["items"]
     assert [item["id"] for item in listed] == [ticket_id]
-    assert client.get("/api/v1/tickets?breached=false", headers=tokens["agent"]).json()["items"] == []
-    queue = client.get("/api/v1/queue", headers=tokens["agent"]).json()
+    assert desk.client.get("/api/v1/tickets?breached=false", headers=desk.headers["agent"]).json()["items"] == []
+    queue = desk.client.get("/api/v1/queue", headers=desk.headers["agent"]).json()
     assert [(item["ticket_id"], item["sla_state"]) for item in queue] == [(ticket_id, "breached")]
-    sla = client.get(f"/api/v1/tickets/{ticket_id}/sla", headers=tokens["agent"]).json()
+    sla = desk.client.get(f"/api/v1/tickets/{ticket_id}/sla", headers=desk.headers["agent"]).json()
     assert (sla["metrics"]["first_response"]["state"], sla["metrics"]["first_response"]["counted_seconds"]) == (
         "breached",
         16200,
@@ -90,97 +72,89 @@ def test_an_untouched_sev1_reads_breached_on_every_path_once_its_due_instant_pas
 
 
 def test_an_internal_note_changes_nothing_a_customer_reads(desk):
-    client, tokens, clock, _, _ = desk
-    ticket_id = open_ticket(client, tokens)
-    clock.set("2026-12-07T11:00:00-05:00")
-    before = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["customer"])
-    note = client.post(
+    ticket_id = open_ticket(desk)
+    desk.clock.set("2026-12-07T11:00:00-05:00")
+    before = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["customer"])
+    note = desk.client.post(
         f"/api/v1/tickets/{ticket_id}/comments",
-        headers=tokens["agent"],
+        headers=desk.headers["agent"],
         json={"body": "Looks like SSO.", "public": False},
     )
     assert note.status_code == 201
-    after = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["customer"])
+    after = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["customer"])
     assert after.json() == before.json()
     assert after.headers["ETag"] == before.headers["ETag"] == '"1"'
     assert after.json()["sla"]["first_response"]["counted_seconds"] == 7200  # 09:00-11:00
-    staff = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"])
+    staff = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"])
     assert staff.headers["ETag"] == '"2"'
 
 
 def test_an_organisation_moved_to_another_policy_and_tier_leaves_its_old_tickets_working(sessions):
-    org = create_organisation(sessions, None, name="Initech", policy_id="sourcegraph", tier="enterprise")
-    customer = create_user(sessions, None, email="c@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id)
-    agent = create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT)
-    headers = {
-        "customer": {"Authorization": f"Bearer {issue_token(sessions, customer.id, 'tests')}"},
-        "agent": {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'tests')}"},
-    }
-    clock = Clock("2027-05-31T08:00:00Z")
-    client = TestClient(create_app(sessions, clock))
-    ticket_id = open_ticket(client, headers, severity="p1")
+    desk = Desk(sessions, FixedClock("2027-05-31T08:00:00Z"))
+    org = desk.organisation("Initech", "sourcegraph", tier="enterprise")
+    desk.user("customer", Role.CUSTOMER, org)
+    desk.user("agent", Role.AGENT)
+    ticket_id = open_ticket(desk, severity="p1")
 
-    update_organisation(sessions, None, org.id, {"policy_id": "alleo", "tier": None})  # alleo has no tiers
-    clock.set("2027-05-31T09:00:00Z")
-    old = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers["agent"])
+    update_organisation(sessions, None, org, {"policy_id": "alleo", "tier": None})  # alleo has no tiers
+    desk.clock.set("2027-05-31T09:00:00Z")
+    old = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"])
     assert old.status_code == 200
     assert (old.json()["policy_id"], old.json()["tier"]) == ("sourcegraph", "enterprise")
-    assert client.get(f"/api/v1/tickets/{ticket_id}/sla", headers=headers["agent"]).status_code == 200
-    answered = client.post(f"/api/v1/tickets/{ticket_id}/comments", headers=headers["agent"], json={"body": "Here."})
+    assert desk.client.get(f"/api/v1/tickets/{ticket_id}/sla", headers=desk.headers["agent"]).status_code == 200
+    answered = desk.client.post(
+        f"/api/v1/tickets/{ticket_id}/comments", headers=desk.headers["agent"], json={"body": "Here."}
+    )
     assert answered.status_code == 201
-    after = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers["agent"]).json()
+    after = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"]).json()
     # sourcegraph p1: first response 24 h calendar time, goal 2 h; answered after 1 h: met, goal met
     assert (after["sla"]["first_response"]["state"], after["sla"]["first_response"]["goal_met"]) == ("met", True)
-    moved = client.patch(
+    moved = desk.client.patch(
         f"/api/v1/tickets/{ticket_id}",
-        headers={**headers["agent"], "If-Match": f'"{after["version"]}"'},
+        headers={**desk.headers["agent"], "If-Match": f'"{after["version"]}"'},
         json={"tier": "team", "reason": "downgraded contract"},
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["tier"] == "team"
-    new_id = open_ticket(client, headers, severity="Sev2", subject="After the move")
-    new = client.get(f"/api/v1/tickets/{new_id}", headers=headers["agent"]).json()
+    new_id = open_ticket(desk, severity="Sev2", subject="After the move")
+    new = desk.client.get(f"/api/v1/tickets/{new_id}", headers=desk.headers["agent"]).json()
     assert (new["policy_id"], new["tier"]) == ("alleo", None)
 
 
 def test_a_category_change_is_an_event_with_its_reason(sessions):
-    org = create_organisation(sessions, None, name="PMG client", policy_id="alli")
-    agent = create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT)
-    customer = create_user(sessions, None, email="c@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id)
-    headers = {
-        "agent": {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'tests')}"},
-        "customer": {"Authorization": f"Bearer {issue_token(sessions, customer.id, 'tests')}"},
-    }
-    client = TestClient(create_app(sessions, Clock("2026-12-07T09:00:00-06:00")))
-    created = client.post(
+    desk = Desk(sessions, FixedClock("2026-12-07T09:00:00-06:00"))
+    org = desk.organisation("PMG client", "alli")
+    desk.user("agent", Role.AGENT)
+    desk.user("customer", Role.CUSTOMER, org)
+    created = desk.client.post(
         "/api/v1/tickets",
-        headers=headers["customer"],
+        headers=desk.headers["customer"],
         json={"subject": "Report is wrong", "description": "x", "severity": "P3", "category": "bug"},
     )
     assert created.status_code == 201, created.text
     ticket = created.json()
-    changed = client.patch(
+    changed = desk.client.patch(
         f"/api/v1/tickets/{ticket['id']}",
-        headers={**headers["agent"], "If-Match": '"1"'},
+        headers={**desk.headers["agent"], "If-Match": '"1"'},
         json={"category": "incident", "reason": "every client's reports are down"},
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["category"] == "incident"
-    events = client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=headers["agent"]).json()
+    events = desk.client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=desk.headers["agent"]).json()
     assert events[-1]["type"] == "category"
     assert events[-1]["summary"] == "Category became incident: every client's reports are down"
-    no_reason = client.patch(
-        f"/api/v1/tickets/{ticket['id']}", headers={**headers["agent"], "If-Match": '"2"'}, json={"category": "bug"}
+    no_reason = desk.client.patch(
+        f"/api/v1/tickets/{ticket['id']}",
+        headers={**desk.headers["agent"], "If-Match": '"2"'},
+        json={"category": "bug"},
     )
     assert no_reason.status_code == 422
     assert no_reason.json()["field"] == "reason"
 
 
 def test_two_crossed_merges_give_one_success_and_one_clear_refusal(sessions, desk):
-    client, tokens, _, _, ids = desk
-    first, second = open_ticket(client, tokens, subject="A"), open_ticket(client, tokens, subject="B")
-    with sessions() as session:
-        agent = actor_of(session, ids["agent"])
+    first, second = open_ticket(desk, subject="A"), open_ticket(desk, subject="B")
+    agent = desk.actors["agent"]
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
 
@@ -201,19 +175,17 @@ def test_two_crossed_merges_give_one_success_and_one_clear_refusal(sessions, des
 
 
 def test_upgrading_a_desk_recomputes_the_clocks_a_migration_emptied(engine, sessions, desk):
-    client, tokens, clock, _, _ = desk
-    ticket_id = open_ticket(client, tokens)
-    clock.set("2026-12-07T13:30:00-05:00")
-    before = client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()
+    ticket_id = open_ticket(desk)
+    desk.clock.set("2026-12-07T13:30:00-05:00")
+    before = desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"]).json()
     with transaction(sessions) as session:
         session.execute(delete(SlaClock))
-    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json()["sla"] == {}
+    assert desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"]).json()["sla"] == {}
     upgrade_desk(engine)
-    assert client.get(f"/api/v1/tickets/{ticket_id}", headers=tokens["agent"]).json() == before
+    assert desk.client.get(f"/api/v1/tickets/{ticket_id}", headers=desk.headers["agent"]).json() == before
 
 
 def test_a_page_of_fifty_tickets_costs_as_many_statements_as_a_page_of_one(engine, desk):
-    client, tokens, _, _, _ = desk
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
@@ -221,50 +193,44 @@ def test_a_page_of_fifty_tickets_costs_as_many_statements_as_a_page_of_one(engin
             statements.append(statement)
 
     def page_cost(limit: int) -> int:
-        client.get(f"/api/v1/tickets?limit={limit}", headers=tokens["agent"])  # token use recorded, policies cached
+        # token use recorded, policies cached
+        desk.client.get(f"/api/v1/tickets?limit={limit}", headers=desk.headers["agent"])
         statements.clear()
         event.listen(engine, "before_cursor_execute", count)
         try:
-            answer = client.get(f"/api/v1/tickets?limit={limit}", headers=tokens["agent"])
+            answer = desk.client.get(f"/api/v1/tickets?limit={limit}", headers=desk.headers["agent"])
         finally:
             event.remove(engine, "before_cursor_execute", count)
         assert len(answer.json()["items"]) == limit
         return len(statements)
 
     for number in range(50):
-        open_ticket(client, tokens, severity=1 + number % 4, subject=f"Ticket {number}")
+        open_ticket(desk, severity=1 + number % 4, subject=f"Ticket {number}")
     one, fifty = page_cost(1), page_cost(50)
     assert one == fifty
     assert fifty == 3, statements  # the caller's token, the tickets, all their clocks at once
 
 
 def test_the_queue_the_database_sorts_is_the_order_the_library_defines(sessions):
-    orgs = [
-        create_organisation(sessions, None, name=f"Org {tier}", policy_id="sourcegraph", tier=tier)
-        for tier in ("free", "enterprise", "team")
-    ]
-    agent = create_user(sessions, None, email="a@example.com", name="A", role=Role.AGENT)
-    headers = {"Authorization": f"Bearer {issue_token(sessions, agent.id, 'tests')}"}
-    clock = Clock("2027-05-31T08:00:00Z")
-    client = TestClient(create_app(sessions, clock))
+    desk = Desk(sessions, FixedClock("2027-05-31T08:00:00Z"))
+    orgs = [desk.organisation(f"Org {tier}", "sourcegraph", tier=tier) for tier in ("free", "enterprise", "team")]
+    desk.user("agent", Role.AGENT)
     for number in range(18):
         org = orgs[(number // 3) % 3]
-        customer = create_user(
-            sessions, None, email=f"c{number}@example.com", name="C", role=Role.CUSTOMER, organisation_id=org.id
-        )
-        client.post(
+        customer = desk.user(f"c{number}", Role.CUSTOMER, org)
+        desk.client.post(
             "/api/v1/tickets",
-            headers=headers,
+            headers=desk.headers["agent"],
             json={
                 "subject": f"Ticket {number}",
                 "description": "x",
                 "severity": 1 + number % 3,
-                "organisation_id": org.id,
-                "requester_id": customer.id,
+                "organisation_id": org,
+                "requester_id": customer,
             },
         )
-        clock.now += timedelta(minutes=7 * (number % 4))
-    queue = client.get("/api/v1/queue?limit=100", headers=headers).json()
+        desk.clock.advance(minutes=7 * (number % 4))
+    queue = desk.client.get("/api/v1/queue?limit=100", headers=desk.headers["agent"]).json()
     with sessions() as session:
         tickets = {t.id: t for t in session.scalars(select(Ticket))}
     entries = [
@@ -277,10 +243,11 @@ def test_the_queue_the_database_sorts_is_the_order_the_library_defines(sessions)
 
 
 def test_an_open_reader_never_blocks_a_writer(sessions, desk):
-    client, tokens, clock, _, _ = desk
-    ticket_id = open_ticket(client, tokens)
+    ticket_id = open_ticket(desk)
     with reading(sessions) as reader:
         assert reader.get(Ticket, ticket_id) is not None  # the reader's snapshot is open
-        clock.set("2026-12-07T09:30:00-05:00")
-        answered = client.post(f"/api/v1/tickets/{ticket_id}/comments", headers=tokens["agent"], json={"body": "Hi."})
+        desk.clock.set("2026-12-07T09:30:00-05:00")
+        answered = desk.client.post(
+            f"/api/v1/tickets/{ticket_id}/comments", headers=desk.headers["agent"], json={"body": "Hi."}
+        )
         assert answered.status_code == 201
