@@ -17,11 +17,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from sladesk.api import create_app
-from sladesk.services import Actor, Role, tickets
-from tests.support.units import committed, create_organisation, create_user, issue_token
+from sladesk.services import Role, tickets
+from tests.support.desk import Desk
+from tests.support.units import committed
 
 open_ticket = committed(tickets.open_ticket)
 
@@ -29,53 +30,34 @@ NOW = datetime.fromisoformat("2026-11-25T15:00:00-05:00")
 TOO_BIG = (2**31, 2**63)  # one past the largest integer PostgreSQL, then SQLite, can store
 
 
-class Desk:
-    """A small desk to fuzz: two organisations, customers, an agent and tickets 1 to 3."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        acme = create_organisation(sessions, None, name="Acme", policy_id="alleo", now=NOW)
-        initech = create_organisation(
-            sessions, None, name="Initech", policy_id="sourcegraph", tier="enterprise", now=NOW
+@pytest.fixture
+def desk(desk: Desk) -> Desk:
+    """A small desk to fuzz: two organisations, customers, an agent and tickets 1 to 3; and an admin."""
+    desk.clock.set(NOW)
+    acme = desk.organisation("Acme", "alleo")
+    initech = desk.organisation("Initech", "sourcegraph", tier="enterprise")
+    customers = {org: desk.user(f"customer{org}", Role.CUSTOMER, org) for org in (acme, initech)}
+    desk.user("agent", Role.AGENT)
+    # generated path parameters are often small integers, so some of them name these tickets
+    for organisation, severity in ((acme, "Sev1"), (acme, 3), (initech, "p2")):
+        open_ticket(
+            desk.sessions,
+            desk.actors["agent"],
+            subject="Sign-in fails",
+            description="Every sign-in answers an error.",
+            severity=severity,
+            organisation_id=organisation,
+            requester_id=customers[organisation],
+            now=NOW,
         )
-        customers = {
-            org.id: create_user(
-                sessions,
-                None,
-                email=f"customer{org.id}@example.com",
-                name="Customer",
-                role=Role.CUSTOMER,
-                organisation_id=org.id,
-                now=NOW,
-            )
-            for org in (acme, initech)
-        }
-        agent = create_user(sessions, None, email="agent@example.com", name="Agent", role=Role.AGENT, now=NOW)
-        staff = Actor(agent.id, Role.AGENT, None)
-        # generated path parameters are often small integers, so some of them name these tickets
-        for organisation, severity in ((acme.id, "Sev1"), (acme.id, 3), (initech.id, "p2")):
-            open_ticket(
-                sessions,
-                staff,
-                subject="Sign-in fails",
-                description="Every sign-in answers an error.",
-                severity=severity,
-                organisation_id=organisation,
-                requester_id=customers[organisation].id,
-                now=NOW,
-            )
-        # an admin may call every operation, so each gets past the role checks into its own logic
-        admin = create_user(sessions, None, email="admin@example.com", name="Admin", role=Role.ADMIN, now=NOW)
-        self.headers = {"Authorization": f"Bearer {issue_token(sessions, admin.id, 'fuzz')}"}
+    # an admin may call every operation, so each gets past the role checks into its own logic
+    desk.user("admin", Role.ADMIN)
+    return desk
 
 
 @pytest.fixture
-def desk(sessions: sessionmaker[Session]) -> Desk:
-    return Desk(sessions)
-
-
-@pytest.fixture
-def app(sessions: sessionmaker[Session]) -> FastAPI:
-    return create_app(sessions, lambda: NOW)
+def app(desk: Desk) -> FastAPI:
+    return desk.app()
 
 
 # The OpenAPI document does not depend on the database, so it is read once from an app on none;
@@ -91,7 +73,7 @@ schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(sessionm
     database=None,
 )
 def test_no_operation_answers_a_server_error(case: schemathesis.Case, app: FastAPI, desk: Desk) -> None:
-    case.call_and_validate(app=app, headers=desk.headers, checks=[not_a_server_error])
+    case.call_and_validate(app=app, headers=desk.headers["admin"], checks=[not_a_server_error])
 
 
 @pytest.mark.parametrize(
@@ -111,14 +93,14 @@ def test_no_operation_answers_a_server_error(case: schemathesis.Case, app: FastA
     ],
 )
 def test_numbers_the_database_cannot_hold_are_client_errors(
-    sessions: sessionmaker[Session], desk: Desk, method: str, path: str, body: dict[str, Any] | None
+    desk: Desk, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     """Found by the fuzzing: such numbers reached the query and answered 500 (PostgreSQL's integer
     stops at 2**31 - 1, SQLite's at 2**63 - 1)."""
-    client = TestClient(create_app(sessions, lambda: NOW), raise_server_exceptions=False)
+    client = TestClient(desk.app(), raise_server_exceptions=False)
     for too_big in TOO_BIG:
         filled = {k: too_big if v == "{n}" else v for k, v in body.items()} if body is not None else None
-        headers = {**desk.headers, "If-Match": '"1"'}
+        headers = {**desk.headers["admin"], "If-Match": '"1"'}
         answer = client.request(method, path.format(n=too_big), json=filled, headers=headers)
         assert answer.status_code in (404, 422), (too_big, answer.status_code, answer.text)
 
@@ -142,11 +124,11 @@ def test_numbers_the_database_cannot_hold_are_client_errors(
     ],
 )
 def test_nul_characters_are_client_errors_naming_the_field(
-    sessions: sessionmaker[Session], desk: Desk, method: str, path: str, body: Any, status: int, field: str | None
+    desk: Desk, method: str, path: str, body: Any, status: int, field: str | None
 ) -> None:
     """Found by the fuzzing on PostgreSQL, which cannot store a NUL: such text reached the database and answered 500."""
-    client = TestClient(create_app(sessions, lambda: NOW), raise_server_exceptions=False)
-    answer = client.request(method, path, json=body, headers={**desk.headers, "If-Match": '"1"'})
+    client = TestClient(desk.app(), raise_server_exceptions=False)
+    answer = client.request(method, path, json=body, headers={**desk.headers["admin"], "If-Match": '"1"'})
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.json().get("field") == field
