@@ -9,22 +9,21 @@ nor another organisation's tickets in lists, filters, page counts or the queue.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from sladesk.api import create_app
 from sladesk.policy import builtin_source
-from sladesk.services import Actor, Role, attachments, tickets
+from sladesk.services import Role, attachments, tickets
+from tests.support.clock import FixedClock
+from tests.support.desk import Desk
 from tests.support.units import (
     bootstrap_admin,
     committed,
-    create_organisation,
-    create_user,
     issue_token,
     list_tokens,
     update_user,
@@ -148,7 +147,7 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
 class Targets(dict[str, int]):
     """Placeholder values; a `fresh_*` placeholder makes a new object each time it is filled in."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: AccessDesk) -> None:
         super().__init__()
         self.desk = desk
 
@@ -158,14 +157,8 @@ class Targets(dict[str, int]):
         raise KeyError(key)
 
 
-@dataclass
-class Desk:
-    sessions: sessionmaker[Session]
-    client: TestClient
-    storage: Any
-    actors: dict[str, Actor] = field(default_factory=dict)
-    headers: dict[str, dict[str, str]] = field(default_factory=dict)
-    ids: dict[str, int] = field(default_factory=dict)
+class AccessDesk(Desk):
+    """A desk whose `ids` fill in the placeholders of the tables; `call` makes a row's request as a role."""
 
     def ticket(self, customer: str, severity: int = 1, opened: datetime = NOW) -> int:
         change = open_ticket(
@@ -186,7 +179,7 @@ class Desk:
             filename=name,
             content_type="text/plain",
             data=b"trace",
-            storage=self.storage,
+            storage=self.attachments,
             public=public,
             now=NOW,
         )
@@ -218,27 +211,18 @@ class Desk:
 
 
 @pytest.fixture
-def desk(sessions, tmp_path) -> Desk:
+def desk(sessions, tmp_path) -> AccessDesk:
     """Organisations A and B; a customer of each, an agent and an admin; a ticket of A with a public reply,
     an internal note, a public and an internal attachment; a ticket of B with an attachment."""
-    org_a = create_organisation(sessions, None, name="Acme", policy_id="alleo", now=NOW)
-    org_b = create_organisation(sessions, None, name="Globex", policy_id="alleo", now=NOW)
-    storage = tmp_path / "attachments"
-    desk = Desk(sessions, TestClient(create_app(sessions, lambda: NOW, storage)), storage)
-    desk.ids.update(org_a=org_a.id, org_b=org_b.id, missing=MISSING)
+    desk = AccessDesk(sessions, FixedClock(NOW), tmp_path / "attachments")
+    desk.ids.update(
+        org_a=desk.organisation("Acme", "alleo"), org_b=desk.organisation("Globex", "alleo"), missing=MISSING
+    )
     desk.headers["anonymous"] = {}
-    for key, role, organisation in (
-        ("customer_a", Role.CUSTOMER, org_a.id),
-        ("customer_b", Role.CUSTOMER, org_b.id),
-        ("agent", Role.AGENT, None),
-        ("admin", Role.ADMIN, None),
-    ):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
-        )
-        desk.actors[key] = Actor(user.id, role, organisation)
-        desk.headers[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests', now=NOW)}"}
-        desk.ids[key] = user.id
+    desk.user("customer_a", Role.CUSTOMER, desk.ids["org_a"])
+    desk.user("customer_b", Role.CUSTOMER, desk.ids["org_b"])
+    desk.user("agent", Role.AGENT)
+    desk.user("admin", Role.ADMIN)
     for key, owner in (("spare_token_a", "customer_a"), ("spare_token_b", "customer_b")):
         issue_token(sessions, desk.ids[owner], key, now=NOW)
         tokens = list_tokens(sessions, desk.actors["admin"], desk.ids[owner])
@@ -378,22 +362,13 @@ VISIBLE: list[tuple[str, tuple[set[str], set[str], set[str]]]] = [
 
 
 @pytest.fixture
-def listed(sessions, tmp_path) -> Desk:
+def listed(sessions, tmp_path) -> AccessDesk:
     """Tickets a1 (Sev1) and a2 (Sev2) of organisation A opened now, then b1 (Sev1, breached) of B opened last week."""
-    org_a = create_organisation(sessions, None, name="Acme", policy_id="alleo", now=NOW)
-    org_b = create_organisation(sessions, None, name="Globex", policy_id="alleo", now=NOW)
-    desk = Desk(sessions, TestClient(create_app(sessions, lambda: NOW, tmp_path)), tmp_path)
-    desk.ids.update(org_a=org_a.id, org_b=org_b.id)
-    for key, role, organisation in (
-        ("customer_a", Role.CUSTOMER, org_a.id),
-        ("customer_b", Role.CUSTOMER, org_b.id),
-        ("agent", Role.AGENT, None),
-    ):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key, role=role, organisation_id=organisation
-        )
-        desk.actors[key] = Actor(user.id, role, organisation)
-        desk.headers[key] = {"Authorization": f"Bearer {issue_token(sessions, user.id, 'tests', now=NOW)}"}
+    desk = AccessDesk(sessions, FixedClock(NOW), tmp_path / "attachments")
+    desk.ids.update(org_a=desk.organisation("Acme", "alleo"), org_b=desk.organisation("Globex", "alleo"))
+    desk.user("customer_a", Role.CUSTOMER, desk.ids["org_a"])
+    desk.user("customer_b", Role.CUSTOMER, desk.ids["org_b"])
+    desk.user("agent", Role.AGENT)
     desk.ids["a1"] = desk.ticket("customer_a", 1)
     desk.ids["a2"] = desk.ticket("customer_a", 2)
     desk.ids["b1"] = desk.ticket("customer_b", 1, opened=LAST_WEEK)
@@ -401,7 +376,7 @@ def listed(sessions, tmp_path) -> Desk:
     return desk
 
 
-def _walk(desk: Desk, role: str, query: str, limit: int) -> tuple[set[str], int]:
+def _walk(desk: AccessDesk, role: str, query: str, limit: int) -> tuple[set[str], int]:
     """The subjects of every ticket the list gives, page by page, and the number of pages."""
     names = {desk.ids[key]: key for key in ("a1", "a2", "b1")}
     seen: list[str] = []
