@@ -71,6 +71,18 @@ def test_an_untouched_sev1_reads_breached_on_every_path_once_its_due_instant_pas
     )
 
 
+def test_the_queue_shows_a_ticket_answered_in_time_as_met(desk):
+    ticket_id = open_ticket(desk)
+    desk.clock.set("2026-12-07T10:00:00-05:00")
+    answered = desk.client.post(
+        f"/api/v1/tickets/{ticket_id}/comments", headers=desk.headers["agent"], json={"body": "On it."}
+    )
+    assert answered.status_code == 201
+    desk.clock.set("2026-12-08T10:00:00-05:00")  # a day later, long past the 13:00 due it met
+    queue = desk.client.get("/api/v1/queue", headers=desk.headers["agent"]).json()
+    assert [(item["ticket_id"], item["sla_state"]) for item in queue] == [(ticket_id, "met")]
+
+
 def test_an_internal_note_changes_nothing_a_customer_reads(desk):
     ticket_id = open_ticket(desk)
     desk.clock.set("2026-12-07T11:00:00-05:00")
@@ -142,6 +154,7 @@ def test_a_category_change_is_an_event_with_its_reason(sessions):
     assert changed.json()["category"] == "incident"
     events = desk.client.get(f"/api/v1/tickets/{ticket['id']}/events", headers=desk.headers["agent"]).json()
     assert events[-1]["type"] == "category"
+    assert events[0]["summary"] == "Opened by the customer: severity 3, category bug"
     assert events[-1]["summary"] == "Category became incident: every client's reports are down"
     no_reason = desk.client.patch(
         f"/api/v1/tickets/{ticket['id']}",

@@ -207,7 +207,10 @@ class QueueItemOut(BaseModel):
     severity_code: str
     tier: str | None
     next_due_at: Instant | None
-    sla_state: str = Field(description="the most urgent state among the ticket's clocks now")
+    sla_state: str = Field(
+        description="the most urgent state among the ticket's clocks now: breached, running, paused, not_started, "
+        "met, cancelled, or none when no clock has a target"
+    )
     reason: str
 
 

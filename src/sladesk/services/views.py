@@ -112,7 +112,7 @@ class QueueItem:
     severity_code: str
     tier: str | None
     next_due_at: datetime | None
-    sla_state: MetricState  # the most urgent state among the ticket's clocks at `now`
+    sla_state: MetricState  # the most urgent state among the ticket's clocks at `now` (none: no clock has a target)
     reason: str
 
 
@@ -240,7 +240,14 @@ def _queue_item(position: QueuePosition, subjects: dict[int, str], states: dict[
     )
 
 
-_URGENCY = (MetricState.BREACHED, MetricState.RUNNING, MetricState.PAUSED, MetricState.NOT_STARTED)
+_URGENCY = (
+    MetricState.BREACHED,
+    MetricState.RUNNING,
+    MetricState.PAUSED,
+    MetricState.NOT_STARTED,
+    MetricState.MET,
+    MetricState.CANCELLED,
+)
 
 
 def _most_urgent(clocks: Sequence[ClockView]) -> MetricState:

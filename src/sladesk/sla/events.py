@@ -41,7 +41,7 @@ class OpenedEvent(_Event):
         facts = [f"severity {self.severity}"] if self.severity is not None else []
         facts += [f"tier {self.tier}"] if self.tier else []
         facts += [f"category {self.category}"] if self.category else []
-        text = "Opened" + (f" at {', '.join(facts)}" if facts else "") + (f" by the {self.by}" if self.by else "")
+        text = "Opened" + (f" by the {self.by}" if self.by else "") + (f": {', '.join(facts)}" if facts else "")
         return text + (f", following up ticket {self.follow_up_of}" if self.follow_up_of else "")
 
 
