@@ -77,6 +77,8 @@ NEW_USER = {
 ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     # method    path                                                               body                                       anonymous customer_a customer_b agent admin
     ("GET",    "/api/health",                                                      None,                                      (200, 200, 200, 200, 200)),
+    ("GET",    "/api/health/live",                                                 None,                                      (200, 200, 200, 200, 200)),
+    ("GET",    "/api/health/ready",                                                None,                                      (200, 200, 200, 200, 200)),
     ("POST",   "/api/v1/tickets",                                                  OPEN_OWN,                                  (401, 201, 201, 422, 422)),
     ("POST",   "/api/v1/tickets",                                                  OPEN_FOR_A,                                (401, 201, 403, 201, 201)),
     ("GET",    "/api/v1/tickets",                                                  None,                                      (401, 200, 200, 200, 200)),

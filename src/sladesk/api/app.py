@@ -1,4 +1,8 @@
-"""The FastAPI application: routes under /api/v1, OpenAPI at /api/openapi.json, problem documents."""
+"""The FastAPI application: routes under /api/v1, OpenAPI at /api/openapi.json, problem documents.
+
+Health: `/api/health` (and `/api/health/live`) says the process answers, without touching the database;
+`/api/health/ready` says the desk can serve, its database answering (else 503 with Retry-After).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk import __version__
 from sladesk.api import problems
 from sladesk.api.limits import BodyLimit
 from sladesk.api.routes import directory, files, meta, tickets
+from sladesk.store.engine import DatabaseUnavailableError
 
 
 def create_app(
@@ -43,7 +51,19 @@ def create_app(
     app.include_router(directory.router)
 
     @app.get("/api/health", tags=["health"])
+    @app.get("/api/health/live", tags=["health"])
     def health() -> dict[str, str]:
+        """Liveness: the process answers. The database is not asked."""
         return {"status": "ok"}
+
+    @app.get("/api/health/ready", tags=["health"], responses={503: {"description": "The database cannot be reached"}})
+    def ready() -> JSONResponse:
+        """Readiness: the database answers a query; 503 with Retry-After when it does not."""
+        try:
+            with sessions() as session:
+                session.execute(text("SELECT 1"))
+        except (DatabaseUnavailableError, DBAPIError) as error:
+            return problems.unavailable(error)
+        return JSONResponse({"status": "ok", "database": "ok"})
 
     return app

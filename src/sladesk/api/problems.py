@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +19,12 @@ from sladesk.services import (
     NotFoundError,
     StaleVersionError,
 )
+from sladesk.store.engine import DatabaseUnavailableError
 
 PROBLEM = "application/problem+json"
+RETRY_AFTER_SECONDS = 5  # how long a client is asked to wait before retrying when the database is down
+UNAVAILABLE = "the desk's database cannot be reached; try again later"
+log = logging.getLogger("sladesk.api")
 _STATUS_TITLES = {
     400: "Bad request",
     401: "Not authenticated",
@@ -31,6 +36,8 @@ _STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable content",
     428: "Precondition required",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -41,7 +48,15 @@ def problem(status: int, detail: str, field: str | None = None, **extra: Any) ->
         body["field"] = field
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def unavailable(error: Exception) -> JSONResponse:
+    """503 for a database that cannot be reached: the detail (its URL, the driver's reason) goes to the log only."""
+    log.warning("answering 503: %s", error)
+    return problem(503, UNAVAILABLE)
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -77,6 +92,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SladeskError)
     async def domain_error(request: Request, error: SladeskError) -> JSONResponse:
+        if isinstance(error, DatabaseUnavailableError):
+            return unavailable(error)
         if isinstance(error, InvalidFieldError):
             return problem(422, str(error), error.field)
         if isinstance(error, NotFoundError):

@@ -141,8 +141,15 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+class DatabaseUnavailableError(StoreError):
+    """No connection to the database could be opened: it is down, unreachable or refuses this desk.
+
+    Worth retrying later (the API answers 503), unlike a database that answers but cannot be used.
+    """
+
+
 def _name_unreachable_database(context: ExceptionContext) -> None:
-    """Turn a failure to open a connection into a `StoreError` naming the database."""
+    """Turn a failure to open a connection into a `DatabaseUnavailableError` naming the database."""
     if context.connection is not None or context.is_pre_ping:
         return
     if not isinstance(context.sqlalchemy_exception, DBAPIError) or context.engine is None:
@@ -152,4 +159,4 @@ def _name_unreachable_database(context: ExceptionContext) -> None:
     password = context.engine.url.password
     if password:
         detail = detail.replace(str(password), "***")
-    raise StoreError(f"cannot connect to the database {safe_url(context.engine.url)}: {detail}")
+    raise DatabaseUnavailableError(f"cannot connect to the database {safe_url(context.engine.url)}: {detail}")
