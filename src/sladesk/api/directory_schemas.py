@@ -10,6 +10,7 @@ from sladesk.api.schemas import Body, Instant
 from sladesk.policy.model import check_zone
 from sladesk.services import Role
 from sladesk.services.accounts import MAX_ID
+from sladesk.services.attachments import BIDI_CONTROLS
 from sladesk.store.tables import ApiToken, Organisation, User
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -18,6 +19,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
+    if not BIDI_CONTROLS.isdisjoint(value):
+        raise ValueError("must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
     return value.strip()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from sladesk.services.views import ClockView, TicketView
 
@@ -22,34 +22,55 @@ RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Body(BaseModel):
-    """A request body: unknown fields are refused, and no text may hold a NUL (PostgreSQL cannot store one)."""
+    """A request body: unknown fields are refused, and every text is storable Unicode.
+
+    No text may hold a NUL (PostgreSQL cannot store one) or a lone surrogate (no UTF-8 encodes one).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if _holds_nul(value):
-            raise ValueError("text must not contain NUL characters (\\u0000)")
+    def _storable_text(cls, value: Any) -> Any:
+        problem = _text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _text_problem(value: Any) -> str | None:
+    """What makes a value's texts (keys included) unstorable, or None."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "text must not contain NUL characters (\\u0000)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "text must be valid Unicode: it holds a lone surrogate (\\ud800-\\udfff)"
+        elif isinstance(item, dict):
+            pending.extend(part for pair in item.items() for part in pair)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a rank (1 is most severe) or the policy's code, e.g. Sev1, not true or false")
+    return value
+
+
+# A rank or a code; JSON true and false are neither (pydantic would read true as rank 1).
+Severity = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | str, BeforeValidator(_not_a_boolean)]
 
 
 class TicketCreate(Body):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1, max_length=100_000)
-    severity: Annotated[int, Field(ge=1, le=MAX_ID)] | str = Field(
-        description="A rank (1 is most severe) or the policy's code, e.g. Sev1"
-    )
+    severity: Severity = Field(description="A rank (1 is most severe) or the policy's code, e.g. Sev1")
     category: str | None = None
     intake: dict[str, Any] = Field(default_factory=dict)
     organisation_id: RowId | None = Field(default=None, description="Staff only: the organisation opened for")
@@ -61,7 +82,7 @@ class TicketChange(Body):
     """Exactly one change per request, so that each is one event in the ticket's history."""
 
     status: str | None = None
-    severity: int | str | None = None
+    severity: Severity | None = None
     severity_reason: str | None = Field(default=None, max_length=2000, description="Why the severity changes")
     tier: str | None = Field(default=None, description="The ticket's own tier (with `reason`); null clears it")
     category: str | None = Field(default=None, description="The ticket's category (with `reason`); null clears it")

@@ -18,6 +18,8 @@ from sladesk.services.tickets import Change, change_ticket, get_ticket
 from sladesk.sla.events import AttachmentEvent
 from sladesk.store.tables import Attachment, Ticket
 
+# Explicit bidi embeddings, overrides and isolates: they make "invoice\u202efdp.exe" read as "invoiceexe.pdf".
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_CONTENT_TYPES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -57,6 +59,8 @@ def add_attachment(
         raise InvalidFieldError("file", "give the file a name of 1 to 255 characters")
     if any(ord(character) < 32 or ord(character) == 127 for character in name):
         raise InvalidFieldError("file", "the file name must not contain control characters")
+    if not BIDI_CONTROLS.isdisjoint(name):
+        raise InvalidFieldError("file", "the file name must not contain bidirectional control characters")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ALLOWED_CONTENT_TYPES:
         allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
