@@ -5,7 +5,7 @@ Today that is the REST API (`sladesk.api`); the web pages and the embedded worke
 `factory` is for uvicorn and process managers that import the app themselves; it reads the settings
 from the environment (`SLADESK_DATABASE_URL`, `SLADESK_DATA_DIR`, see `sladesk.config`):
 
-    uvicorn --factory sladesk.app:factory --workers 4
+    uvicorn --factory sladesk.app:factory --workers 4 --no-server-header
 
 It does not migrate the database (several workers would race to): run `sladesk db upgrade` first,
 or `sladesk serve --workers N`, which migrates once and then starts the workers.

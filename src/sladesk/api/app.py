@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk import __version__
-from sladesk.api import problems
+from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
 from sladesk.api.routes import directory, files, meta, tickets
 from sladesk.store.engine import DatabaseUnavailableError
@@ -37,7 +37,7 @@ def create_app(
         version=__version__,
         description="An SLA-driven support desk: tickets, their clocks, and the one work queue.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by `front`
         redoc_url=None,
     )
     app.state.sessions = sessions
@@ -45,6 +45,7 @@ def create_app(
     app.state.attachments_dir = attachments_dir  # None: resolved in the data directory when first needed
     problems.install(app)
     app.add_middleware(BodyLimit)
+    front.install(app)
     app.include_router(tickets.router)
     app.include_router(files.router)
     app.include_router(meta.router)

@@ -113,7 +113,11 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
     out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
     try:
         uvicorn.run(
-            compose(make_sessions(engine), attachments_dir=attachments_dir), host=host, port=port, log_level="info"
+            compose(make_sessions(engine), attachments_dir=attachments_dir),
+            host=host,
+            port=port,
+            log_level="info",
+            server_header=False,  # no `Server: uvicorn` telling a client what to attack
         )
     finally:
         engine.dispose()
@@ -138,4 +142,12 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
         f"Serving at {base} with {workers} worker processes (API docs at {base}/api/docs); Ctrl+C stops them.",
         markup=False,
     )
-    uvicorn.run("sladesk.app:factory", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "sladesk.app:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        server_header=False,
+    )

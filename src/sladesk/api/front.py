@@ -1,0 +1,159 @@
+"""The front door: the page at `/`, the interactive API docs served offline, and every response's hardening headers.
+
+The docs page (`/api/docs`) runs Swagger UI from the `swagger-ui-bundle` package's files, served by the
+desk itself under `/api/docs/static`: it works on a machine without internet and loads nothing from
+elsewhere. Every response carries a Content-Security-Policy (none for JSON, the desk's own scripts and
+styles for the docs page), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; an
+answer to a request with credentials (an `Authorization` header) is never stored by a cache. An error
+no handler answers is a bare 500 problem document; its traceback goes to the server's log.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+DOCS_PATH = "/api/docs"
+DOCS_STATIC = f"{DOCS_PATH}/static"
+DOCS_INIT = f"{DOCS_PATH}/init.js"
+JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI: its script and style sheet from the desk, the style attributes it sets, its data: icons,
+# and requests to the desk's own API (the OpenAPI document, "Try it out").
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def install(app: FastAPI) -> None:
+    """Add the front page and the offline docs to `app` (made with `docs_url=None`), and the headers middleware."""
+    openapi_url = app.openapi_url or "/api/openapi.json"
+    app.mount(DOCS_STATIC, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @app.get(DOCS_PATH, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(_docs_page(app.title))
+
+    @app.get(DOCS_INIT, include_in_schema=False)
+    def docs_init() -> Response:
+        return Response(_docs_script(openapi_url), media_type="text/javascript")
+
+    @app.get("/", include_in_schema=False)
+    def front_page() -> HTMLResponse:
+        return HTMLResponse(_front_page(app.title, app.version, app.description, openapi_url))
+
+    app.add_middleware(Hardening)
+
+
+def _docs_page(title: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{escape(title)} API</title>
+<link rel="stylesheet" type="text/css" href="{DOCS_STATIC}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{DOCS_STATIC}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{DOCS_STATIC}/swagger-ui-bundle.js"></script>
+<script src="{DOCS_INIT}"></script>
+</body>
+</html>
+"""
+
+
+def _docs_script(openapi_url: str) -> str:
+    # A script of the desk's own rather than one inline in the page: the page's policy allows no inline script.
+    return f"""window.ui = SwaggerUIBundle({{
+  url: {json.dumps(openapi_url)},
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  showExtensions: true,
+  showCommonExtensions: true,
+  presets: [SwaggerUIBundle.presets.apis],
+}});
+"""
+
+
+def _front_page(title: str, version: str, description: str, openapi_url: str) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{escape(title)}</title>
+</head>
+<body>
+<h1>{escape(title)} {escape(version)}</h1>
+<p>{escape(description)}</p>
+<p>This is its REST API, under <code>/api/v1</code>; every call but the health checks needs an API token
+(<code>Authorization: Bearer sld_...</code>, made with <code>sladesk admin</code>).</p>
+<ul>
+<li><a href="{DOCS_PATH}">Interactive API documentation</a></li>
+<li><a href="{escape(openapi_url)}">The OpenAPI document</a></li>
+</ul>
+</body>
+</html>
+"""
+
+
+class Hardening:
+    """ASGI middleware: the hardening headers on every response, and a bare 500 for an unhandled error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        policy = DOCS_POLICY if path == DOCS_PATH else JSON_POLICY
+        credentials = any(name == b"authorization" for name, _ in scope["headers"])
+        started = False
+
+        async def hardened_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = _hardened(list(message.get("headers", [])), policy, credentials)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, hardened_send)
+        except Exception:
+            if started:
+                raise
+            body = json.dumps(
+                {
+                    "type": "about:blank",
+                    "title": "Internal server error",
+                    "status": 500,
+                    "detail": "the desk could not answer this request; the error is in its log",
+                }
+            ).encode()
+            headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+            await hardened_send({"type": "http.response.start", "status": 500, "headers": headers})
+            await hardened_send({"type": "http.response.body", "body": body})
+            raise  # for the server to log with its traceback; the answer has been sent
+
+
+def _hardened(headers: list[tuple[bytes, bytes]], policy: str, credentials: bool) -> list[tuple[bytes, bytes]]:
+    extra = [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+    if credentials:
+        extra.append((b"cache-control", b"no-store"))
+    replaced = {name for name, _ in extra}
+    return [(name, value) for name, value in headers if name.lower() not in replaced] + extra
