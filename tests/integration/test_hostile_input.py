@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 
+from sladesk.policy import builtin_source
 from sladesk.services import Role
 
 JSON = {"Content-Type": "application/json"}
+YAML = {"Content-Type": "application/yaml"}
 TICKET = {"subject": "Nobody can sign in", "description": "Since 14:50.", "severity": "Sev1"}
 
 
@@ -100,3 +103,97 @@ def test_a_boolean_is_not_a_severity(desk):
     ticket_id = open_ticket(desk)
     change = {"severity": True, "severity_reason": "worse"}
     refused(send(desk, "PATCH", f"/api/v1/tickets/{ticket_id}", "agent", change, {"If-Match": '"1"'}), "severity")
+
+
+def nested(depth: int) -> str:
+    """A ticket whose intake answer is objects `depth` levels deep, as JSON text."""
+    answer = '{"k": ' * (depth - 2) + "{}" + "}" * (depth - 2)
+    return json.dumps(TICKET)[:-1] + ', "intake": {"steps_to_reproduce": ' + answer + "}}"
+
+
+@pytest.mark.parametrize("depth", [33, 317, 2000, 100_000])
+def test_deeply_nested_bodies_are_refused(desk, depth):
+    refused(send(desk, "POST", "/api/v1/tickets", "customer", nested(depth)), "intake")
+    assert desk.client.get("/api/v1/tickets", headers=desk.headers["agent"]).json()["items"] == []
+
+
+def test_nesting_within_the_limit_reaches_the_policy_checks(desk):
+    answer = send(desk, "POST", "/api/v1/tickets", "customer", nested(32))
+    refused(answer, "intake.steps_to_reproduce")
+    assert answer.json()["detail"] == "intake.steps_to_reproduce: must be text"
+
+
+@pytest.mark.parametrize("if_match", ["\u00b2", '"\u00b2"', "1" * 4301, "9" * 30, "-1", "1 2"])
+def test_an_if_match_that_is_no_version_is_refused(desk, if_match):
+    ticket_id = open_ticket(desk)
+    answer = desk.client.patch(
+        f"/api/v1/tickets/{ticket_id}",
+        headers={**desk.headers["agent"], "If-Match": if_match.encode("latin-1")},
+        json={"status": "open"},
+    )
+    assert answer.status_code in (400, 422), answer.text
+    assert answer.json()["field"] == "If-Match"
+
+
+def cursor_of(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+CURSORS = {
+    "not-base64": lambda kind: "not base64!",
+    "non-ascii": lambda kind: "\u00e9\u00e9",
+    "not-utf8": lambda kind: base64.urlsafe_b64encode(kind.encode() + b"\xff1").decode(),
+    "unicode-digit": lambda kind: cursor_of(f"{kind}\u00b2"),
+    "huge": lambda kind: cursor_of(kind + "9" * 5000),
+    "beyond-any-id": lambda kind: cursor_of(f"{kind}{2**31}"),
+    "negative": lambda kind: cursor_of(f"{kind}-1"),
+}
+
+
+@pytest.mark.parametrize("cursor", CURSORS.values(), ids=CURSORS.keys())
+@pytest.mark.parametrize(
+    ("url", "kind"), [("/api/v1/tickets", "t"), ("/api/v1/users", "u"), ("/api/v1/organisations", "o")]
+)
+def test_a_cursor_this_api_did_not_give_out_is_refused(desk, url, kind, cursor):
+    answer = desk.client.get(url, headers=desk.headers["admin"], params={"cursor": cursor(kind)})
+    refused(answer, "cursor")
+
+
+@pytest.mark.parametrize("due_before", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_due_before_outside_the_calendar_in_utc_is_refused(desk, due_before):
+    open_ticket(desk)
+    answer = desk.client.get("/api/v1/tickets", headers=desk.headers["agent"], params={"due_before": due_before})
+    refused(answer, "due_before")
+
+
+def test_a_category_longer_than_its_column_is_refused(desk):
+    refused(send(desk, "POST", "/api/v1/tickets", "customer", {**TICKET, "category": "c" * 65}), "category")
+    ticket_id = open_ticket(desk)
+    change = {"category": "c" * 65, "reason": "triage"}
+    refused(send(desk, "PATCH", f"/api/v1/tickets/{ticket_id}", "agent", change, {"If-Match": '"1"'}), "category")
+    kept = send(desk, "POST", "/api/v1/tickets", "customer", {**TICKET, "category": "c" * 64})
+    assert kept.status_code == 201, kept.text
+
+
+def policy_text(policy_id: str, version: int) -> str:
+    text = builtin_source("alleo")
+    return text.replace("id: alleo\n", f"id: {policy_id}\n", 1).replace("version: 1\n", f"version: {version}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "version", "field"),
+    [("acme", 2**31, "version"), ("a" * 201, 1, "id")],
+    ids=["version-too-large", "id-too-long"],
+)
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "upload"])
+def test_a_policy_the_store_cannot_hold_is_refused(desk, policy_id, version, field, dry_run):
+    params = {"dry_run": "true"} if dry_run else {}
+    answer = desk.client.post(
+        "/api/v1/policies",
+        headers={**desk.headers["admin"], **YAML},
+        content=policy_text(policy_id, version),
+        params=params,
+    )
+    refused(answer, field)
+    listed = desk.client.get("/api/v1/policies", headers=desk.headers["admin"]).json()
+    assert policy_id not in [policy["id"] for policy in listed]

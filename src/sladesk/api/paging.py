@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Annotated
 
 from fastapi import Query
 
 from sladesk.services import InvalidFieldError
+
+_ID = re.compile(r"[0-9]{1,10}")
+MAX_ID = 2**31 - 1  # the largest id any table holds (PostgreSQL integer)
 
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 
@@ -25,6 +29,8 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         text = ""
-    if not text.startswith(kind) or not text[len(kind) :].isdigit():
+    digits = text[len(kind) :]
+    # ASCII digits of an id some row can have: str.isdigit() takes '²', and int() refuses 4,301 digits or more
+    if not text.startswith(kind) or not _ID.fullmatch(digits) or int(digits) > MAX_ID:
         raise InvalidFieldError("cursor", "not a cursor this API gave out")
-    return int(text[len(kind) :])
+    return int(digits)

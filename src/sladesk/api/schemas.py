@@ -21,10 +21,14 @@ MAX_ID = 2**31 - 1  # the largest id any table holds (PostgreSQL integer); large
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+MAX_NESTING = 32  # how deep objects and arrays in a body may nest; deeper is refused before anything recurses
+
+
 class Body(BaseModel):
     """A request body: unknown fields are refused, and every text is storable Unicode.
 
-    No text may hold a NUL (PostgreSQL cannot store one) or a lone surrogate (no UTF-8 encodes one).
+    No text may hold a NUL (PostgreSQL cannot store one) or a lone surrogate (no UTF-8 encodes one), and no
+    value may nest objects or arrays deeper than `MAX_NESTING` levels.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -39,10 +43,10 @@ class Body(BaseModel):
 
 
 def _text_problem(value: Any) -> str | None:
-    """What makes a value's texts (keys included) unstorable, or None."""
-    pending: list[Any] = [value]
+    """What makes a value unstorable (in its texts, keys included, or its nesting), or None; never recursive."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 return "text must not contain NUL characters (\\u0000)"
@@ -50,10 +54,11 @@ def _text_problem(value: Any) -> str | None:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 return "text must be valid Unicode: it holds a lone surrogate (\\ud800-\\udfff)"
-        elif isinstance(item, dict):
-            pending.extend(part for pair in item.items() for part in pair)
-        elif isinstance(item, list | tuple):
-            pending.extend(item)
+        elif isinstance(item, dict | list | tuple):
+            if depth >= MAX_NESTING:
+                return f"objects and arrays must not nest deeper than {MAX_NESTING} levels"
+            children = [part for pair in item.items() for part in pair] if isinstance(item, dict) else list(item)
+            pending.extend((child, depth + 1) for child in children)
     return None
 
 
@@ -65,13 +70,14 @@ def _not_a_boolean(value: Any) -> Any:
 
 # A rank or a code; JSON true and false are neither (pydantic would read true as rank 1).
 Severity = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | str, BeforeValidator(_not_a_boolean)]
+Category = Annotated[str, Field(max_length=64)]
 
 
 class TicketCreate(Body):
     subject: str = Field(min_length=1, max_length=300)
     description: str = Field(min_length=1, max_length=100_000)
     severity: Severity = Field(description="A rank (1 is most severe) or the policy's code, e.g. Sev1")
-    category: str | None = None
+    category: Category | None = None
     intake: dict[str, Any] = Field(default_factory=dict)
     organisation_id: RowId | None = Field(default=None, description="Staff only: the organisation opened for")
     requester_id: RowId | None = Field(default=None, description="Staff only: the customer opened for")
@@ -85,7 +91,7 @@ class TicketChange(Body):
     severity: Severity | None = None
     severity_reason: str | None = Field(default=None, max_length=2000, description="Why the severity changes")
     tier: str | None = Field(default=None, description="The ticket's own tier (with `reason`); null clears it")
-    category: str | None = Field(default=None, description="The ticket's category (with `reason`); null clears it")
+    category: Category | None = Field(default=None, description="The ticket's category (with `reason`); null clears it")
     reason: str | None = Field(default=None, max_length=2000, description="Why the tier or category changes")
     assignee_id: RowId | None = None
     outside_incident: str | None = Field(

@@ -252,9 +252,9 @@ class AssumptionSpec(Spec):
 
 
 class PolicySpec(Spec):
-    id: Identifier
+    id: Annotated[Identifier, Field(max_length=200)]  # the store's policy ids are 200 characters at most
     name: str
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=2**31 - 1)  # the store's versions are 32-bit integers
     description: str | None = None
     source: str | None = None
     timezone: str

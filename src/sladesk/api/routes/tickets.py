@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -65,12 +66,16 @@ def _answer(session: Session, actor: Actor, ticket_id: int, request: Request, re
     return TicketOut.of(view)
 
 
+_VERSION = re.compile(r"[0-9]{1,18}")  # no ticket is changed 10**18 times
+
+
 def _if_match(value: str | None) -> int:
     if value is None:
         raise HTTPException(428, "send If-Match with the ticket's version (its ETag) to change it")
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise InvalidFieldError("If-Match", f'{value!r} is not a ticket version such as "3"')
+    if not _VERSION.fullmatch(text):  # ASCII digits only: str.isdigit() takes '²', which int() refuses
+        shown = value if len(value) <= 40 else f"{value[:40]}..."
+        raise InvalidFieldError("If-Match", f'{shown!r} is not a ticket version such as "3"')
     return int(text)
 
 
@@ -137,8 +142,13 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TicketPage:
     """The tickets the caller may see, oldest first, a page at a time; `breached` is judged now."""
-    if due_before is not None and due_before.tzinfo is None:
-        raise InvalidFieldError("due_before", "give a UTC offset")
+    if due_before is not None:
+        if due_before.tzinfo is None:
+            raise InvalidFieldError("due_before", "give a UTC offset")
+        try:
+            due_before = due_before.astimezone(UTC)
+        except OverflowError:
+            raise InvalidFieldError("due_before", "is outside the years 1 to 9999 in UTC") from None
     filters = TicketFilters(status, severity, organisation_id, breached, due_before)
     with reading(sessions) as session:
         page = ticket_page(session, actor, filters, _now(request), after=decode_cursor("t", cursor), limit=limit)
