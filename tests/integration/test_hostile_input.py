@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from sladesk.policy import builtin_source
 from sladesk.services import Role
@@ -197,3 +199,46 @@ def test_a_policy_the_store_cannot_hold_is_refused(desk, policy_id, version, fie
     refused(answer, field)
     listed = desk.client.get("/api/v1/policies", headers=desk.headers["admin"]).json()
     assert policy_id not in [policy["id"] for policy in listed]
+
+
+def race(desk, count: int, request) -> list[int]:
+    """`count` clients sending `request(client)` at once; their status codes."""
+    app = desk.app()
+    barrier = threading.Barrier(count)
+    codes: list[int] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with TestClient(app) as client:
+                barrier.wait()
+                codes.append(request(client).status_code)
+        except BaseException as error:  # reported by the test below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    return codes
+
+
+def test_concurrent_users_with_one_email_make_one_user(desk):
+    body = {"email": "twin@example.com", "name": "Twin", "role": "agent"}
+    codes = race(desk, 10, lambda client: client.post("/api/v1/users", headers=desk.headers["admin"], json=body))
+    assert sorted(codes) == [201] + [409] * 9
+    users = desk.client.get("/api/v1/users", headers=desk.headers["admin"]).json()["items"]
+    assert [user["email"] for user in users].count("twin@example.com") == 1
+
+
+def test_concurrent_revocations_of_one_token_revoke_it_once(desk):
+    user_id = desk.ids["agent"]
+    issued = desk.client.post(f"/api/v1/users/{user_id}/tokens", headers=desk.headers["admin"], json={"name": "ci"})
+    assert issued.status_code == 201
+    url = f"/api/v1/users/{user_id}/tokens/{issued.json()['id']}"
+    codes = race(desk, 10, lambda client: client.delete(url, headers=desk.headers["admin"]))
+    assert sorted(codes) == [204] + [404] * 9
+    secret = issued.json()["token"]
+    assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401

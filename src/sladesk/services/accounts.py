@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor, Role
@@ -122,10 +123,18 @@ def revoke_token(session: Session, actor: Actor, user_id: int, token_id: int) ->
     _require_admin_or_self(actor, user_id)
     if _get(session, User, user_id) is None:
         raise NotFoundError(f"no user {user_id}")
-    token = _get(session, ApiToken, token_id)
-    if token is None or token.user_id != user_id:
+    if not _storable(token_id):
         raise NotFoundError(f"user {user_id} has no token {token_id}")
-    session.delete(token)
+    # One statement that says how many rows it deleted: a concurrent revocation of the same token deletes none.
+    deleted = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id),
+            execution_options={"synchronize_session": False},
+        ),
+    )
+    if deleted.rowcount != 1:
+        raise NotFoundError(f"user {user_id} has no token {token_id}")
 
 
 def _require_admin_or_self(actor: Actor, user_id: int) -> None:

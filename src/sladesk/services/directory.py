@@ -13,6 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError
@@ -139,7 +140,10 @@ def create_user(
         created_at=now or datetime.now(UTC),
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same email, stored by a concurrent request since the check above
+        raise ConflictError(f"a user with email {email!r} exists already") from None
     return user
 
 
