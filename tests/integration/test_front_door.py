@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import threading
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from fastapi.testclient import TestClient
 from sladesk.api import create_app
 from sladesk.services import Role
 from sladesk.store import make_engine, make_sessions
+from tests.support.database import PostgresSchema
 from tests.support.desk import Desk
 from tests.support.processes import free_port, serving
 
@@ -69,6 +74,100 @@ def test_a_database_out_of_reach_is_503_with_retry_after_naming_nothing(
 def test_readiness_answers_200_when_the_database_answers(desk: Desk):
     answer = desk.client.get("/api/health/ready")
     assert (answer.status_code, answer.json()) == (200, {"status": "ok", "database": "ok"})
+
+
+class _Outage:
+    """A TCP relay to PostgreSQL that can go down (every connection cut, new ones refused) and come back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.lock = threading.Lock()
+        self.up()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        with self.lock:
+            if self.listener is not None:
+                with suppress(OSError):
+                    self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+                self.listener.close()
+                self.listener = None
+            for sock in self.sockets:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self.sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.listener is not listener:  # down since
+                    client.close()
+                    return
+                server = socket.create_connection(self.target)
+                self.sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+
+@contextmanager
+def _outage(schema: PostgresSchema) -> Iterator[tuple[_Outage, str]]:
+    url = schema.url
+    relay = _Outage(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        relayed = url.set(host="127.0.0.1", port=relay.port).update_query_dict({"connect_timeout": "2"})
+        yield relay, relayed.render_as_string(hide_password=False)
+    finally:
+        relay.down()
+
+
+def test_a_database_that_goes_away_is_503_until_it_is_back(postgres_schema: PostgresSchema, tmp_path: Path):
+    postgres_schema.empty()
+    with _outage(postgres_schema) as (relay, url):
+        engine = make_engine(url)
+        try:
+            desk = Desk(make_sessions(engine), attachments=tmp_path / "attachments")
+            desk.user("boss", Role.ADMIN)
+            client = TestClient(desk.app(), raise_server_exceptions=False)
+
+            def answers() -> list[int]:
+                me = client.get("/api/v1/users/me", headers=desk.headers["boss"])
+                return [
+                    me.status_code,
+                    client.get("/api/health/ready").status_code,
+                    client.get("/api/health").status_code,
+                ]
+
+            assert answers() == [200, 200, 200]
+            relay.down()
+            assert answers() == [503, 503, 200]
+            relay.up()
+            assert answers() == [200, 200, 200]
+        finally:
+            engine.dispose()
 
 
 def _assert_hardened(headers: Any, policy: str = JSON_POLICY) -> None:
