@@ -242,3 +242,15 @@ def test_concurrent_revocations_of_one_token_revoke_it_once(desk):
     assert sorted(codes) == [204] + [404] * 9
     secret = issued.json()["token"]
     assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_a_policy_id_longer_than_the_store_holds_is_refused_at_upload(desk):
+    """A metric's id is stored with each clock (64 characters at most): a longer one is refused, located."""
+    text = policy_text("acme", 1).replace("first_response", "m" * 65)
+    for params in ({"dry_run": "true"}, {}):
+        answer = desk.client.post(
+            "/api/v1/policies", headers={**desk.headers["admin"], **YAML}, content=text, params=params
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"][0]["line"] is not None
+        assert "64 characters" in answer.json()["detail"]

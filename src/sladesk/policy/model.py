@@ -43,16 +43,27 @@ def _time_range(value: Any) -> str:
     return str(value)
 
 
-def _identifier(value: Any) -> str:
+MAX_ID_LENGTH = 64  # the store keeps statuses, tiers, metrics, calendars and severity codes in 64 characters
+MAX_POLICY_ID_LENGTH = 200  # and policy ids in 200
+
+
+def _identifier(value: Any, max_length: int = MAX_ID_LENGTH) -> str:
     text = str(value)
     if not _IDENTIFIER.match(text):
         raise ValueError(f"{text!r} is not a valid id: use lower-case letters, digits and _")
+    if len(text) > max_length:
+        raise ValueError(f"{text[:20]}... is {len(text)} characters long: an id is {max_length} characters at most")
     return text
+
+
+def _policy_identifier(value: Any) -> str:
+    return _identifier(value, MAX_POLICY_ID_LENGTH)
 
 
 PolicyDuration = Annotated[Duration, BeforeValidator(_duration)]
 TimeRange = Annotated[str, BeforeValidator(_time_range)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]
+PolicyIdentifier = Annotated[str, BeforeValidator(_policy_identifier)]
 
 
 class Spec(BaseModel):
@@ -192,7 +203,7 @@ class Comms(StrEnum):
 
 
 class SeveritySpec(Spec):
-    code: str
+    code: str = Field(max_length=MAX_ID_LENGTH)
     rank: int = Field(ge=1)
     name: str
     definition: str
@@ -252,7 +263,7 @@ class AssumptionSpec(Spec):
 
 
 class PolicySpec(Spec):
-    id: Annotated[Identifier, Field(max_length=200)]  # the store's policy ids are 200 characters at most
+    id: PolicyIdentifier
     name: str
     version: int = Field(default=1, ge=1, le=2**31 - 1)  # the store's versions are 32-bit integers
     description: str | None = None
