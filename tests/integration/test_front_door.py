@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from sladesk.api import create_app
 from sladesk.services import Role
@@ -166,6 +167,31 @@ def test_a_database_that_goes_away_is_503_until_it_is_back(postgres_schema: Post
             assert answers() == [503, 503, 200]
             relay.up()
             assert answers() == [200, 200, 200]
+        finally:
+            engine.dispose()
+
+
+def test_a_connection_lost_in_the_middle_of_a_request_is_503(postgres_schema: PostgresSchema, tmp_path: Path):
+    postgres_schema.empty()
+    with _outage(postgres_schema) as (relay, url):
+        engine = make_engine(url)
+        try:
+            desk = Desk(make_sessions(engine), attachments=tmp_path / "attachments")
+            desk.user("boss", Role.ADMIN)
+            client = TestClient(desk.app(), raise_server_exceptions=False)
+
+            cuts: list[bool] = []
+
+            def cut(*args: Any) -> None:  # after the pool's ping, before the request's first statement
+                if not cuts:
+                    cuts.append(True)
+                    relay.down()
+
+            event.listen(engine, "before_cursor_execute", cut)
+            answer = client.get("/api/v1/users/me", headers=desk.headers["boss"])
+            assert answer.status_code == 503, answer.text
+            assert int(answer.headers["retry-after"]) > 0
+            assert "postgres" not in answer.text and "SELECT" not in answer.text
         finally:
             engine.dispose()
 

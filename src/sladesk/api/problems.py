@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from sladesk.errors import PolicyError, SladeskError
@@ -89,6 +90,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return problem(error.status_code, str(error.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        # A connection lost in the middle of a request (the database went away): retry later, like no connection.
+        if error.connection_invalidated:
+            return unavailable(error)
+        raise error  # anything else is the desk's own error: a bare 500, the traceback in the log
 
     @app.exception_handler(SladeskError)
     async def domain_error(request: Request, error: SladeskError) -> JSONResponse:
