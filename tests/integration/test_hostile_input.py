@@ -254,3 +254,16 @@ def test_a_policy_id_longer_than_the_store_holds_is_refused_at_upload(desk):
         assert answer.status_code == 422, answer.text
         assert answer.json()["errors"][0]["line"] is not None
         assert "64 characters" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [65, 500, 100_000])
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "upload"])
+def test_a_policy_nested_too_deeply_is_refused_before_it_is_parsed(desk, depth, dry_run):
+    text = policy_text("acme", 1) + "notes: " + "[" * depth + "]" * depth + "\n"
+    params = {"dry_run": "true"} if dry_run else {}
+    answer = desk.client.post(
+        "/api/v1/policies", headers={**desk.headers["admin"], **YAML}, content=text, params=params
+    )
+    assert answer.status_code == 422, answer.text
+    assert "nest deeper than 64 levels" in answer.json()["detail"]
+    assert answer.json()["errors"][0]["line"] == text.count("\n")

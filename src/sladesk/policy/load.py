@@ -12,6 +12,15 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.tokens import (
+    BlockEndToken,
+    BlockMappingStartToken,
+    BlockSequenceStartToken,
+    FlowMappingEndToken,
+    FlowMappingStartToken,
+    FlowSequenceEndToken,
+    FlowSequenceStartToken,
+)
 
 from sladesk.errors import PolicyError, Problem, UnknownPolicyError
 from sladesk.policy.checks import Location, reference_problems
@@ -60,9 +69,20 @@ def read_yaml(path: Path, display_name: str | None = None) -> Any:
     return parse_yaml(text, name)
 
 
+MAX_NESTING = 64  # levels of mappings and sequences a policy may nest; its own nest fewer than ten
+
+_OPENINGS = (FlowMappingStartToken, FlowSequenceStartToken, BlockMappingStartToken, BlockSequenceStartToken)
+_CLOSINGS = (FlowMappingEndToken, FlowSequenceEndToken, BlockEndToken)
+
+
 def parse_yaml(text: str, name: str) -> Any:
-    """YAML text parsed with its line numbers; a syntax error is a located problem in `name`."""
+    """YAML text parsed with its line numbers; a syntax error is a located problem in `name`.
+
+    Text nesting deeper than `MAX_NESTING` levels is refused before it is parsed: the parser recurses
+    once a level, so deep enough text would exhaust the stack.
+    """
     try:
+        _check_nesting(text, name)
         return YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -73,6 +93,19 @@ def parse_yaml(text: str, name: str) -> Any:
         line = text.count("\n", 0, error.position) + 1
         message = f"character #x{error.character:04x} is not allowed in YAML"
         raise PolicyError([Problem(name, line, "", message)]) from None
+
+
+def _check_nesting(text: str, name: str) -> None:
+    depth = 0
+    for token in YAML(typ="rt").scan(text):  # tokens one by one, without recursing
+        if isinstance(token, _OPENINGS):
+            depth += 1
+            if depth > MAX_NESTING:
+                line = token.start_mark.line + 1
+                message = f"mappings and sequences nest deeper than {MAX_NESTING} levels"
+                raise PolicyError([Problem(name, line, "", message)])
+        elif isinstance(token, _CLOSINGS):
+            depth -= 1
 
 
 def read_policy_file(path: Path, display_name: str | None = None) -> Policy:
