@@ -267,3 +267,31 @@ def test_a_policy_nested_too_deeply_is_refused_before_it_is_parsed(desk, depth, 
     assert answer.status_code == 422, answer.text
     assert "nest deeper than 64 levels" in answer.json()["detail"]
     assert answer.json()["errors"][0]["line"] == text.count("\n")
+
+
+def test_concurrent_organisations_with_one_name_make_one_organisation(desk):
+    body = {"name": "Initech", "policy_id": "alleo"}
+    codes = race(
+        desk, 10, lambda client: client.post("/api/v1/organisations", headers=desk.headers["admin"], json=body)
+    )
+    assert sorted(codes) == [201] + [409] * 9
+    organisations = desk.client.get("/api/v1/organisations", headers=desk.headers["admin"]).json()["items"]
+    assert [organisation["name"] for organisation in organisations].count("Initech") == 1
+
+
+def test_concurrent_renames_to_one_name_rename_one_organisation(desk):
+    ids = [desk.organisation(f"Org {number}", "alleo") for number in range(10)]
+    pending = list(ids)
+    lock = threading.Lock()
+
+    def rename(client):
+        with lock:
+            organisation_id = pending.pop()
+        return client.patch(
+            f"/api/v1/organisations/{organisation_id}", headers=desk.headers["admin"], json={"name": "Initech"}
+        )
+
+    codes = race(desk, 10, rename)
+    assert sorted(codes) == [200] + [409] * 9
+    organisations = desk.client.get("/api/v1/organisations", headers=desk.headers["admin"]).json()["items"]
+    assert [organisation["name"] for organisation in organisations].count("Initech") == 1

@@ -46,7 +46,10 @@ def create_organisation(
         name=name, policy_id=policy.id, tier=tier, timezone=timezone, created_at=now or datetime.now(UTC)
     )
     session.add(organisation)
-    session.flush()  # its id, for what the caller does next
+    try:
+        session.flush()  # its id, for what the caller does next
+    except IntegrityError:  # the same name, stored by a concurrent request since the check above
+        raise ConflictError(f"an organisation named {name!r} exists already") from None
     return organisation
 
 
@@ -71,6 +74,10 @@ def update_organisation(
         if session.scalar(select(Organisation.id).where(Organisation.name == changes["name"])) is not None:
             raise ConflictError(f"an organisation named {changes['name']!r} exists already")
         organisation.name = changes["name"]
+        try:
+            session.flush()
+        except IntegrityError:  # the name, taken by a concurrent request since the check above
+            raise ConflictError(f"an organisation named {changes['name']!r} exists already") from None
     policy_id = changes.get("policy_id", organisation.policy_id)
     tier = changes.get("tier", organisation.tier)
     organisation.policy_id = _policy_with_tier(session, policy_id, tier).id
