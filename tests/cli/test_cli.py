@@ -210,3 +210,17 @@ def test_policy_check_accepts_every_built_in_file(sladesk):
     result = sladesk("policy", "check", *files)
     assert result.code == 0, result.stdout
     assert len(result.stdout.splitlines()) == 5
+
+
+def test_an_impossible_unquoted_date_is_one_located_line(sladesk, tmp_path):
+    text = (ROOT / "src" / "sladesk" / "policy" / "builtin" / "aspenware.yaml").read_text(encoding="utf-8")
+    broken = tmp_path / "dates.yaml"
+    broken.write_text(text.replace('on: "12-25"}', "dates: [2026-12-32]}", 1), encoding="utf-8")
+    expected = (
+        f"{broken}:24: holidays.rules[5].dates[0]: Input should be a valid date or datetime, "
+        "day value is outside expected range"
+    )
+    checked = sladesk("policy", "check", str(broken))
+    assert (checked.code, checked.stdout.splitlines(), checked.stderr) == (1, [expected], "")
+    due = sladesk("sla", "due", "--policy", str(broken), "--severity", "1", "--opened", "2026-12-01T09:00Z")
+    assert (due.code, due.stderr.splitlines()) == (2, [f"error: {expected}"])

@@ -173,3 +173,13 @@ def test_a_character_yaml_does_not_allow_is_a_located_problem():
     with pytest.raises(PolicyError) as caught:
         policy_from_text(text, "nul.yaml")
     assert [str(p) for p in caught.value.problems] == ["nul.yaml:4: character #x0000 is not allowed in YAML"]
+
+
+def test_an_impossible_unquoted_date_is_a_located_problem(tmp_path):
+    text = MINIMAL.replace(
+        '    - {id: may_day, name: May Day, on: "05-01"}',
+        "    - id: party\n      name: Party\n      dates: [2026-12-32]",
+    )
+    [message] = problems(write(tmp_path, text))
+    assert message.startswith(f"{tmp_path}/policy.yaml:8: holidays.rules[0].dates[0]: ")
+    assert "2026-12-32" in message or "day value is outside expected range" in message

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.tokens import (
@@ -83,7 +84,7 @@ def parse_yaml(text: str, name: str) -> Any:
     """
     try:
         _check_nesting(text, name)
-        return YAML(typ="rt").load(text)
+        return _yaml().load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -93,6 +94,28 @@ def parse_yaml(text: str, name: str) -> Any:
         line = text.count("\n", 0, error.position) + 1
         message = f"character #x{error.character:04x} is not allowed in YAML"
         raise PolicyError([Problem(name, line, "", message)]) from None
+
+
+class _Constructor(RoundTripConstructor):
+    """Round-trip construction, except that a timestamp no calendar has (`2026-12-32`) stays text.
+
+    The model then reports it where it is used, with its line and field, instead of the parser failing.
+    """
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError:
+            return str(node.value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
 
 
 def _check_nesting(text: str, name: str) -> None:
