@@ -224,3 +224,12 @@ def test_an_impossible_unquoted_date_is_one_located_line(sladesk, tmp_path):
     assert (checked.code, checked.stdout.splitlines(), checked.stderr) == (1, [expected], "")
     due = sladesk("sla", "due", "--policy", str(broken), "--severity", "1", "--opened", "2026-12-01T09:00Z")
     assert (due.code, due.stderr.splitlines()) == (2, [f"error: {expected}"])
+
+
+def test_due_says_when_a_metric_that_starts_later_starts(sladesk):
+    result = sladesk("sla", "due", "--policy", "aspenware", "--severity", "L1", "--opened", "2026-12-01T09:00-07:00")
+    assert result.code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "first_response: due 2026-12-01T10:00:00-07:00",
+        "resolution: not started (starts at the first response; then 1d on always)",
+    ]

@@ -16,6 +16,7 @@ from sladesk.policy import Policy, load_policy
 from sladesk.sla import OpenedEvent, ReplayReport, TicketFacts, parse_replay_input, replay
 from sladesk.sla.events import parse_instant
 from sladesk.sla.explain import explain
+from sladesk.sla.state import MetricState
 
 app = typer.Typer(help="Compute SLA clocks: replay events, due instants, explanations.", no_args_is_help=True)
 
@@ -48,6 +49,11 @@ def sla_due(
         return
     for metric_id, metric_report in report.metrics.items():
         if metric and metric_id != metric:
+            continue
+        rule = metric_report.rule
+        if metric_report.due is None and metric_report.state is MetricState.NOT_STARTED and rule.due_words:
+            start = rule.start.replace("_", " ")
+            out.print(f"{metric_id}: not started (starts at the {start}; then {rule.due_words} on {rule.calendar_id})")
             continue
         if metric_report.due is None:
             out.print(f"{metric_id}: no target for {report.severity.code}")
