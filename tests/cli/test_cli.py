@@ -226,6 +226,33 @@ def test_an_impossible_unquoted_date_is_one_located_line(sladesk, tmp_path):
     assert (due.code, due.stderr.splitlines()) == (2, [f"error: {expected}"])
 
 
+def test_policy_export_prints_a_built_in_as_shipped(sladesk):
+    result = sladesk("policy", "export", "aspenware")
+    assert result.code == 0, result.stderr
+    shipped = (ROOT / "src" / "sladesk" / "policy" / "builtin" / "aspenware.yaml").read_text(encoding="utf-8")
+    assert result.stdout == shipped
+
+
+def test_policy_export_of_an_unknown_id_names_the_built_ins(sladesk):
+    result = sladesk("policy", "export", "acme")
+    assert result.code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: unknown built-in policy 'acme' (known: alli, alleo, aspenware, sourcegraph, choozle)"
+    )
+
+
+def test_policy_test_on_a_file_without_scenarios_says_so(sladesk, tmp_path):
+    policy = tmp_path / "plain.yaml"
+    text = (ROOT / "src" / "sladesk" / "policy" / "builtin" / "aspenware.yaml").read_text(encoding="utf-8")
+    policy.write_text(text, encoding="utf-8")
+    result = sladesk("policy", "test", str(policy))
+    assert result.code == 1
+    assert result.stdout.splitlines() == [
+        f"{policy}: no scenarios (add `tests:` to it or write them in {tmp_path / 'plain.tests.yaml'})"
+    ]
+
+
 def test_due_says_when_a_metric_that_starts_later_starts(sladesk):
     result = sladesk("sla", "due", "--policy", "aspenware", "--severity", "L1", "--opened", "2026-12-01T09:00-07:00")
     assert result.code == 0, result.stderr

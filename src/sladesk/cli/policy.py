@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +11,9 @@ import typer
 from rich.table import Table
 
 from sladesk.cli.common import out
-from sladesk.errors import PolicyError
-from sladesk.policy import BUILTIN_IDS, load_policy
-from sladesk.sla.scenarios import run_policy_tests
+from sladesk.errors import PolicyError, UnknownPolicyError
+from sladesk.policy import BUILTIN_IDS, builtin_source, load_policy
+from sladesk.sla.scenarios import run_policy_tests, tests_file_beside
 
 app = typer.Typer(help="Read, check and test SLA policies.", no_args_is_help=True)
 
@@ -123,6 +124,16 @@ def policy_show(
             out.print(f"- {assumption.topic}: {assumption.text}", markup=False)
 
 
+@app.command("export")
+def policy_export(
+    policy_id: Annotated[str, typer.Argument(metavar="ID", help="A built-in policy id.")],
+) -> None:
+    """Print a built-in policy's YAML exactly as shipped, to start a new policy from."""
+    if policy_id not in BUILTIN_IDS:
+        raise UnknownPolicyError(f"unknown built-in policy {policy_id!r} (known: {', '.join(BUILTIN_IDS)})")
+    sys.stdout.write(builtin_source(policy_id))
+
+
 def _show_years() -> tuple[int, int]:
     year = datetime.now(UTC).year
     return (year, year + 1)
@@ -159,6 +170,9 @@ def policy_test(
     total = 0
     for reference in references or list(BUILTIN_IDS):
         policy, results = run_policy_tests(reference)
+        if not results:
+            out.print(f"{reference}: no scenarios{_where_scenarios_go(reference)}", markup=False)
+            continue
         table = Table("result", "scenario", "details", title=f"{policy.id}: {reference}", title_justify="left")
         for result in results:
             total += 1
@@ -174,6 +188,13 @@ def policy_test(
                 )
             table.add_row("[red]FAIL[/red]", f"{result.name} ({result.file}:{result.line})", details)
         out.print(table)
-    out.print(f"{total - failed} passed, {failed} failed")
+    if total:
+        out.print(f"{total - failed} passed, {failed} failed")
     if failed or total == 0:
         raise typer.Exit(1)
+
+
+def _where_scenarios_go(reference: str) -> str:
+    if reference in BUILTIN_IDS or reference.endswith(".tests.yaml"):
+        return ""
+    return f" (add `tests:` to it or write them in {tests_file_beside(Path(reference))})"
