@@ -476,7 +476,9 @@ def test_a_deactivated_user_keeps_its_history_but_signs_in_no_more(desk):
     assert on_behalf.status_code == 422 and on_behalf.json()["field"] == "requester_id"
     on = desk.call("admin", "PATCH", "/api/v1/users/{customer_a}", {"active": True})
     assert on.json()["active"] is True
-    assert desk.call("customer_a", "GET", "/api/v1/users/me").status_code == 200
+    assert desk.call("customer_a", "GET", "/api/v1/users/me").status_code == 401  # its tokens were revoked
+    fresh = desk.call("admin", "POST", "/api/v1/users/{customer_a}/tokens", {"name": "back"}).json()["token"]
+    assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
     desk.call("admin", "PATCH", "/api/v1/users/{agent}", {"active": False})
     assigned = desk.client.patch(
@@ -498,7 +500,9 @@ def test_the_operator_brings_a_deactivated_admin_back(desk):
     assert desk.call("admin", "GET", "/api/v1/users/me").status_code == 401
     user, created = bootstrap_admin(desk.sessions, email="admin@example.com", name="ignored")
     assert (user.id, user.name, user.active, created) == (desk.ids["admin"], "admin", True, False)
-    assert desk.call("admin", "GET", "/api/v1/users/me").status_code == 200
+    assert desk.call("admin", "GET", "/api/v1/users/me").status_code == 401  # its old tokens were revoked
+    fresh = issue_token(desk.sessions, user.id, "cli")
+    assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
 
 
 # fmt: off

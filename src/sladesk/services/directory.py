@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -89,7 +89,8 @@ def update_organisation(
 
 def update_user(session: Session, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
     """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
-    part of, but none of its tokens or its password signs in any more. `changes` holds name and/or active.
+    part of, but its password signs in no more and its API tokens are revoked (deleted), so reactivating it
+    revives none of them: it needs a new one. `changes` holds name and/or active.
     """
     _require_admin(actor)
     unknown = set(changes) - {"name", "active"}
@@ -102,6 +103,8 @@ def update_user(session: Session, actor: Actor | None, user_id: int, changes: Ma
         if not changes["active"] and actor is not None and actor.user_id == user.id:
             raise ConflictError("admins cannot deactivate themselves; another admin can")
         user.active = bool(changes["active"])
+        if not user.active:
+            revoke_tokens(session, user.id)
     if "name" in changes:
         user.name = changes["name"]
     return user
@@ -180,6 +183,13 @@ def issue_token(session: Session, user_id: int, name: str, now: datetime | None 
         raise NotFoundError(f"no user {user_id}")
     session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now or datetime.now(UTC)))
     return secret
+
+
+def revoke_tokens(session: Session, user_id: int) -> None:
+    """Delete every API token of the user, so that none authenticates again."""
+    session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user_id), execution_options={"synchronize_session": False}
+    )
 
 
 # Built once: every API request runs it, and a ready statement skips building and keying it again.

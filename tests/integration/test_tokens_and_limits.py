@@ -1,0 +1,48 @@
+"""API tokens of deactivated users."""
+
+from __future__ import annotations
+
+import pytest
+
+from sladesk.services import Role
+from tests.support.desk import Desk
+from tests.support.units import bootstrap_admin, issue_token, list_tokens, update_user
+
+
+@pytest.fixture
+def org(desk: Desk) -> int:
+    org = desk.organisation("Acme", "choozle")
+    desk.user("customer", Role.CUSTOMER, org)
+    desk.user("agent", Role.AGENT)
+    desk.user("admin", Role.ADMIN)
+    return org
+
+
+def test_deactivating_a_user_revokes_its_tokens_and_reactivating_does_not_revive_them(desk, org):
+    customer = desk.ids["customer"]
+    desk.client.post(f"/api/v1/users/{customer}/tokens", headers=desk.headers["customer"], json={"name": "two"})
+    off = desk.client.patch(f"/api/v1/users/{customer}", headers=desk.headers["admin"], json={"active": False})
+    assert off.status_code == 200
+    assert list_tokens(desk.sessions, desk.actors["admin"], customer) == []
+    on = desk.client.patch(f"/api/v1/users/{customer}", headers=desk.headers["admin"], json={"active": True})
+    assert on.status_code == 200 and on.json()["active"] is True
+    assert desk.client.get("/api/v1/users/me", headers=desk.headers["customer"]).status_code == 401
+    fresh = issue_token(desk.sessions, customer, "after", desk.clock())
+    assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_renaming_an_active_user_keeps_its_tokens(desk, org):
+    renamed = desk.client.patch(
+        f"/api/v1/users/{desk.ids['customer']}", headers=desk.headers["admin"], json={"name": "C", "active": True}
+    )
+    assert renamed.status_code == 200
+    assert desk.client.get("/api/v1/users/me", headers=desk.headers["customer"]).status_code == 200
+
+
+def test_the_operator_brings_back_a_deactivated_admin_with_a_new_token(desk, org):
+    update_user(desk.sessions, None, desk.ids["admin"], {"active": False})
+    user, created = bootstrap_admin(desk.sessions, email="admin@example.com", name="ignored")
+    assert (user.id, user.active, created) == (desk.ids["admin"], True, False)
+    assert desk.client.get("/api/v1/users/me", headers=desk.headers["admin"]).status_code == 401
+    fresh = issue_token(desk.sessions, user.id, "cli", desk.clock())
+    assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
