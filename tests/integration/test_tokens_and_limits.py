@@ -1,10 +1,11 @@
-"""API tokens of deactivated users."""
+"""API tokens of deactivated users and how many a customer may hold; Content-Type and intake limits."""
 
 from __future__ import annotations
 
 import pytest
 
 from sladesk.services import Role
+from sladesk.services.accounts import MAX_CUSTOMER_TOKENS
 from tests.support.desk import Desk
 from tests.support.units import bootstrap_admin, issue_token, list_tokens, update_user
 
@@ -46,3 +47,25 @@ def test_the_operator_brings_back_a_deactivated_admin_with_a_new_token(desk, org
     assert desk.client.get("/api/v1/users/me", headers=desk.headers["admin"]).status_code == 401
     fresh = issue_token(desk.sessions, user.id, "cli", desk.clock())
     assert desk.client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+
+
+def test_a_customer_holds_a_limited_number_of_tokens_and_staff_more(desk, org):
+    customer = desk.ids["customer"]
+    path = f"/api/v1/users/{customer}/tokens"
+    for n in range(MAX_CUSTOMER_TOKENS - 1):  # the desk issued one already
+        assert desk.client.post(path, headers=desk.headers["customer"], json={"name": f"t{n}"}).status_code == 201
+    refused = desk.client.post(path, headers=desk.headers["customer"], json={"name": "one more"})
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert f"{MAX_CUSTOMER_TOKENS} API tokens" in refused.json()["detail"]
+    by_admin = desk.client.post(path, headers=desk.headers["admin"], json={"name": "one more"})
+    assert by_admin.status_code == 409
+    last = list_tokens(desk.sessions, desk.actors["admin"], customer)[-1].id
+    assert desk.client.delete(f"{path}/{last}", headers=desk.headers["customer"]).status_code == 204
+    assert desk.client.post(path, headers=desk.headers["customer"], json={"name": "again"}).status_code == 201
+    agent = desk.ids["agent"]
+    for n in range(MAX_CUSTOMER_TOKENS + 1):
+        issued = desk.client.post(
+            f"/api/v1/users/{agent}/tokens", headers=desk.headers["agent"], json={"name": f"t{n}"}
+        )
+        assert issued.status_code == 201

@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor, Role
 from sladesk.services.directory import _digest, issue_token
-from sladesk.services.errors import ForbiddenError, NotFoundError
+from sladesk.services.errors import ConflictError, ForbiddenError, NotFoundError
 from sladesk.store.tables import ApiToken, Organisation, User
 
 Row = TypeVar("Row", Organisation, User, ApiToken)
 MAX_ID = 2**31 - 1  # the largest id every database holds (PostgreSQL integer); no row has a larger one
+MAX_CUSTOMER_TOKENS = 10  # API tokens a customer may hold at once
+MAX_STAFF_TOKENS = 100  # API tokens an agent or an admin may hold at once
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,18 @@ def issue_token_for(
     """A new API token for the user, issued by an admin or by the user themself.
 
     Anyone else gets ForbiddenError before the id is looked up, so the answer does not tell whether it exists.
+    A user holding as many tokens as its role may (`MAX_CUSTOMER_TOKENS`, `MAX_STAFF_TOKENS`) gets
+    ConflictError: it revokes one first.
     """
     _require_admin_or_self(actor, user_id)
-    if not _storable(user_id):
+    # Locked, so that concurrent requests for the same user count its tokens one after the other.
+    user = session.get(User, user_id, with_for_update=True) if _storable(user_id) else None
+    if user is None:
         raise NotFoundError(f"no user {user_id}")
+    cap = MAX_CUSTOMER_TOKENS if user.role == Role.CUSTOMER.value else MAX_STAFF_TOKENS
+    held = session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)) or 0
+    if held >= cap:
+        raise ConflictError(f"user {user_id} holds {held} API tokens, the most a {user.role} may; revoke one first")
     secret = issue_token(session, user_id, name, now)
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
     return IssuedToken(token, secret)
