@@ -101,7 +101,7 @@ def test_every_structural_problem_is_reported_at_once(tmp_path):
     )
     assert problems(write(tmp_path, text)) == [
         f"{tmp_path}/policy.yaml:3: timezone: unknown time zone 'Europe/Pariss' (use an IANA name like America/New_York)",
-        f"{tmp_path}/policy.yaml:9: calendars.business.hours: '09:00-25:00' is not a valid time range: "
+        f"{tmp_path}/policy.yaml:9: calendars.business.hours.mon-fri: '09:00-25:00' is not a valid time range: "
         "hours run 00-23 (24:00 only as an end)",
         f"{tmp_path}/policy.yaml:12: statuses[1].kind: Input should be 'new', 'open', 'waiting', 'resolved' or 'closed'",
         f"{tmp_path}/policy.yaml:18: severities[0].targets.first_response.due: cannot read 'soon' as a duration "
@@ -183,3 +183,17 @@ def test_an_impossible_unquoted_date_is_a_located_problem(tmp_path):
     [message] = problems(write(tmp_path, text))
     assert message.startswith(f"{tmp_path}/policy.yaml:8: holidays.rules[0].dates[0]: ")
     assert "2026-12-32" in message or "day value is outside expected range" in message
+
+
+def test_a_problem_inside_hours_points_at_its_own_line(tmp_path):
+    text = MINIMAL.replace(
+        '    hours: {mon-fri: "09:00-18:00"}',
+        '    hours:\n      mon-fri: "09:00-18:00"\n      sat:\n        - "09:00-12:00"\n        - "13:00-25:00"\n      sunday-ish: "10:00-12:00"',
+    )
+    found = problems(write(tmp_path, text))
+    assert found == [
+        f"{tmp_path}/policy.yaml:13: calendars.business.hours.sat[1]: '13:00-25:00' is not a valid time range: "
+        "hours run 00-23 (24:00 only as an end)",
+        f"{tmp_path}/policy.yaml:14: calendars.business.hours.sunday-ish: cannot read 'sunday-ish' as weekdays "
+        "(expected like mon-fri)",
+    ]

@@ -25,7 +25,7 @@ from ruamel.yaml.tokens import (
 
 from sladesk.errors import PolicyError, Problem, UnknownPolicyError
 from sladesk.policy.checks import Location, reference_problems
-from sladesk.policy.model import PolicySpec
+from sladesk.policy.model import NestedProblemsError, PolicySpec
 from sladesk.policy.policy import Policy
 
 BUILTIN_IDS = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
@@ -162,13 +162,17 @@ def policy_from_document(document: Any, name: str) -> Policy:
 
 
 def _validation_problems(error: ValidationError, document: Any, name: str) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     details = error.errors()
     failing = [tuple(d["loc"]) for d in details]
     for detail in details:
         loc = tuple(detail["loc"])
         if detail["type"] == "too_short" and any(other[: len(loc)] == loc and other != loc for other in failing):
             continue  # a list whose items failed is also "too short": the items' own errors say why
+        cause = detail.get("ctx", {}).get("error")
+        if isinstance(cause, NestedProblemsError):
+            problems.extend(located(document, name, (*loc, *where), message) for where, message in cause.problems)
+            continue
         message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = f"unknown field {loc[-1]!r}"

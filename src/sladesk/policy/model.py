@@ -117,17 +117,37 @@ class ExtraRangeSpec(Spec):
     hours: tuple[TimeRange, ...]
 
 
+class NestedProblemsError(ValueError):
+    """Problems a validator finds inside its value, each at its own place below the field."""
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        super().__init__(problems[0][1])
+        self.problems = problems
+
+
 def _hours(value: Any) -> Any:
     if isinstance(value, str):
         if value.strip().lower() in ("24x7", "24/7", "always"):
             return "24x7"
         raise ValueError(f"{value!r}: write `24x7` or weekday ranges like {{mon-fri: 08:00-17:00}}")
     if isinstance(value, dict):
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         for day_spec, ranges in value.items():
-            _as_value_error(parse_weekdays, str(day_spec))
-            for text in [ranges] if isinstance(ranges, str) else list(ranges or []):
-                if str(text).strip().lower() != "closed":
+            try:
+                _as_value_error(parse_weekdays, str(day_spec))
+            except ValueError as error:
+                problems.append(((str(day_spec),), str(error)))
+            items = [(None, ranges)] if isinstance(ranges, str) else list(enumerate(ranges or []))
+            for index, text in items:
+                if str(text).strip().lower() == "closed":
+                    continue
+                try:
                     _time_range(text)
+                except ValueError as error:
+                    where = (str(day_spec),) if index is None else (str(day_spec), index)
+                    problems.append((where, str(error)))
+        if problems:
+            raise NestedProblemsError(problems)
     return value
 
 
