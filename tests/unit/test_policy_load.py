@@ -197,3 +197,31 @@ def test_a_problem_inside_hours_points_at_its_own_line(tmp_path):
         f"{tmp_path}/policy.yaml:14: calendars.business.hours.sunday-ish: cannot read 'sunday-ish' as weekdays "
         "(expected like mon-fri)",
     ]
+
+
+def test_broken_references_are_reported_with_the_structural_problems(tmp_path):
+    text = (
+        MINIMAL.replace("Europe/Paris", "Europe/Pariss")
+        .replace("kind: closed", "kind: shut")
+        .replace("new: [closed]", "new: [closd]")
+        .replace("calendar: business", "calendar: busness")
+        .replace("first_response: 2h", "first_response: soon")
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:3: timezone: unknown time zone 'Europe/Pariss' (use an IANA name like America/New_York)",
+        f"{tmp_path}/policy.yaml:12: statuses[1].kind: Input should be 'new', 'open', 'waiting', 'resolved' or 'closed'",
+        f"{tmp_path}/policy.yaml:14: transitions.new[0]: unknown status 'closd' (known: closed, new)",
+        f"{tmp_path}/policy.yaml:16: metrics.first_response.calendar: unknown calendar 'busness' (known: business)",
+        f"{tmp_path}/policy.yaml:18: severities[0].targets.first_response.due: cannot read 'soon' as a duration "
+        "(expected like 30m, 4h, 1h 30m or 2 business days)",
+    ]
+
+
+def test_references_into_a_section_too_broken_to_read_are_not_guessed(tmp_path):
+    text = MINIMAL.replace(
+        "statuses:\n  - {id: new, name: New, kind: new}\n  - {id: closed, name: Closed, kind: closed}",
+        "statuses: all of them",
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:10: statuses: Input should be a valid tuple",
+    ]

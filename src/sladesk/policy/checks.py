@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from sladesk.clock.holidays import Offset, parse_date_rule
 from sladesk.policy.model import PolicySpec, StatusKind
@@ -10,15 +12,26 @@ from sladesk.policy.model import PolicySpec, StatusKind
 Location = tuple[str | int, ...]
 
 
-def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
-    """Every broken reference in a structurally valid policy, with where it is."""
-    problems: list[tuple[Location, str]] = []
-    calendars = set(spec.calendars)
-    statuses = {s.id for s in spec.statuses}
-    metrics = set(spec.metrics)
+def reference_problems(
+    spec: PolicySpec, broken: Collection[str] = (), document: Mapping[str, Any] | None = None
+) -> list[tuple[Location, str]]:
+    """Every broken reference in a policy, with where it is.
 
-    def need(kind: str, known: set[str], value: str, where: Location) -> None:
-        if value not in known:
+    `spec` may be partial: the top-level fields named in `broken` failed validation and are left empty.
+    Their ids are then read from the raw `document` where it is clear enough, and references into a
+    section too broken to read are not checked, rather than reported as unknown.
+    """
+    problems: list[tuple[Location, str]] = []
+
+    def known_ids(section: str, valid: set[str]) -> set[str] | None:
+        return _raw_ids(document, section) if section in broken else valid
+
+    calendars = known_ids("calendars", set(spec.calendars))
+    statuses = known_ids("statuses", {s.id for s in spec.statuses})
+    metrics = known_ids("metrics", set(spec.metrics))
+
+    def need(kind: str, known: set[str] | None, value: str, where: Location) -> None:
+        if known is not None and value not in known:
             choices = ", ".join(sorted(known)) or "none defined"
             problems.append((where, f"unknown {kind} {value!r} (known: {choices})"))
 
@@ -37,7 +50,7 @@ def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
         if count > 1:
             problems.append((("severities",), f"rank {rank} is used by {count} severities; ranks must differ"))
 
-    holiday_ids = {r.id for r in spec.holidays.rules}
+    holiday_ids = known_ids("holidays", {r.id for r in spec.holidays.rules})
     for index, rule in enumerate(spec.holidays.rules):
         parsed = parse_date_rule(rule.on) if rule.on else None
         if isinstance(parsed, Offset):
@@ -50,7 +63,7 @@ def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
             need("calendar", calendars, member, ("calendars", name, "union", index))
     problems.extend(_union_cycles(spec))
 
-    if not any(s.kind is StatusKind.NEW for s in spec.statuses):
+    if "statuses" not in broken and not any(s.kind is StatusKind.NEW for s in spec.statuses):
         problems.append((("statuses",), "no status has kind `new`: a ticket needs a status to start in"))
     for source, targets in spec.transitions.items():
         need("status", statuses, source, ("transitions", source))
@@ -89,14 +102,31 @@ def reference_problems(spec: PolicySpec) -> list[tuple[Location, str]]:
     return problems
 
 
+def _raw_ids(document: Mapping[str, Any] | None, section: str) -> set[str] | None:
+    """The ids a section that failed validation defines, or None when they cannot be told."""
+    raw = document.get(section) if document is not None else None
+    if section == "holidays":
+        raw = raw.get("rules", ()) if isinstance(raw, Mapping) else None
+    if section in ("calendars", "metrics"):
+        return {str(key) for key in raw} if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return None
+    found = set()
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            return None
+        found.add(item["id"])
+    return found
+
+
 def _check_start(
-    start: str, metric: str, metrics: set[str], where: Location, problems: list[tuple[Location, str]]
+    start: str, metric: str, metrics: set[str] | None, where: Location, problems: list[tuple[Location, str]]
 ) -> None:
     if start == "opened":
         return
     if start == metric:
         problems.append((where, f"metric {metric!r} cannot start when it stops itself"))
-    elif start not in metrics:
+    elif metrics is not None and start not in metrics:
         problems.append((where, f"start {start!r} is neither `opened` nor a metric of this policy"))
 
 

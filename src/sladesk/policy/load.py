@@ -6,9 +6,9 @@ import functools
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
@@ -154,11 +154,40 @@ def policy_from_document(document: Any, name: str) -> Policy:
     try:
         spec = PolicySpec.model_validate(document)
     except ValidationError as error:
-        raise PolicyError(_validation_problems(error, document, name)) from None
+        problems = _validation_problems(error, document, name)
+        broken = {str(detail["loc"][0]) for detail in error.errors() if detail["loc"]}
+        partial = _partial_spec(document, broken)
+        references = reference_problems(partial, broken, document)
+        problems.extend(located(document, name, where, message) for where, message in references)
+        problems.sort(key=lambda problem: problem.line or 0)
+        raise PolicyError(problems) from None
     problems = [located(document, name, where, message) for where, message in reference_problems(spec)]
     if problems:
         raise PolicyError(problems)
     return Policy(spec, name)
+
+
+def _partial_spec(document: Mapping[str, Any], broken: set[str]) -> PolicySpec:
+    """The top-level fields that validate on their own; those that do not are added to `broken` and
+    left empty, so the reference checks can still run on the rest."""
+    values: dict[str, Any] = {}
+    for field_name, field in PolicySpec.model_fields.items():
+        if field_name not in broken and field_name in document:
+            try:
+                values[field_name] = _field_adapter(field_name).validate_python(document[field_name])
+                continue
+            except ValidationError:
+                broken.add(field_name)
+        if field.is_required():
+            origin = get_origin(field.annotation)
+            values[field_name] = {} if origin is dict else () if origin is tuple else ""
+    return PolicySpec.model_construct(**values)
+
+
+@functools.cache
+def _field_adapter(field_name: str) -> TypeAdapter[Any]:
+    annotation: Any = PolicySpec.model_fields[field_name].annotation
+    return TypeAdapter(annotation)
 
 
 def _validation_problems(error: ValidationError, document: Any, name: str) -> list[Problem]:
