@@ -225,3 +225,9 @@ def test_references_into_a_section_too_broken_to_read_are_not_guessed(tmp_path):
     assert problems(write(tmp_path, text)) == [
         f"{tmp_path}/policy.yaml:10: statuses: Input should be a valid tuple",
     ]
+
+
+def test_a_scalar_tagged_as_what_it_cannot_be_is_a_located_problem(tmp_path):
+    text = MINIMAL.replace("rank: 1,", "rank: !!int first,")
+    [message] = problems(write(tmp_path, text))
+    assert message.startswith(f"{tmp_path}/policy.yaml:18: severities[0].rank: Input should be a valid integer")

@@ -97,7 +97,8 @@ def parse_yaml(text: str, name: str) -> Any:
 
 
 class _Constructor(RoundTripConstructor):
-    """Round-trip construction, except that a timestamp no calendar has (`2026-12-32`) stays text.
+    """Round-trip construction, except that a scalar that cannot be what it looks or is tagged as
+    (`2026-12-32`, `!!int abc`) stays text.
 
     The model then reports it where it is used, with its line and field, instead of the parser failing.
     """
@@ -108,8 +109,32 @@ class _Constructor(RoundTripConstructor):
         except ValueError:
             return str(node.value)
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return str(node.value)
 
-_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+    def construct_yaml_float(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_float(node)
+        except ValueError:
+            return str(node.value)
+
+    def construct_yaml_sbool(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_sbool(node)
+        except (KeyError, ValueError):
+            return str(node.value)
+
+
+for _tag, _construct in (
+    ("timestamp", _Constructor.construct_yaml_timestamp),
+    ("int", _Constructor.construct_yaml_int),
+    ("float", _Constructor.construct_yaml_float),
+    ("bool", _Constructor.construct_yaml_sbool),
+):
+    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct)
 
 
 def _yaml() -> YAML:
