@@ -1,6 +1,8 @@
-"""API tokens of deactivated users and how many a customer may hold; Content-Type and intake limits."""
+"""API tokens of deactivated users and how many a customer may hold; one Content-Type a request."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -69,3 +71,32 @@ def test_a_customer_holds_a_limited_number_of_tokens_and_staff_more(desk, org):
             f"/api/v1/users/{agent}/tokens", headers=desk.headers["agent"], json={"name": f"t{n}"}
         )
         assert issued.status_code == 201
+
+
+def _ticket(org: int, description: str, intake: dict[str, str] | None = None) -> dict[str, object]:
+    return {"subject": "Down", "description": description, "severity": "S2", "intake": intake or {}}
+
+
+def test_two_content_types_are_refused_so_the_upload_cap_never_covers_a_json_body(desk, org):
+    body = json.dumps(_ticket(org, "x" * (5 * 1024 * 1024))).encode()
+    two = [
+        ("authorization", desk.headers["customer"]["Authorization"]),
+        ("content-type", "application/json"),
+        ("content-type", "multipart/form-data; boundary=x"),
+    ]
+    refused = desk.client.post("/api/v1/tickets", headers=two, content=body)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "Content-Type" in refused.json()["detail"]
+    small = json.dumps(_ticket(org, "small")).encode()
+    assert desk.client.post("/api/v1/tickets", headers=two, content=small).status_code == 400
+    one = two[:2]
+    assert desk.client.post("/api/v1/tickets", headers=one, content=body).status_code == 413
+    assert desk.client.post("/api/v1/tickets", headers=one, content=small).status_code == 201
+
+
+def test_a_json_body_declared_as_multipart_is_not_parsed_as_json(desk, org):
+    body = json.dumps(_ticket(org, "x" * (2 * 1024 * 1024))).encode()
+    headers = {**desk.headers["customer"], "content-type": "multipart/form-data; boundary=x"}
+    answer = desk.client.post("/api/v1/tickets", headers=headers, content=body)
+    assert answer.status_code in (400, 413, 415, 422) and answer.status_code != 201

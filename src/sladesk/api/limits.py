@@ -3,6 +3,8 @@
 - A cap on request bodies, enforced before anything reads them: 413 instead of a body held in
   memory. A declared `Content-Length` over the cap is refused at once; a body sent without one
   (chunked) is counted as it arrives and refused as soon as it passes the cap.
+- One `Content-Type` header at most: the cap follows the media type the app parses the body as, and
+  with two of them the framework and the cap could read different ones; answered 400.
 - No NUL character (`%00`) in the path or the query: no text the desk stores or looks up can hold
   one (PostgreSQL refuses it), so such a URL is a client error, answered 400.
 - No JSON body nesting objects and arrays deeper than a request body may (`MAX_NESTING` levels in a
@@ -53,8 +55,14 @@ class BodyLimit:
             await _refuse(send, 400, "the URL must not contain NUL characters (%00)")
             return
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        limit = self.max_upload if content_type.startswith("multipart/") else self.max_body
+        content_types = [value for name, value in scope["headers"] if name.lower() == b"content-type"]
+        if len(content_types) > 1:
+            # The framework parses the body by the first, this cap would follow the last: a JSON body could be
+            # sent under the upload cap. Which one the client meant is not for the desk to guess.
+            await _refuse(send, 400, "the Content-Type header must be sent at most once")
+            return
+        media_type = content_types[0].split(b";")[0].strip().lower() if content_types else b""
+        limit = self.max_upload if media_type.startswith(b"multipart/") else self.max_body
         declared = headers.get(b"content-length")
         if declared is not None:
             try:
