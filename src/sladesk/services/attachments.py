@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from sladesk.services.actors import Actor
 from sladesk.services.errors import InvalidFieldError, NotFoundError
@@ -21,6 +23,7 @@ from sladesk.store.tables import Attachment, Ticket
 # Explicit bidi embeddings, overrides and isolates: they make "invoice\u202efdp.exe" read as "invoiceexe.pdf".
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
 ALLOWED_CONTENT_TYPES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -48,12 +51,17 @@ def add_attachment(
     *,
     filename: str,
     content_type: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     storage: Path,
     public: bool = True,
     now: datetime | None = None,
 ) -> Change:
-    """Check the file (size, type, content), keep it by its SHA-256, and record it on the ticket."""
+    """Check the file (size, type, content), keep it by its SHA-256, and record it on the ticket.
+
+    Nothing is written before the ticket and the actor's access to it are checked. The content is streamed to a
+    temporary file in `storage`, which becomes the stored file only once the session's transaction commits; if
+    it does not, the temporary file is removed and nothing is kept.
+    """
     name = Path(filename or "").name.strip()
     if not name or len(name) > 255:
         raise InvalidFieldError("file", "give the file a name of 1 to 255 characters")
@@ -65,34 +73,31 @@ def add_attachment(
     if media_type not in ALLOWED_CONTENT_TYPES:
         allowed = ", ".join(sorted(ALLOWED_CONTENT_TYPES))
         raise InvalidFieldError("file", f"content type {media_type!r} is not accepted (accepted: {allowed})")
-    if len(data) > MAX_ATTACHMENT_BYTES:
+    if isinstance(data, bytes | bytearray) and len(data) > MAX_ATTACHMENT_BYTES:
         raise InvalidFieldError("file", f"{len(data)} bytes is over the limit of {MAX_ATTACHMENT_BYTES} bytes")
-    if not data:
-        raise InvalidFieldError("file", "the file is empty")
-    signatures = ALLOWED_CONTENT_TYPES[media_type]
-    if signatures and not any(data.startswith(signature) for signature in signatures):
-        raise InvalidFieldError("file", f"the content is not {media_type}")
     if not public and not actor.is_staff:
         raise InvalidFieldError("public", "customers' attachments are always public")
-    digest = hashlib.sha256(data).hexdigest()
-    stored_name = f"{digest[:2]}/{digest}"
-    _write_once(storage / stored_name, data)
-
-    row = Attachment(
-        uploaded_by_id=actor.user_id,
-        filename=name,
-        content_type=media_type,
-        size_bytes=len(data),
-        sha256=digest,
-        stored_name=stored_name,
-        public=public,
-    )
+    content = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
 
     def change(ticket: Ticket, at: datetime) -> AttachmentEvent:
-        row.ticket_id, row.created_at = ticket.id, at
+        # The ticket is found, visible to the actor and locked: only now is anything written.
+        staged = _stage(session, content, media_type, storage)
+        row = Attachment(
+            ticket_id=ticket.id,
+            uploaded_by_id=actor.user_id,
+            filename=name,
+            content_type=media_type,
+            size_bytes=staged.size_bytes,
+            sha256=staged.sha256,
+            stored_name=staged.stored_name,
+            public=public,
+            created_at=at,
+        )
         session.add(row)
         session.flush()  # the attachment's id, which its event names
-        return AttachmentEvent(at=at, attachment_id=row.id, filename=name, size_bytes=len(data), public_file=public)
+        return AttachmentEvent(
+            at=at, attachment_id=row.id, filename=name, size_bytes=staged.size_bytes, public_file=public
+        )
 
     return change_ticket(session, actor, ticket_id, None, now, change)
 
@@ -117,16 +122,73 @@ def open_attachment(session: Session, actor: Actor, ticket_id: int, attachment_i
     return StoredFile(row, path)
 
 
-def _write_once(path: Path, data: bytes) -> None:
-    """Write atomically (a temporary file renamed into place); the same content is stored once."""
-    if path.is_file():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+@dataclass
+class _StagedFile:
+    """An upload in a temporary file of the attachments directory, waiting for its transaction to end."""
+
+    temporary: Path
+    final: Path
+    stored_name: str
+    sha256: str
+    size_bytes: int
+    done: bool = False
+
+    def place(self) -> None:
+        """The transaction committed: keep the file by its checksum (the same content is stored once)."""
+        if self.done:
+            return
+        self.done = True
+        try:
+            if self.final.is_file():
+                return
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.temporary, self.final)
+        finally:
+            self.temporary.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """The transaction ended without committing: keep nothing."""
+        if not self.done:
+            self.done = True
+            self.temporary.unlink(missing_ok=True)
+
+
+def _stage(session: Session, content: BinaryIO, media_type: str, storage: Path) -> _StagedFile:
+    """Stream `content` to a temporary file in `storage`, checked as it goes; placed when the session commits."""
+    first = content.read(_CHUNK_BYTES)
+    if not first:
+        raise InvalidFieldError("file", "the file is empty")
+    signatures = ALLOWED_CONTENT_TYPES[media_type]
+    if signatures and not any(first.startswith(signature) for signature in signatures):
+        raise InvalidFieldError("file", f"the content is not {media_type}")
+    storage.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=storage, prefix=".upload-")
+    temporary = Path(name)
     try:
+        digest, size = hashlib.sha256(), 0
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
+            chunk = first
+            while chunk:
+                size += len(chunk)
+                if size > MAX_ATTACHMENT_BYTES:
+                    raise InvalidFieldError("file", f"over the limit of {MAX_ATTACHMENT_BYTES} bytes")
+                digest.update(chunk)
+                file.write(chunk)
+                chunk = content.read(_CHUNK_BYTES)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    sha256 = digest.hexdigest()
+    stored_name = f"{sha256[:2]}/{sha256}"
+    staged = _StagedFile(temporary, storage / stored_name, stored_name, sha256, size)
+
+    def committed(_: Session) -> None:
+        staged.place()
+
+    def ended(_: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None:  # the outermost transaction: committed (placed by now) or not
+            staged.discard()
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_transaction_end", ended)
+    return staged

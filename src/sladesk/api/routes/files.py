@@ -67,8 +67,7 @@ async def upload(
     public: Annotated[bool, Form()] = True,
 ) -> AttachmentOut:
     """Attach a file to the ticket (internal ones, `public=false`, only for staff)."""
-    data = await file.read(MAX_ATTACHMENT_BYTES + 1)
-    if len(data) > MAX_ATTACHMENT_BYTES:
+    if file.size is not None and file.size > MAX_ATTACHMENT_BYTES:
         raise InvalidFieldError("file", f"over the limit of {MAX_ATTACHMENT_BYTES} bytes")
 
     def store() -> AttachmentOut:
@@ -79,7 +78,7 @@ async def upload(
                 ticket_id,
                 filename=file.filename or "",
                 content_type=file.content_type or "application/octet-stream",
-                data=data,
+                data=file.file,  # streamed to disk only once the ticket and access are checked
                 storage=_storage(request),
                 public=public,
                 now=request.app.state.clock(),
