@@ -231,3 +231,18 @@ def test_a_scalar_tagged_as_what_it_cannot_be_is_a_located_problem(tmp_path):
     text = MINIMAL.replace("rank: 1,", "rank: !!int first,")
     [message] = problems(write(tmp_path, text))
     assert message.startswith(f"{tmp_path}/policy.yaml:18: severities[0].rank: Input should be a valid integer")
+
+
+def test_a_severity_with_a_problem_still_has_its_targets_checked(tmp_path):
+    text = MINIMAL.replace(
+        "targets: {first_response: 2h}}",
+        "targets: {first_reply: 2h}, colour: red}\n"
+        "  - {code: S2, rank: 2, name: Low, definition: Slow., targets: {first_response: 2 hourz}}",
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:18: severities[0].colour: unknown field 'colour'",
+        f"{tmp_path}/policy.yaml:18: severities[0].targets.first_reply: unknown metric 'first_reply' "
+        "(known: first_response)",
+        f"{tmp_path}/policy.yaml:19: severities[1].targets.first_response.due: unknown unit 'hourz' in duration "
+        "'2 hourz' (use s, m, h or business days)",
+    ]

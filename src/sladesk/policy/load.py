@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Annotated, Any, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
@@ -25,7 +26,7 @@ from ruamel.yaml.tokens import (
 
 from sladesk.errors import PolicyError, Problem, UnknownPolicyError
 from sladesk.policy.checks import Location, reference_problems
-from sladesk.policy.model import NestedProblemsError, PolicySpec
+from sladesk.policy.model import NestedProblemsError, PolicySpec, SeveritySpec
 from sladesk.policy.policy import Policy
 
 BUILTIN_IDS = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
@@ -197,16 +198,52 @@ def _partial_spec(document: Mapping[str, Any], broken: set[str]) -> PolicySpec:
     left empty, so the reference checks can still run on the rest."""
     values: dict[str, Any] = {}
     for field_name, field in PolicySpec.model_fields.items():
-        if field_name not in broken and field_name in document:
-            try:
-                values[field_name] = _field_adapter(field_name).validate_python(document[field_name])
+        if field_name in document:
+            if field_name not in broken:
+                try:
+                    values[field_name] = _field_adapter(field_name).validate_python(document[field_name])
+                    continue
+                except ValidationError:
+                    broken.add(field_name)
+            if field_name == "severities":
+                values[field_name] = _partial_severities(document[field_name])
                 continue
-            except ValidationError:
-                broken.add(field_name)
         if field.is_required():
             origin = get_origin(field.annotation)
             values[field_name] = {} if origin is dict else () if origin is tuple else ""
     return PolicySpec.model_construct(**values)
+
+
+def _partial_severities(raw: Any) -> tuple[SeveritySpec, ...]:
+    """Each severity as far as it validates: a broken one keeps its code, rank and the targets that
+    read, so their references are checked too; what cannot be told gets a value no other has."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return ()
+    severities = []
+    for index, item in enumerate(raw):
+        try:
+            severities.append(SeveritySpec.model_validate(item))
+            continue
+        except ValidationError:
+            pass
+        fields = item if isinstance(item, Mapping) else {}
+        values: dict[str, Any] = {"code": f"\0{index}", "rank": -1 - index, "targets": {}}
+        for key in ("code", "rank"):
+            with contextlib.suppress(ValidationError):
+                values[key] = _severity_adapter(key).validate_python(fields.get(key))
+        targets = fields.get("targets")
+        for metric_id, target in targets.items() if isinstance(targets, Mapping) else ():
+            with contextlib.suppress(ValidationError):
+                values["targets"].update(_severity_adapter("targets").validate_python({metric_id: target}))
+        severities.append(SeveritySpec.model_construct(**values))
+    return tuple(severities)
+
+
+@functools.cache
+def _severity_adapter(field_name: str) -> TypeAdapter[Any]:
+    field = SeveritySpec.model_fields[field_name]
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return TypeAdapter(annotation)
 
 
 @functools.cache
