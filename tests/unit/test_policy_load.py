@@ -246,3 +246,12 @@ def test_a_severity_with_a_problem_still_has_its_targets_checked(tmp_path):
         f"{tmp_path}/policy.yaml:19: severities[1].targets.first_response.due: unknown unit 'hourz' in duration "
         "'2 hourz' (use s, m, h or business days)",
     ]
+
+
+def test_hours_given_as_a_number_is_a_located_problem(tmp_path):
+    text = MINIMAL.replace('    hours: {mon-fri: "09:00-18:00"}', "    hours:\n      mon-fri: 9")
+    [message] = problems(write(tmp_path, text))
+    assert message == (
+        f"{tmp_path}/policy.yaml:10: calendars.business.hours.mon-fri: "
+        "cannot read '9' as a time range (expected like 08:00-17:00)"
+    )

@@ -137,7 +137,13 @@ def _hours(value: Any) -> Any:
                 _as_value_error(parse_weekdays, str(day_spec))
             except ValueError as error:
                 problems.append(((str(day_spec),), str(error)))
-            items = [(None, ranges)] if isinstance(ranges, str) else list(enumerate(ranges or []))
+            items: list[tuple[int | None, Any]] = (
+                list(enumerate(ranges))
+                if isinstance(ranges, list | tuple)
+                else []
+                if ranges is None
+                else [(None, ranges)]
+            )
             for index, text in items:
                 if str(text).strip().lower() == "closed":
                     continue
