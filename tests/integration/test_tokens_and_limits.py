@@ -1,4 +1,4 @@
-"""API tokens of deactivated users and how many a customer may hold; one Content-Type a request."""
+"""API tokens of deactivated users and how many a customer may hold; Content-Type and intake limits."""
 
 from __future__ import annotations
 
@@ -100,3 +100,28 @@ def test_a_json_body_declared_as_multipart_is_not_parsed_as_json(desk, org):
     headers = {**desk.headers["customer"], "content-type": "multipart/form-data; boundary=x"}
     answer = desk.client.post("/api/v1/tickets", headers=headers, content=body)
     assert answer.status_code in (400, 413, 415, 422) and answer.status_code != 201
+
+
+@pytest.mark.parametrize(
+    ("field", "longest", "value"),
+    [
+        ("advertiser_name", 2000, "a"),
+        ("steps_taken", 100_000, "s"),
+        ("user_email", 320, None),
+    ],
+)
+def test_intake_answers_have_their_own_length_limits(
+    desk: Desk, org: int, field: str, longest: int, value: str | None
+) -> None:
+    def answer(length: int) -> str:
+        if value is not None:
+            return value * length
+        return "u" * (length - len("@example.com")) + "@example.com"
+
+    path, headers = "/api/v1/tickets", desk.headers["customer"]
+    accepted = desk.client.post(path, headers=headers, json=_ticket(org, "d", {field: answer(longest)}))
+    assert accepted.status_code == 201, accepted.text
+    refused = desk.client.post(path, headers=headers, json=_ticket(org, "d", {field: answer(longest + 1)}))
+    assert refused.status_code == 422
+    assert refused.json()["field"] == f"intake.{field}"
+    assert str(longest) in refused.json()["detail"]

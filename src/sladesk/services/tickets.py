@@ -423,8 +423,15 @@ def get_ticket(session: Session, actor: Actor, ticket_id: int, *, for_update: bo
     return ticket
 
 
+# The longest answer an intake field of each type takes (a choice is one of the policy's own).
+INTAKE_MAX_LENGTHS = {"text": 2_000, "long_text": 100_000, "email": 320, "url": 2_048, "datetime": 64}
+
+
 def check_intake(policy: Policy, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The policy's intake answers, checked field by field (`intake.<id>` names the failing one)."""
+    """The policy's intake answers, checked field by field (`intake.<id>` names the failing one).
+
+    Each answer is at most as long as `INTAKE_MAX_LENGTHS` allows for its field's type.
+    """
     fields = {f.id: f for f in policy.spec.intake}
     for key in answers:
         if key not in fields:
@@ -440,6 +447,9 @@ def check_intake(policy: Policy, answers: Mapping[str, Any]) -> dict[str, Any]:
             raise InvalidFieldError(f"intake.{field.id}", "attach files to the ticket instead of sending them here")
         if not isinstance(value, str):
             raise InvalidFieldError(f"intake.{field.id}", "must be text")
+        longest = INTAKE_MAX_LENGTHS.get(field.type)
+        if longest is not None and len(value) > longest:
+            raise InvalidFieldError(f"intake.{field.id}", f"must be at most {longest} characters long")
         if field.type == "email" and not _EMAIL.match(value):
             raise InvalidFieldError(f"intake.{field.id}", f"{value!r} is not an email address")
         if field.type == "choice" and value not in field.choices:
