@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sladesk.api.routes import files
-from sladesk.services import Role
-from sladesk.store.tables import Attachment
+from sladesk.api.schemas import TicketCreate
+from sladesk.services import Role, idempotency
+from sladesk.services.errors import ConflictError
+from sladesk.store import transaction
+from sladesk.store.tables import Attachment, IdempotencyKey, SlaClock, Ticket, TicketEvent
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 OTHER_PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
@@ -94,3 +98,63 @@ def test_the_same_content_uploaded_twice_is_stored_once_and_served_to_both(desk)
         f"/api/v1/tickets/{ticket_id}/attachments/{again.json()['id']}", headers=desk.headers["customer"]
     )
     assert downloaded.content == PNG
+
+
+BODY = {"subject": "Nobody can sign in", "description": "Since 14:50.", "severity": 1}
+
+
+def digest_of(body: dict[str, object]) -> str:
+    """What the API keeps of a body to tell a retry from a different request under the same key."""
+    return hashlib.sha256(TicketCreate.model_validate(body).model_dump_json().encode()).hexdigest()
+
+
+def key_left_by_a_dead_request(desk, key: str) -> None:
+    """The key as a request that died with its server leaves it: claimed now, never answered."""
+    with transaction(desk.sessions) as session:
+        session.add(
+            IdempotencyKey(
+                user_id=desk.ids["customer"], key=key, request_sha256=digest_of(BODY), created_at=desk.clock()
+            )
+        )
+
+
+def counts(desk) -> dict[str, int]:
+    with desk.sessions() as session:
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Ticket, TicketEvent, SlaClock, IdempotencyKey)
+        }
+
+
+def test_a_key_whose_request_died_is_taken_over_once_its_lease_runs_out(desk):
+    key_left_by_a_dead_request(desk, "died-1")
+    before = counts(desk)
+    headers = {**desk.headers["customer"], "Idempotency-Key": "died-1"}
+    assert desk.client.post("/api/v1/tickets", headers=headers, json=BODY).status_code == 409
+    desk.clock.advance(seconds=idempotency.LEASE.total_seconds() - 1)
+    assert desk.client.post("/api/v1/tickets", headers=headers, json=BODY).status_code == 409
+    desk.clock.advance(seconds=1)
+    created = desk.client.post("/api/v1/tickets", headers=headers, json=BODY)
+    assert created.status_code == 201
+    desk.clock.advance(minutes=5)
+    again = desk.client.post("/api/v1/tickets", headers=headers, json=BODY)
+    assert (again.status_code, again.json(), again.headers["Location"]) == (
+        201,
+        created.json(),
+        created.headers["Location"],
+    )
+    assert counts(desk)["tickets"] == before["tickets"] + 1
+    assert counts(desk)["idempotency_keys"] == before["idempotency_keys"]
+
+
+def test_a_request_whose_key_was_taken_over_cannot_keep_its_ticket(desk):
+    slow = idempotency.claim(desk.sessions, desk.ids["customer"], "slow-1", digest_of(BODY), desk.clock())
+    assert isinstance(slow, idempotency.Claim)
+    desk.clock.advance(seconds=idempotency.LEASE.total_seconds())
+    headers = {**desk.headers["customer"], "Idempotency-Key": "slow-1"}
+    retried = desk.client.post("/api/v1/tickets", headers=headers, json=BODY)
+    assert retried.status_code == 201
+    with pytest.raises(ConflictError), transaction(desk.sessions) as session:
+        idempotency.remember(session, slow, 201, {"id": 0}, "/api/v1/tickets/0")
+    replayed = desk.client.post("/api/v1/tickets", headers=headers, json=BODY)
+    assert replayed.json() == retried.json()

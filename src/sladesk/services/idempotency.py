@@ -1,12 +1,21 @@
-"""Idempotency keys: a creating request sent twice with the same key is answered once."""
+"""Idempotency keys: a creating request sent twice with the same key is answered once.
+
+The first request with a key claims it (a row with no answer yet) and stores its answer in the same
+transaction as the work it did, so a key either has the answer to work that was committed or has none and
+no work was kept. A claim is a lease of `LEASE` from the row's `created_at`: while it runs, a retry is told
+the request is still being answered; once it has run out (the request died with its server), a retry takes
+the key over and does the work. The claim's instant fences the lease: a request whose key was taken over
+cannot store its answer, and so cannot commit its work.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +24,8 @@ from sladesk.store.tables import IdempotencyKey
 from sladesk.store.transaction import transaction
 
 MAX_KEY_LENGTH = 200
+LEASE = timedelta(seconds=30)
+_ATTEMPTS = 3  # a key forgotten or taken over between two looks at it is looked at again, a few times
 
 
 @dataclass(frozen=True)
@@ -26,46 +37,83 @@ class Remembered:
     location: str | None
 
 
-def claim(sessions: sessionmaker[Session], user_id: int, key: str, request_sha256: str) -> Remembered | None:
-    """None if this is the first request with `key` (answer it, then `remember`); else the earlier answer."""
+@dataclass(frozen=True)
+class Claim:
+    """A key this request holds, since `claimed_at`, until it stores its answer or forgets the key."""
+
+    user_id: int
+    key: str
+    claimed_at: datetime
+
+
+def claim(
+    sessions: sessionmaker[Session], user_id: int, key: str, request_sha256: str, now: datetime
+) -> Claim | Remembered:
+    """A Claim if this request is to answer (then `remember` in its transaction); else the earlier answer.
+
+    ConflictError while another request holds the key's lease.
+    """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidFieldError("Idempotency-Key", f"give 1 to {MAX_KEY_LENGTH} characters")
-    try:
+    for _ in range(_ATTEMPTS):
+        try:
+            with transaction(sessions) as session:
+                session.add(IdempotencyKey(user_id=user_id, key=key, request_sha256=request_sha256, created_at=now))
+            return Claim(user_id, key, now)
+        except IntegrityError:
+            pass
+        with sessions() as session:
+            row = session.scalars(
+                select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+            ).one_or_none()
+        if row is None:  # forgotten since: claim it afresh
+            continue
+        if row.request_sha256 != request_sha256:
+            raise InvalidFieldError("Idempotency-Key", "this key was used for a different request")
+        if row.status_code is not None and row.response is not None:
+            return Remembered(row.status_code, row.response, row.location)
+        if now < row.created_at + LEASE:
+            raise ConflictError("a request with this Idempotency-Key is still being answered; retry shortly")
         with transaction(sessions) as session:
-            session.add(
-                IdempotencyKey(user_id=user_id, key=key, request_sha256=request_sha256, created_at=datetime.now(UTC))
+            taken = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(IdempotencyKey)
+                    .where(_held(Claim(user_id, key, row.created_at)))
+                    .values(created_at=now)
+                    .execution_options(synchronize_session=False)
+                ),
             )
-        return None
-    except IntegrityError:
-        pass
-    with sessions() as session:
-        row = session.scalars(
-            select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-        ).one()
-    if row.request_sha256 != request_sha256:
-        raise InvalidFieldError("Idempotency-Key", "this key was used for a different request")
-    if row.status_code is None or row.response is None:
-        raise ConflictError("a request with this Idempotency-Key is still being answered; retry shortly")
-    return Remembered(row.status_code, row.response, row.location)
+        if taken.rowcount == 1:
+            return Claim(user_id, key, now)
+    raise ConflictError("a request with this Idempotency-Key is still being answered; retry shortly")
 
 
-def remember(
-    sessions: sessionmaker[Session],
-    user_id: int,
-    key: str,
-    status_code: int,
-    response: dict[str, Any],
-    location: str | None,
-) -> None:
-    with transaction(sessions) as session:
+def remember(session: Session, held: Claim, status_code: int, response: dict[str, Any], location: str | None) -> None:
+    """Store the answer, in the transaction of the work it answers; ConflictError if the lease was taken over."""
+    stored = cast(
+        "CursorResult[Any]",
         session.execute(
             update(IdempotencyKey)
-            .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+            .where(_held(held))
             .values(status_code=status_code, response=response, location=location)
-        )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if stored.rowcount != 1:
+        raise ConflictError("this request's Idempotency-Key was taken over by a retry; its work is not kept")
 
 
-def forget(sessions: sessionmaker[Session], user_id: int, key: str) -> None:
-    """Release a key whose request failed, so that it can be retried."""
+def forget(sessions: sessionmaker[Session], held: Claim) -> None:
+    """Release a key whose request failed, so that it can be retried at once (unless a retry took it over)."""
     with transaction(sessions) as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))
+        session.execute(delete(IdempotencyKey).where(_held(held)).execution_options(synchronize_session=False))
+
+
+def _held(held: Claim) -> Any:
+    return (
+        (IdempotencyKey.user_id == held.user_id)
+        & (IdempotencyKey.key == held.key)
+        & IdempotencyKey.status_code.is_(None)
+        & (IdempotencyKey.created_at == held.claimed_at)
+    )

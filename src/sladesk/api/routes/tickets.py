@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from datetime import UTC, datetime
@@ -91,14 +92,17 @@ def create_ticket(
     ] = None,
 ) -> Any:
     """Open a ticket under the organisation's policy; a retry with the same Idempotency-Key opens none."""
+    now = _now(request)
+    held: idempotency.Claim | None = None
     if idempotency_key is not None:
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        earlier = idempotency.claim(sessions, actor.user_id, idempotency_key, digest)
-        if earlier is not None:
+        earlier = idempotency.claim(sessions, actor.user_id, idempotency_key, digest, now)
+        if isinstance(earlier, idempotency.Remembered):
             headers = {"Location": earlier.location} if earlier.location else None
             return JSONResponse(earlier.response, status_code=earlier.status_code, headers=headers)
-    now = _now(request)
+        held = earlier
     try:
+        # The ticket, its answer and the key's memory of that answer are kept together or not at all.
         with transaction(sessions) as session:
             change = open_ticket(
                 session,
@@ -114,15 +118,16 @@ def create_ticket(
                 now=now,
             )
             created = TicketOut.of(changed_view(session, actor, change, now))
+            location = f"/api/v1/tickets/{created.id}"
+            if held is not None:
+                idempotency.remember(session, held, 201, created.model_dump(mode="json"), location)
     except Exception:
-        if idempotency_key is not None:
-            idempotency.forget(sessions, actor.user_id, idempotency_key)
+        if held is not None:
+            with contextlib.suppress(Exception):  # if the key cannot be released now, its lease runs out
+                idempotency.forget(sessions, held)
         raise
-    location = f"/api/v1/tickets/{created.id}"
     response.headers["Location"] = location
     response.headers["ETag"] = f'"{created.version}"'
-    if idempotency_key is not None:
-        idempotency.remember(sessions, actor.user_id, idempotency_key, 201, created.model_dump(mode="json"), location)
     return created
 
 
