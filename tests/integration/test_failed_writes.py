@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sladesk.api.routes import files
-from sladesk.api.schemas import TicketCreate
+from sladesk.api.schemas import TicketCreate, TicketOut
 from sladesk.services import Role, idempotency
 from sladesk.services.errors import ConflictError
 from sladesk.store import transaction
@@ -158,3 +158,24 @@ def test_a_request_whose_key_was_taken_over_cannot_keep_its_ticket(desk):
         idempotency.remember(session, slow, 201, {"id": 0}, "/api/v1/tickets/0")
     replayed = desk.client.post("/api/v1/tickets", headers=headers, json=BODY)
     assert replayed.json() == retried.json()
+
+
+@pytest.mark.parametrize("failing", ["answer", "remembering"])
+def test_a_ticket_whose_answer_fails_after_the_insert_leaves_nothing(desk, monkeypatch, failing):
+    before = counts(desk)
+
+    def broken(*arguments: object) -> None:
+        raise RuntimeError("the answer could not be given")
+
+    if failing == "answer":
+        monkeypatch.setattr(TicketOut, "of", broken)
+    else:
+        monkeypatch.setattr(idempotency, "remember", broken)
+    client = TestClient(desk.app(), raise_server_exceptions=False)
+    headers = {**desk.headers["customer"], "Idempotency-Key": f"fails-{failing}"}
+    assert client.post("/api/v1/tickets", headers=headers, json=BODY).status_code == 500
+    if failing == "answer":  # without a key as well
+        assert client.post("/api/v1/tickets", headers=desk.headers["customer"], json=BODY).status_code == 500
+    assert counts(desk) == before
+    monkeypatch.undo()
+    assert desk.client.post("/api/v1/tickets", headers=headers, json=BODY).status_code == 201
