@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from sladesk.errors import InputError, SladeskError
 from sladesk.policy import Policy, load_policy
@@ -33,7 +33,6 @@ from sladesk.services import (
 )
 from sladesk.store.tables import Organisation, SlaClock, Ticket, User
 
-Sessions = sessionmaker[Session]
 TOKEN_NAME = "demo"
 
 

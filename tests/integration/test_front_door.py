@@ -145,55 +145,52 @@ def _outage(schema: PostgresSchema) -> Iterator[tuple[_Outage, str]]:
         relay.down()
 
 
-def test_a_database_that_goes_away_is_503_until_it_is_back(postgres_schema: PostgresSchema, tmp_path: Path):
-    postgres_schema.empty()
-    with _outage(postgres_schema) as (relay, url):
+@contextmanager
+def _desk_behind_relay(schema: PostgresSchema, tmp_path: Path) -> Iterator[tuple[_Outage, Desk, TestClient, Any]]:
+    """An admin's desk on the test PostgreSQL reached through a relay the test can cut: (relay, desk, client, engine)."""
+    schema.empty()
+    with _outage(schema) as (relay, url):
         engine = make_engine(url)
         try:
             desk = Desk(make_sessions(engine), attachments=tmp_path / "attachments")
             desk.user("boss", Role.ADMIN)
-            client = TestClient(desk.app(), raise_server_exceptions=False)
-
-            def answers() -> list[int]:
-                me = client.get("/api/v1/users/me", headers=desk.headers["boss"])
-                return [
-                    me.status_code,
-                    client.get("/api/health/ready").status_code,
-                    client.get("/api/health").status_code,
-                ]
-
-            assert answers() == [200, 200, 200]
-            relay.down()
-            assert answers() == [503, 503, 200]
-            relay.up()
-            assert answers() == [200, 200, 200]
+            yield relay, desk, TestClient(desk.app(), raise_server_exceptions=False), engine
         finally:
             engine.dispose()
+
+
+def test_a_database_that_goes_away_is_503_until_it_is_back(postgres_schema: PostgresSchema, tmp_path: Path):
+    with _desk_behind_relay(postgres_schema, tmp_path) as (relay, desk, client, _):
+
+        def answers() -> list[int]:
+            me = client.get("/api/v1/users/me", headers=desk.headers["boss"])
+            return [
+                me.status_code,
+                client.get("/api/health/ready").status_code,
+                client.get("/api/health").status_code,
+            ]
+
+        assert answers() == [200, 200, 200]
+        relay.down()
+        assert answers() == [503, 503, 200]
+        relay.up()
+        assert answers() == [200, 200, 200]
 
 
 def test_a_connection_lost_in_the_middle_of_a_request_is_503(postgres_schema: PostgresSchema, tmp_path: Path):
-    postgres_schema.empty()
-    with _outage(postgres_schema) as (relay, url):
-        engine = make_engine(url)
-        try:
-            desk = Desk(make_sessions(engine), attachments=tmp_path / "attachments")
-            desk.user("boss", Role.ADMIN)
-            client = TestClient(desk.app(), raise_server_exceptions=False)
+    with _desk_behind_relay(postgres_schema, tmp_path) as (relay, desk, client, engine):
+        cuts: list[bool] = []
 
-            cuts: list[bool] = []
+        def cut(*args: Any) -> None:  # after the pool's ping, before the request's first statement
+            if not cuts:
+                cuts.append(True)
+                relay.down()
 
-            def cut(*args: Any) -> None:  # after the pool's ping, before the request's first statement
-                if not cuts:
-                    cuts.append(True)
-                    relay.down()
-
-            event.listen(engine, "before_cursor_execute", cut)
-            answer = client.get("/api/v1/users/me", headers=desk.headers["boss"])
-            assert answer.status_code == 503, answer.text
-            assert int(answer.headers["retry-after"]) > 0
-            assert "postgres" not in answer.text and "SELECT" not in answer.text
-        finally:
-            engine.dispose()
+        event.listen(engine, "before_cursor_execute", cut)
+        answer = client.get("/api/v1/users/me", headers=desk.headers["boss"])
+        assert answer.status_code == 503, answer.text
+        assert int(answer.headers["retry-after"]) > 0
+        assert "postgres" not in answer.text and "SELECT" not in answer.text
 
 
 def _assert_hardened(headers: Any, policy: str = JSON_POLICY) -> None:

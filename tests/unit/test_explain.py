@@ -7,7 +7,7 @@ import json
 from sladesk.policy import load_policy
 from sladesk.sla import parse_replay_input, replay
 from sladesk.sla.explain import explain
-from tests.unit.paths import ROOT
+from tests.support import ROOT
 
 
 def test_design_example_is_explained_day_by_day_with_the_projection_after_the_stop():

@@ -12,7 +12,7 @@ from sladesk.policy import load_policy
 from sladesk.sla import MetricState, TicketFacts, parse_replay_input, replay
 from sladesk.sla.events import parse_events
 from sladesk.sla.explain import explain
-from tests.unit.paths import ROOT
+from tests.support import ROOT
 
 
 def at(text: str) -> datetime:
