@@ -17,11 +17,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,6 +99,8 @@ class User(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: kept for history, signs in no more
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the policy's
+    quiet_hours: Mapped[str | None] = mapped_column(String(32))  # "22:00-07:00" in `timezone`: notifications wait
     created_at: Mapped[datetime]
 
 
@@ -109,6 +113,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the secret
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None: valid until revoked
 
 
 class Ticket(Base):
@@ -223,20 +228,96 @@ class SlaClock(Base):
     earlier_breach_severity: Mapped[str | None] = mapped_column(String(64))
 
 
-class OutboxMessage(Base):
-    """A message to send (mail, webhook, page), written in the same transaction as its cause."""
+class Timer(Base):
+    """An instant a ticket's clocks or rules act at: written with the change that causes it, fired once.
 
-    __tablename__ = "outbox"
+    `record_change` replaces a ticket's unfired timers in the same transaction as every event, so a timer
+    that a later change made stale is gone before a worker can claim it. A worker claims due rows, acts,
+    and sets `fired_at` only where it is still NULL (the fence).
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index(
+            "ix_timers_due",
+            "due_at",
+            postgresql_where=text("fired_at IS NULL"),
+            sqlite_where=text("fired_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # warning, goal, due, close_notice, auto_close, comms_update
+    metric: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    ticket_version: Mapped[int]  # the ticket's version when the timer was written
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))  # acted, skipped: what the worker found
+
+
+class OutboxMessage(Base):
+    """A message to send (mail, webhook, chat, page), written in the same transaction as its cause.
+
+    Delivered at least once with `idempotency_key`, so a receiver can drop a duplicate; retried with
+    backoff, and `dead` after the last attempt, until an admin retries it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "available_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # email, webhook, chat, pagerduty
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, dead
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
-    available_at: Mapped[datetime] = mapped_column(index=True)
+    available_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Subscription(Base):
+    """An admin's subscription of an outside receiver to event types: a webhook, a chat room or PagerDuty."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # webhook, chat, pagerduty
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str | None] = mapped_column(String(200))  # webhook signing key, or PagerDuty routing key
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """A mail received for the desk and what became of it; a malformed one is kept here in quarantine."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # smtp, imap
+    sender: Mapped[str | None] = mapped_column(String(320), index=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(32))  # opened, replied, refused, ignored, quarantined
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)  # an unknown sender got the polite reply
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class IdempotencyKey(Base):
