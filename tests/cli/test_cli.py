@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+from importlib.metadata import version
 
 import pytest
 
+from sladesk.cli import app
+from sladesk.cli.common import click_command
 from tests.support import ROOT
 
 DESIGN_EXAMPLE = json.loads((ROOT / "examples" / "alleo-replay.json").read_text(encoding="utf-8"))
@@ -260,3 +264,39 @@ def test_due_says_when_a_metric_that_starts_later_starts(sladesk):
         "first_response: due 2026-12-01T10:00:00-07:00",
         "resolution: not started (starts at the first response; then 1d on always)",
     ]
+
+
+def test_version_prints_the_installed_package_version(sladesk):
+    result = sladesk("--version")
+    assert (result.code, result.stdout, result.stderr) == (0, f"sladesk {version('sladesk')}\n", "")
+
+
+def test_db_upgrade_and_current_take_a_data_directory(sladesk, tmp_path):
+    upgraded = sladesk("db", "upgrade", "--data-dir", str(tmp_path / "desk"))
+    assert upgraded.code == 0, upgraded.stderr
+    lines = upgraded.stdout.splitlines()
+    assert lines[0] == f"database: sqlite:///{tmp_path / 'desk' / 'sladesk.db'}"
+    head = lines[-1].removeprefix("at revision ")
+    assert (tmp_path / "desk" / "sladesk.db").is_file()
+    current = sladesk("db", "current", "--data-dir", str(tmp_path / "desk"))
+    assert (current.code, current.stdout) == (0, f"{head} (head)\n")
+
+
+def _command_paths(command, path=()):
+    yield path
+    for name, subcommand in getattr(command, "commands", {}).items():
+        yield from _command_paths(subcommand, (*path, name))
+
+
+def test_every_help_text_names_values_without_type_or_brace_placeholders(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    command = click_command(app)
+    paths = list(_command_paths(command))
+    assert {("policy", "check"), ("db", "upgrade"), ("sla", "due"), ("demo",)} <= set(paths)
+    for path in paths:
+        with pytest.raises(SystemExit) as exited:
+            command.main(args=[*path, "--help"], prog_name="sladesk")
+        assert exited.value.code == 0
+        shown = capsys.readouterr().out
+        assert f"Usage: sladesk {' '.join(path)}".replace("  ", " ") in shown
+        assert re.search(r"<[a-z][\w\[\], ]*>|\{[A-Z|\[\].]+\}", shown) is None, shown

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import typer
 
-from sladesk.cli import db, desk, policy, serve, sla
-from sladesk.cli.common import run
+from sladesk.cli import db, desk, mail, policy, serve, sla
+from sladesk.cli.common import VersionOption, run
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _sladesk(version: VersionOption = False) -> None:
+    """sladesk: an SLA-driven support desk."""
+
+
 app.command("serve")(serve.serve)
 app.command("admin")(desk.admin)
 app.command("demo")(desk.demo)
 app.add_typer(policy.app, name="policy")
 app.add_typer(sla.app, name="sla")
 app.add_typer(db.app, name="db")
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:

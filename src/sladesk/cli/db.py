@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sladesk.cli.common import DatabaseUrlOption, out
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, data_directory, out, sqlite_url
 
 app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 
@@ -14,15 +15,15 @@ app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 @app.command("upgrade")
 def db_upgrade(
     database_url: DatabaseUrlOption = None,
-    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+    data_dir: DataDirOption = None,
+    revision: Annotated[str, typer.Option(metavar="REVISION", help="Target revision.")] = "head",
 ) -> None:
     """Apply the migrations the database lacks and print each one applied."""
     from sladesk.services.maintenance import upgrade_desk
-    from sladesk.store import database_url as configured_url
     from sladesk.store import make_engine, safe_url
     from sladesk.store.migrate import current_revision, revision_doc
 
-    url = database_url or configured_url()
+    url = _database_url(database_url, data_dir)
     engine = make_engine(url)
     try:
         applied = upgrade_desk(engine, revision)
@@ -38,13 +39,12 @@ def db_upgrade(
 
 
 @app.command("current")
-def db_current(database_url: DatabaseUrlOption = None) -> None:
+def db_current(database_url: DatabaseUrlOption = None, data_dir: DataDirOption = None) -> None:
     """Print the revision the database is at, and whether it is the newest."""
-    from sladesk.store import database_url as configured_url
     from sladesk.store import make_engine
     from sladesk.store.migrate import current_revision, head_revision
 
-    engine = make_engine(database_url or configured_url())
+    engine = make_engine(_database_url(database_url, data_dir))
     try:
         now_at = current_revision(engine)
     finally:
@@ -56,3 +56,12 @@ def db_current(database_url: DatabaseUrlOption = None) -> None:
         out.print(f"{now_at} (head)", markup=False)
     else:
         out.print(f"{now_at} (head is {head}; run sladesk db upgrade)", markup=False)
+
+
+def _database_url(given: str | None, data_dir: Path | None) -> str:
+    """--database-url, else the embedded database of --data-dir, else the configured database (as `serve`)."""
+    from sladesk.store import database_url as configured_url
+
+    if given:
+        return given
+    return configured_url() if data_dir is None else sqlite_url(data_directory(data_dir))

@@ -15,16 +15,17 @@ from sladesk.config import DEFAULT_HOST, DEFAULT_PORT
 
 
 def admin(
-    email: Annotated[str, typer.Argument(help="The admin's email address.")],
-    name: Annotated[str, typer.Option(help="The admin's name (for a new admin).")] = "Admin",
-    token_name: Annotated[str, typer.Option("--token-name", help="What the new API token is for.")] = "cli",
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The admin's email address.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="The admin's name (for a new admin).")] = "Admin",
+    token_name: Annotated[
+        str, typer.Option("--token-name", metavar="NAME", help="What the new API token is for.")
+    ] = "cli",
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Create an admin (or find the one with this email) and print a new API token for it.
 
-    This is how an operator gets into a new desk: everything else (organisations, users, policies)
-    is done through the API with that token.
+    This is how an operator gets into a new desk; everything else then goes through the API with that token.
     """
     from sladesk.services import issue_token
     from sladesk.services.directory import bootstrap_admin

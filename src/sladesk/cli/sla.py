@@ -25,7 +25,8 @@ app = typer.Typer(help="Compute SLA clocks: replay events, due instants, explana
 def sla_replay(
     source: Annotated[str, typer.Argument(metavar="FILE|-", help="Replay input JSON (docs/clocks.md), - for stdin.")],
     now: Annotated[
-        str | None, typer.Option(help="Replay as of this ISO instant (default: the input's, else now).")
+        str | None,
+        typer.Option(metavar="INSTANT", help="Replay as of this ISO instant (default: the input's, else now)."),
     ] = None,
 ) -> None:
     """Replay a ticket's events: JSON in, the state of every metric out."""
@@ -35,11 +36,11 @@ def sla_replay(
 
 @app.command("due")
 def sla_due(
-    policy: Annotated[str, typer.Option(help="Built-in policy id or policy file.")],
-    severity: Annotated[str, typer.Option(help="Severity rank (1 is most severe) or code.")],
-    opened: Annotated[str, typer.Option(help="When the ticket was opened (ISO 8601 with offset).")],
-    metric: Annotated[str | None, typer.Option(help="One metric (default: all of the policy's).")] = None,
-    tier: Annotated[str | None, typer.Option(help="Customer tier, where the policy ranks tiers.")] = None,
+    policy: Annotated[str, typer.Option(metavar="ID|FILE", help="Built-in policy id or policy file.")],
+    severity: Annotated[str, typer.Option(metavar="RANK|CODE", help="Severity rank (1 is most severe) or code.")],
+    opened: Annotated[str, typer.Option(metavar="INSTANT", help="When the ticket was opened (ISO 8601 with offset).")],
+    metric: Annotated[str | None, typer.Option(metavar="ID", help="One metric (default: all of the policy's).")] = None,
+    tier: Annotated[str | None, typer.Option(metavar="ID", help="Customer tier, where the policy ranks tiers.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the replay JSON instead of lines.")] = False,
 ) -> None:
     """When each metric of a ticket opened at --opened is due (and its goal, if any)."""
@@ -69,12 +70,16 @@ def sla_explain(
     source: Annotated[
         str | None, typer.Argument(metavar="[FILE|-]", help="Replay input JSON instead of options.")
     ] = None,
-    policy: Annotated[str | None, typer.Option(help="Built-in policy id or policy file.")] = None,
-    severity: Annotated[str | None, typer.Option(help="Severity rank (1 is most severe) or code.")] = None,
-    opened: Annotated[str | None, typer.Option(help="When the ticket was opened (ISO 8601 with offset).")] = None,
-    metric: Annotated[str | None, typer.Option(help="One metric (default: all of the policy's).")] = None,
-    tier: Annotated[str | None, typer.Option(help="Customer tier, where the policy ranks tiers.")] = None,
-    now: Annotated[str | None, typer.Option(help="Explain as of this ISO instant.")] = None,
+    policy: Annotated[str | None, typer.Option(metavar="ID|FILE", help="Built-in policy id or policy file.")] = None,
+    severity: Annotated[
+        str | None, typer.Option(metavar="RANK|CODE", help="Severity rank (1 is most severe) or code.")
+    ] = None,
+    opened: Annotated[
+        str | None, typer.Option(metavar="INSTANT", help="When the ticket was opened (ISO 8601 with offset).")
+    ] = None,
+    metric: Annotated[str | None, typer.Option(metavar="ID", help="One metric (default: all of the policy's).")] = None,
+    tier: Annotated[str | None, typer.Option(metavar="ID", help="Customer tier, where the policy ranks tiers.")] = None,
+    now: Annotated[str | None, typer.Option(metavar="INSTANT", help="Explain as of this ISO instant.")] = None,
 ) -> None:
     """Say in words how each deadline is reached: ranges counted, days skipped and why, pauses."""
     if source is not None:
