@@ -228,6 +228,13 @@ class Comms(StrEnum):
     REQUIRED = "required"
 
 
+class CommsUpdateSpec(Spec):
+    """How often a required communication must be updated while the ticket is open, counted on `calendar`."""
+
+    every: PolicyDuration
+    calendar: Identifier
+
+
 class SeveritySpec(Spec):
     code: str = Field(max_length=MAX_ID_LENGTH)
     rank: int = Field(ge=1)
@@ -238,6 +245,7 @@ class SeveritySpec(Spec):
     handled: str | None = None
     internal_comms: Comms = Comms.NONE
     external_comms: Comms = Comms.NONE
+    comms_update: CommsUpdateSpec | None = None
     targets: dict[Identifier, Annotated[TargetSpec, BeforeValidator(_target)]] = Field(default_factory=dict)
 
 
@@ -276,11 +284,42 @@ class ReopenSpec(Spec):
 
 
 class AutoCloseSpec(Spec):
+    """A ticket left in `from_statuses` for `after` (with no customer update) moves to `to` on its own.
+
+    `requires: believed_resolved` waits for support's structured note on the ticket; `notice_before` tells
+    the customer that long before the close.
+    """
+
     from_statuses: tuple[Identifier, ...]
     after: PolicyDuration
     calendar: Identifier
     to: Identifier
+    requires: Literal["believed_resolved"] | None = None
+    notice_before: PolicyDuration | None = None
     condition: str | None = None
+
+
+NotificationMoment = Literal["warning", "goal_missed", "breached", "comms_overdue"]
+Recipient = Literal["assignee", "team", "managers", "customer"]
+
+
+class NotificationRuleSpec(Spec):
+    """Who is told when a clock reaches a moment: for the listed metrics and severities (none listed: all).
+
+    `assignee` is the team while the ticket is unassigned; `managers` are the desk's admins.
+    """
+
+    on: NotificationMoment
+    notify: tuple[Recipient, ...] = Field(min_length=1)
+    metrics: tuple[Identifier, ...] = ()
+    severities: tuple[str, ...] = ()
+
+
+DEFAULT_NOTIFICATIONS = (
+    NotificationRuleSpec(on="warning", notify=("assignee",)),
+    NotificationRuleSpec(on="breached", notify=("assignee", "managers")),
+    NotificationRuleSpec(on="comms_overdue", notify=("assignee",)),
+)
 
 
 class AssumptionSpec(Spec):
@@ -303,6 +342,7 @@ class PolicySpec(Spec):
     customer_reply: CustomerReplySpec = CustomerReplySpec()
     reopen: ReopenSpec = ReopenSpec()
     auto_close: AutoCloseSpec | None = None
+    notifications: tuple[NotificationRuleSpec, ...] = DEFAULT_NOTIFICATIONS
     metrics: dict[Identifier, MetricSpec]
     severities: tuple[SeveritySpec, ...] = Field(min_length=1)
     tiers: tuple[NamedSpec, ...] = ()

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
 from sladesk.services.clocks import clock_row, clock_values, load_events, replay_events, ticket_policy
+from sladesk.services.notifications import after_event
 from sladesk.sla import Event, OpenedEvent, ReplayReport
 from sladesk.sla.queue import next_pending_due
-from sladesk.store.tables import SlaClock, Ticket, TicketEvent
+from sladesk.sla.timers import PlannedTimer, plan_timers
+from sladesk.store.tables import SlaClock, Ticket, TicketEvent, Timer
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ def record_change(
     prior: Sequence[Event] | None = None,
     policy: Policy | None = None,
 ) -> Recorded:
-    """Append `event` to the ticket's history and bring its clocks and derived columns in step.
+    """Append `event` to the ticket's history and bring its clocks, timers and derived columns in step.
 
+    The ticket's unfired timers are replaced by the plan for the new history, so a timer that the event
+    made stale (a reply stopped the clock, the severity changed) is gone before a worker can claim it.
     `prior` is the history before `event` when the caller has it (a new ticket has none); otherwise it
     is read. A history the policy refuses raises ConflictError and the caller's transaction rolls back.
     """
@@ -49,14 +53,16 @@ def record_change(
         prior = load_events(session, ticket.id) if not isinstance(event, OpenedEvent) else []
     history = [*prior, event]
     report = replay_events(policy, history, event.at)
+    timers = plan_timers(report, history)
     if prior:
         _bump_version(ticket, event)
-    apply_report(ticket, report)
+    apply_report(ticket, report, timers)
     if not inspect(ticket).has_identity:  # a new ticket: its row first, for the id its event and clocks refer to
         session.add(ticket)
         session.flush()
     else:
         session.execute(delete(SlaClock).where(SlaClock.ticket_id == ticket.id))
+        session.execute(delete(Timer).where(Timer.ticket_id == ticket.id, Timer.fired_at.is_(None)))
     row = TicketEvent(
         ticket_id=ticket.id,
         sequence=len(history),
@@ -68,7 +74,9 @@ def record_change(
     clocks = [clock_row(ticket.id, metric.instants) for metric in report.metrics.values()]
     session.add(row)
     session.add_all(clocks)
+    session.add_all(Timer(**values) for values in timer_values(ticket, timers, event.at))
     session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
+    after_event(session, ticket, row, event, policy)
     return Recorded(row, clocks)
 
 
@@ -76,17 +84,21 @@ def record_openings(
     session: Session, openings: Sequence[tuple[Ticket, OpenedEvent, Policy]], *, actor_id: int | None
 ) -> list[int]:
     """The seam for many new tickets at once (an import, a load test): each replayed as `record_change`
-    would, then written with one multi-row statement per table instead of three per ticket.
+    would, then written with one multi-row statement per table instead of three per ticket. An import
+    sends no messages: subscribers hear of tickets opened one at a time.
 
     Returns the new tickets' ids, in the order given.
     """
     if not openings:
         return []
     reports = []
+    plans = []
     for ticket, event, policy in openings:
         report = replay_events(policy, [event], event.at)
-        apply_report(ticket, report)
+        plan = plan_timers(report, [event])
+        apply_report(ticket, report, plan)
         reports.append(report)
+        plans.append(plan)
     columns = [c.key for c in Ticket.__table__.columns if c.key != "id"]
     ids = list(
         session.scalars(
@@ -116,10 +128,16 @@ def record_openings(
             for metric in report.metrics.values()
         ],
     )
+    timer_rows = []
+    for ticket_id, (ticket, event, _), plan in zip(ids, openings, plans, strict=True):
+        ticket.id = ticket_id
+        timer_rows += timer_values(ticket, plan, event.at)
+    if timer_rows:
+        session.execute(insert(Timer), timer_rows)
     return ids
 
 
-def apply_report(ticket: Ticket, report: ReplayReport) -> None:
+def apply_report(ticket: Ticket, report: ReplayReport, timers: Sequence[PlannedTimer]) -> None:
     """Copy what lists, filters and the queue read (status, severity, tier, next instants) onto the ticket."""
     history = report.history
     ticket.status = history.status
@@ -129,20 +147,22 @@ def apply_report(ticket: Ticket, report: ReplayReport) -> None:
     ticket.tier_rank = report.policy.tier_rank(history.tier)
     ticket.category = history.category
     ticket.next_due_at = next_pending_due(report)
-    ticket.next_timer_at = next_timer(report)
+    ticket.next_timer_at = min((timer.at for timer in timers), default=None)
 
 
-def next_timer(report: ReplayReport) -> datetime | None:
-    """The next instant after the report's `now` at which a counting clock warns, misses its goal or falls due."""
-    now = report.now
-    upcoming = [
-        instant
-        for metric in report.metrics.values()
-        if metric.instants.counting_from is not None
-        for instant in (metric.warning_at, metric.goal, metric.due)
-        if instant is not None and instant > now
+def timer_values(ticket: Ticket, timers: Sequence[PlannedTimer], now: datetime) -> list[dict[str, object]]:
+    """The timer rows for `ticket`'s plan, stamped with the ticket version they were planned at."""
+    return [
+        {
+            "ticket_id": ticket.id,
+            "kind": timer.kind,
+            "metric": timer.subject,
+            "due_at": timer.at,
+            "ticket_version": ticket.version,
+            "created_at": now,
+        }
+        for timer in timers
     ]
-    return min(upcoming, default=None)
 
 
 def _bump_version(ticket: Ticket, event: Event) -> None:
@@ -165,7 +185,10 @@ def rebuild_clocks(session: Session) -> int:
     for ticket in session.scalars(missing.with_for_update()):
         events = load_events(session, ticket.id)
         report = replay_events(ticket_policy(session, ticket), events, events[-1].at)
-        apply_report(ticket, report)
+        timers = plan_timers(report, events)
+        apply_report(ticket, report, timers)
         session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
+        session.execute(delete(Timer).where(Timer.ticket_id == ticket.id, Timer.fired_at.is_(None)))
+        session.add_all(Timer(**values) for values in timer_values(ticket, timers, events[-1].at))
         rebuilt += 1
     return rebuilt

@@ -62,10 +62,11 @@ class StatusEvent(_Event):
     type: Literal["status"] = "status"
     to: str
     merged_into: int | None = None
+    reason: str | None = None  # set when the desk itself moved the ticket (an auto-close)
 
     def describe(self) -> str:
         merged = f" (merged into ticket {self.merged_into})" if self.merged_into is not None else ""
-        return f"Status became {self.to}{merged}"
+        return f"Status became {self.to}{merged}" + (f": {self.reason}" if self.reason else "")
 
 
 class SeverityEvent(_Event):
@@ -138,6 +139,80 @@ class AttachmentEvent(_Event):
         return f"{internal} {self.filename} ({self.size_bytes:,} bytes)"
 
 
+class BelievedResolvedEvent(_Event):
+    """Support's structured note that it believes the issue is resolved (an auto-close rule may wait for it)."""
+
+    type: Literal["believed_resolved"] = "believed_resolved"
+    set: bool = True
+    reason: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        text = "Support believes the issue is resolved" if self.set else "No longer marked as believed resolved"
+        return text + (f": {self.reason}" if self.reason else "")
+
+
+def _recipients(notified: tuple[str, ...]) -> str:
+    return f"; notified {', '.join(notified)}" if notified else ""
+
+
+SlaMoment = Literal["warning", "goal_missed", "breached"]
+
+
+class SlaEvent(_Event):
+    """A clock reached its warning, missed its goal or fell due, as the desk saw it when its timer fired."""
+
+    type: Literal["sla"] = "sla"
+    moment: SlaMoment
+    metric: str
+    cycle: int = 1
+    reached_at: AwareDatetime
+    notified: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        what = {"warning": "warning reached", "goal_missed": "goal missed", "breached": "breached"}[self.moment]
+        return f"{self.metric}: {what} at {self.reached_at.isoformat()}{_recipients(self.notified)}"
+
+
+class CloseNoticeEvent(_Event):
+    """The customer was told that the ticket will be closed automatically at `close_at`."""
+
+    type: Literal["close_notice"] = "close_notice"
+    close_at: AwareDatetime
+    notified: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"Notice: closes automatically at {self.close_at.isoformat()}{_recipients(self.notified)}"
+
+
+class CommsEvent(_Event):
+    """An internal or external communication posted for the ticket, or a reminder that one is overdue."""
+
+    type: Literal["comms"] = "comms"
+    action: Literal["update", "overdue"]
+    channel: Literal["internal", "external"]
+    note: str | None = None
+    due_at: AwareDatetime | None = None  # for a reminder: when the update fell due
+    notified: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        if self.action == "overdue":
+            due = f" (due {self.due_at.isoformat()})" if self.due_at else ""
+            return f"{self.channel.capitalize()} update overdue{due}{_recipients(self.notified)}"
+        return f"{self.channel.capitalize()} update posted" + (f": {self.note}" if self.note else "")
+
+
 Event = Annotated[
     OpenedEvent
     | ReplyEvent
@@ -148,7 +223,11 @@ Event = Annotated[
     | OutsideIncidentEvent
     | AssignedEvent
     | MergedEvent
-    | AttachmentEvent,
+    | AttachmentEvent
+    | BelievedResolvedEvent
+    | SlaEvent
+    | CloseNoticeEvent
+    | CommsEvent,
     Field(discriminator="type"),
 ]
 """One entry of a ticket's history: written by the services, replayed by the engine, shown to people."""
@@ -165,6 +244,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "assigned",
     "merged",
     "attachment",
+    "believed_resolved",
+    "sla",
+    "close_notice",
+    "comms",
 )
 # the event types a `sladesk sla replay` input may hold, and the fields each may carry there
 _REPLAY_FIELDS: dict[str, set[str]] = {

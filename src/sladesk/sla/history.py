@@ -9,7 +9,9 @@ from datetime import datetime
 from sladesk.errors import InputError, SladeskError
 from sladesk.policy import Policy, SeveritySpec
 from sladesk.sla.events import (
+    BelievedResolvedEvent,
     CategoryEvent,
+    CommsEvent,
     Event,
     OpenedEvent,
     OutsideIncidentEvent,
@@ -51,6 +53,9 @@ class History:
     outside_incident: str | None
     tier: str | None  # as it is at `now`: the tier at opening, or the last tier change
     category: str | None
+    last_customer_reply: datetime | None = None
+    believed_resolved_at: datetime | None = None  # support's marker, unless cleared or answered by the customer
+    comms_updates: tuple[tuple[str, datetime], ...] = ()  # (channel, instant) of posted updates and reminders
 
     @property
     def severity(self) -> SeveritySpec:
@@ -80,6 +85,9 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     agent_replies: list[datetime] = []
     changes: list[SeverityChange] = []
     incidents: list[tuple[datetime, str | None]] = []
+    customer_replies: list[datetime] = []
+    markers: list[tuple[datetime, bool]] = []
+    comms: list[tuple[str, datetime]] = []
     previous = opened_at
 
     def move(to: str, at: datetime) -> None:
@@ -107,6 +115,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         elif isinstance(event, ReplyEvent):
             if event.by == "agent" and event.public:
                 agent_replies.append(event.at)
+            if event.by == "customer" and event.public:
+                customer_replies.append(event.at)
             rule = policy.spec.customer_reply
             if event.by == "customer" and rule.to is not None and status in rule.moves_from:
                 move(rule.to, event.at)
@@ -118,6 +128,10 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
             category_changes.append((event.at, _check_category(policy, event.to, index)))
         elif isinstance(event, OutsideIncidentEvent):
             incidents.append((event.at, (event.reason or "outside incident") if event.set else None))
+        elif isinstance(event, BelievedResolvedEvent):
+            markers.append((event.at, event.set))
+        elif isinstance(event, CommsEvent):
+            comms.append((event.channel, event.at))
     spans.append(StatusSpan(span_start, None, status))
 
     # Every event was checked; the replay itself stops at `now`.
@@ -129,6 +143,11 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     incident = [reason for at, reason in incidents if at <= now]
     tiers = [tier for at, tier in tier_changes if at <= now]
     categories = [category for at, category in category_changes if at <= now]
+    answered = [at for at in customer_replies if at <= now]
+    marked = [(at, flag) for at, flag in markers if at <= now]
+    marker_at = marked[-1][0] if marked and marked[-1][1] else None
+    if marker_at is not None and answered and answered[-1] > marker_at:
+        marker_at = None  # the customer gave an update since support's note
     return History(
         now=now,
         opened_at=opened_at,
@@ -139,6 +158,9 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         outside_incident=incident[-1] if incident else None,
         tier=tiers[-1] if tiers else ticket.tier,
         category=categories[-1] if categories else ticket.category,
+        last_customer_reply=answered[-1] if answered else None,
+        believed_resolved_at=marker_at,
+        comms_updates=tuple((channel, at) for channel, at in comms if at <= now),
     )
 
 

@@ -1,7 +1,8 @@
 """Timers, a delivering outbox, subscriptions, inbound mail, token expiry and users' quiet hours.
 
 The outbox of 0001 was never written to; it is recreated with an idempotency key, a delivery status and
-the event that caused each message.
+the event that caused each message. Clock rows are emptied, so that `sladesk db upgrade` (like `serve` and
+`demo`) recomputes every ticket's clocks and plans its timers from its history.
 
 Revision ID: 0008
 Revises: 0007
@@ -25,6 +26,7 @@ _INSTANT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.execute("DELETE FROM sla_clocks")
     with op.batch_alter_table("api_tokens") as batch:
         batch.add_column(sa.Column("expires_at", _INSTANT, nullable=True))
     with op.batch_alter_table("users") as batch:

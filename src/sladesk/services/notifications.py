@@ -1,0 +1,292 @@
+"""Who hears of a ticket's events, and the outbox messages that tell them.
+
+Messages are queued in the unit of work that records the event, so they exist if and only if it commits.
+Their text is rendered when they are delivered (`render`), from the stored event and comment.
+
+- People: the policy's notification rules name the assignee (the team while unassigned), the team, the
+  managers (the desk's admins) or the customer; each person gets an email, held back while their quiet
+  hours last.
+- Customers: the requester gets agents' public replies and status changes by email.
+- Subscriptions: each active webhook, chat or PagerDuty subscription gets the event types it asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sladesk.config import Settings
+from sladesk.policy import Policy
+from sladesk.policy.model import NotificationMoment, Recipient
+from sladesk.services.outbox import enqueue
+from sladesk.sla import Event, event_of
+from sladesk.sla.events import CloseNoticeEvent, CommsEvent, ReplyEvent, SlaEvent, StatusEvent
+from sladesk.store.tables import Comment, OutboxMessage, Subscription, Ticket, TicketEvent, User
+
+MESSAGE_DOMAIN_DEFAULT = "sladesk.invalid"
+
+
+def event_type(event: Event) -> str:
+    """The name subscribers ask for: `ticket.<type>`, or `sla.<moment>` for a clock's moments."""
+    if isinstance(event, SlaEvent):
+        return f"sla.{event.moment}"
+    if isinstance(event, CommsEvent):
+        return f"comms.{event.action}"
+    return f"ticket.{event.type}"
+
+
+def recipients(
+    session: Session,
+    policy: Policy,
+    ticket: Ticket,
+    moment: NotificationMoment,
+    *,
+    metric: str | None,
+) -> list[User]:
+    """The active people the policy's rules name for `moment` on this ticket, each once."""
+    severity = policy.severity(ticket.severity_rank).code
+    wanted: set[Recipient] = set()
+    for rule in policy.spec.notifications:
+        if rule.on != moment:
+            continue
+        if rule.metrics and metric not in rule.metrics:
+            continue
+        if rule.severities and severity not in rule.severities:
+            continue
+        wanted.update(rule.notify)
+    return people(session, ticket, wanted)
+
+
+def people(session: Session, ticket: Ticket, wanted: Iterable[Recipient]) -> list[User]:
+    """The active users standing for each kind of recipient on `ticket`, in a stable order, each once."""
+    wanted = set(wanted)
+    found: dict[int, User] = {}
+
+    def add(users: Iterable[User]) -> None:
+        for user in users:
+            if user.active:
+                found.setdefault(user.id, user)
+
+    staff = select(User).where(User.active.is_(True)).order_by(User.id)
+    if "assignee" in wanted:
+        assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
+        if assignee is not None and assignee.active:
+            add([assignee])
+        else:
+            wanted.add("team")
+    if "team" in wanted:
+        add(session.scalars(staff.where(User.role == "agent")))
+    if "managers" in wanted:
+        add(session.scalars(staff.where(User.role == "admin")))
+    if "customer" in wanted:
+        requester = session.get(User, ticket.requester_id)
+        if requester is not None:
+            add([requester])
+    return list(found.values())
+
+
+def label(user: User) -> str:
+    """How a notified person is named in the ticket's history."""
+    return f"{user.name} <{user.email}> by email"
+
+
+def notify_people(
+    session: Session, ticket: Ticket, row: TicketEvent, users: Sequence[User], policy: Policy
+) -> list[OutboxMessage]:
+    """One email per person about the recorded event `row`, each held back until their quiet hours end."""
+    messages = []
+    for user in users:
+        zone = _zone(user.timezone) or policy.tz
+        available = quiet_until(user.quiet_hours, zone, row.at) or row.at
+        messages.append(
+            enqueue(
+                session,
+                "email",
+                {"render": "event_email", "event_id": row.id, "user_id": user.id},
+                idempotency_key=f"event-{row.id}-user-{user.id}",
+                now=row.at,
+                available_at=available,
+                ticket_id=ticket.id,
+                event_id=row.id,
+            )
+        )
+    return messages
+
+
+def after_event(session: Session, ticket: Ticket, row: TicketEvent, event: Event, policy: Policy) -> None:
+    """The messages every recorded event causes on its own: the customer's copy and the subscriptions'."""
+    if _customer_hears(event, row, ticket):
+        requester = session.get(User, ticket.requester_id)
+        if requester is not None and requester.active and requester.role == "customer":
+            notify_people(session, ticket, row, [requester], policy)
+    kind = event_type(event)
+    for subscription in active_subscriptions(session):
+        if kind in subscription.event_types or "*" in subscription.event_types:
+            enqueue(
+                session,
+                subscription.kind,  # type: ignore[arg-type]
+                {"render": "event_subscription", "event_id": row.id, "subscription_id": subscription.id},
+                idempotency_key=f"event-{row.id}-subscription-{subscription.id}",
+                now=row.at,
+                ticket_id=ticket.id,
+                event_id=row.id,
+            )
+
+
+def active_subscriptions(session: Session) -> list[Subscription]:
+    return list(session.scalars(select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)))
+
+
+def _customer_hears(event: Event, row: TicketEvent, ticket: Ticket) -> bool:
+    """Agents' public replies and status changes reach the requester; their own doings do not echo back."""
+    if row.actor_id is not None and row.actor_id == ticket.requester_id:
+        return False
+    if isinstance(event, ReplyEvent):
+        return event.by == "agent" and event.public
+    return isinstance(event, StatusEvent) and event.merged_into is None
+
+
+def quiet_until(quiet_hours: str | None, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The end of the quiet hours `now` falls in (`22:00-07:00` in `zone`), or None outside them."""
+    if not quiet_hours:
+        return None
+    start, end = (time.fromisoformat(part.strip()) for part in quiet_hours.split("-", 1))
+    local = now.astimezone(zone)
+    today = local.date()
+    for day in (today - timedelta(days=1), today):
+        begin = datetime.combine(day, start, zone)
+        finish = datetime.combine(day if end > start else day + timedelta(days=1), end, zone)
+        if begin <= local < finish:
+            return finish
+    return None
+
+
+def check_quiet_hours(value: str) -> str:
+    """`HH:MM-HH:MM`, or ValueError saying how to write it."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-", 1))
+    except ValueError:
+        raise ValueError(f"{value!r}: write quiet hours like 22:00-07:00") from None
+    if start == end:
+        raise ValueError(f"{value!r}: quiet hours must not start and end at the same time")
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    return ZoneInfo(name) if name else None
+
+
+# rendering, at delivery time
+
+
+def message_domain(settings: Settings) -> str:
+    configured = getattr(settings, "mail_domain", None)
+    if configured:
+        return str(configured)
+    sender = getattr(settings, "mail_from", None)
+    if sender and "@" in str(sender):
+        return str(sender).rsplit("@", 1)[1].strip(" >")
+    return MESSAGE_DOMAIN_DEFAULT
+
+
+def thread_id(ticket_id: int, domain: str) -> str:
+    """The Message-ID every mail about a ticket answers, so mail programs keep one thread per ticket."""
+    return f"<ticket-{ticket_id}-thread@{domain}>"
+
+
+def render(session: Session, message: OutboxMessage, settings: Settings) -> dict[str, Any] | None:
+    """The full payload of a message queued for rendering, or None when what it was about is gone."""
+    payload = message.payload
+    how = payload.get("render")
+    if how is None:
+        return payload
+    row = session.get(TicketEvent, payload["event_id"])
+    ticket = session.get(Ticket, row.ticket_id) if row is not None else None
+    if row is None or ticket is None:
+        return None
+    event = event_of(row.type, row.at, row.data)
+    if how == "event_email":
+        user = session.get(User, payload["user_id"])
+        if user is None:
+            return None
+        return _email(session, ticket, row, event, user, settings)
+    subscription = session.get(Subscription, payload["subscription_id"])
+    if subscription is None:
+        return None
+    return _subscription_payload(session, ticket, row, event, subscription, message.idempotency_key)
+
+
+def _email(
+    session: Session, ticket: Ticket, row: TicketEvent, event: Event, user: User, settings: Settings
+) -> dict[str, Any]:
+    domain = message_domain(settings)
+    comment = session.scalar(select(Comment).where(Comment.event_id == row.id))
+    lines = [f"Ticket #{ticket.id}: {ticket.subject}", ""]
+    if isinstance(event, ReplyEvent) and comment is not None:
+        lines += [comment.body, ""]
+    elif isinstance(event, CloseNoticeEvent):
+        lines += [
+            "We believe your issue is resolved. Unless you reply, this ticket closes automatically at "
+            f"{event.close_at.isoformat()}.",
+            "",
+        ]
+    else:
+        lines += [event.describe() + ".", ""]
+    lines.append(f"Status: {ticket.status}")
+    root = thread_id(ticket.id, domain)
+    return {
+        "to": [user.email],
+        "subject": f"[#{ticket.id}] {ticket.subject}",
+        "text": "\n".join(lines) + "\n",
+        "message_id": f"<ticket-{ticket.id}-{row.id}-{user.id}@{domain}>",
+        "in_reply_to": root,
+        "references": [root],
+        "headers": {"Auto-Submitted": "auto-generated"} if row.actor_id is None else {},
+    }
+
+
+def _subscription_payload(
+    session: Session, ticket: Ticket, row: TicketEvent, event: Event, subscription: Subscription, key: str
+) -> dict[str, Any]:
+    kind = event_type(event)
+    summary = f"#{ticket.id} {ticket.subject}: {event.describe()}"
+    if subscription.kind == "chat":
+        return {"url": subscription.url, "text": summary}
+    if subscription.kind == "pagerduty":
+        resolved = isinstance(event, StatusEvent) and not ticket.is_open
+        return {
+            "url": subscription.url,
+            "routing_key": subscription.secret or "",
+            "event_action": "resolve" if resolved else "trigger",
+            "dedup_key": f"sladesk-ticket-{ticket.id}",
+            "summary": summary[:1024],
+            "severity": {1: "critical", 2: "error"}.get(ticket.severity_rank, "warning"),
+            "source": "sladesk",
+            "custom_details": {"ticket": ticket.id, "event": kind},
+        }
+    return {
+        "url": subscription.url,
+        "secret": subscription.secret or "",
+        "event_type": kind,
+        "body": {
+            "type": kind,
+            "timestamp": row.at.isoformat(),
+            "data": {
+                "ticket": {
+                    "id": ticket.id,
+                    "subject": ticket.subject,
+                    "status": ticket.status,
+                    "severity_rank": ticket.severity_rank,
+                    "organisation_id": ticket.organisation_id,
+                    "version": ticket.version,
+                },
+                "event": {"id": row.id, "type": row.type, "at": row.at.isoformat(), **row.data},
+                "description": event.describe(),
+            },
+        },
+    }
