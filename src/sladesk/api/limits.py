@@ -9,21 +9,35 @@
   one (PostgreSQL refuses it), so such a URL is a client error, answered 400.
 - No JSON body nesting objects and arrays deeper than a request body may (`MAX_NESTING` levels in a
   field): refused 422, naming the field, before any parser recurses into it.
+
+Below the application, `GuardedHttpProtocol` is the HTTP/1.1 connection `sladesk serve` runs: a client
+must send a request's head (request line and headers) within `HEAD_TIMEOUT_SECONDS` and keep its body
+coming, and a head holds at most `MAX_HEADERS` headers and `MAX_HEAD_BYTES` bytes. A slow client would
+otherwise hold a connection, and the memory of what it sent, for as long as it liked.
 """
 
 from __future__ import annotations
 
+import asyncio
+import http
 import json
 import re
+from typing import Any, ClassVar
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sladesk.services.attachments import MAX_ATTACHMENT_BYTES
 
 MAX_NESTING = 32  # as `sladesk.api.schemas.MAX_NESTING`: levels of objects and arrays within one field
 MAX_BODY_BYTES = 1024 * 1024  # JSON and YAML bodies: far above the longest field a ticket allows
 MAX_UPLOAD_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024  # one attachment and its multipart framing
+HEAD_TIMEOUT_SECONDS = 20.0  # from a request's first byte (or the connection's opening) to the end of its headers
+BODY_TIMEOUT_SECONDS = 20.0  # for a body to arrive, plus a second for every `BODY_MIN_BYTES_PER_SECOND` received
+BODY_MIN_BYTES_PER_SECOND = 1000  # so a 10 MiB upload may take as long as a link of 8 kbit/s needs, a trickle less
+MAX_HEADERS = 100  # as Apache's LimitRequestFields; the desk's own clients send about ten
+MAX_HEAD_BYTES = 32 * 1024  # the request line and every header name and value
 
 
 class BodyTooLarge(HTTPException):
@@ -167,6 +181,182 @@ def _key_text(token: bytes) -> str:
     except ValueError:
         return ""
     return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 connection (httptools) with deadlines for slow clients and caps on request heads.
+
+    - The head must be complete `head_timeout_seconds` after its first byte, or after the connection opened
+      for its first request: else 408 and the connection is closed (closed without an answer if nothing came).
+    - A body must be complete `body_timeout_seconds` after its head, plus one second for every
+      `body_min_bytes_per_second` bytes received: else 408 (or, once the app has answered, just closed). A
+      body the app is not reading yet (uvicorn stops reading at 64 KiB) is not the client's delay: its
+      deadline starts again when the app reads.
+    - More than `max_headers` headers, or a head over `max_head_bytes`, is answered 431 and closed before the
+      application sees it.
+
+    Between requests uvicorn's own keep-alive timeout applies. Pass the class as uvicorn's `http`; the class
+    attributes are the limits (a subclass may change them, as the tests do).
+    """
+
+    head_timeout_seconds: ClassVar[float] = HEAD_TIMEOUT_SECONDS
+    body_timeout_seconds: ClassVar[float] = BODY_TIMEOUT_SECONDS
+    body_min_bytes_per_second: ClassVar[int] = BODY_MIN_BYTES_PER_SECOND
+    max_headers: ClassVar[int] = MAX_HEADERS
+    max_head_bytes: ClassVar[int] = MAX_HEAD_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._in_head = False  # a request's head has begun and is not complete
+        self._in_body = False  # a request's head is complete and its body is not
+        self._head_bytes = 0  # request line and headers as parsed so far
+        self._unparsed_head_bytes = 0  # bytes received while the head was incomplete, whatever the parser holds
+        self._header_count = 0
+        self._body_since = 0.0  # the loop time the body's deadline counts from
+        self._body_bytes = 0  # received since `_body_since`
+        self._refusal: tuple[int, str] | None = None
+
+    # The connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.head_timeout_seconds)  # a connection that sends nothing is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return  # answered and closing: the rest is not read
+        super().data_received(data)
+        if self._in_head and self._refusal is None:
+            # A header still incomplete is held by the parser whole; count what it may be holding.
+            self._unparsed_head_bytes += len(data)
+            if self._unparsed_head_bytes > self.max_head_bytes:
+                self._refuse(431, self._head_too_large())
+
+    # Parser callbacks: once a request is refused, the rest of what was received is parsed for nothing
+
+    def on_message_begin(self) -> None:
+        if self._refusal is not None:
+            return
+        super().on_message_begin()
+        self._in_head, self._head_bytes, self._unparsed_head_bytes, self._header_count = True, 0, 0, 0
+        if self._deadline is None:
+            self._arm(self.head_timeout_seconds)
+
+    def on_url(self, url: bytes) -> None:
+        if self._refusal is None and self._head_fits(len(url)):
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refusal is not None:
+            return
+        self._header_count += 1
+        if self._header_count > self.max_headers:
+            self._refuse(431, f"a request may carry at most {self.max_headers} headers")
+        elif self._head_fits(len(name) + len(value)):
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._refusal is not None:
+            return  # the application never sees it
+        self._in_head = False
+        self._disarm()
+        super().on_headers_complete()
+        if self.parser.should_upgrade() and self._should_upgrade():
+            return  # a WebSocket: its own protocol takes the connection over
+        self._in_body, self._body_since, self._body_bytes = True, self.loop.time(), 0
+        self._arm(self.body_timeout_seconds)
+
+    def on_body(self, body: bytes) -> None:
+        if self._refusal is None:
+            self._body_bytes += len(body)
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refusal is not None:
+            return
+        self._in_body = False
+        self._disarm()
+        super().on_message_complete()
+
+    # Deadlines and refusals
+
+    def _head_fits(self, size: int) -> bool:
+        """Count `size` more bytes of head; False, and the request refused, once the head is over its cap."""
+        self._head_bytes += size
+        if self._head_bytes > self.max_head_bytes:
+            self._refuse(431, self._head_too_large())
+            return False
+        return True
+
+    def _head_too_large(self) -> str:
+        return f"the request line and headers must not exceed {self.max_head_bytes} bytes"
+
+    def _arm(self, delay_seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(delay_seconds, self._deadline_passed)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # the desk is not reading: the client is not the one late
+            self._body_since, self._body_bytes = self.loop.time(), 0
+            self._arm(self.body_timeout_seconds if self._in_body else self.head_timeout_seconds)
+            return
+        if self._in_body:
+            allowed = self.body_timeout_seconds + self._body_bytes / self.body_min_bytes_per_second
+            remaining = self._body_since + allowed - self.loop.time()
+            if remaining > 0:  # enough has come since to earn more time
+                self._arm(remaining)
+                return
+            self._time_out(
+                f"the request body did not arrive within {self.body_timeout_seconds:g} seconds and one more "
+                f"for every {self.body_min_bytes_per_second} bytes received"
+            )
+        elif self._in_head:
+            self._time_out(f"the request headers did not arrive within {self.head_timeout_seconds:g} seconds")
+        else:
+            self.transport.close()  # connected, and sent nothing
+
+    def _time_out(self, detail: str) -> None:
+        cycle = self.cycle
+        if self._in_body and cycle is not None and cycle.response_started:
+            self._refusal = (408, detail)
+            self.logger.info("%s: closing the connection", detail)
+            self.transport.close()
+            return
+        self._refuse(408, detail)
+
+    def _refuse(self, status: int, detail: str) -> None:
+        """Answer `status` with a problem document and close the connection; the app's own answer is dropped."""
+        self._refusal = (status, detail)
+        self._disarm()
+        self.logger.info("answering %d and closing the connection: %s", status, detail)
+        if self._in_body and self.cycle is not None:
+            # As a lost connection does: the app's receive says so and what it sends goes nowhere.
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        body = json.dumps(
+            {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status, "detail": detail}
+        ).encode()
+        head = (
+            f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
+            "content-type: application/problem+json\r\n"
+            f"content-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n"
+        ).encode("ascii")
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 def _too_large(length: int | None, limit: int) -> str:

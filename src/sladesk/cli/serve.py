@@ -106,6 +106,7 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
     """Run the application on `engine` at host:port, in this process, until interrupted; then dispose of `engine`."""
     import uvicorn
 
+    from sladesk.api.limits import GuardedHttpProtocol
     from sladesk.app import compose
     from sladesk.store import make_sessions
 
@@ -118,6 +119,7 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
             port=port,
             log_level="info",
             server_header=False,  # no `Server: uvicorn` telling a client what to attack
+            http=GuardedHttpProtocol,  # deadlines for slow clients, caps on request heads
         )
     finally:
         engine.dispose()
@@ -133,6 +135,7 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
 
     import uvicorn
 
+    from sladesk.api.limits import GuardedHttpProtocol
     from sladesk.store.engine import DATA_DIR_ENV, DATABASE_URL_ENV
 
     os.environ[DATABASE_URL_ENV] = url
@@ -150,4 +153,5 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
         workers=workers,
         log_level="info",
         server_header=False,
+        http=GuardedHttpProtocol,
     )
