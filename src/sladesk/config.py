@@ -6,9 +6,11 @@ started by hand) reads the same variables, so one environment configures them al
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sladesk.errors import SladeskError
@@ -43,15 +45,70 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for signing what the desk hands out (sessions, links); unset until something signs."""
 
-    @field_validator("database_url", mode="before")
+    smtp_host: str | None = None
+    """Host of the SMTP server that carries the desk's outgoing mail; unset: no mail is sent (it waits)."""
+
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """Port of the SMTP server: usually 25 or 587 (`starttls`), 465 (`tls`)."""
+
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    """`starttls` upgrades a plain connection, `tls` connects with TLS from the start (SMTPS)."""
+
+    smtp_username: str | None = None
+    """Who the desk logs in to the SMTP server as; unset: no login."""
+
+    smtp_password: SecretStr | None = None
+    """The SMTP login's password."""
+
+    mail_from: str | None = None
+    """The desk's own address, the From of its mail, such as `Support <support@example.com>`."""
+
+    mail_domain: str | None = None
+    """The domain after the @ of the desk's Message-IDs; unset: the domain of `mail_from`."""
+
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """How long one delivery (an SMTP conversation, a webhook request) may take before it is retried."""
+
+    @field_validator("database_url", "smtp_host", "smtp_username", "mail_from", "mail_domain", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("database_url", "data_dir", "secret_key", mode="before")
+    @field_validator(
+        "database_url",
+        "data_dir",
+        "secret_key",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "mail_from",
+        "mail_domain",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("smtp_port", "smtp_security", "delivery_timeout_seconds", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name or ""].default
+        return value.strip().lower() if info.field_name == "smtp_security" and isinstance(value, str) else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError("expected one address such as support@example.com or 'Support <support@example.com>'")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_domain_from_address(self) -> Settings:
+        # The model is frozen; this is its construction, so the default is filled in place once.
+        if self.mail_domain is None and self.mail_from is not None:
+            object.__setattr__(self, "mail_domain", parseaddr(self.mail_from)[1].rpartition("@")[2].lower())
+        return self
 
 
 def load_settings() -> Settings:
