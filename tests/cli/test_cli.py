@@ -162,6 +162,15 @@ def test_policy_show_gives_targets_in_words(sladesk):
     assert "Thanksgiving Day" in result.stdout
 
 
+def test_policy_show_writes_targets_in_the_units_a_policy_file_reads(sladesk):
+    result = sladesk("policy", "show", "aspenware")
+    assert result.code == 0, result.stderr
+    level_1 = next(line for line in result.stdout.splitlines() if " L1 " in line)
+    assert "│ 1h on " in level_1
+    assert "│ 24h on always" in level_1
+    assert "1d" not in result.stdout
+
+
 def test_policy_test_runs_every_built_in_green(sladesk):
     result = sladesk("policy", "test")
     assert result.code == 0, result.stdout
@@ -262,7 +271,7 @@ def test_due_says_when_a_metric_that_starts_later_starts(sladesk):
     assert result.code == 0, result.stderr
     assert result.stdout.splitlines() == [
         "first_response: due 2026-12-01T10:00:00-07:00",
-        "resolution: not started (starts at the first response; then 1d on always)",
+        "resolution: not started (starts at the first response; then 24h on always)",
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -49,11 +50,13 @@ class Duration:
         return timedelta(seconds=self.seconds)
 
     def __str__(self) -> str:
+        """The duration as a policy writes it (`4h`, `1h 30m`, `1 business day`), which `parse_duration` reads back."""
         if self.business_days:
             days = self.business_days
-            shown = str(int(days)) if days.denominator == 1 else f"{float(days):g}"
+            # A parsed amount is a finite decimal, so this division is exact.
+            shown = format(Decimal(days.numerator) / Decimal(days.denominator), "f")
             return f"{shown} business day{'s' if days != 1 else ''}"
-        return format_duration(timedelta(seconds=self.seconds))
+        return _hours_minutes_seconds(self.seconds)
 
 
 def parse_duration(text: str) -> Duration:
@@ -84,3 +87,11 @@ def format_duration(span: timedelta) -> str:
     minutes, secs = divmod(rest, 60)
     parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if v]
     return sign + (" ".join(parts) if parts else "0m")
+
+
+def _hours_minutes_seconds(seconds: int) -> str:
+    """`24h`, `1h 30m`, `45s`: the units a policy's durations are read in (a day is not one of them)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{v}{u}" for v, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if v]
+    return " ".join(parts) if parts else "0m"
