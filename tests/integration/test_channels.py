@@ -16,6 +16,7 @@ import pytest
 from sladesk.config import Settings
 from sladesk.notify import MAX_ATTEMPTS, DeliveryFailed, backoff, deliver
 from sladesk.notify.webhook import WebhookSignatureError, new_secret, sign, verify
+from tests.support import ROOT
 from tests.support.processes import free_port
 from tests.support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 
@@ -401,6 +402,17 @@ def test_sign_matches_a_vector_worked_out_by_hand() -> None:
     signed = hmac.new(bytes(range(32)), b"id.1.{}", hashlib.sha256).digest()
 
     assert sign(secret, "id", 1, "{}") == "v1," + base64.b64encode(signed).decode()
+
+
+def test_the_signed_request_in_the_documentation_verifies() -> None:
+    document = (ROOT / "docs" / "notifications.md").read_text()
+    request = document.split("```http\n", 1)[1].split("```", 1)[0]
+    head, body = request.split("\n\n", 1)
+    headers = dict(line.split(": ", 1) for line in head.splitlines()[1:])
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    assert secret in document
+
+    verify(secret, headers, body.strip().encode(), now=datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC))
 
 
 def headers_for(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
