@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sladesk.errors import InputError, PolicyError, SladeskError
+from sladesk.errors import InputError, PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, load_policy, read_yaml
 from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_document
 from sladesk.sla.events import parse_events, parse_instant, parse_ticket
@@ -17,6 +17,7 @@ from sladesk.sla.replay import replay
 _INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at")
 _VALUE_KEYS = ("state", "counted_seconds", "remaining_seconds", "percent_used", "excused", "cycle", "calendar")
 _TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect"}
+TESTS_SUFFIX = ".tests.yaml"
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,8 @@ def run_policy_tests(reference: str) -> tuple[Policy, list[ScenarioResult]]:
     document = read_yaml(path, path.name if reference in BUILTIN_IDS else None)
     name = path.name if reference in BUILTIN_IDS else str(path)
     sources: list[tuple[str, Any]] = []
-    if isinstance(document, Mapping) and "tests" in document and "timezone" not in document:
-        policy_ref = document.get("policy") or reference
-        policy = load_policy(_beside(path, str(policy_ref)))
+    if _is_tests_file(path, document):
+        policy = load_policy(_policy_of_tests_file(path, document, name))
         sources.append((name, document))
     else:
         policy = policy_from_document(document, name)
@@ -69,15 +69,77 @@ def run_policy_tests(reference: str) -> tuple[Policy, list[ScenarioResult]]:
     return policy, results
 
 
-def _beside(tests_path: Path, policy_ref: str) -> str:
+def _is_tests_file(path: Path, document: Any) -> bool:
+    if path.name.endswith(TESTS_SUFFIX):
+        return True
+    return isinstance(document, Mapping) and "tests" in document and "timezone" not in document
+
+
+def _policy_of_tests_file(tests_path: Path, document: Any, name: str) -> str:
+    """The policy a tests file tests: its `policy:` (a policy file, the id of a policy file beside it, or a
+    built-in id), else the policy file it is named after (`acme.yaml` for `acme.tests.yaml`)."""
+    directory = tests_path.parent
+    named = document.get("policy") if isinstance(document, Mapping) else None
+    if named is None:
+        stem = tests_path.name.removesuffix(TESTS_SUFFIX)
+        for candidate in (directory / f"{stem}.yaml", directory / f"{stem}.yml"):
+            if candidate.is_file():
+                return str(candidate)
+        message = "name the policy these scenarios test with `policy:` (its id, or its file)"
+        raise PolicyError([Problem(name, 1, "policy", message)])
+    policy_ref = str(named)
+    for candidate in (directory / policy_ref, Path(policy_ref)):
+        if candidate.is_file():
+            return str(candidate)
+    beside = _policy_file_with_id(directory, policy_ref, document, name)
+    if beside is not None:
+        return str(beside)
     if policy_ref in BUILTIN_IDS:
         return policy_ref
-    candidate = tests_path.parent / policy_ref
-    return str(candidate) if candidate.is_file() else policy_ref
+    message = (
+        f"unknown policy {policy_ref!r}: no policy file beside this one has that id, "
+        f"nor is it a built-in ({', '.join(BUILTIN_IDS)})"
+    )
+    raise PolicyError([located(document, name, ("policy",), message)])
+
+
+def _policy_file_with_id(directory: Path, policy_id: str, document: Any, name: str) -> Path | None:
+    """The policy file in `directory` whose `id` is `policy_id`: the one named after it, else the only one.
+
+    A file beside a tests file is the policy it means, so it is preferred to a built-in with the same id.
+    """
+    named_after = [directory / f"{policy_id}.yaml", directory / f"{policy_id}.yml"]
+    for candidate in named_after:
+        if _has_id(candidate, policy_id):
+            return candidate
+    others = sorted(
+        path
+        for pattern in ("*.yaml", "*.yml")
+        for path in directory.glob(pattern)
+        if path not in named_after and not path.name.endswith(TESTS_SUFFIX)
+    )
+    found = [path for path in others if _has_id(path, policy_id)]
+    if len(found) > 1:
+        files = ", ".join(path.name for path in found)
+        message = f"{len(found)} policy files beside this one have id {policy_id!r} ({files}): name the file instead"
+        raise PolicyError([located(document, name, ("policy",), message)])
+    return found[0] if found else None
+
+
+def _has_id(path: Path, policy_id: str) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        document = read_yaml(path)
+    except PolicyError:
+        return False  # not readable as YAML: not the policy asked for, whatever it is
+    return isinstance(document, Mapping) and document.get("id") == policy_id
 
 
 def _run_all(policy: Policy, document: Any, file_name: str) -> list[ScenarioResult]:
-    tests = document.get("tests")
+    tests = document.get("tests") if isinstance(document, Mapping) else None
+    if tests is None:
+        return []
     if not isinstance(tests, list):
         raise PolicyError([located(document, file_name, ("tests",), "`tests` must be a list of scenarios")])
     return [_run_one(policy, test, index, document, file_name) for index, test in enumerate(tests)]
