@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sladesk.config import Settings
 from sladesk.notify.failure import DeliveryFailed
+from sladesk.notify.http import tls_context
 
 IDEMPOTENCY_HEADER = "X-Sladesk-Idempotency-Key"
 MESSAGE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
@@ -116,7 +116,7 @@ def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> Non
         reason = f"{server} refused the login of SLADESK_SMTP_USERNAME: {_said(error.smtp_code, error.smtp_error)}"
         raise DeliveryFailed(reason, retryable=True) from None
     except smtplib.SMTPNotSupportedError as error:
-        raise DeliveryFailed(f"{server} does not offer {error}; check SLADESK_SMTP_SECURITY", retryable=True) from None
+        raise DeliveryFailed(f"{server}: {error}{_setting_to_check(str(error))}", retryable=True) from None
     except smtplib.SMTPResponseException as error:
         raise DeliveryFailed(f"{server} answered {_said(error.smtp_code, error.smtp_error)}", True) from None
     except (smtplib.SMTPException, OSError) as error:
@@ -134,12 +134,12 @@ def _hand_over(
     host, port, timeout_s = settings.smtp_host or "", settings.smtp_port, settings.delivery_timeout_seconds
     smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
-        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout_s, context=ssl.create_default_context())
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout_s, context=tls_context())
     else:
         smtp = smtplib.SMTP(host, port, timeout=timeout_s)
     try:
         if settings.smtp_security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=tls_context())
         if settings.smtp_username:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_username, password)
@@ -150,6 +150,14 @@ def _hand_over(
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def _setting_to_check(missing: str) -> str:
+    if "STARTTLS" in missing:
+        return "; check SLADESK_SMTP_SECURITY"
+    if "AUTH" in missing:
+        return "; the server offers no login here: check SLADESK_SMTP_USERNAME and SLADESK_SMTP_SECURITY"
+    return ""
 
 
 def _refused_recipients(server: str, refused: dict[str, tuple[int, bytes]], *, accepted: bool) -> DeliveryFailed:
