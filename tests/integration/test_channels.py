@@ -169,6 +169,15 @@ def test_starttls_against_a_server_without_it_is_a_retryable_configuration_probl
     assert "SLADESK_SMTP_SECURITY" in failed.value.reason
 
 
+def test_tls_against_a_plain_server_is_retryable(smtp: SmtpReceiver) -> None:
+    with pytest.raises(DeliveryFailed) as failed:
+        deliver("email", reply_mail(), "outbox-7", mail_settings(smtp, smtp_security="tls"))
+
+    assert failed.value.retryable
+    assert "TLS failed" in failed.value.reason
+    assert smtp.messages == []
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [

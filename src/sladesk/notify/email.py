@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
@@ -116,9 +117,13 @@ def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> Non
         reason = f"{server} refused the login of SLADESK_SMTP_USERNAME: {_said(error.smtp_code, error.smtp_error)}"
         raise DeliveryFailed(reason, retryable=True) from None
     except smtplib.SMTPNotSupportedError as error:
-        raise DeliveryFailed(f"{server}: {error}{_setting_to_check(str(error))}", retryable=True) from None
+        missing = str(error).rstrip(".")
+        raise DeliveryFailed(f"{server}: {missing}{_setting_to_check(missing)}", retryable=True) from None
     except smtplib.SMTPResponseException as error:
         raise DeliveryFailed(f"{server} answered {_said(error.smtp_code, error.smtp_error)}", True) from None
+    except ssl.SSLError as error:
+        reason = f"{server}: TLS failed ({error}); check SLADESK_SMTP_SECURITY and SLADESK_SMTP_PORT"
+        raise DeliveryFailed(reason, retryable=True) from None
     except (smtplib.SMTPException, OSError) as error:
         # Refused or dropped connections, timeouts, DNS and TLS failures: all OSError or SMTPException.
         detail = str(error) or type(error).__name__
