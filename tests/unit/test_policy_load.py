@@ -255,3 +255,39 @@ def test_hours_given_as_a_number_is_a_located_problem(tmp_path):
         f"{tmp_path}/policy.yaml:10: calendars.business.hours.mon-fri: "
         "cannot read '9' as a time range (expected like 08:00-17:00)"
     )
+
+
+def test_repeated_ids_inside_broken_lists_are_reported_with_everything_else(tmp_path):
+    text = (
+        MINIMAL.replace(
+            "  - {id: closed, name: Closed, kind: closed}",
+            "  - {id: closed, name: Closed, kind: shut}\n  - {id: new, name: New again, kind: new}",
+        )
+        .replace("new: [closed]", "new: [closd]")
+        .replace("first_response: 2h}}", "first_response: 2 hourz}}\n  - {code: S1, rank: 1, name: Again}")
+        + "tiers:\n  - {id: gold, name: Gold}\n  - {id: gold, name: Gold again, colour: yellow}\n"
+    )
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:12: statuses[1].kind: Input should be 'new', 'open', 'waiting', 'resolved' or 'closed'",
+        f"{tmp_path}/policy.yaml:13: statuses[2].id: 'new' is defined again (first at statuses[0])",
+        f"{tmp_path}/policy.yaml:15: transitions.new[0]: unknown status 'closd' (known: closed, new)",
+        f"{tmp_path}/policy.yaml:19: severities[0].targets.first_response.due: unknown unit 'hourz' in duration "
+        "'2 hourz' (use s, m, h or business days)",
+        f"{tmp_path}/policy.yaml:20: severities[1].definition: missing required field 'definition'",
+        f"{tmp_path}/policy.yaml:20: severities[1].code: 'S1' is defined again (first at severities[0])",
+        f"{tmp_path}/policy.yaml:20: severities[1].rank: rank 1 is used again (first by severities[0]); "
+        "ranks must differ",
+        f"{tmp_path}/policy.yaml:23: tiers[1].colour: unknown field 'colour'",
+        f"{tmp_path}/policy.yaml:23: tiers[1].id: 'gold' is defined again (first at tiers[0])",
+    ]
+
+
+def test_a_repeated_id_in_a_valid_list_points_at_the_repeat(tmp_path):
+    text = MINIMAL.replace(
+        '    - {id: may_day, name: May Day, on: "05-01"}',
+        '    - {id: may_day, name: May Day, on: "05-01"}\n    - {id: may_day, name: Labour Day, on: "05-01"}',
+    ).replace("new: [closed]", "new: [closd]")
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:7: holidays.rules[1].id: 'may_day' is defined again (first at holidays.rules[0])",
+        f"{tmp_path}/policy.yaml:15: transitions.new[0]: unknown status 'closd' (known: closed, new)",
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -35,20 +34,28 @@ def reference_problems(
             choices = ", ".join(sorted(known)) or "none defined"
             problems.append((where, f"unknown {kind} {value!r} (known: {choices})"))
 
-    for where, ids in (
-        (("statuses",), [s.id for s in spec.statuses]),
-        (("severities",), [s.code for s in spec.severities]),
-        (("tiers",), [t.id for t in spec.tiers]),
-        (("categories",), [c.id for c in spec.categories]),
-        (("intake",), [f.id for f in spec.intake]),
-        (("holidays", "rules"), [r.id for r in spec.holidays.rules]),
+    def listed(section: Location, key: str, valid: Sequence[object]) -> list[tuple[int, object]]:
+        # A section that failed validation is empty in `spec`: its items are read from the raw document.
+        if section[0] not in broken:
+            return list(enumerate(valid))
+        return _raw_values(document, section, key)
+
+    # Severities are kept item by item even when some fail (`_partial_severities`), so `spec` has them all.
+    for section, key, values in (
+        (("statuses",), "id", listed(("statuses",), "id", [s.id for s in spec.statuses])),
+        (("severities",), "code", list(enumerate(s.code for s in spec.severities))),
+        (("tiers",), "id", listed(("tiers",), "id", [t.id for t in spec.tiers])),
+        (("categories",), "id", listed(("categories",), "id", [c.id for c in spec.categories])),
+        (("intake",), "id", listed(("intake",), "id", [f.id for f in spec.intake])),
+        (("holidays", "rules"), "id", listed(("holidays", "rules"), "id", [r.id for r in spec.holidays.rules])),
     ):
-        for value, count in Counter(ids).items():
-            if count > 1:
-                problems.append((where, f"{value!r} is defined {count} times"))
-    for rank, count in Counter(s.rank for s in spec.severities).items():
-        if count > 1:
-            problems.append((("severities",), f"rank {rank} is used by {count} severities; ranks must differ"))
+        for index, value, first in _repeats(values):
+            problems.append(((*section, index, key), f"{value!r} is defined again (first at {_item(section, first)})"))
+    # A severity whose rank cannot be read has a negative stand-in, unique to it.
+    ranks = [(index, severity.rank) for index, severity in enumerate(spec.severities) if severity.rank > 0]
+    for index, rank, first in _repeats(ranks):
+        message = f"rank {rank} is used again (first by {_item(('severities',), first)}); ranks must differ"
+        problems.append((("severities", index, "rank"), message))
 
     holiday_ids = known_ids("holidays", {r.id for r in spec.holidays.rules})
     for index, rule in enumerate(spec.holidays.rules):
@@ -100,6 +107,36 @@ def reference_problems(
             if metric_target.due is None and metric_target.goal is not None:
                 problems.append((at, "a goal needs a due target beside it"))
     return problems
+
+
+def _repeats(values: Sequence[tuple[int, object]]) -> list[tuple[int, object, int]]:
+    """(index, value, index of its first occurrence) for every value seen before, in order."""
+    first_at: dict[object, int] = {}
+    repeats = []
+    for index, value in values:
+        if value in first_at:
+            repeats.append((index, value, first_at[value]))
+        else:
+            first_at[value] = index
+    return repeats
+
+
+def _item(section: Location, index: int) -> str:
+    return ".".join(str(part) for part in section) + f"[{index}]"
+
+
+def _raw_values(document: Mapping[str, Any] | None, section: Location, key: str) -> list[tuple[int, object]]:
+    """(index, value of `key`) of the items of a list in the raw document that have a readable one."""
+    raw: Any = document
+    for part in section:
+        raw = raw.get(part) if isinstance(raw, Mapping) else None
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        return []
+    return [
+        (index, item[key])
+        for index, item in enumerate(raw)
+        if isinstance(item, Mapping) and isinstance(item.get(key), str)
+    ]
 
 
 def _raw_ids(document: Mapping[str, Any] | None, section: str) -> set[str] | None:

@@ -189,6 +189,7 @@ def policy_from_document(document: Any, name: str) -> Policy:
         raise PolicyError(problems) from None
     problems = [located(document, name, where, message) for where, message in reference_problems(spec)]
     if problems:
+        problems.sort(key=lambda problem: problem.line or 0)
         raise PolicyError(problems)
     return Policy(spec, name)
 
