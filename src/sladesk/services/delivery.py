@@ -45,6 +45,7 @@ class Delivered:
     sent: list[str] = field(default_factory=list)  # idempotency keys
     retried: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # each handled message's channel, by idempotency key
 
 
 def claim_messages(session: Session, now: datetime, settings: Settings, *, limit: int = 50) -> list[Claimed]:
@@ -98,6 +99,7 @@ def record_outcomes(
     session: Session, outcomes: Sequence[tuple[Claimed, DeliveryFailed | None]], now: datetime, result: Delivered
 ) -> None:
     for claimed, failure in outcomes:
+        result.kinds[claimed.idempotency_key] = claimed.kind
         message = session.get(OutboxMessage, claimed.id)
         if message is None or message.status != "pending":
             continue

@@ -22,6 +22,7 @@ from sladesk.sla import Event, OpenedEvent, ReplayReport
 from sladesk.sla.queue import next_pending_due
 from sladesk.sla.timers import PlannedTimer, plan_timers
 from sladesk.store.tables import SlaClock, Ticket, TicketEvent, Timer
+from sladesk.store.wakeup import timer_written
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def record_change(
     session.add(row)
     session.add_all(clocks)
     session.add_all(Timer(**values) for values in timer_values(ticket, timers, event.at))
+    if timers:
+        timer_written(session, timers[0].at, event.at)
     session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
     after_event(session, ticket, row, event, policy)
     return Recorded(row, clocks)
@@ -132,6 +135,8 @@ def record_openings(
     for ticket_id, (ticket, event, _), plan in zip(ids, openings, plans, strict=True):
         ticket.id = ticket_id
         timer_rows += timer_values(ticket, plan, event.at)
+        if plan:
+            timer_written(session, plan[0].at, event.at)
     if timer_rows:
         session.execute(insert(Timer), timer_rows)
     return ids

@@ -27,7 +27,9 @@ from sladesk.services.record import record_change
 from sladesk.sla import Event
 from sladesk.sla.events import (
     AssignedEvent,
+    BelievedResolvedEvent,
     CategoryEvent,
+    CommsEvent,
     MergedEvent,
     OpenedEvent,
     OutsideIncidentEvent,
@@ -262,6 +264,55 @@ def change_severity(
         if rank == ticket.severity_rank:
             raise ConflictError(f"the ticket already has severity {rank}")
         return SeverityEvent(at=at, to=rank, reason=reason.strip())
+
+    return change_ticket(session, actor, ticket_id, expected_version, now, change)
+
+
+def mark_believed_resolved(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    believed: bool,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Support's structured note that it believes the issue is resolved (or takes it back).
+
+    A policy's auto-close rule may wait for it (`requires: believed_resolved`); a customer's public reply
+    after it cancels it.
+    """
+    if not actor.is_staff:
+        raise ForbiddenError("only agents and admins mark a ticket as believed resolved")
+    if reason is not None:
+        _check_text("reason", reason, 2000)
+
+    def change(ticket: Ticket, at: datetime) -> Event:
+        return BelievedResolvedEvent(at=at, set=believed, reason=reason.strip() if reason else None)
+
+    return change_ticket(session, actor, ticket_id, expected_version, now, change)
+
+
+def post_comms_update(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    channel: Literal["internal", "external"],
+    note: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Record that an internal or external update was posted; the next one falls due a cadence later."""
+    if not actor.is_staff:
+        raise ForbiddenError("only agents and admins record comms updates")
+    if channel not in ("internal", "external"):
+        raise InvalidFieldError("channel", "must be internal or external")
+    _check_text("note", note, 2000)
+
+    def change(ticket: Ticket, at: datetime) -> Event:
+        return CommsEvent(at=at, action="update", channel=channel, note=note.strip())
 
     return change_ticket(session, actor, ticket_id, expected_version, now, change)
 

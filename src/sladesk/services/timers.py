@@ -26,6 +26,8 @@ from sladesk.sla.events import CloseNoticeEvent, CommsEvent, SlaEvent, StatusEve
 from sladesk.sla.timers import PlannedTimer, auto_close_plan, plan_timers
 from sladesk.store.tables import Ticket, Timer, User
 
+MAX_FIRINGS_PER_TICKET = 20  # a plan holds far fewer: more would mean a plan that never settles
+
 
 @dataclass
 class FiredTimers:
@@ -48,22 +50,44 @@ def fire_due_timers(session: Session, now: datetime, *, limit: int = 200) -> Fir
     if postgres:
         statement = statement.with_for_update(skip_locked=True)
     result = FiredTimers()
-    for timer in list(session.scalars(statement)):
-        ticket_query = select(Ticket).where(Ticket.id == timer.ticket_id)
+    tickets: dict[int, None] = {}
+    for timer in session.scalars(statement):
+        tickets.setdefault(timer.ticket_id)
+    for ticket_id in tickets:
+        ticket_query = select(Ticket).where(Ticket.id == ticket_id)
         if postgres:
             ticket_query = ticket_query.with_for_update(skip_locked=True)
         ticket = session.scalar(ticket_query)
         if ticket is None:
-            result.busy += 1  # a request holds the ticket: its change replaces or keeps this timer
+            result.busy += 1  # a request holds the ticket: its change replaces or keeps these timers
             continue
-        with session.begin_nested():
-            acted = fire_timer(session, ticket, timer, now)
-        (result.acted if acted else result.skipped).append(timer)
+        _fire_ticket(session, ticket, now, result)
     return result
 
 
-def fire_timer(session: Session, ticket: Ticket, timer: Timer, now: datetime) -> bool:
-    """Re-check `timer` against the ticket's history at `now` and act; False if it no longer applies."""
+def _fire_ticket(session: Session, ticket: Ticket, now: datetime, result: FiredTimers) -> None:
+    """Fire the ticket's due timers one after the other: each firing replans the rest, so read them afresh."""
+    for _ in range(MAX_FIRINGS_PER_TICKET):
+        timer = session.scalar(
+            select(Timer)
+            .where(Timer.ticket_id == ticket.id, Timer.fired_at.is_(None), Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+            .limit(1)
+        )
+        if timer is None:
+            return
+        with session.begin_nested():
+            acted = fire_timer(session, ticket, timer, now)
+        if acted is None:
+            return
+        (result.acted if acted else result.skipped).append(timer)
+
+
+def fire_timer(session: Session, ticket: Ticket, timer: Timer, now: datetime) -> bool | None:
+    """Re-check `timer` against the ticket's history at `now` and act.
+
+    True: acted; False: it no longer applies (marked skipped); None: it is gone or fired already.
+    """
     policy = ticket_policy(session, ticket)
     events = load_events(session, ticket.id)
     at = max(now, events[-1].at)
@@ -75,7 +99,7 @@ def fire_timer(session: Session, ticket: Ticket, timer: Timer, now: datetime) ->
         due = report.metrics[planned.subject or ""].due if planned.subject in report.metrics else None
         stale = due is not None and due <= at  # fired so late that the clock is already due: the breach says it
     if not _fence(session, timer, now, "skipped" if stale else "acted"):
-        return False  # another worker fired it first
+        return None  # another worker fired it first, or a change replaced it
     if stale or planned is None:
         return False
     event, told = _action(session, policy, ticket, planned, events, at)
@@ -92,8 +116,10 @@ def _fence(session: Session, timer: Timer, now: datetime, outcome: str) -> bool:
         .values(fired_at=now, outcome=outcome)
         .execution_options(synchronize_session=False)
     )
-    session.refresh(timer)
-    return bool(marked.rowcount)  # type: ignore[attr-defined]
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return False
+    timer.fired_at, timer.outcome = now, outcome
+    return True
 
 
 def _action(

@@ -58,6 +58,8 @@ def plan_timers(report: ReplayReport, events: Sequence[Event]) -> list[PlannedTi
         if instants.counting_from is None:
             continue  # stopped, paused or not started: nothing falls due until the next event
         for kind, at in (("warning", instants.warning_at), ("goal_missed", instants.goal), ("breached", instants.due)):
+            if kind == "warning" and instants.due is not None and instants.due <= report.now:
+                continue  # already due: the breach says more than a warning could
             if at is not None and (kind, metric.metric_id, at) not in done:
                 planned.append(PlannedTimer(kind, metric.metric_id, at, instants.cycle))
     closing = auto_close_plan(report.policy, report.history)
