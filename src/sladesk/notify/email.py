@@ -125,7 +125,7 @@ def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> Non
         reason = f"{server}: TLS failed ({error}); check SLADESK_SMTP_SECURITY and SLADESK_SMTP_PORT"
         raise DeliveryFailed(reason, retryable=True) from None
     except (smtplib.SMTPException, OSError) as error:
-        # Refused or dropped connections, timeouts, DNS and TLS failures: all OSError or SMTPException.
+        # Refused or dropped connections, timeouts, unknown hosts: all OSError or SMTPException.
         detail = str(error) or type(error).__name__
         raise DeliveryFailed(f"{server} unreachable: {detail}", retryable=True) from None
     if refused:
