@@ -291,3 +291,10 @@ def test_a_repeated_id_in_a_valid_list_points_at_the_repeat(tmp_path):
         f"{tmp_path}/policy.yaml:7: holidays.rules[1].id: 'may_day' is defined again (first at holidays.rules[0])",
         f"{tmp_path}/policy.yaml:15: transitions.new[0]: unknown status 'closd' (known: closed, new)",
     ]
+
+
+def test_hours_that_fit_none_of_their_forms_are_one_problem(tmp_path):
+    text = MINIMAL.replace('    hours: {mon-fri: "09:00-18:00"}', "    hours: 42")
+    assert problems(write(tmp_path, text)) == [
+        f"{tmp_path}/policy.yaml:9: calendars.business.hours: Input should be '24x7' or a valid dictionary"
+    ]

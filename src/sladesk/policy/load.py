@@ -271,7 +271,29 @@ def _validation_problems(error: ValidationError, document: Any, name: str) -> li
         elif detail["type"] == "missing":
             message = f"missing required field {loc[-1]!r}"
         problems.append(located(document, name, loc, message))
-    return problems
+    return _one_per_union(problems)
+
+
+_SHOULD_BE = "Input should be "
+
+
+def _one_per_union(problems: list[Problem]) -> list[Problem]:
+    """A value that fits none of a field's alternatives is one problem naming them all, not one per
+    alternative (`Input should be '24x7' or a valid dictionary`)."""
+    merged: list[Problem] = []
+    for problem in problems:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and (previous.line, previous.field) == (problem.line, problem.field)
+            and previous.message.startswith(_SHOULD_BE)
+            and problem.message.startswith(_SHOULD_BE)
+        ):
+            alternative = problem.message.removeprefix(_SHOULD_BE)
+            merged[-1] = Problem(previous.file, previous.line, previous.field, f"{previous.message} or {alternative}")
+            continue
+        merged.append(problem)
+    return merged
 
 
 def located(document: Any, name: str, loc: Location, message: str) -> Problem:
