@@ -111,13 +111,22 @@ def _relative_links(path: Path) -> list[str]:
     return [link for link in links if not re.match(r"[a-z]+:", link) and not link.startswith("#")]
 
 
+def _anchors(path: Path) -> set[str]:
+    """The `#fragment` of each heading, as the usual Markdown renderers make them."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
 @pytest.mark.parametrize("page", ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))])
-def test_every_link_of_the_reference_leads_to_a_file_in_the_repository(page: str):
+def test_every_link_of_the_reference_leads_to_a_file_and_heading_in_the_repository(page: str):
     path = ROOT / page
     for link in _relative_links(path):
-        target = (path.parent / link.split("#")[0]).resolve()
+        file, _, fragment = link.partition("#")
+        target = (path.parent / file).resolve()
         assert target.is_relative_to(ROOT), f"{page} links outside the repository: {link}"
         assert target.exists(), f"{page} links to a missing file: {link}"
+        if fragment and target.suffix == ".md":
+            assert fragment in _anchors(target), f"{page} links to a heading {file} does not have: {link}"
 
 
 def _project_files() -> list[Path]:
