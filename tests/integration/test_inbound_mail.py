@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
@@ -28,7 +30,7 @@ from sladesk.store.tables import Attachment, Comment, InboundMessage, OutboxMess
 from tests.support import ROOT
 from tests.support.desk import START
 from tests.support.imap_server import ImapServer
-from tests.support.processes import free_port, run
+from tests.support.processes import env, executable, free_port, run
 from tests.support.units import committed
 
 DESK = "support@desk.example"
@@ -297,6 +299,15 @@ def test_an_unknown_sender_gets_exactly_one_polite_reply_a_day_and_no_ticket(des
     assert rows(desk.sessions, Ticket) == []
 
 
+def test_the_polite_reply_threads_only_under_a_well_formed_message_id(desk, smtp):
+    message = mail("Hello?", sender="someone@elsewhere.example", subject="Question")
+    message.replace_header("Message-ID", "not an id")
+    send(smtp, message)
+    [reply] = rows(desk.sessions, OutboxMessage)
+    assert (reply.payload["in_reply_to"], reply.payload["references"]) == (None, [])
+    assert reply.payload["message_id"] == f"<inbound-1-refused@{DOMAIN}>"
+
+
 @pytest.mark.parametrize(
     ("headers", "sender", "reason"),
     [
@@ -376,6 +387,50 @@ def test_an_admin_lists_the_quarantine_and_reads_a_message(desk, smtp, engine):
     assert "customer@example.com" in listed.stdout and "multipart structure is broken" in listed.stdout
     shown = run("mail", "quarantine", "--show", "1", "--database-url", url)
     assert shown.stdout.replace("\n", "\r\n").endswith(BROKEN.decode())
+
+
+@pytest.mark.cli
+def test_sladesk_mail_serve_receives_mail_until_stopped(tmp_path):
+    database = tmp_path / "desk.db"
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [
+                executable(),
+                "mail",
+                "serve",
+                "--port",
+                str(port),
+                "--address",
+                DESK,
+                "--database-url",
+                f"sqlite:///{database}",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env(),
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert server.poll() is None, log.read_text()
+                try:
+                    send(("127.0.0.1", port), mail("Hello?", sender="someone@elsewhere.example"))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "sladesk mail serve did not answer within 30 s"
+                    time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert server.returncode == 0, log.read_text()
+    assert f"Receiving mail for {DESK} at 127.0.0.1:{port}" in log.read_text()
+    sessions = make_sessions(engine := make_engine(f"sqlite:///{database}"))
+    try:
+        assert [(m.outcome, m.answered) for m in inbound(sessions)] == [("refused", True)]
+    finally:
+        engine.dispose()
 
 
 def test_a_database_that_cannot_store_the_mail_makes_the_sender_retry(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,7 @@ from sladesk.store.tables import InboundMessage, Organisation, Ticket, User
 POLITE_REPLY_INTERVAL = timedelta(hours=24)
 SUBJECT_MAX_LENGTH = 300
 TEXT_MAX_LENGTH = 100_000
+_THREADABLE_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
 # How many merges a reply follows to the ticket that lives on (a merged ticket's target may be merged too).
 _MERGE_HOPS = 10
 
@@ -367,6 +369,8 @@ def _refuse_unknown_sender(
 
 def _polite_reply(row: InboundMessage, message: ParsedMessage, domain: str) -> dict[str, Any]:
     subject = message.subject or "your message"
+    # Only a well-formed Message-ID threads the answer; a malformed one would make the mail unsendable.
+    answers = message.message_id if message.message_id and _THREADABLE_ID.fullmatch(message.message_id) else None
     return {
         "to": [message.sender],
         "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
@@ -379,8 +383,8 @@ def _polite_reply(row: InboundMessage, message: ParsedMessage, domain: str) -> d
             "This reply was sent automatically, at most once a day.\n"
         ),
         "message_id": f"<inbound-{row.id}-refused@{domain}>",
-        "in_reply_to": message.message_id,
-        "references": [message.message_id] if message.message_id else [],
+        "in_reply_to": answers,
+        "references": [answers] if answers else [],
         "headers": {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
     }
 
