@@ -34,6 +34,8 @@ def current_actor(
     if holder is None:
         raise HTTPException(401, "unknown or revoked API token")
     now = request.app.state.clock()
+    if holder.expired(now):
+        raise HTTPException(401, f"this API token expired at {holder.expires_at:%Y-%m-%dT%H:%M:%SZ}; use another one")
     if holder.use_due(now):  # a write only every few minutes per token; most requests only read
         with transaction(sessions) as session:
             record_token_use(session, holder.token_id, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from sladesk.api.schemas import Body, Instant
 from sladesk.policy.model import check_zone
@@ -138,17 +138,29 @@ class UserPage(BaseModel):
 
 class TokenCreate(Body):
     name: Text = Field(min_length=1, max_length=200, description="What the token is for, e.g. 'ci'")
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it stops signing in, with a UTC offset: in the future and at most five years away. "
+        "Null or absent: valid until revoked",
+    )
 
 
 class TokenOut(BaseModel):
     id: int
     name: str
     created_at: Instant
+    expires_at: Instant | None = Field(description="When it stops signing in; null: valid until revoked")
     last_used_at: Instant | None = Field(description="When it last authenticated a request (to within 5 minutes)")
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenOut:
-        return cls(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at)
+        return cls(
+            id=row.id,
+            name=row.name,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+        )
 
 
 class IssuedTokenOut(TokenOut):

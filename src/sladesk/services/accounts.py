@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, select
@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from sladesk.services.actors import Actor, Role
-from sladesk.services.directory import _digest, issue_token
+from sladesk.services.directory import _digest, check_token_expiry, issue_token
 from sladesk.services.errors import ConflictError, ForbiddenError, NotFoundError
 from sladesk.store.tables import ApiToken, Organisation, User
 
@@ -98,30 +98,43 @@ def current_user(session: Session, actor: Actor) -> User:
 
 
 def issue_token_for(
-    session: Session, actor: Actor, user_id: int, name: str, now: datetime | None = None
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    name: str,
+    now: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> IssuedToken:
-    """A new API token for the user, issued by an admin or by the user themself.
+    """A new API token for the user, issued by an admin or by the user themself, valid until revoked or until
+    `expires_at` (InvalidFieldError unless it is after `now` and at most `MAX_TOKEN_LIFETIME` after it).
 
     Anyone else gets ForbiddenError before the id is looked up, so the answer does not tell whether it exists.
-    A user holding as many tokens as its role may (`MAX_CUSTOMER_TOKENS`, `MAX_STAFF_TOKENS`) gets
-    ConflictError: it revokes one first.
+    The user's expired tokens, which sign in no more, are deleted first; a user still holding as many tokens as
+    its role may (`MAX_CUSTOMER_TOKENS`, `MAX_STAFF_TOKENS`) gets ConflictError: it revokes one first.
     """
     _require_admin_or_self(actor, user_id)
+    now = now or datetime.now(UTC)
+    check_token_expiry(expires_at, now)
     # Locked, so that concurrent requests for the same user count its tokens one after the other.
     user = session.get(User, user_id, with_for_update=True) if _storable(user_id) else None
     if user is None:
         raise NotFoundError(f"no user {user_id}")
+    session.execute(
+        delete(ApiToken).where(ApiToken.user_id == user_id, ApiToken.expires_at <= now),
+        execution_options={"synchronize_session": False},
+    )
     cap = MAX_CUSTOMER_TOKENS if user.role == Role.CUSTOMER.value else MAX_STAFF_TOKENS
     held = session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)) or 0
     if held >= cap:
         raise ConflictError(f"user {user_id} holds {held} API tokens, the most a {user.role} may; revoke one first")
-    secret = issue_token(session, user_id, name, now)
+    secret = issue_token(session, user_id, name, now, expires_at)
     token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).one()
     return IssuedToken(token, secret)
 
 
 def list_tokens(session: Session, actor: Actor, user_id: int) -> list[ApiToken]:
-    """The user's API tokens in the order they were issued (for an admin or the user themself)."""
+    """The user's API tokens in the order they were issued, expired ones included (for an admin or the user
+    themself)."""
     _require_admin_or_self(actor, user_id)
     if _get(session, User, user_id) is None:
         raise NotFoundError(f"no user {user_id}")

@@ -25,6 +25,7 @@ from sladesk.store.tables import ApiToken, Organisation, User
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "sld_"
+MAX_TOKEN_LIFETIME = timedelta(days=5 * 365)  # the furthest expiry a token may be given
 
 
 def create_organisation(
@@ -176,13 +177,34 @@ def bootstrap_admin(session: Session, *, email: str, name: str, now: datetime | 
     return existing, False
 
 
-def issue_token(session: Session, user_id: int, name: str, now: datetime | None = None) -> str:
-    """A new API token for the user; the secret is returned once and only its hash is stored."""
+def issue_token(
+    session: Session, user_id: int, name: str, now: datetime | None = None, expires_at: datetime | None = None
+) -> str:
+    """A new API token for the user, valid until revoked or until `expires_at` (at most `MAX_TOKEN_LIFETIME`
+    after `now`); the secret is returned once and only its hash is stored.
+    """
+    now = now or datetime.now(UTC)
+    check_token_expiry(expires_at, now)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     if session.get(User, user_id) is None:
         raise NotFoundError(f"no user {user_id}")
-    session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now or datetime.now(UTC)))
+    session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now, expires_at=expires_at))
     return secret
+
+
+def check_token_expiry(expires_at: datetime | None, now: datetime) -> None:
+    """Return if `expires_at` is no expiry, or an instant after `now` and at most `MAX_TOKEN_LIFETIME` after it."""
+    if expires_at is None:
+        return
+    if expires_at.utcoffset() is None:
+        raise InvalidFieldError("expires_at", "give a UTC offset, e.g. 2027-01-31T00:00:00Z")
+    if expires_at <= now:
+        raise InvalidFieldError("expires_at", f"must be in the future (it is {_utc_text(now)} now)")
+    if expires_at > now + MAX_TOKEN_LIFETIME:
+        latest = _utc_text(now + MAX_TOKEN_LIFETIME)
+        raise InvalidFieldError(
+            "expires_at", f"must be at most {MAX_TOKEN_LIFETIME.days} days (five years) from now, {latest}"
+        )
 
 
 def revoke_tokens(session: Session, user_id: int) -> None:
@@ -194,26 +216,40 @@ def revoke_tokens(session: Session, user_id: int) -> None:
 
 # Built once: every API request runs it, and a ready statement skips building and keying it again.
 _ACTOR_BY_TOKEN = (
-    select(ApiToken.id.label("token_id"), ApiToken.last_used_at, User.id, User.role, User.organisation_id)
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.last_used_at,
+        ApiToken.expires_at,
+        User.id,
+        User.role,
+        User.organisation_id,
+    )
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), User.active.is_(True))
 )
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how stale a token's last use may be shown
 
 
-def actor_for_token(session: Session, secret: str) -> Actor | None:
-    """The actor a bearer token stands for, or None for an unknown token or a deactivated user."""
+def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> Actor | None:
+    """The actor a bearer token stands for at `now`, or None for an unknown or expired token or a deactivated user."""
     holder = token_holder(session, secret)
-    return holder.actor if holder is not None else None
+    if holder is None or holder.expired(now or datetime.now(UTC)):
+        return None
+    return holder.actor
 
 
 @dataclass(frozen=True)
 class TokenHolder:
-    """Who a token signs in, and when the token was last recorded as used."""
+    """Who a token signs in, when the token was last recorded as used, and when it expires (None: never)."""
 
     actor: Actor
     token_id: int
     last_used_at: datetime | None
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token signs in no more at `now`: it expires at `expires_at` exactly."""
+        return self.expires_at is not None and now >= self.expires_at
 
     def use_due(self, now: datetime) -> bool:
         """Whether this use should be recorded: at most once per `TOKEN_USE_RESOLUTION`, so most requests only read."""
@@ -221,10 +257,12 @@ class TokenHolder:
 
 
 def token_holder(session: Session, secret: str) -> TokenHolder | None:
+    """Who the token signs in, expired or not (ask `expired`); None for an unknown token or a deactivated user."""
     row = session.execute(_ACTOR_BY_TOKEN, {"token_hash": _digest(secret)}).one_or_none()
     if row is None:
         return None
-    return TokenHolder(Actor(row.id, Role(row.role), row.organisation_id), row.token_id, row.last_used_at)
+    actor = Actor(row.id, Role(row.role), row.organisation_id)
+    return TokenHolder(actor, row.token_id, row.last_used_at, row.expires_at)
 
 
 def record_token_use(session: Session, token_id: int, now: datetime) -> None:
@@ -248,6 +286,10 @@ def actor_of(session: Session, user_id: int) -> Actor:
 
 def _actor(user: User) -> Actor:
     return Actor(user.id, Role(user.role), user.organisation_id)
+
+
+def _utc_text(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _digest(secret: str) -> str:
