@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sladesk import __version__
 from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
-from sladesk.api.routes import directory, files, meta, tickets
+from sladesk.api.routes import delivery, directory, files, meta, metrics, tickets
 from sladesk.store.engine import DatabaseUnavailableError
 
 
@@ -50,6 +50,8 @@ def create_app(
     app.include_router(files.router)
     app.include_router(meta.router)
     app.include_router(directory.router)
+    app.include_router(delivery.router)
+    app.include_router(metrics.router)
 
     @app.get("/api/health", tags=["health"])
     @app.get("/api/health/live", tags=["health"])

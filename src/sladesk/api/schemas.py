@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -97,6 +97,18 @@ class TicketChange(Body):
     outside_incident: str | None = Field(
         default=None, max_length=2000, description="The reason; empty string clears it"
     )
+    believed_resolved: bool | None = Field(
+        default=None,
+        description="Support believes the issue is resolved (true) or takes that back (false); `reason` optional."
+        " A policy's auto-close may wait for it",
+    )
+
+
+class CommsUpdate(Body):
+    """An internal or external communication posted for the ticket (a severity that requires comms)."""
+
+    channel: Literal["internal", "external"]
+    note: str = Field(min_length=1, max_length=2000, description="What was posted, and where")
 
 
 class MergeRequest(Body):

@@ -20,6 +20,7 @@ from sladesk.api.schemas import (
     MAX_ID,
     CommentCreate,
     CommentOut,
+    CommsUpdate,
     EventOut,
     MergeRequest,
     TicketChange,
@@ -43,6 +44,7 @@ from sladesk.services import (
     set_outside_incident,
 )
 from sladesk.services.clocks import replay_ticket
+from sladesk.services.tickets import mark_believed_resolved, post_comms_update
 from sladesk.services.views import TicketFilters, changed_view, conversation, history, ticket_page, ticket_view
 from sladesk.sla.explain import explain
 from sladesk.store import reading, transaction
@@ -186,7 +188,8 @@ def change_ticket(
     changes = [key for key in given if key not in ("severity_reason", "reason")]
     if len(changes) != 1:
         raise InvalidFieldError(
-            "body", "send exactly one of status, severity, tier, category, assignee_id, outside_incident"
+            "body",
+            "send exactly one of status, severity, tier, category, assignee_id, outside_incident, believed_resolved",
         )
     now = _now(request)
     with transaction(sessions) as session:
@@ -208,8 +211,34 @@ def change_ticket(
         elif "outside_incident" in given:
             reason = body.outside_incident or None
             set_outside_incident(session, actor, ticket_id, reason, expected_version=version, now=now)
+        elif "believed_resolved" in given and body.believed_resolved is not None:
+            mark_believed_resolved(
+                session, actor, ticket_id, body.believed_resolved, body.reason, expected_version=version, now=now
+            )
         else:
             raise InvalidFieldError(changes[0], "must not be null")
+        return _answer(session, actor, ticket_id, request, response)
+
+
+@router.post("/{ticket_id}/comms", response_model=TicketOut)
+def record_comms_update(
+    ticket_id: TicketId,
+    body: CommsUpdate,
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> TicketOut:
+    """Record that an internal or external update was posted; the next one falls due a cadence later.
+
+    If-Match is optional here, as for comments: an update is added, never overwritten.
+    """
+    version = _if_match(if_match) if if_match is not None else None
+    with transaction(sessions) as session:
+        post_comms_update(
+            session, actor, ticket_id, body.channel, body.note, expected_version=version, now=_now(request)
+        )
         return _answer(session, actor, ticket_id, request, response)
 
 
