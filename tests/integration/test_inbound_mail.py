@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from sladesk.mail import latest_reply, parse_message, ticket_reference
+from sladesk.mail.delivery import TRANSIENT_ERRORS
 from sladesk.mail.imap import poll_once
 from sladesk.mail.parse import MalformedMessageError
 from sladesk.mail.settings import MailboxSettings
@@ -481,7 +482,7 @@ def test_an_imap_message_stays_unseen_when_the_database_cannot_store_it(tmp_path
     try:
         with ImapServer(users={"desk": "a secret"}) as server:
             uid = server.deliver(mail().as_bytes())
-            with pytest.raises(Exception) as failed:
+            with pytest.raises(TRANSIENT_ERRORS) as failed:
                 poll_once(make_sessions(broken), imap_settings(server), desk_start())
             assert "unable to open database file" in str(failed.value)
             assert server.flags(uid) == set()
@@ -519,6 +520,11 @@ def test_a_message_that_is_not_a_readable_mail_says_why(raw, reason):
     with pytest.raises(MalformedMessageError) as error:
         parse_message(raw)
     assert error.value.reason == reason
+
+
+def test_a_very_long_line_is_kept_and_read_in_linear_time():
+    log_line = "E" * 100_000
+    assert latest_reply(f"Log:\n{log_line}\n\nOn Monday, Support wrote:\n> Send the log.") == f"Log:\n{log_line}"
 
 
 def test_an_auto_submitted_no_mail_was_written_by_a_person():
