@@ -1,6 +1,7 @@
 """The desk as one ASGI application, composed from its parts: what `sladesk serve` and uvicorn run.
 
-Today that is the REST API (`sladesk.api`); the web pages and the embedded worker join it here.
+Today that is the REST API (`sladesk.api`) and, when asked, the embedded worker (`sladesk.jobs`), which
+runs in a thread of the server process from startup to shutdown; the web pages join them here.
 
 `factory` is for uvicorn and process managers that import the app themselves; it reads the settings
 from the environment (`SLADESK_DATABASE_URL`, `SLADESK_DATA_DIR`, see `sladesk.config`):
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.api import create_app
 from sladesk.config import Settings, load_settings
+from sladesk.jobs import Worker, WorkerThread
+from sladesk.jobs.chores import default_chores
 from sladesk.store import data_dir, database_url, make_engine, make_sessions
 
 ATTACHMENTS_DIRNAME = "attachments"
@@ -35,13 +38,36 @@ def compose(
     *,
     attachments_dir: Path | None = None,
     clock: Callable[[], datetime] | None = None,
+    worker: Settings | None = None,
 ) -> FastAPI:
     """The application on a database's sessions; attachments are kept in `attachments_dir`.
 
     `clock` gives `now` (the wall clock unless a test fixes it). `attachments_dir` defaults to
-    `attachments` in the configured data directory, resolved when first needed.
+    `attachments` in the configured data directory, resolved when first needed. With `worker` (the
+    settings it delivers with), a worker runs in this process while the application does.
     """
-    return create_app(sessions, clock=clock, attachments_dir=attachments_dir)
+    app = create_app(sessions, clock=clock, attachments_dir=attachments_dir)
+    if worker is not None:
+        chores = default_chores(worker, attachments_dir)
+        embed_worker(app, Worker(sessions, worker, clock=app.state.clock, chores=chores))
+    return app
+
+
+def embed_worker(app: FastAPI, worker: Worker) -> None:
+    """Run `worker` in a thread from the application's startup until its shutdown (finishing its pass)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(running: Any) -> AsyncIterator[Any]:
+        thread = WorkerThread(worker)
+        thread.start()
+        try:
+            async with inner(running) as state:
+                yield state
+        finally:
+            thread.stop()
+
+    app.router.lifespan_context = lifespan
 
 
 def build(settings: Settings | None = None) -> FastAPI:
@@ -52,7 +78,11 @@ def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     engine = make_engine(database_url(settings))
     try:
-        app = compose(make_sessions(engine), attachments_dir=data_dir(settings) / ATTACHMENTS_DIRNAME)
+        app = compose(
+            make_sessions(engine),
+            attachments_dir=data_dir(settings) / ATTACHMENTS_DIRNAME,
+            worker=settings if settings.embedded_worker else None,
+        )
     except BaseException:
         engine.dispose()
         raise

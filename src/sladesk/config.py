@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """How long one delivery (an SMTP conversation, a webhook request) may take before it is retried."""
 
+    embedded_worker: bool = True
+    """Whether `sladesk serve` runs the worker (timers, outbox, mail polling) inside the server process.
+
+    Switch it off (`false`) when standalone `sladesk worker` processes do that work."""
+
     @field_validator("database_url", "smtp_host", "smtp_username", "mail_from", "mail_domain", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
@@ -89,7 +94,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("smtp_port", "smtp_security", "delivery_timeout_seconds", mode="before")
+    @field_validator("smtp_port", "smtp_security", "delivery_timeout_seconds", "embedded_worker", mode="before")
     @classmethod
     def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str) and not value.strip():

@@ -1,6 +1,7 @@
 """The `sladesk` command: policies and SLA clocks from the terminal, and the desk's service.
 
-One module per command group: `policy`, `sla`, `db`, `serve` (the service) and `desk` (admin, demo);
+One module per command group: `policy`, `sla`, `db`, `serve` (the service), `worker`, `mail` and `desk`
+(admin, demo);
 `common` holds what they share.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from sladesk.cli import db, desk, mail, policy, serve, sla
+from sladesk.cli import db, desk, mail, policy, serve, sla, worker
 from sladesk.cli.common import VersionOption, run
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
@@ -20,6 +21,7 @@ def _sladesk(version: VersionOption = False) -> None:
 
 
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("admin")(desk.admin)
 app.command("demo")(desk.demo)
 app.add_typer(policy.app, name="policy")

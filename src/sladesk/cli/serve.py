@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sladesk.cli.common import DatabaseUrlOption, DataDirOption, HostOption, PortOption, data_directory, out, sqlite_url
-from sladesk.config import DEFAULT_HOST, DEFAULT_PORT
+from sladesk.config import DEFAULT_HOST, DEFAULT_PORT, Settings
 from sladesk.errors import SladeskError
 
 if TYPE_CHECKING:
@@ -108,13 +108,14 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
 
     from sladesk.api.limits import GuardedHttpProtocol
     from sladesk.app import compose
+    from sladesk.config import load_settings
     from sladesk.store import make_sessions
 
     base = base_url(host, port)
     out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
     try:
         uvicorn.run(
-            compose(make_sessions(engine), attachments_dir=attachments_dir),
+            compose(make_sessions(engine), attachments_dir=attachments_dir, worker=_worker_settings(load_settings())),
             host=host,
             port=port,
             log_level="info",
@@ -123,6 +124,20 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
         )
     finally:
         engine.dispose()
+
+
+def _worker_settings(settings: Settings) -> Settings | None:
+    """The settings the embedded worker delivers with, or None when standalone workers do that work."""
+    if settings.embedded_worker:
+        import logging
+
+        from sladesk.jobs.logs import configure_logging
+
+        configure_logging(logging.INFO)
+        out.print("worker: timers and outgoing messages run in this process", markup=False)
+        return settings
+    out.print("worker: off here (SLADESK_EMBEDDED_WORKER=false); run `sladesk worker`", markup=False)
+    return None
 
 
 def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int) -> None:
