@@ -54,13 +54,22 @@ class DemoLogin:
 
 
 @dataclass(frozen=True)
+class DeskCounts:
+    """How many organisations, users and tickets."""
+
+    organisations: int
+    users: int
+    tickets: int
+
+
+@dataclass(frozen=True)
 class DemoLogins:
-    """Every demo login (staff first, then one customer per organisation) and what the database holds."""
+    """Every demo login (staff first, then one customer per organisation), what was created, and what the
+    database holds."""
 
     logins: tuple[DemoLogin, ...]
-    created: bool  # False when the demo data was there already and only new tokens were issued
-    organisations: int
-    tickets: int
+    created: DeskCounts | None  # None when the demo data was there already and only new tokens were issued
+    held: DeskCounts  # everything in the database afterwards: the demo's, and whatever was added besides
 
     def customer(self, policy_id: str) -> DemoLogin:
         """The customer of the organisation served under `policy_id`."""
@@ -542,15 +551,17 @@ def seed_demo(session: Session, now: datetime) -> DemoLogins:
     found_orgs = set(session.scalars(select(Organisation.name).where(Organisation.name.in_(names))))
     found_users = set(session.scalars(select(User.email).where(User.email.in_(emails))))
     if len(found_orgs) == len(names) and len(found_users) == len(emails):
-        return _logins(session, now, created=False)
+        return _logins(session, now, created=None)
     if found_orgs or found_users:
         present = ", ".join(sorted(found_orgs | found_users))
         raise DemoDataError(f"this database holds only part of the demo data ({present}); use an empty one")
-    _create(session, now)
-    return _logins(session, now, created=True)
+    tickets = _create(session, now)
+    return _logins(session, now, created=DeskCounts(len(ORGANISATIONS), len(emails), tickets))
 
 
-def _create(session: Session, now: datetime) -> None:
+def _create(session: Session, now: datetime) -> int:
+    """Create the demo's people, organisations and tickets; the number of tickets opened."""
+    opened = 0
     start = now - timedelta(days=30)  # people and organisations exist before their first ticket
     staff: dict[str, Actor] = {}
     for person in STAFF:
@@ -579,15 +590,13 @@ def _create(session: Session, now: datetime) -> None:
             session, load_policy(org.policy_id), actor_of(session, user.id), agents[index % len(agents)], lead, now
         )
         org.tickets(desk)
+        opened += len(desk.tickets)
+    return opened
 
 
-def _logins(session: Session, now: datetime, *, created: bool) -> DemoLogins:
-    orgs = {
-        org.name: org
-        for org in session.scalars(select(Organisation).where(Organisation.name.in_([o.name for o in ORGANISATIONS])))
-    }
-    ticket_count = session.scalar(
-        select(func.count(Ticket.id)).where(Ticket.organisation_id.in_([org.id for org in orgs.values()]))
+def _logins(session: Session, now: datetime, *, created: DeskCounts | None) -> DemoLogins:
+    held = DeskCounts(
+        *(session.scalar(select(func.count()).select_from(table)) or 0 for table in (Organisation, User, Ticket))
     )
     users = {
         user.email: user
@@ -607,4 +616,4 @@ def _logins(session: Session, now: datetime, *, created: bool) -> DemoLogins:
         logins.append(
             DemoLogin(person.role, person.name, person.email, person.password, token, org.name, org.policy_id)
         )
-    return DemoLogins(tuple(logins), created, len(orgs), ticket_count or 0)
+    return DemoLogins(tuple(logins), created, held)

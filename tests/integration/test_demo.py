@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import socket
+import subprocess
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -13,19 +14,29 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.demo import DemoDataError
-from sladesk.services import Actor, Role, actor_for_password, actor_for_token
+from sladesk.demo import DemoDataError, DeskCounts
+from sladesk.services import Actor, Role, actor_for_password, actor_for_token, actor_of, open_ticket
 from sladesk.services.clocks import replay_ticket
 from sladesk.services.views import ticket_view
-from sladesk.store import make_engine, make_sessions
+from sladesk.store import make_engine, make_sessions, transaction
 from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
-from tests.support.processes import free_port, get, serving, sladesk
-from tests.support.units import create_organisation, seed_demo
+from tests.support.processes import env, executable, free_port, get, serving, sladesk
+from tests.support.units import create_organisation, create_user, seed_demo
 
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
 NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
 POLICIES = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
 TICKETS_PER_POLICY = {"alli": 6, "alleo": 7, "aspenware": 7, "sourcegraph": 6, "choozle": 7}
+LOGINS = [
+    ("morgan@sladesk.example", "demo-morgan"),
+    ("avery@sladesk.example", "demo-avery"),
+    ("blake@sladesk.example", "demo-blake"),
+    ("riley@prairiemedia.example", "demo-riley"),
+    ("dana@harborhealth.example", "demo-dana"),
+    ("sam@summitpeak.example", "demo-sam"),
+    ("priya@initech.example", "demo-priya"),
+    ("jordan@brightside.example", "demo-jordan"),
+]
 
 
 def _counts(sessions) -> dict[str, int]:
@@ -39,8 +50,7 @@ def _counts(sessions) -> dict[str, int]:
 def test_seed_demo_creates_one_organisation_per_policy_with_tickets_in_every_state(sessions):
     logins = seed_demo(sessions, NOW)
 
-    assert logins.created
-    assert (logins.organisations, logins.tickets) == (5, 33)
+    assert logins.created == logins.held == DeskCounts(organisations=5, users=8, tickets=33)
     with sessions() as session:
         organisations = list(session.scalars(select(Organisation)))
         assert Counter(org.policy_id for org in organisations) == dict.fromkeys(POLICIES, 1)
@@ -105,8 +115,8 @@ def test_seed_demo_twice_creates_nothing_but_new_tokens(sessions):
 
     second = seed_demo(sessions, NOW)
 
-    assert not second.created
-    assert (second.organisations, second.tickets) == (5, 33)
+    assert second.created is None
+    assert second.held == DeskCounts(organisations=5, users=8, tickets=33)
     after = _counts(sessions)
     assert after == {**before, "api_tokens": before["api_tokens"] + len(first.logins)}
     assert [(x.role, x.email, x.password) for x in second.logins] == [
@@ -115,6 +125,22 @@ def test_seed_demo_twice_creates_nothing_but_new_tokens(sessions):
     assert {x.token for x in second.logins}.isdisjoint(x.token for x in first.logins)
     with sessions() as session:
         assert all(actor_for_token(session, x.token) is not None for x in (*first.logins, *second.logins))
+
+
+def test_seed_demo_again_counts_what_the_database_holds_now(sessions):
+    seed_demo(sessions, NOW)
+    acme = create_organisation(sessions, None, name="Acme", policy_id="alleo", now=NOW)
+    create_user(
+        sessions, None, email="ana@acme.example", name="Ana", role=Role.CUSTOMER, organisation_id=acme.id, now=NOW
+    )
+    with transaction(sessions) as session:
+        dana = session.scalars(select(User.id).where(User.email == "dana@harborhealth.example")).one()
+        open_ticket(session, actor_of(session, dana), subject="Again", description="Down.", severity=1, now=NOW)
+
+    again = seed_demo(sessions, NOW)
+
+    assert again.created is None
+    assert again.held == DeskCounts(organisations=6, users=9, tickets=34)
 
 
 def test_seed_demo_refuses_a_database_with_part_of_it(sessions):
@@ -134,13 +160,14 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
     assert "Demo data created" in demo.stdout
     for email in ("morgan@sladesk.example", "avery@sladesk.example", "dana@harborhealth.example"):
         assert email in demo.stdout
-    curl = re.search(
-        r'curl -H "Authorization: Bearer (sld_[\w-]+)" http://127\.0\.0\.1:8000/api/v1/tickets', demo.stdout
-    )
-    assert curl is not None, demo.stdout
-    token = curl.group(1)
-    row = next(line for line in demo.stdout.splitlines() if token in line and "@" in line)
-    assert "customer" in row and "dana@harborhealth.example" in row and "Harbor Health (alleo)" in row
+    lines = demo.stdout.splitlines()
+    try_it = lines.index("Try the API as Dana Brooks, who sees only Harbor Health's tickets:")
+    assert re.fullmatch(r"  TOKEN=sld_[\w-]+", lines[try_it + 1]), demo.stdout
+    token = lines[try_it + 1].removeprefix("  TOKEN=")
+    assert lines[try_it + 2] == '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/tickets'
+    assert f"  dana@harborhealth.example   {token}" in lines
+    row = next(line for line in lines if "dana@harborhealth.example" in line and "│" in line)
+    assert "customer" in row and "Harbor Health (alleo)" in row
 
     again = sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
@@ -160,9 +187,10 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
     assert (own, total) == (TICKETS_PER_POLICY["alleo"], 33)
 
     port = free_port()
-    printed_command = next(line for line in again.stdout.splitlines() if line.startswith("Serve it with: "))
-    assert printed_command == f"Serve it with: sladesk serve --data-dir {tmp_path}"
-    args = shlex.split(printed_command.removeprefix("Serve it with: sladesk "))
+    again_lines = again.stdout.splitlines()
+    printed_command = again_lines[again_lines.index("Serve it with:") + 1]
+    assert printed_command == f"  sladesk serve --data-dir {tmp_path}"
+    args = shlex.split(printed_command.removeprefix("  sladesk "))
     with serving(args, port, tmp_path / "serve.log") as base:
         status, body = get(f"{base}/api/v1/tickets", token)
         assert status == 200, body
@@ -172,6 +200,41 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
         assert get(f"{base}/api/v1/tickets")[0] == 401
     printed = (tmp_path / "serve.log").read_text()
     assert f"Serving at {base} (API docs at {base}/api/docs)" in printed
+
+
+@pytest.mark.cli
+def test_demo_logins_are_readable_in_80_columns_with_every_email_password_and_token_whole(tmp_path: Path):
+    shown = subprocess.run(
+        [executable(), "demo", "--no-serve", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**env(), "COLUMNS": "80"},
+        timeout=120,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    # Only the lines that name the data directory are as long as its path.
+    assert lines[0] == f"Demo data created in {tmp_path / 'sladesk.db'}:"
+    assert lines[-1] == f"  sladesk serve --data-dir {tmp_path}"
+    assert [line for line in lines[1:-1] if len(line) > 80] == []
+    rows = [line for line in lines if line.startswith("│")]
+    tokens = lines[lines.index("API tokens, shown this once:") + 1 :][: len(LOGINS)]
+    for (email, password), token_line in zip(LOGINS, tokens, strict=True):
+        assert any(f"│ {email} " in row and f"│ {password} " in row for row in rows), (email, shown.stdout)
+        assert re.fullmatch(rf"  {re.escape(email)} +sld_[\w-]{{43}}", token_line), token_line
+
+
+@pytest.mark.cli
+def test_demo_run_again_prints_what_the_database_holds_now(tmp_path: Path):
+    assert sladesk("demo", "--no-serve", "--data-dir", str(tmp_path)).returncode == 0
+    assert sladesk("admin", "boss@example.com", "--data-dir", str(tmp_path)).returncode == 0
+    again = sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[:2] == [
+        f"The demo data exists already in {tmp_path / 'sladesk.db'},",
+        "which holds 5 organisations, 9 users and 33 tickets; new API tokens were issued.",
+    ]
 
 
 @pytest.mark.cli

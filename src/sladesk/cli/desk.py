@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from sladesk.cli.common import DatabaseUrlOption, DataDirOption, HostOption, PortOption, data_directory, out, sqlite_url
 from sladesk.cli.serve import base_url, check_port, run_api
 from sladesk.config import DEFAULT_HOST, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from sladesk.demo import DemoLogins
 
 
 def admin(
@@ -67,7 +70,6 @@ def demo(
     if then_serve:
         check_port(host, port)  # before any work, so a busy port costs nothing
     directory = data_directory(data_dir)
-    database = directory / SQLITE_FILENAME
     url = sqlite_url(directory)
     engine = make_engine(url)
     try:
@@ -77,33 +79,45 @@ def demo(
     except BaseException:
         engine.dispose()
         raise
-    if logins.created:
-        out.print(
-            f"Demo data created in {database}: {logins.organisations} organisations (one per built-in policy), "
-            f"{len(logins.logins)} users, {logins.tickets} tickets.",
-            markup=False,
-        )
-    else:
-        out.print(
-            f"The demo data exists already in {database} ({logins.organisations} organisations, "
-            f"{logins.tickets} tickets); new API tokens were issued.",
-            markup=False,
-        )
-    out.print("Logins:")
-    table = Table("role", "email", "password")
-    table.add_column("token", no_wrap=True, overflow="fold")
-    table.add_column("organisation")
-    for login in logins.logins:
-        organisation = f"{login.organisation} ({login.policy_id})" if login.organisation else "every organisation"
-        table.add_row(login.role.value, login.email, login.password, login.token, organisation)
-    # Piped output is wide enough to keep each token whole on its line, ready to copy.
-    Console(highlight=False, width=None if out.is_terminal else 200).print(table)
-    customer = logins.customer("alleo")
-    base = base_url(host, port)
-    out.print(f"Try it as {customer.name} of {customer.organisation}, who sees only that organisation's tickets:")
-    out.print(f'  curl -H "Authorization: Bearer {customer.token}" {base}/api/v1/tickets', markup=False)
+    _print_logins(logins, directory / SQLITE_FILENAME, base_url(host, port))
     if not then_serve:
         engine.dispose()
-        out.print(f"Serve it with: sladesk serve --data-dir {shlex.quote(str(directory))}", markup=False)
+        out.print("Serve it with:")
+        out.print(f"  sladesk serve --data-dir {shlex.quote(str(directory))}", markup=False)
         return
     run_api(engine, host, port, directory / "attachments")
+
+
+def _print_logins(logins: DemoLogins, database: Path, base: str) -> None:
+    """What the demo holds and how to sign in, readable in 80 columns: no email, password or token is cut."""
+    if logins.created is not None:
+        made = logins.created
+        out.print(f"Demo data created in {database}:", markup=False)
+        out.print(
+            f"{made.organisations} organisations (one per built-in policy), {made.users} users, {made.tickets} tickets."
+        )
+    else:
+        held = logins.held
+        out.print(f"The demo data exists already in {database},", markup=False)
+        out.print(
+            f"which holds {held.organisations} organisations, {held.users} users and {held.tickets} tickets; "
+            "new API tokens were issued."
+        )
+    out.print("Logins:")
+    table = Table("role")
+    table.add_column("email", no_wrap=True)
+    table.add_column("password", no_wrap=True)
+    table.add_column("organisation")  # the one column that may wrap, between words
+    for login in logins.logins:
+        organisation = f"{login.organisation} ({login.policy_id})" if login.organisation else "every organisation"
+        table.add_row(login.role.value, login.email, login.password, organisation)
+    out.print(table)
+    # A token is too long to share a table row with an email at 80 columns; each gets a line of its own.
+    out.print("API tokens, shown this once:")
+    email_width = max(len(login.email) for login in logins.logins)
+    for login in logins.logins:
+        out.print(f"  {login.email:<{email_width}}  {login.token}", markup=False)
+    customer = logins.customer("alleo")
+    out.print(f"Try the API as {customer.name}, who sees only {customer.organisation}'s tickets:", markup=False)
+    out.print(f"  TOKEN={customer.token}", markup=False)
+    out.print(f'  curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/tickets', markup=False)
