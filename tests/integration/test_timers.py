@@ -269,3 +269,18 @@ def test_a_failing_channel_is_retried_with_backoff_and_then_left_dead(desk: Desk
     ] * 3
     assert len(attempts) == 3 * MAX_ATTEMPTS
     assert len(set(attempts)) == 3
+
+
+def test_staff_see_what_the_desk_will_do_next_and_customers_do_not(desk: Desk):
+    organisation = _desk(desk, "alli")
+    desk.clock.set("2026-12-07T14:00:00Z")
+    ticket = _open(desk, organisation, "P1")
+
+    staff = desk.client.get(f"/api/v1/tickets/{ticket}/sla", headers=desk.headers["agent"]).json()
+    customer = desk.client.get(f"/api/v1/tickets/{ticket}/sla", headers=desk.headers["customer"]).json()
+
+    assert staff["upcoming"] == [
+        {"kind": "comms_overdue", "subject": "external", "at": "2026-12-07T09:00:00-06:00"},
+        {"kind": "comms_overdue", "subject": "internal", "at": "2026-12-07T09:00:00-06:00"},
+    ]
+    assert "upcoming" not in customer

@@ -43,10 +43,11 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
-from sladesk.services.clocks import replay_ticket
+from sladesk.services.clocks import load_events, replay_events, ticket_policy
 from sladesk.services.tickets import mark_believed_resolved, post_comms_update
 from sladesk.services.views import TicketFilters, changed_view, conversation, history, ticket_page, ticket_view
 from sladesk.sla.explain import explain
+from sladesk.sla.timers import plan_timers
 from sladesk.store import reading, transaction
 from sladesk.store.tables import Comment
 
@@ -292,10 +293,20 @@ def list_events(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions) ->
 
 @router.get("/{ticket_id}/sla")
 def ticket_sla(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions, request: Request) -> dict[str, Any]:
-    """The SLA state now, recomputed from the events (the replay JSON of docs/clocks.md), with the explanation."""
+    """The SLA state now, recomputed from the events (the replay JSON of docs/clocks.md), with the explanation.
+
+    Staff also get `upcoming`: the instants at which the desk will act on the ticket (warnings, due instants,
+    the auto-close and its notice, comms updates falling due), as the worker will find them.
+    """
     with reading(sessions) as session:
         ticket = get_ticket(session, actor, ticket_id)
-        report = replay_ticket(session, ticket, _now(request))
+        events = load_events(session, ticket.id)
+        report = replay_events(ticket_policy(session, ticket), events, max(_now(request), events[-1].at))
     document = report.to_json()
     document["explanation"] = explain(report)
+    if actor.is_staff:
+        document["upcoming"] = [
+            {"kind": timer.kind, "subject": timer.subject, "at": timer.at.astimezone(report.policy.tz).isoformat()}
+            for timer in plan_timers(report, events)
+        ]
     return document
