@@ -298,3 +298,24 @@ def test_hours_that_fit_none_of_their_forms_are_one_problem(tmp_path):
     assert problems(write(tmp_path, text)) == [
         f"{tmp_path}/policy.yaml:9: calendars.business.hours: Input should be '24x7' or a valid dictionary"
     ]
+
+
+def test_comms_cadence_and_notification_rules_name_known_calendars_metrics_and_severities(tmp_path):
+    from sladesk.errors import PolicyError
+    from sladesk.policy import builtin_source
+
+    source = builtin_source("alli").replace(
+        "comms_update: {every: 1h, calendar: always}", "comms_update: {every: 1h, calendar: nowhere}"
+    )
+    source += "\nnotifications:\n  - on: breached\n    metrics: [nope]\n    severities: [P9]\n    notify: [managers]\n"
+    path = tmp_path / "alli.yaml"
+    path.write_text(source)
+    with pytest.raises(PolicyError) as raised:
+        load_policy(str(path))
+    problems = [str(problem) for problem in raised.value.problems]
+    assert [problem.split(": ", 2)[1] for problem in problems] == [
+        "severities[0].comms_update.calendar",
+        "notifications[0].metrics[0]",
+        "notifications[0].severities[0]",
+    ]
+    assert "unknown calendar 'nowhere' (known: always, business)" in problems[0]

@@ -34,21 +34,18 @@ def reference_problems(
             choices = ", ".join(sorted(known)) or "none defined"
             problems.append((where, f"unknown {kind} {value!r} (known: {choices})"))
 
-    def listed(section: Location, key: str, valid: Sequence[object]) -> list[tuple[int, object]]:
-        # A section that failed validation is empty in `spec`: its items are read from the raw document.
-        if section[0] not in broken:
-            return list(enumerate(valid))
-        return _raw_values(document, section, key)
-
-    # Severities are kept item by item even when some fail (`_partial_severities`), so `spec` has them all.
-    for section, key, values in (
-        (("statuses",), "id", listed(("statuses",), "id", [s.id for s in spec.statuses])),
-        (("severities",), "code", list(enumerate(s.code for s in spec.severities))),
-        (("tiers",), "id", listed(("tiers",), "id", [t.id for t in spec.tiers])),
-        (("categories",), "id", listed(("categories",), "id", [c.id for c in spec.categories])),
-        (("intake",), "id", listed(("intake",), "id", [f.id for f in spec.intake])),
-        (("holidays", "rules"), "id", listed(("holidays", "rules"), "id", [r.id for r in spec.holidays.rules])),
+    for section, key, valid in (
+        (("statuses",), "id", [s.id for s in spec.statuses]),
+        (("severities",), "code", [s.code for s in spec.severities]),
+        (("tiers",), "id", [t.id for t in spec.tiers]),
+        (("categories",), "id", [c.id for c in spec.categories]),
+        (("intake",), "id", [f.id for f in spec.intake]),
+        (("holidays", "rules"), "id", [r.id for r in spec.holidays.rules]),
     ):
+        # A section that failed validation is empty in `spec`, so its items are read from the raw document;
+        # severities are the exception, kept there item by item (`_partial_severities`).
+        from_raw = section[0] in broken and section[0] != "severities"
+        values = _raw_values(document, section, key) if from_raw else list(enumerate(valid))
         for index, value, first in _repeats(values):
             problems.append(((*section, index, key), f"{value!r} is defined again (first at {_item(section, first)})"))
     # A severity whose rank cannot be read has a negative stand-in, unique to it.
@@ -106,6 +103,20 @@ def reference_problems(
                 _check_start(metric_target.start, metric_id, metrics, (*at, "start"), problems)
             if metric_target.due is None and metric_target.goal is not None:
                 problems.append((at, "a goal needs a due target beside it"))
+        if severity.comms_update is not None:
+            calendar_at: Location = ("severities", s_index, "comms_update", "calendar")
+            need("calendar", calendars, severity.comms_update.calendar, calendar_at)
+
+    codes = {severity.code for severity in spec.severities}
+    for r_index, notification in enumerate(spec.notifications):
+        for index, metric_id in enumerate(notification.metrics):
+            need("metric", metrics, metric_id, ("notifications", r_index, "metrics", index))
+        for index, code in enumerate(notification.severities):
+            if code not in codes:
+                known = ", ".join(sorted(codes))
+                problems.append(
+                    (("notifications", r_index, "severities", index), f"no severity {code!r} (known: {known})")
+                )
     return problems
 
 
