@@ -93,8 +93,7 @@ class _MetavarOption(TyperOption):
     def display_type_rich(self, ctx: Any) -> str | None:
         if self.is_flag or self.count:
             return None
-        long_name = max(self.opts, key=len).lstrip("-")
-        return self.metavar or long_name.upper()
+        return self.metavar or max(self.opts, key=len).lstrip("-").upper()
 
 
 class _MetavarArgument(TyperArgument):
