@@ -6,6 +6,9 @@ no work was kept. A claim is a lease of `LEASE` from the row's `created_at`: whi
 the request is still being answered; once it has run out (the request died with its server), a retry takes
 the key over and does the work. The claim's instant fences the lease: a request whose key was taken over
 cannot store its answer, and so cannot commit its work.
+
+Keys are kept for `RETENTION` after they were claimed; `purge_idempotency_keys` forgets older ones, so a
+request sent again after that is a new request.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sladesk.store.transaction import transaction
 
 MAX_KEY_LENGTH = 200
 LEASE = timedelta(seconds=30)
+RETENTION = timedelta(hours=24)  # how long a key's answer is given again
 _ATTEMPTS = 3  # a key forgotten or taken over between two looks at it is looked at again, a few times
 
 
@@ -108,6 +112,24 @@ def forget(sessions: sessionmaker[Session], held: Claim) -> None:
     """Release a key whose request failed, so that it can be retried at once (unless a retry took it over)."""
     with transaction(sessions) as session:
         session.execute(delete(IdempotencyKey).where(_held(held)).execution_options(synchronize_session=False))
+
+
+def purge_idempotency_keys(session: Session, now: datetime, older_than: timedelta = RETENTION) -> int:
+    """Forget the keys claimed more than `older_than` before `now`, answered or not; returns how many.
+
+    `older_than` must be longer than `LEASE`: a key whose lease still runs belongs to a request at work.
+    """
+    if older_than <= LEASE:
+        raise ValueError(f"keys are kept longer than their lease of {LEASE}, not {older_than}")
+    purged = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(IdempotencyKey)
+            .where(IdempotencyKey.created_at < now - older_than)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return purged.rowcount
 
 
 def _held(held: Claim) -> Any:
