@@ -355,7 +355,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             f"content-length: {len(body)}\r\n"
             "connection: close\r\n\r\n"
         ).encode("ascii")
-        self.transport.write(head + body)
+        # A pipelined request refused while the one before it is still being answered: no answer can go in between.
+        if self._in_body or self.cycle is None or self.cycle.response_complete:
+            self.transport.write(head + body)
         self.transport.close()
 
 
