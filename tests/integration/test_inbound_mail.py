@@ -4,7 +4,9 @@ against the small IMAP server of `tests.support.imap_server`, on SQLite and Post
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import random
 import smtplib
 import subprocess
 import time
@@ -525,6 +527,41 @@ def test_a_message_that_is_not_a_readable_mail_says_why(raw, reason):
 def test_a_very_long_line_is_kept_and_read_in_linear_time():
     log_line = "E" * 100_000
     assert latest_reply(f"Log:\n{log_line}\n\nOn Monday, Support wrote:\n> Send the log.") == f"Log:\n{log_line}"
+
+
+MANGLINGS = (
+    b"\r\n",
+    b";",
+    b'"',
+    b"*0*=",
+    b"--",
+    b"<",
+    b"\x00",
+    b"=?utf-8?q?",
+    b"filename*=utf-8''%ff",
+    b"charset=utf-16",
+)
+
+
+def test_a_mangled_mail_is_read_or_called_malformed_never_a_crash():
+    message = mail("Hello\nOn Monday, Support wrote:\n> Hi", subject="Re: [#1] x")
+    message.add_alternative("<p>Hello</p><blockquote>Hi</blockquote>", subtype="html")
+    message.add_attachment(PNG, maintype="image", subtype="png", filename="a.png")
+    original = message.as_bytes()
+    mangle = random.Random(7)
+    for _ in range(2_000):
+        raw = bytearray(original)
+        for _ in range(mangle.randint(1, 8)):
+            at = mangle.randrange(len(raw))
+            choice = mangle.random()
+            if choice < 0.4:
+                raw[at] = mangle.randrange(256)
+            elif choice < 0.7:
+                del raw[at : at + mangle.randint(1, 20)]
+            else:
+                raw[at:at] = mangle.choice(MANGLINGS)
+        with contextlib.suppress(MalformedMessageError):
+            latest_reply(parse_message(bytes(raw)).text)
 
 
 def test_an_auto_submitted_no_mail_was_written_by_a_person():

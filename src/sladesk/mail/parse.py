@@ -169,7 +169,7 @@ def _text_of(part: EmailMessage) -> str:
     """The part's text, line ends made `\\n`; HTML turned into plain text with its quotes marked `>`."""
     try:
         content = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):  # an unknown or lying charset: keep what can be read
+    except (LookupError, ValueError, AssertionError):  # an unknown or lying charset: keep what can be read
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
