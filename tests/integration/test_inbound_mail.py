@@ -248,6 +248,21 @@ def test_required_intake_questions_do_not_stop_a_mail_and_are_noted(desk, smtp):
     assert inbound(desk.sessions)[0].reason == "not answered by mail: Steps to reproduce the issue"
 
 
+def test_a_mail_the_policy_cannot_take_is_quarantined_with_the_reason_and_leaves_no_ticket(desk, smtp):
+    desk.user("admin", Role.ADMIN)
+    source = (ROOT / "src/sladesk/policy/builtin/alleo.yaml").read_text()
+    files_required = source.replace("version: 1\n", "version: 2\n", 1).replace(
+        "type: attachment, required: false", "type: attachment, required: true", 1
+    )
+    upload(desk.sessions, desk.actors["admin"], files_required, now=desk.clock())
+    send(smtp, mail())
+    [received] = inbound(desk.sessions)
+    assert (received.outcome, received.ticket_id) == ("quarantined", None)
+    assert received.reason == "could not be filed: intake.logs: Logs is required"
+    assert rows(desk.sessions, Ticket) == []
+    assert rows(desk.sessions, TicketEvent) == []
+
+
 # --- attachments ------------------------------------------------------------------------------------------
 
 
