@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.errors import StoreError
+from sladesk.jobs.metrics import INBOUND
 from sladesk.services.inbound import InboundResult, quarantine, receive_mail
 from sladesk.store.transaction import transaction
 
@@ -53,6 +54,7 @@ def file_mail(
         log.exception("inbound mail could not be filed; keeping it in the quarantine")
         with transaction(sessions) as session:
             result = quarantine(session, raw, source=source, now=now, reason=f"could not be processed: {error!r}")
+    INBOUND.labels(result.outcome.value).inc()
     log.info(
         "inbound mail %s",
         result.outcome.value,
