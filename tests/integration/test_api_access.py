@@ -64,6 +64,7 @@ OPEN_FOR_A = {
     "requester_id": "{customer_a}",
 }
 OPEN_OWN = {"subject": "Down", "description": "All of it", "severity": 1}
+NEW_HOOK = {"kind": "chat", "url": "http://127.0.0.1:9/hooks", "event_types": ["*"]}
 NEW_ORG = {"name": "Initech", "policy_id": "alleo", "tier": None, "timezone": "America/New_York"}
 NEW_USER = {
     "email": "new@example.com",
@@ -98,6 +99,9 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("POST",   "/api/v1/tickets/{missing}/comments",                               {"body": "Any news?"},                     (401, 404, 404, 404, 404)),
     ("GET",    "/api/v1/tickets/{ticket_a}/comments",                              None,                                      (401, 200, 404, 200, 200)),
     ("GET",    "/api/v1/tickets/{missing}/comments",                               None,                                      (401, 404, 404, 404, 404)),
+    ("PATCH",  "/api/v1/tickets/{fresh_ticket_a}",                                 {"believed_resolved": True},               (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/tickets/{fresh_ticket_a}/comms",                           {"channel": "internal", "note": "posted"}, (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/tickets/{missing}/comms",                                  {"channel": "internal", "note": "posted"}, (401, 403, 403, 404, 404)),
     ("GET",    "/api/v1/tickets/{ticket_a}/events",                                None,                                      (401, 200, 404, 200, 200)),
     ("GET",    "/api/v1/tickets/{missing}/events",                                 None,                                      (401, 404, 404, 404, 404)),
     ("GET",    "/api/v1/tickets/{ticket_a}/sla",                                   None,                                      (401, 200, 404, 200, 200)),
@@ -121,6 +125,12 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("GET",    "/api/v1/policies/alleo/source",                                    None,                                      (401, 200, 200, 200, 200)),
     ("GET",    "/api/v1/policies/nope/source",                                     None,                                      (401, 404, 404, 404, 404)),
     ("GET",    "/api/v1/queue",                                                    None,                                      (401, 403, 403, 200, 200)),
+    ("GET",    "/metrics",                                                         None,                                      (200, 200, 200, 200, 200)),
+    ("POST",   "/api/v1/subscriptions",                                            NEW_HOOK,                                  (401, 403, 403, 403, 201)),
+    ("GET",    "/api/v1/subscriptions",                                            None,                                      (401, 403, 403, 403, 200)),
+    ("DELETE", "/api/v1/subscriptions/{missing}",                                  None,                                      (401, 403, 403, 403, 404)),
+    ("GET",    "/api/v1/outbox",                                                   None,                                      (401, 403, 403, 403, 200)),
+    ("POST",   "/api/v1/outbox/{missing}/retry",                                   None,                                      (401, 403, 403, 403, 404)),
     ("POST",   "/api/v1/organisations",                                            NEW_ORG,                                   (401, 403, 403, 403, 201)),
     ("GET",    "/api/v1/organisations",                                            None,                                      (401, 403, 403, 403, 200)),
     ("GET",    "/api/v1/organisations/{org_a}",                                    None,                                      (401, 403, 403, 403, 200)),
@@ -446,7 +456,7 @@ def test_who_am_i_is_the_caller_and_no_answer_carries_a_password_hash_or_a_token
         assert answer.status_code in (200, 201)
         assert "password" not in answer.text and "$argon2" not in answer.text
     tokens = desk.call("new", "GET", f"/api/v1/users/{user_id}/tokens")
-    assert [set(token) for token in tokens.json()] == [{"id", "name", "created_at", "last_used_at"}]
+    assert [set(token) for token in tokens.json()] == [{"id", "name", "created_at", "last_used_at", "expires_at"}]
     assert secret not in tokens.text and "hash" not in tokens.text
 
 
