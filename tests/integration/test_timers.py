@@ -284,3 +284,29 @@ def test_staff_see_what_the_desk_will_do_next_and_customers_do_not(desk: Desk):
         {"kind": "comms_overdue", "subject": "internal", "at": "2026-12-07T09:00:00-06:00"},
     ]
     assert "upcoming" not in customer
+
+
+def test_a_persons_quiet_hours_hold_their_notification_until_they_end(desk: Desk, sent: Sent):
+    ticket = _open(desk, _desk(desk, "alleo"), 1)
+    mine = desk.client.patch(
+        f"/api/v1/users/{desk.ids['agent']}",
+        json={"timezone": "America/New_York", "quiet_hours": "11:30-12:30"},
+        headers=desk.headers["agent"],
+    )
+    assert mine.status_code == 200, mine.text
+    assert (mine.json()["timezone"], mine.json()["quiet_hours"]) == ("America/New_York", "11:30-12:30")
+    renamed = desk.client.patch(
+        f"/api/v1/users/{desk.ids['agent']}", json={"name": "Boss now"}, headers=desk.headers["agent"]
+    )
+    bad = desk.client.patch(
+        f"/api/v1/users/{desk.ids['agent']}", json={"quiet_hours": "late"}, headers=desk.headers["agent"]
+    )
+    assert (renamed.status_code, bad.status_code) == (403, 422)
+    assert "quiet_hours" in bad.text
+
+    worker = _worker(desk, sent)
+    desk.clock.set("2026-12-07T17:00:00.5Z")  # the warning, at 12:00 in New York: inside the quiet hours
+    assert (worker.run_once().fired, sent.to("agent@example.com")) == (1, [])
+    desk.clock.set("2026-12-07T17:30:00Z")  # 12:30: they end
+    worker.run_once()
+    assert [mail["subject"] for mail in sent.to("agent@example.com")] == [f"[#{ticket}] Campaigns stopped"]

@@ -107,6 +107,12 @@ class UserUpdate(PartialUpdate):
     active: bool | None = Field(
         default=None, description="false: the user keeps its history but no token or password signs it in"
     )
+    timezone: Zone | None = Field(default=None, max_length=64, description="An IANA time zone, or null")
+    quiet_hours: str | None = Field(
+        default=None,
+        max_length=32,
+        description="`22:00-07:00` in the user's time zone: notification emails wait until they end; null: none",
+    )
 
 
 class UserOut(BaseModel):
@@ -116,6 +122,8 @@ class UserOut(BaseModel):
     role: Role
     organisation_id: int | None
     active: bool
+    timezone: str | None
+    quiet_hours: str | None
     created_at: Instant
 
     @classmethod
@@ -127,6 +135,8 @@ class UserOut(BaseModel):
             role=Role(row.role),
             organisation_id=row.organisation_id,
             active=row.active,
+            timezone=row.timezone,
+            quiet_hours=row.quiet_hours,
             created_at=row.created_at,
         )
 

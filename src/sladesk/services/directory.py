@@ -20,6 +20,7 @@ from sladesk.errors import SladeskError
 from sladesk.policy import Policy
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.services.notifications import check_quiet_hours
 from sladesk.services.policies import current_policy
 from sladesk.store.tables import ApiToken, Organisation, User
 
@@ -91,12 +92,21 @@ def update_organisation(
 def update_user(session: Session, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
     """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
     part of, but its password signs in no more and its API tokens are revoked (deleted), so reactivating it
-    revives none of them: it needs a new one. `changes` holds name and/or active.
+    revives none of them: it needs a new one. `changes` holds name, active, timezone and quiet_hours.
+
+    Users set their own time zone and quiet hours; everything else is for admins.
     """
-    _require_admin(actor)
-    unknown = set(changes) - {"name", "active"}
+    own = {"timezone", "quiet_hours"}
+    if not (actor is not None and actor.user_id == user_id and set(changes) <= own):
+        _require_admin(actor)
+    unknown = set(changes) - {"name", "active"} - own
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
+    if changes.get("quiet_hours") is not None:
+        try:
+            changes = {**changes, "quiet_hours": check_quiet_hours(str(changes["quiet_hours"]))}
+        except ValueError as error:
+            raise InvalidFieldError("quiet_hours", str(error)) from None
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFoundError(f"no user {user_id}")
@@ -108,6 +118,8 @@ def update_user(session: Session, actor: Actor | None, user_id: int, changes: Ma
             revoke_tokens(session, user.id)
     if "name" in changes:
         user.name = changes["name"]
+    for field in own & set(changes):
+        setattr(user, field, changes[field])
     return user
 
 

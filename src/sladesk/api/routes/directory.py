@@ -143,7 +143,10 @@ def read_user(user_id: int, actor: CurrentActor, sessions: Sessions) -> UserOut:
 def change_user(
     user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserUpdate, actor: CurrentActor, sessions: Sessions
 ) -> UserOut:
-    """Rename a user, or deactivate one (admins only): its history stays, its tokens stop working."""
+    """Rename a user or deactivate one (admins): its history stays, its tokens stop working.
+
+    Users may set their own `timezone` and `quiet_hours` (notification emails wait until quiet hours end).
+    """
     with transaction(sessions) as session:
         return UserOut.of(update_user(session, actor, user_id, body.changes()))
 
