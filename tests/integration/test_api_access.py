@@ -443,6 +443,8 @@ def test_who_am_i_is_the_caller_and_no_answer_carries_a_password_hash_or_a_token
         "role": "customer",
         "organisation_id": desk.ids["org_a"],
         "active": True,
+        "timezone": None,
+        "quiet_hours": None,
         "created_at": None,
     }
     answers = [
