@@ -6,6 +6,7 @@ second; the caps on `sladesk serve` itself, as it runs.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -180,3 +181,26 @@ def test_sladesk_serve_workers_run_behind_the_same_guard(monkeypatch: pytest.Mon
     monkeypatch.setattr(common.out, "print", lambda *args, **kwargs: None)
     serve.run_api_workers("postgresql+psycopg://desk@127.0.0.1/desk", tmp_path, "127.0.0.1", 1, 2)
     assert calls and calls[0]["http"] is GuardedHttpProtocol
+
+
+def test_a_client_waiting_to_be_asked_for_its_body_is_not_late(port: int, monkeypatch: pytest.MonkeyPatch):
+    from sladesk.api import limits
+
+    asked = threading.Event()
+    reading = limits.NestingLimit.__call__
+
+    async def late_reader(self, scope, receive, send):  # the app reads the body only after several deadlines
+        await asyncio.sleep(SHORT_SECONDS * 3)
+        asked.set()
+        await reading(self, scope, receive, send)
+
+    monkeypatch.setattr(limits.NestingLimit, "__call__", late_reader)
+    with connect(port) as connection:
+        connection.sendall(
+            b"POST /api/v1/tickets HTTP/1.1\r\nHost: desk\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        assert connection.recv(65536).startswith(b"HTTP/1.1 100 ")
+        assert asked.is_set()
+        connection.sendall(b"{}")
+        assert read_all(connection).startswith(b"HTTP/1.1 401 ")

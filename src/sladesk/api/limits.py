@@ -190,7 +190,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
       for its first request: else 408 and the connection is closed (closed without an answer if nothing came).
     - A body must be complete `body_timeout_seconds` after its head, plus one second for every
       `body_min_bytes_per_second` bytes received: else 408 (or, once the app has answered, just closed). A
-      body the app is not reading yet (uvicorn stops reading at 64 KiB) is not the client's delay: its
+      body the app is not reading yet (uvicorn stops reading at 64 KiB, and asks a client that sent
+      `Expect: 100-continue` for it only when the app first reads) is not the client's delay: its
       deadline starts again when the app reads.
     - More than `max_headers` headers, or a head over `max_head_bytes`, is answered 431 and closed before the
       application sees it.
@@ -309,7 +310,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        if self.flow.read_paused:  # the desk is not reading: the client is not the one late
+        waiting_for_the_desk = self.flow.read_paused or (self._in_body and self.cycle.waiting_for_100_continue)
+        if waiting_for_the_desk:  # not reading yet, or not asked for the body yet: the client is not the one late
             self._body_since, self._body_bytes = self.loop.time(), 0
             self._arm(self.body_timeout_seconds if self._in_body else self.head_timeout_seconds)
             return
