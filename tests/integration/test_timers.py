@@ -59,7 +59,8 @@ def sent() -> Sent:
 
 
 def _worker(desk: Desk, sent: Sent) -> Worker:
-    return Worker(desk.sessions, Settings(mail_domain="desk.example"), clock=desk.clock, send=sent)
+    settings = Settings(smtp_host="smtp.desk.example", mail_domain="desk.example")
+    return Worker(desk.sessions, settings, clock=desk.clock, send=sent)
 
 
 def _desk(desk: Desk, policy: str) -> int:
@@ -254,7 +255,7 @@ def test_a_failing_channel_is_retried_with_backoff_and_then_left_dead(desk: Desk
         attempts.append(key)
         raise DeliveryFailed("connection refused", True)
 
-    worker = Worker(desk.sessions, Settings(), clock=desk.clock, send=refuse)
+    worker = Worker(desk.sessions, Settings(smtp_host="smtp.desk.example"), clock=desk.clock, send=refuse)
     desk.clock.set("2026-12-07T17:00:00Z")
     worker.run_once()
     for _ in range(MAX_ATTEMPTS + 2):
@@ -310,3 +311,13 @@ def test_a_persons_quiet_hours_hold_their_notification_until_they_end(desk: Desk
     desk.clock.set("2026-12-07T17:30:00Z")  # 12:30: they end
     worker.run_once()
     assert [mail["subject"] for mail in sent.to("agent@example.com")] == [f"[#{ticket}] Campaigns stopped"]
+
+
+def test_email_waits_unattempted_while_no_smtp_server_is_configured(desk: Desk, sent: Sent):
+    ticket = _open(desk, _desk(desk, "alleo"), 1)
+    desk.clock.set("2026-12-07T17:00:00.5Z")
+    done = Worker(desk.sessions, Settings(), clock=desk.clock, send=sent).run_once()
+    with reading(desk.sessions) as session:
+        [message] = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket)).all()
+    assert (done.fired, done.sent, sent.messages) == (1, 0, [])
+    assert (message.status, message.attempts) == ("pending", 0)

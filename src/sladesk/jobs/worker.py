@@ -102,9 +102,10 @@ class Worker:
         """How long to sleep: until the earliest unfired timer or pending message, at most SAFETY_POLL."""
         with reading(self.sessions) as session:
             timer = session.scalar(select(func.min(Timer.due_at)).where(Timer.fired_at.is_(None)))
-            message = session.scalar(
-                select(func.min(OutboxMessage.available_at)).where(OutboxMessage.status == "pending")
-            )
+            pending = select(func.min(OutboxMessage.available_at)).where(OutboxMessage.status == "pending")
+            if not self.settings.smtp_host:
+                pending = pending.where(OutboxMessage.kind != "email")  # email waits for an SMTP server
+            message = session.scalar(pending)
         now = self.clock()
         upcoming = [(instant - now).total_seconds() for instant in (timer, message) if instant is not None]
         return max(0.0, min([SAFETY_POLL, *upcoming]))

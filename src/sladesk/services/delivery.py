@@ -49,13 +49,18 @@ class Delivered:
 
 
 def claim_messages(session: Session, now: datetime, settings: Settings, *, limit: int = 50) -> list[Claimed]:
-    """Lease up to `limit` pending messages due by `now`, rendered and ready to send."""
+    """Lease up to `limit` pending messages due by `now`, rendered and ready to send.
+
+    Email waits, unclaimed and unattempted, while no SMTP server is configured (`SLADESK_SMTP_HOST`).
+    """
     statement = (
         select(OutboxMessage)
         .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
         .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(limit)
     )
+    if not settings.smtp_host:
+        statement = statement.where(OutboxMessage.kind != "email")
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
     messages = list(session.scalars(statement))
