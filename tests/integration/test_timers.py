@@ -321,3 +321,29 @@ def test_email_waits_unattempted_while_no_smtp_server_is_configured(desk: Desk, 
         [message] = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket)).all()
     assert (done.fired, done.sent, sent.messages) == (1, 0, [])
     assert (message.status, message.attempts) == ("pending", 0)
+
+
+def test_the_workers_hourly_chores_forget_old_idempotency_keys(desk: Desk):
+    from datetime import timedelta
+
+    from sladesk.jobs.chores import default_chores
+    from sladesk.store.tables import IdempotencyKey
+
+    _desk(desk, "alleo")
+    answer = desk.client.post(
+        "/api/v1/tickets",
+        json={"subject": "Down", "description": "All of it", "severity": 1},
+        headers={**desk.headers["customer"], "Idempotency-Key": "k-1"},
+    )
+    assert answer.status_code == 201
+    worker = Worker(desk.sessions, Settings(), clock=desk.clock, chores=default_chores(Settings(), desk.attachments))
+
+    def keys() -> int:
+        with reading(desk.sessions) as session:
+            return len(session.scalars(select(IdempotencyKey)).all())
+
+    worker.run_once()
+    assert keys() == 1  # a day's retention
+    desk.clock.advance(timedelta(hours=25))
+    worker.run_once()
+    assert keys() == 0

@@ -47,7 +47,7 @@ def serve(
     url = database_url or (configured_url() if data_dir is None else sqlite_url(directory))
     engine = make_engine(url)
     try:
-        upgrade_desk(engine)
+        upgrade_desk(engine, attachments_dir=directory / "attachments")
     except BaseException:
         engine.dispose()
         raise

@@ -30,7 +30,7 @@ def worker(database_url: DatabaseUrlOption = None, data_dir: DataDirOption = Non
     url = database_url or (configured_url() if data_dir is None else sqlite_url(directory))
     engine = make_engine(url)
     try:
-        upgrade_desk(engine)
+        upgrade_desk(engine, attachments_dir=directory / "attachments")
         out.print(f"database: {safe_url(url)}", markup=False)
         running = Worker(
             make_sessions(engine),

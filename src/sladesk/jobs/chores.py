@@ -11,13 +11,22 @@ from sladesk.config import Settings
 from sladesk.jobs.worker import Chore
 
 MAIL_POLL_EVERY = timedelta(seconds=30)
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 
 def default_chores(settings: Settings, attachments_dir: Path | None = None) -> list[tuple[timedelta, Chore]]:
-    """What every worker does now and then: poll the IMAP mailbox when one is configured."""
+    """What every worker does now and then: keep house hourly (old idempotency keys, orphaned attachment files)
+    and poll the IMAP mailbox when one is configured."""
     from sladesk.mail.settings import load_mailbox_settings
 
-    chores: list[tuple[timedelta, Chore]] = []
+    def housekeeping(sessions: sessionmaker[Session], now: datetime) -> object:
+        from sladesk.services.maintenance import keep_house
+        from sladesk.store.transaction import transaction
+
+        with transaction(sessions) as session:
+            return keep_house(session, now, attachments_dir)
+
+    chores: list[tuple[timedelta, Chore]] = [(HOUSEKEEPING_EVERY, housekeeping)]
     mailbox = load_mailbox_settings()
     if mailbox.imap_host:
 
