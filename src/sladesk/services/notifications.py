@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sladesk.config import Settings
+from sladesk.mail.reference import ticket_message_id, ticket_subject
 from sladesk.policy import Policy
 from sladesk.policy.model import NotificationMoment, Recipient
 from sladesk.services.outbox import enqueue
@@ -28,7 +29,7 @@ from sladesk.sla import Event, event_of
 from sladesk.sla.events import CloseNoticeEvent, CommsEvent, ReplyEvent, SlaEvent, StatusEvent
 from sladesk.store.tables import Comment, OutboxMessage, Subscription, Ticket, TicketEvent, User
 
-MESSAGE_DOMAIN_DEFAULT = "sladesk.invalid"
+MESSAGE_DOMAIN_DEFAULT = "sladesk.invalid"  # Message-IDs' domain while no SLADESK_MAIL_FROM or _DOMAIN is set
 
 
 def event_type(event: Event) -> str:
@@ -184,19 +185,9 @@ def _zone(name: str | None) -> ZoneInfo | None:
 # rendering, at delivery time
 
 
-def message_domain(settings: Settings) -> str:
-    configured = getattr(settings, "mail_domain", None)
-    if configured:
-        return str(configured)
-    sender = getattr(settings, "mail_from", None)
-    if sender and "@" in str(sender):
-        return str(sender).rsplit("@", 1)[1].strip(" >")
-    return MESSAGE_DOMAIN_DEFAULT
-
-
 def thread_id(ticket_id: int, domain: str) -> str:
     """The Message-ID every mail about a ticket answers, so mail programs keep one thread per ticket."""
-    return f"<ticket-{ticket_id}-thread@{domain}>"
+    return ticket_message_id(ticket_id, "thread", domain)
 
 
 def render(session: Session, message: OutboxMessage, settings: Settings) -> dict[str, Any] | None:
@@ -224,7 +215,7 @@ def render(session: Session, message: OutboxMessage, settings: Settings) -> dict
 def _email(
     session: Session, ticket: Ticket, row: TicketEvent, event: Event, user: User, settings: Settings
 ) -> dict[str, Any]:
-    domain = message_domain(settings)
+    domain = settings.mail_domain or MESSAGE_DOMAIN_DEFAULT
     comment = session.scalar(select(Comment).where(Comment.event_id == row.id))
     lines = [f"Ticket #{ticket.id}: {ticket.subject}", ""]
     if isinstance(event, ReplyEvent) and comment is not None:
@@ -241,9 +232,9 @@ def _email(
     root = thread_id(ticket.id, domain)
     return {
         "to": [user.email],
-        "subject": f"[#{ticket.id}] {ticket.subject}",
+        "subject": ticket_subject(ticket.id, ticket.subject),
         "text": "\n".join(lines) + "\n",
-        "message_id": f"<ticket-{ticket.id}-{row.id}-{user.id}@{domain}>",
+        "message_id": ticket_message_id(ticket.id, f"{row.id}-{user.id}", domain),
         "in_reply_to": root,
         "references": [root],
         "headers": {"Auto-Submitted": "auto-generated"} if row.actor_id is None else {},
