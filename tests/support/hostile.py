@@ -64,6 +64,7 @@ def json_text(value: Any) -> bytes:
 
 
 def text_holds_lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a surrogate that is not one of a pair: no UTF-8 can encode it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -102,8 +103,8 @@ def header_value(text: str) -> str:
 
 @st.composite
 def hostile_text(draw: st.DrawFn, around: str = "", characters: tuple[str, ...] = HOSTILE_CHARACTERS) -> str:
-    """`around` (or some text) with one to three hostile characters put in, never first: a client trims
-    leading white space from a header, so a hostile first character would not reach the desk."""
+    """`around` (or some text) with one to three hostile characters put in, never first: HTTP drops the
+    white space a header value starts with (and requests refuses to send it), so it would not reach the desk."""
     text = around or draw(st.sampled_from(["x", "Sign-in fails"]))
     for _ in range(draw(st.integers(1, 3))):
         at = draw(st.integers(1, len(text)))
@@ -111,10 +112,10 @@ def hostile_text(draw: st.DrawFn, around: str = "", characters: tuple[str, ...] 
     return text
 
 
-Path = tuple[str | int, ...]
+MemberPath = tuple[str | int, ...]  # keys and indexes, outermost first
 
 
-def _places(value: Any, path: Path = (), depth: int = 0) -> Iterator[Path]:
+def _places(value: Any, path: MemberPath = (), depth: int = 0) -> Iterator[MemberPath]:
     """Every path to a value inside `value` (its members, their members, ...), a few levels down."""
     if depth >= 4:
         return
@@ -128,7 +129,7 @@ def _places(value: Any, path: Path = (), depth: int = 0) -> Iterator[Path]:
         yield from _places(member, (*path, key), depth + 1)
 
 
-def _replaced(value: Any, path: Path, new: Any, rename: bool = False) -> Any:
+def _replaced(value: Any, path: MemberPath, new: Any, rename: bool = False) -> Any:
     """A copy of `value` with the member at `path` replaced by `new`, or (`rename`) its key renamed to `new`."""
     head, rest = path[0], path[1:]
     if isinstance(value, dict):
@@ -146,7 +147,7 @@ def _replaced(value: Any, path: Path, new: Any, rename: bool = False) -> Any:
     ]
 
 
-def _member(value: Any, path: Path) -> Any:
+def _member(value: Any, path: MemberPath) -> Any:
     for key in path:
         value = value[key]
     return value
@@ -195,13 +196,18 @@ def hostile_query(draw: st.DrawFn, query: dict[str, Any] | None) -> dict[str, An
 
 
 @st.composite
-def hostile_headers(draw: st.DrawFn, headers: dict[str, Any] | None, spared: frozenset[str]) -> dict[str, Any] | None:
+def hostile_headers(
+    draw: st.DrawFn,
+    headers: dict[str, Any] | None,
+    spared: frozenset[str],
+    characters: tuple[str, ...] = HEADER_HOSTILE_CHARACTERS,
+) -> dict[str, Any] | None:
     """`headers` with one header's value hostile text as a client sends it; the `spared` headers (lower case) kept."""
     names = sorted(name for name in headers or {} if name.lower() not in spared)
     if not headers or not names:
         return headers
     name = draw(st.sampled_from(names))
-    text = draw(hostile_text(str(headers[name]), HEADER_HOSTILE_CHARACTERS))
+    text = draw(hostile_text(str(headers[name]), characters))
     return {**headers, name: header_value(text)}
 
 
