@@ -4,8 +4,8 @@ The server and the browser both run in a network namespace that `unshare --net` 
 up (this needs root, as on the project's machines and in CI): nothing there reaches another host, so a page
 that needed the internet shows it. Where no namespace can be made, they run on this host's network instead,
 the server bound to 127.0.0.1 and chromium kept off the network by its flags; each test records which in its
-report (`network`). Without chromium the tests are skipped, except under CI (`CI` set), which installs it
-(.ci/run) and where they fail.
+report's properties (`network`, e.g. in --junitxml). Without chromium the tests are skipped, except under CI
+(`CI` set), which installs it (.ci/run) and where they fail.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,8 +78,8 @@ def loopback() -> Iterator[Loopback]:
 
 
 @pytest.fixture(autouse=True)
-def _network_in_report(loopback: Loopback, record_property: Callable[[str, object], None]) -> None:
-    record_property("network", loopback.description)
+def _network_in_report(loopback: Loopback, request: pytest.FixtureRequest) -> None:
+    request.node.user_properties.append(("network", loopback.description))
 
 
 @pytest.fixture(scope="session")
