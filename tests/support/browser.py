@@ -100,7 +100,7 @@ class Browser:
         if self.process.poll() is None:
             try:
                 self.send("Browser.close", timeout_s=5)
-            except BrowserError:
+            except (BrowserError, OSError):  # OSError: it closed its end of the pipe already
                 self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -221,14 +221,14 @@ class Page:
         for event in self.browser.events:
             if event.get("sessionId") != self.session:
                 continue
-            params = event.get("params", {})
-            if event["method"] == "Log.entryAdded":
+            params, method = event.get("params", {}), event.get("method")  # a late answer has no method
+            if method == "Log.entryAdded":
                 said.append(f"{params['entry']['level']}: {params['entry']['text']}")
-            elif event["method"] == "Runtime.consoleAPICalled":
+            elif method == "Runtime.consoleAPICalled":
                 said.append(f"console.{params['type']}: " + " ".join(str(a.get("value", "")) for a in params["args"]))
-            elif event["method"] == "Runtime.exceptionThrown":
+            elif method == "Runtime.exceptionThrown":
                 said.append(f"exception: {params['exceptionDetails'].get('text')}")
-            elif event["method"] == "Network.loadingFailed":
+            elif method == "Network.loadingFailed":
                 said.append(f"failed request: {params.get('errorText')} {params.get('blockedReason', '')}")
         return said
 
@@ -238,7 +238,8 @@ class Page:
 
     def colours(self, png: bytes, at_most: int = 1000) -> int:
         """How many distinct colours the PNG image `png` holds (counting stops at `at_most`), as this page's
-        canvas decodes it: the project has no imaging library of its own."""
+        canvas decodes it: the project has no imaging library of its own. Use a new page (about:blank): a
+        page's policy may refuse the image."""
         source = "data:image/png;base64," + base64.b64encode(png).decode()
         return int(
             self.evaluate(
