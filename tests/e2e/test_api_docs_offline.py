@@ -72,13 +72,6 @@ def test_the_api_docs_run_offline_under_their_policy(browser: Browser, desk_url:
     assert colours > 16, f"{screenshot} holds {colours} colours: a blank page, not the docs"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="swagger-ui-bundle 1.1.0 (the newest on PyPI) ships Swagger UI 4.15.5, which reads OpenAPI 3.0 only; "
-    "FastAPI's document says `openapi: 3.1.0`, so /api/docs shows 'Unable to render this definition' "
-    "(with the version given as 3.0.3 it draws every operation, nothing blocked by its policy)",
-)
 def test_the_api_docs_show_sladesks_operations(browser: Browser, desk_url: str, tmp_path: Path) -> None:
     page = _open(browser, f"{desk_url}/api/docs", SWAGGER_UI_DONE)
     (tmp_path / "api-docs.png").write_bytes(page.screenshot())

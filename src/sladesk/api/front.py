@@ -22,6 +22,10 @@ from swagger_ui_bundle import swagger_ui_path
 DOCS_PATH = "/api/docs"
 DOCS_STATIC = f"{DOCS_PATH}/static"
 DOCS_INIT = f"{DOCS_PATH}/init.js"
+# The document as the bundled Swagger UI reads it. swagger-ui-bundle ships Swagger UI 4, which refuses to
+# draw a document that says `openapi: 3.1.0` (FastAPI's); the same document labelled 3.0.3 draws every
+# operation. The API's own document at /api/openapi.json stays as FastAPI made it.
+DOCS_OPENAPI = f"{DOCS_PATH}/openapi.json"
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI: its script and style sheet from the desk, the style attributes it sets, its data: icons,
 # and requests to the desk's own API (the OpenAPI document, "Try it out").
@@ -42,7 +46,11 @@ def install(app: FastAPI) -> None:
 
     @app.get(DOCS_INIT, include_in_schema=False)
     def docs_init() -> Response:
-        return Response(_docs_script(openapi_url), media_type="text/javascript")
+        return Response(_docs_script(DOCS_OPENAPI), media_type="text/javascript")
+
+    @app.get(DOCS_OPENAPI, include_in_schema=False)
+    def docs_openapi() -> Response:
+        return Response(json.dumps({**app.openapi(), "openapi": "3.0.3"}), media_type="application/json")
 
     @app.get("/", include_in_schema=False)
     def front_page() -> HTMLResponse:
