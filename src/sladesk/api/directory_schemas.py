@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
 from sladesk.api.schemas import Body, Instant
 from sladesk.policy.model import check_zone
@@ -45,12 +45,12 @@ class PartialUpdate(Body):
 
     NOT_NULL: ClassVar[tuple[str, ...]] = ()
 
-    @model_validator(mode="after")
-    def _not_null(self) -> Self:
-        for name in self.NOT_NULL:
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.NOT_NULL:
+            raise ValueError("cannot be null")
+        return value
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

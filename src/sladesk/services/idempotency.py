@@ -13,6 +13,7 @@ request sent again after that is a new request.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -50,6 +51,9 @@ class Claim:
     claimed_at: datetime
 
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")  # what a header carries safely, and every database stores
+
+
 def claim(
     sessions: sessionmaker[Session], user_id: int, key: str, request_sha256: str, now: datetime
 ) -> Claim | Remembered:
@@ -59,6 +63,8 @@ def claim(
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidFieldError("Idempotency-Key", f"give 1 to {MAX_KEY_LENGTH} characters")
+    if not _PRINTABLE.fullmatch(key):
+        raise InvalidFieldError("Idempotency-Key", "use printable ASCII characters only (a UUID, say)")
     for _ in range(_ATTEMPTS):
         try:
             with transaction(sessions) as session:
