@@ -347,3 +347,54 @@ def test_the_workers_hourly_chores_forget_old_idempotency_keys(desk: Desk):
     desk.clock.advance(timedelta(hours=25))
     worker.run_once()
     assert keys() == 0
+
+
+ESCALATING = """
+notifications:
+  - {on: breached, notify: [assignee]}
+  - {on: breached, notify: [managers], after: 1h}
+"""
+
+
+def _escalating_desk(desk: Desk) -> int:
+    from sladesk.policy import builtin_source
+
+    desk.user("boss", Role.ADMIN)
+    source = builtin_source("alleo").replace("id: alleo\n", "id: alleo_escalating\n", 1) + ESCALATING
+    uploaded = desk.client.post(
+        "/api/v1/policies", content=source, headers={**desk.headers["boss"], "Content-Type": "application/yaml"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    organisation = desk.organisation("Acme", "alleo_escalating")
+    desk.user("customer", Role.CUSTOMER, organisation)
+    desk.user("agent", Role.AGENT)
+    return organisation
+
+
+def test_a_breach_still_open_an_hour_later_is_raised_to_the_managers(desk: Desk, sent: Sent):
+    ticket = _open(desk, _escalating_desk(desk), 1)
+    worker = _worker(desk, sent)
+    desk.clock.set("2026-12-07T18:00:00.2Z")  # due at 13:00 in New York
+    worker.run_once()
+    assert (len(sent.to("agent@example.com")), sent.to("boss@example.com")) == (1, [])
+    assert _timers(desk, ticket) == [("notify", "breached:first_response:1", utc("2026-12-07T19:00:00Z"))]
+
+    desk.clock.set("2026-12-07T19:00:00.2Z")
+    assert worker.run_once().fired == 1
+    raised = _history(desk, ticket)[-1]
+    assert raised.describe() == (
+        "first_response: still breached since 2026-12-07T13:00:00-05:00; notified boss <boss@example.com> by email"
+    )
+    assert len(sent.to("boss@example.com")) == 1
+
+
+def test_a_reply_within_the_hour_keeps_the_managers_out_of_it(desk: Desk, sent: Sent):
+    ticket = _open(desk, _escalating_desk(desk), 1)
+    worker = _worker(desk, sent)
+    desk.clock.set("2026-12-07T18:00:00.2Z")
+    worker.run_once()
+    desk.clock.set("2026-12-07T18:30:00Z")
+    reply(desk.sessions, desk.actors["agent"], ticket, "Sorry for the wait: on it.", now=desk.clock())
+    desk.clock.set("2026-12-07T19:00:00.2Z")
+    assert worker.run_once().fired == 0
+    assert sent.to("boss@example.com") == []

@@ -306,13 +306,24 @@ Recipient = Literal["assignee", "team", "managers", "customer"]
 class NotificationRuleSpec(Spec):
     """Who is told when a clock reaches a moment: for the listed metrics and severities (none listed: all).
 
-    `assignee` is the team while the ticket is unassigned; `managers` are the desk's admins.
+    `assignee` is the team while the ticket is unassigned; `managers` are the desk's admins. With `after`,
+    they are told that long after the moment (counted on the metric's calendar), and only if the clock is
+    still running then: "tell the managers if a breach is still open an hour later".
     """
 
     on: NotificationMoment
     notify: tuple[Recipient, ...] = Field(min_length=1)
     metrics: tuple[Identifier, ...] = ()
     severities: tuple[str, ...] = ()
+    after: PolicyDuration | None = None
+
+    def applies(self, moment: str, metric: str | None, severity: str) -> bool:
+        """Whether the rule speaks of `moment` of `metric` for a ticket of `severity` (its code)."""
+        return (
+            self.on == moment
+            and (not self.metrics or metric in self.metrics)
+            and (not self.severities or severity in self.severities)
+        )
 
 
 DEFAULT_NOTIFICATIONS = (

@@ -49,17 +49,13 @@ def recipients(
     *,
     metric: str | None,
 ) -> list[User]:
-    """The active people the policy's rules name for `moment` on this ticket, each once."""
+    """The active people the policy's rules name for `moment` on this ticket, each once (rules with an `after`
+    are told later, by their own timer)."""
     severity = policy.severity(ticket.severity_rank).code
     wanted: set[Recipient] = set()
     for rule in policy.spec.notifications:
-        if rule.on != moment:
-            continue
-        if rule.metrics and metric not in rule.metrics:
-            continue
-        if rule.severities and severity not in rule.severities:
-            continue
-        wanted.update(rule.notify)
+        if rule.after is None and rule.applies(moment, metric, severity):
+            wanted.update(rule.notify)
     return people(session, ticket, wanted)
 
 

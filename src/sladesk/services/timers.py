@@ -22,7 +22,7 @@ from sladesk.services.clocks import load_events, replay_events, ticket_policy
 from sladesk.services.notifications import label, notify_people, people, recipients
 from sladesk.services.record import record_change
 from sladesk.sla import Event
-from sladesk.sla.events import CloseNoticeEvent, CommsEvent, SlaEvent, StatusEvent
+from sladesk.sla.events import CloseNoticeEvent, CommsEvent, NotifiedEvent, SlaEvent, StatusEvent
 from sladesk.sla.timers import PlannedTimer, auto_close_plan, plan_timers
 from sladesk.store.tables import Ticket, Timer, User
 
@@ -135,6 +135,27 @@ def _action(
                 metric=timer.subject or "",
                 cycle=timer.cycle,
                 reached_at=timer.at,
+                notified=tuple(label(user) for user in told),
+            ),
+            told,
+        )
+    if timer.kind == "notify":
+        moment, metric, index = (timer.subject or "::").split(":")
+        rule = policy.spec.notifications[int(index)]
+        told = people(session, ticket, rule.notify)
+        reached = next(
+            e.reached_at
+            for e in reversed(events)
+            if isinstance(e, SlaEvent) and (e.moment, e.metric, e.cycle) == (moment, metric, timer.cycle)
+        )
+        return (
+            NotifiedEvent(
+                at=at,
+                moment=moment,
+                metric=metric or None,
+                rule=int(index),
+                reached_at=reached,
+                due_at=timer.at,
                 notified=tuple(label(user) for user in told),
             ),
             told,

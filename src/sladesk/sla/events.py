@@ -181,6 +181,26 @@ class SlaEvent(_Event):
         return f"{self.metric}: {what} at {self.reached_at.isoformat()}{_recipients(self.notified)}"
 
 
+class NotifiedEvent(_Event):
+    """People told of a clock's moment some time after it (a notification rule's `after`), the clock still running."""
+
+    type: Literal["notified"] = "notified"
+    moment: str
+    metric: str | None = None
+    rule: int  # the notification rule's index in the policy
+    reached_at: AwareDatetime  # when the moment itself was reached
+    due_at: AwareDatetime  # when the rule's `after` had passed
+    notified: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        still = f"still {self.moment.replace('_', ' ')} since {self.reached_at.isoformat()}"
+        return (f"{self.metric}: {still}" if self.metric else still.capitalize()) + _recipients(self.notified)
+
+
 class CloseNoticeEvent(_Event):
     """The customer was told that the ticket will be closed automatically at `close_at`."""
 
@@ -226,6 +246,7 @@ Event = Annotated[
     | AttachmentEvent
     | BelievedResolvedEvent
     | SlaEvent
+    | NotifiedEvent
     | CloseNoticeEvent
     | CommsEvent,
     Field(discriminator="type"),
@@ -246,6 +267,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "attachment",
     "believed_resolved",
     "sla",
+    "notified",
     "close_notice",
     "comms",
 )

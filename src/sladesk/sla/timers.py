@@ -8,7 +8,9 @@ Kinds:
 - `warning`, `goal_missed`, `breached`: a counting clock reaches its warning, goal or due instant
   (`subject` is the metric);
 - `close_notice`, `auto_close`: the policy's auto-close rule tells the customer, then moves the ticket;
-- `comms_overdue`: a required internal or external update is overdue (`subject` is the channel).
+- `comms_overdue`: a required internal or external update is overdue (`subject` is the channel);
+- `notify`: a notification rule's `after` has passed since a moment, the clock still running (`subject` is
+  `<moment>:<metric>:<rule index>`).
 A moment already recorded in the history (an `sla`, `close_notice` or `comms` event for the same instant)
 is not planned again.
 """
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sladesk.policy import Policy
 from sladesk.policy.model import AutoCloseSpec, Comms
-from sladesk.sla.events import CloseNoticeEvent, CommsEvent, Event, SlaEvent
+from sladesk.sla.events import CloseNoticeEvent, CommsEvent, Event, NotifiedEvent, SlaEvent
 from sladesk.sla.history import History
 from sladesk.sla.replay import ReplayReport
 
@@ -70,6 +72,7 @@ def plan_timers(report: ReplayReport, events: Sequence[Event]) -> list[PlannedTi
     for channel, due in comms_due(report.policy, report.history).items():
         if ("comms_overdue", channel, due) not in done:
             planned.append(PlannedTimer("comms_overdue", channel, due))
+    planned += [timer for timer in delayed_notifications(report, events) if timer.key not in done]
     return sorted(planned, key=lambda timer: (timer.at, timer.kind, timer.subject or ""))
 
 
@@ -119,6 +122,26 @@ def comms_due(policy: Policy, history: History) -> dict[str, datetime]:
     return due
 
 
+def delayed_notifications(report: ReplayReport, events: Sequence[Event]) -> list[PlannedTimer]:
+    """For each clock moment in the history, the notification rules with an `after` that are still to come:
+    while the clock that reached the moment runs in the same cycle."""
+    policy = report.policy
+    severity = report.severity.code
+    planned: list[PlannedTimer] = []
+    for event in events:
+        if not isinstance(event, SlaEvent):
+            continue
+        metric = report.metrics.get(event.metric)
+        if metric is None or metric.instants.counting_from is None or metric.instants.cycle != event.cycle:
+            continue  # stopped or paused since, or a new cycle: nothing is still late
+        for index, rule in enumerate(policy.spec.notifications):
+            if rule.after is None or not rule.applies(event.moment, event.metric, severity):
+                continue
+            at = metric.calendar.add(event.reached_at, rule.after.on(metric.calendar))
+            planned.append(PlannedTimer("notify", f"{event.moment}:{event.metric}:{index}", at, event.cycle))
+    return planned
+
+
 def _recorded(events: Sequence[Event]) -> set[TimerKey]:
     """The moments the history already holds, keyed as `PlannedTimer.key` would name them."""
     keys: set[TimerKey] = set()
@@ -129,4 +152,6 @@ def _recorded(events: Sequence[Event]) -> set[TimerKey]:
             keys.add(("close_notice", None, event.close_at))
         elif isinstance(event, CommsEvent) and event.action == "overdue" and event.due_at is not None:
             keys.add(("comms_overdue", event.channel, event.due_at))
+        elif isinstance(event, NotifiedEvent):
+            keys.add(("notify", f"{event.moment}:{event.metric}:{event.rule}", event.due_at))
     return keys
