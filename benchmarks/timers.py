@@ -40,6 +40,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -518,6 +519,10 @@ def print_table(results: list[Measured]) -> None:
     console.print(table)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl+C: the workers stop and the databases are dropped on the way out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("SLADESK_BENCH_POSTGRES_URL", DEFAULT_DATABASE_URL))
@@ -536,6 +541,7 @@ def main() -> int:
         f" {args.tickets * TIMERS_PER_TICKET:,} timers due over {args.spread:g} s; worker logs in {logs}"
     )
     results: list[Measured] = []
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         if not args.sqlite_only:
             admin_url = make_url(args.database_url)
@@ -547,6 +553,9 @@ def main() -> int:
             results += run_sqlite(args.tickets, args.spread, args.lead, logs)
     except BenchmarkError as error:
         console.print(f"[red]cannot run: {error}[/red]")
+        return 1
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/red]")
         return 1
     print_table(results)
     four = [r for r in results if r.configuration == "PostgreSQL, 4 worker(s)"]
