@@ -34,8 +34,9 @@ from sladesk.store.wakeup import CHANNEL, SOON, waker
 log = logging.getLogger("sladesk.worker")
 
 SAFETY_POLL = SOON.total_seconds()
-TIMER_BATCH = 200
-OUTBOX_BATCH = 50
+TIMER_BATCH = 25  # timers fired in one transaction: its firings become visible (and deliverable) at its commit
+OUTBOX_BATCH = 100
+IDLE_BACKOFF = 0.1  # seconds to wait when due rows are all held by other workers' passes
 
 Chore = Callable[[sessionmaker[Session], datetime], Any]
 
@@ -47,6 +48,7 @@ class Pass:
     fired: int
     skipped: int
     busy: int
+    claimed: int
     sent: int
     retried: int
     dead: int
@@ -92,6 +94,7 @@ class Worker:
             fired=len(fired.acted),
             skipped=len(fired.skipped),
             busy=fired.busy,
+            claimed=fired.claimed,
             sent=len(delivered.sent),
             retried=len(delivered.retried),
             dead=len(delivered.dead),
@@ -127,7 +130,10 @@ class Worker:
                 if done.busy:  # tickets held by requests: try again shortly
                     self._stopping.wait(0.05)
                     continue
-                self._sleep(self.seconds_to_next(), alarm, listen)
+                wait = self.seconds_to_next()
+                if wait == 0 and done.claimed == 0 and done.sent + done.retried + done.dead == 0:
+                    wait = IDLE_BACKOFF  # due rows, all held by other workers' passes: do not spin on them
+                self._sleep(wait, alarm, listen)
             log.info("worker stopped", extra={"worker": self.name})
 
     def stop(self) -> None:

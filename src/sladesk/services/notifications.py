@@ -12,13 +12,13 @@ Their text is rendered when they are delivered (`render`), from the stored event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from sladesk.config import Settings
 from sladesk.mail.reference import ticket_message_id, ticket_subject
@@ -77,9 +77,9 @@ def people(session: Session, ticket: Ticket, wanted: Iterable[Recipient]) -> lis
         else:
             wanted.add("team")
     if "team" in wanted:
-        add(session.scalars(staff.where(User.role == "agent")))
+        add(_per_transaction(session, "team", lambda: list(session.scalars(staff.where(User.role == "agent")))))
     if "managers" in wanted:
-        add(session.scalars(staff.where(User.role == "admin")))
+        add(_per_transaction(session, "managers", lambda: list(session.scalars(staff.where(User.role == "admin")))))
     if "customer" in wanted:
         requester = session.get(User, ticket.requester_id)
         if requester is not None:
@@ -136,7 +136,26 @@ def after_event(session: Session, ticket: Ticket, row: TicketEvent, event: Event
 
 
 def active_subscriptions(session: Session) -> list[Subscription]:
-    return list(session.scalars(select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)))
+    query = select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)
+    return _per_transaction(session, "subscriptions", lambda: list(session.scalars(query)))
+
+
+_CACHE = "sladesk_notification_lookups"
+Found = TypeVar("Found")
+
+
+def _per_transaction(session: Session, key: str, look_up: Callable[[], Found]) -> Found:
+    """`look_up()` once per transaction of `session` (a worker's pass fires many timers in one)."""
+    cache: dict[str, Any] = session.info.setdefault(_CACHE, {})
+    if key not in cache:
+        cache[key] = look_up()
+    return cache[key]  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_lookups(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop(_CACHE, None)
 
 
 def _customer_hears(event: Event, row: TicketEvent, ticket: Ticket) -> bool:

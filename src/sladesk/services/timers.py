@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sladesk.policy import Policy
 from sladesk.services.clocks import load_events, replay_events, ticket_policy
@@ -25,6 +26,7 @@ from sladesk.sla import Event
 from sladesk.sla.events import CloseNoticeEvent, CommsEvent, NotifiedEvent, SlaEvent, StatusEvent
 from sladesk.sla.timers import PlannedTimer, auto_close_plan, plan_timers
 from sladesk.store.tables import Ticket, Timer, User
+from sladesk.store.wakeup import IN_WORKER
 
 MAX_FIRINGS_PER_TICKET = 20  # a plan holds far fewer: more would mean a plan that never settles
 
@@ -45,6 +47,7 @@ class FiredTimers:
 def fire_due_timers(session: Session, now: datetime, *, limit: int = 200) -> FiredTimers:
     """Act on up to `limit` timers due by `now`, earliest first, each in a savepoint of the caller's unit of work."""
     postgres = session.get_bind().dialect.name == "postgresql"
+    session.info[IN_WORKER] = True  # timers this pass writes are for this pass: no need to wake the others
     statement = select(Timer).where(Timer.fired_at.is_(None), Timer.due_at <= now).order_by(Timer.due_at, Timer.id)
     statement = statement.limit(limit)
     if postgres:
@@ -118,7 +121,8 @@ def _fence(session: Session, timer: Timer, now: datetime, outcome: str) -> bool:
     )
     if not marked.rowcount:  # type: ignore[attr-defined]
         return False
-    timer.fired_at, timer.outcome = now, outcome
+    set_committed_value(timer, "fired_at", now)  # in step with the row, without a second UPDATE
+    set_committed_value(timer, "outcome", outcome)
     return True
 
 

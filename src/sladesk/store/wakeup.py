@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 CHANNEL = "sladesk_timers"
 SOON = timedelta(seconds=5)  # a worker's safety poll: timers further out are found by it anyway
 _PENDING = "sladesk_wake_after_commit"
+IN_WORKER = "sladesk_in_worker"  # set on a worker's session: a timer it writes already due, it fires itself
 
 
 def waker(session: Session) -> threading.Event:
@@ -31,7 +32,7 @@ def waker(session: Session) -> threading.Event:
 
 def timer_written(session: Session, due_at: datetime, now: datetime) -> None:
     """Note a timer due at `due_at`, written in `session`'s transaction; wake the workers if it is soon."""
-    if due_at - now > SOON:
+    if due_at - now > SOON or (due_at <= now and session.info.get(IN_WORKER)):
         return
     session.info[_PENDING] = True
     if session.get_bind().dialect.name == "postgresql":
@@ -40,6 +41,7 @@ def timer_written(session: Session, due_at: datetime, now: datetime) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
+    session.info.pop(IN_WORKER, None)
     if session.info.pop(_PENDING, False):
         waker(session).set()
 
@@ -47,3 +49,4 @@ def _wake_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(IN_WORKER, None)
