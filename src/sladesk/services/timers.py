@@ -18,11 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sladesk.policy import Policy
 from sladesk.services.clocks import load_events, replay_events, ticket_policy
 from sladesk.services.notifications import label, notify_people, people, recipients
 from sladesk.services.record import record_change
-from sladesk.sla import Event
+from sladesk.sla import Event, ReplayReport
 from sladesk.sla.events import CloseNoticeEvent, CommsEvent, NotifiedEvent, SlaEvent, StatusEvent
 from sladesk.sla.timers import PlannedTimer, auto_close_plan, plan_timers
 from sladesk.store.tables import Ticket, Timer, User
@@ -105,7 +104,7 @@ def fire_timer(session: Session, ticket: Ticket, timer: Timer, now: datetime) ->
         return None  # another worker fired it first, or a change replaced it
     if stale or planned is None:
         return False
-    event, told = _action(session, policy, ticket, planned, events, at)
+    event, told = _action(session, report, ticket, planned, events, at)
     recorded = record_change(session, ticket, event, actor_id=None, prior=events, policy=policy)
     notify_people(session, ticket, recorded.event, told, policy)
     return True
@@ -127,9 +126,10 @@ def _fence(session: Session, timer: Timer, now: datetime, outcome: str) -> bool:
 
 
 def _action(
-    session: Session, policy: Policy, ticket: Ticket, timer: PlannedTimer, events: Sequence[Event], at: datetime
+    session: Session, report: ReplayReport, ticket: Ticket, timer: PlannedTimer, events: Sequence[Event], at: datetime
 ) -> tuple[Event, list[User]]:
-    """The event that records what the timer's moment means, and the people it tells."""
+    """The event that records what the timer's moment means, and the people it tells (`report`: the ticket at `at`)."""
+    policy = report.policy
     if timer.kind in ("warning", "goal_missed", "breached"):
         told = recipients(session, policy, ticket, timer.kind, metric=timer.subject)  # type: ignore[arg-type]
         return (
@@ -176,8 +176,7 @@ def _action(
             ),
             told,
         )
-    report_history = replay_events(policy, list(events), at).history
-    plan = auto_close_plan(policy, report_history)
+    plan = auto_close_plan(policy, report.history)
     assert plan is not None  # the timer is in the current plan, so the rule applies
     if timer.kind == "close_notice":
         told = people(session, ticket, ["customer"])
