@@ -24,6 +24,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
+def blank_as_unset(value: object) -> object:
+    """An empty or blank variable counts as unset: the validator every optional setting shares."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class ConfigError(SladeskError):
     """A `SLADESK_*` environment variable holds a value the desk cannot use."""
 
@@ -92,7 +97,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_as_unset(value)
 
     @field_validator("smtp_port", "smtp_security", "delivery_timeout_seconds", "embedded_worker", mode="before")
     @classmethod

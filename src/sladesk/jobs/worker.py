@@ -86,7 +86,7 @@ class Worker:
         delivered = deliver_due(self.sessions, self.clock, self.settings, limit=OUTBOX_BATCH, send=self.send)
         for outcome, keys in (("sent", delivered.sent), ("retried", delivered.retried), ("dead", delivered.dead)):
             for key in keys:
-                DELIVERIES.labels(_channel(key, delivered.kinds), outcome).inc()
+                DELIVERIES.labels(delivered.kinds.get(key, "unknown"), outcome).inc()
                 log.info("message " + outcome, extra={"worker": self.name, "idempotency_key": key})
         self._run_chores(self.clock())
         handled = len(delivered.sent) + len(delivered.retried) + len(delivered.dead)
@@ -187,10 +187,6 @@ class Worker:
                 chore(self.sessions, now)
             except Exception:
                 log.exception("chore failed", extra={"worker": self.name, "chore": getattr(chore, "__name__", "")})
-
-
-def _channel(key: str, kinds: dict[str, str]) -> str:
-    return kinds.get(key, "unknown")
 
 
 class WorkerThread:

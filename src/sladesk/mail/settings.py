@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sladesk.config import ENV_PREFIX, ConfigError
+from sladesk.config import ENV_PREFIX, ConfigError, blank_as_unset
 
 IMAP_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 
@@ -58,7 +58,7 @@ class MailboxSettings(BaseSettings):
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return blank_as_unset(value)
 
     @field_validator("imap_security", mode="before")
     @classmethod
