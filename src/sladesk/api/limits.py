@@ -215,6 +215,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._unparsed_head_bytes = 0  # bytes received while the head was incomplete, whatever the parser holds
         self._header_count = 0
         self._body_since = 0.0  # the loop time the body's deadline counts from
+        self._awaiting_ask = False  # at the last deadline the desk had not yet sent `100 Continue`
         self._body_bytes = 0  # received since `_body_since`
         self._refusal: tuple[int, str] | None = None
 
@@ -270,6 +271,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.parser.should_upgrade() and self._should_upgrade():
             return  # a WebSocket: its own protocol takes the connection over
         self._in_body, self._body_since, self._body_bytes = True, self.loop.time(), 0
+        self._awaiting_ask = False
         self._arm(self.body_timeout_seconds)
 
     def on_body(self, body: bytes) -> None:
@@ -313,7 +315,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         waiting_for_the_desk = self.flow.read_paused or (self._in_body and self.cycle.waiting_for_100_continue)
         if waiting_for_the_desk:  # not reading yet, or not asked for the body yet: the client is not the one late
             self._body_since, self._body_bytes = self.loop.time(), 0
+            self._awaiting_ask = self._in_body
             self._arm(self.body_timeout_seconds if self._in_body else self.head_timeout_seconds)
+            return
+        if self._in_body and self._awaiting_ask:  # asked since the last deadline: a whole window from now
+            self._awaiting_ask = False
+            self._body_since, self._body_bytes = self.loop.time(), 0
+            self._arm(self.body_timeout_seconds)
             return
         if self._in_body:
             allowed = self.body_timeout_seconds + self._body_bytes / self.body_min_bytes_per_second
