@@ -34,6 +34,7 @@ MAX_NESTING = 32  # as `sladesk.api.schemas.MAX_NESTING`: levels of objects and 
 MAX_BODY_BYTES = 1024 * 1024  # JSON and YAML bodies: far above the longest field a ticket allows
 MAX_UPLOAD_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024  # one attachment and its multipart framing
 HEAD_TIMEOUT_SECONDS = 20.0  # from a request's first byte (or the connection's opening) to the end of its headers
+LINGER_SECONDS = 2.0  # after a refusal, how long the rest of the client's request is read and dropped
 BODY_TIMEOUT_SECONDS = 20.0  # for a body to arrive, plus a second for every `BODY_MIN_BYTES_PER_SECOND` received
 BODY_MIN_BYTES_PER_SECOND = 1000  # so a 10 MiB upload may take as long as a link of 8 kbit/s needs, a trickle less
 MAX_HEADERS = 100  # as Apache's LimitRequestFields; the desk's own clients send about ten
@@ -368,7 +369,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         # A pipelined request refused while the one before it is still being answered: no answer can go in between.
         if self._in_body or self.cycle is None or self.cycle.response_complete:
             self.transport.write(head + body)
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        # A lingering close: end our side and go on reading (and dropping) what the client still sends for a
+        # moment, so that the kernel does not answer that unread data with a reset that destroys our answer.
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 def _too_large(length: int | None, limit: int) -> str:
