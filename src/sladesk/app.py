@@ -1,7 +1,7 @@
 """The desk as one ASGI application, composed from its parts: what `sladesk serve` and uvicorn run.
 
-Today that is the REST API (`sladesk.api`) and, when asked, the embedded worker (`sladesk.jobs`), which
-runs in a thread of the server process from startup to shutdown; the web pages join them here.
+The REST API (`sladesk.api`), the web pages (`sladesk.web`) and, when asked, the embedded worker
+(`sladesk.jobs`), which runs in a thread of the server process from startup to shutdown.
 
 `factory` is for uvicorn and process managers that import the app themselves; it reads the settings
 from the environment (`SLADESK_DATABASE_URL`, `SLADESK_DATA_DIR`, see `sladesk.config`):
@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sladesk import web
 from sladesk.api import create_app
 from sladesk.config import Settings, load_settings
 from sladesk.jobs import Worker, WorkerThread
@@ -47,6 +48,7 @@ def compose(
     settings it delivers with), a worker runs in this process while the application does.
     """
     app = create_app(sessions, clock=clock, attachments_dir=attachments_dir)
+    web.install(app)
     if worker is not None:
         chores = default_chores(worker, attachments_dir)
         embed_worker(app, Worker(sessions, worker, clock=app.state.clock, chores=chores))

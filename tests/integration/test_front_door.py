@@ -30,6 +30,10 @@ from tests.support.processes import free_port, serving
 
 PASSWORD = "s3cret-pw"
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def _unreachable_urls(tmp_path: Path) -> list[str]:
@@ -270,13 +274,13 @@ def test_the_docs_page_and_its_assets_come_from_the_desk(desk: Desk):
     assert for_the_page["paths"] == document["paths"]
 
 
-def test_the_front_page_says_what_the_desk_is_and_links_the_docs(desk: Desk):
+def test_the_front_page_is_the_sign_in_page_says_what_the_desk_is_and_links_the_docs(desk: Desk):
     answer = desk.client.get("/")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
-    assert "sladesk" in answer.text and "support desk" in answer.text
+    assert "sladesk" in answer.text and "support desk" in answer.text and 'action="/sign-in"' in answer.text
     assert 'href="/api/docs"' in answer.text and 'href="/api/openapi.json"' in answer.text
-    _assert_hardened(answer.headers)
+    _assert_hardened(answer.headers, PAGE_POLICY)
     # Neither the front page nor the docs are API operations.
     paths = desk.client.get("/api/openapi.json").json()["paths"]
     assert "/" not in paths and "/api/docs" not in paths

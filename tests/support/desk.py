@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from sladesk.api import create_app
+from sladesk.app import compose
 from sladesk.services import Actor, Role
 from tests.support.clock import FixedClock
 from tests.support.units import create_organisation, create_user, issue_token
@@ -51,8 +51,8 @@ class Desk:
         self.ids[name] = organisation.id
         return organisation.id
 
-    def user(self, key: str, role: Role, organisation: int | None = None) -> int:
-        """A user `key`@example.com named `key`, with an API token named "tests"."""
+    def user(self, key: str, role: Role, organisation: int | None = None, password: str | None = None) -> int:
+        """A user `key`@example.com named `key`, with an API token named "tests" (and `password` to sign in)."""
         user = create_user(
             self.sessions,
             None,
@@ -60,6 +60,7 @@ class Desk:
             name=key,
             role=role,
             organisation_id=organisation,
+            password=password,
             now=self.clock(),
         )
         self.ids[key] = user.id
@@ -68,8 +69,8 @@ class Desk:
         return user.id
 
     def app(self) -> FastAPI:
-        """A new app on the desk, reading the desk's clock for `now`."""
-        return create_app(self.sessions, self.clock, self.attachments)
+        """A new app on the desk (the API and the pages), reading the desk's clock for `now`."""
+        return compose(self.sessions, attachments_dir=self.attachments, clock=self.clock)
 
     @cached_property
     def client(self) -> TestClient:

@@ -1,9 +1,9 @@
-"""The front door: the page at `/`, the interactive API docs served offline, and every response's hardening headers.
+"""The front door: the interactive API docs served offline, and every response's hardening headers.
 
 The docs page (`/api/docs`) runs Swagger UI from the `swagger-ui-bundle` package's files, served by the
 desk itself under `/api/docs/static`: it works on a machine without internet and loads nothing from
 elsewhere. Every response carries a Content-Security-Policy (none for JSON, the desk's own scripts and
-styles for the docs page), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; an
+styles for the docs page and the web pages), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; an
 answer to a request with credentials (an `Authorization` header) is never stored by a cache. An error
 no handler answers is a bare 500 problem document; its traceback goes to the server's log.
 """
@@ -27,6 +27,13 @@ DOCS_INIT = f"{DOCS_PATH}/init.js"
 # operation. The API's own document at /api/openapi.json stays as FastAPI made it.
 DOCS_OPENAPI = f"{DOCS_PATH}/openapi.json"
 JSON_POLICY = "default-src 'none'; frame-ancestors 'none'"
+JSON_PATHS = ("/api/", "/metrics")
+# The web pages (`sladesk.web`): the desk's own scripts, styles and images only, no inline script or style,
+# forms posted to the desk only, and never framed by another site.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI: its script and style sheet from the desk, the style attributes it sets, its data: icons,
 # and requests to the desk's own API (the OpenAPI document, "Try it out").
 DOCS_POLICY = (
@@ -36,8 +43,7 @@ DOCS_POLICY = (
 
 
 def install(app: FastAPI) -> None:
-    """Add the front page and the offline docs to `app` (made with `docs_url=None`), and the headers middleware."""
-    openapi_url = app.openapi_url or "/api/openapi.json"
+    """Add the offline docs to `app` (made with `docs_url=None`), and the headers middleware."""
     app.mount(DOCS_STATIC, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
 
     @app.get(DOCS_PATH, include_in_schema=False)
@@ -51,10 +57,6 @@ def install(app: FastAPI) -> None:
     @app.get(DOCS_OPENAPI, include_in_schema=False)
     def docs_openapi() -> Response:
         return Response(json.dumps({**app.openapi(), "openapi": "3.0.3"}), media_type="application/json")
-
-    @app.get("/", include_in_schema=False)
-    def front_page() -> HTMLResponse:
-        return HTMLResponse(_front_page(app.title, app.version, app.description, openapi_url))
 
     app.add_middleware(Hardening)
 
@@ -92,28 +94,6 @@ def _docs_script(openapi_url: str) -> str:
 """
 
 
-def _front_page(title: str, version: str, description: str, openapi_url: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{escape(title)}</title>
-</head>
-<body>
-<h1>{escape(title)} {escape(version)}</h1>
-<p>{escape(description)}</p>
-<p>This is its REST API, under <code>/api/v1</code>; every call but the health checks needs an API token
-(<code>Authorization: Bearer sld_...</code>, made with <code>sladesk admin</code>).</p>
-<ul>
-<li><a href="{DOCS_PATH}">Interactive API documentation</a></li>
-<li><a href="{escape(openapi_url)}">The OpenAPI document</a></li>
-</ul>
-</body>
-</html>
-"""
-
-
 class Hardening:
     """ASGI middleware: the hardening headers on every response, and a bare 500 for an unhandled error."""
 
@@ -125,7 +105,7 @@ class Hardening:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        policy = DOCS_POLICY if path == DOCS_PATH else JSON_POLICY
+        policy = DOCS_POLICY if path == DOCS_PATH else JSON_POLICY if path.startswith(JSON_PATHS) else PAGE_POLICY
         credentials = any(name == b"authorization" for name, _ in scope["headers"])
         started = False
 

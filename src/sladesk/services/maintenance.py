@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sladesk.services.attachments import SweptFiles, sweep_orphan_files
 from sladesk.services.idempotency import purge_idempotency_keys
 from sladesk.services.record import rebuild_clocks
+from sladesk.services.signin import forget_sign_ins
 from sladesk.store import make_sessions, transaction, upgrade
 
 log = logging.getLogger("sladesk.maintenance")
@@ -25,16 +26,19 @@ class Housekeeping:
 
     idempotency_keys: int
     files: SweptFiles | None
+    sign_ins: int = 0  # ended web sessions, aged failed sign-ins and expired reset links deleted
 
 
 def keep_house(session: Session, now: datetime, attachments_dir: Path | None = None) -> Housekeeping:
-    """Forget idempotency keys past their retention and, given the attachments directory, sweep its orphans.
+    """Forget idempotency keys past their retention and ended sign-ins, and, given the attachments directory,
+    sweep its orphans.
 
-    Each with its default age (`idempotency.RETENTION`, `attachments.ORPHAN_FILE_GRACE`).
+    Each with its default age (`idempotency.RETENTION`, `signin.IDLE_LIMIT`, `attachments.ORPHAN_FILE_GRACE`).
     """
     keys = purge_idempotency_keys(session, now)
+    sign_ins = forget_sign_ins(session, now)
     files = sweep_orphan_files(session, attachments_dir, now) if attachments_dir is not None else None
-    return Housekeeping(keys, files)
+    return Housekeeping(keys, files, sign_ins)
 
 
 def upgrade_desk(

@@ -334,3 +334,45 @@ class IdempotencyKey(Base):
     response: Mapped[dict[str, Any] | None]
     location: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A person signed in to the web pages: the cookie's secret (hashed), its CSRF token and its lifetime."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the cookie's secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by email: usable once, until it expires."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted per account and per address to slow down password guessing."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_at", "email", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

@@ -1,0 +1,74 @@
+// sladesk pages: small progressive enhancements, no framework. Every page works without this script;
+// it adds live countdowns, keyboard shortcuts and live updates.
+"use strict";
+
+// Countdowns: <time class="countdown" datetime="2026-12-07T15:00:00Z"> reads "in 2 h 05 min" or "12 min ago".
+function durationWords(totalSeconds) {
+  const s = Math.abs(Math.round(totalSeconds));
+  const days = Math.floor(s / 86400), hours = Math.floor((s % 86400) / 3600);
+  const minutes = Math.floor((s % 3600) / 60), seconds = s % 60;
+  if (days) return hours ? `${days} day${days === 1 ? "" : "s"} ${hours} h` : `${days} day${days === 1 ? "" : "s"}`;
+  if (hours) return `${hours} h ${String(minutes).padStart(2, "0")} min`;
+  if (minutes) return `${minutes} min`;
+  return `${seconds} s`;
+}
+
+function tickCountdowns() {
+  const now = Date.now();
+  for (const element of document.querySelectorAll("time.countdown[datetime]")) {
+    const due = Date.parse(element.getAttribute("datetime"));
+    if (Number.isNaN(due)) continue;
+    const left = (due - now) / 1000;
+    element.textContent = left >= 0 ? `in ${durationWords(left)}` : `${durationWords(left)} ago`;
+  }
+}
+
+// Keyboard shortcuts: elements with data-shortcut="r" are clicked or focused on that key; "?" lists them.
+function shortcutTargets() {
+  return [...document.querySelectorAll("[data-shortcut]")];
+}
+
+function typing(event) {
+  const target = event.target;
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+  if (event.key === "?") {
+    const help = document.getElementById("shortcuts");
+    if (help && typeof help.showModal === "function") { help.showModal(); event.preventDefault(); }
+    return;
+  }
+  const target = shortcutTargets().find((element) => element.dataset.shortcut === event.key);
+  if (!target) return;
+  event.preventDefault();
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) target.focus();
+  else target.click();
+}
+
+// Live updates: <body data-live="/events/..."> listens to server-sent events and reloads the marked region
+// (data-live-region) when the server says something changed, keeping what the person is typing.
+function liveUpdates() {
+  const source = document.body.dataset.live;
+  if (!source || typeof EventSource === "undefined") return;
+  const events = new EventSource(source);
+  events.addEventListener("changed", async () => {
+    const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const region of document.querySelectorAll("[data-live-region]")) {
+      const replacement = fresh.getElementById(region.id);
+      if (replacement && !region.contains(document.activeElement)) region.replaceWith(replacement);
+    }
+    tickCountdowns();
+    document.dispatchEvent(new CustomEvent("sladesk:updated"));
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  tickCountdowns();
+  setInterval(tickCountdowns, 1000);
+  document.addEventListener("keydown", onKey);
+  liveUpdates();
+});
