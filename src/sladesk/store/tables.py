@@ -376,3 +376,16 @@ class SignInFailure(Base):
     email: Mapped[str] = mapped_column(String(320))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class SavedView(Base):
+    """A set of queue filters an agent saved under a name, to find that part of the queue again."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    filters: Mapped[dict[str, Any]]  # the queue's query parameters: severity, organisation, assignee, state
+    created_at: Mapped[datetime]
