@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+import httpx2
 import pytest
 from sqlalchemy import func, select
 
@@ -22,6 +23,7 @@ from sladesk.store import make_engine, make_sessions, transaction
 from sladesk.store.tables import ApiToken, Organisation, SlaClock, Ticket, TicketEvent, User
 from tests.support.processes import env, executable, free_port, get, serving, sladesk
 from tests.support.units import create_organisation, create_user, seed_demo
+from tests.support.web import csrf_of
 
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
 NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
@@ -167,7 +169,8 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
     assert lines[try_it + 2] == '  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/api/v1/tickets'
     assert f"  dana@harborhealth.example   {token}" in lines
     row = next(line for line in lines if "dana@harborhealth.example" in line and "│" in line)
-    assert "customer" in row and "Harbor Health (alleo)" in row
+    assert "customer" in row and "Harbor Health (alleo)" in row and "demo-dana" in row
+    assert "Open http://127.0.0.1:8000/ in a browser and sign in with any of these logins:" in lines
 
     again = sladesk("demo", "--no-serve", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
@@ -198,6 +201,20 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
         assert len(items) == own
         assert {item["organisation_id"] for item in items} == {organisation_id}
         assert get(f"{base}/api/v1/tickets")[0] == 401
+        # The printed password signs Dana in to the portal, which lists her organisation's requests.
+        with httpx2.Client(base_url=base, follow_redirects=False, timeout=30) as browser:
+            form = {
+                "csrf": csrf_of(browser.get("/").text),
+                "email": "dana@harborhealth.example",
+                "password": "demo-dana",
+            }
+            signed = browser.post("/sign-in", data=form)
+            assert signed.status_code == 303 and signed.headers["location"] == "/portal"
+            portal = browser.get("/portal")
+            assert portal.status_code == 200
+            assert {int(found) for found in re.findall(r'href="/portal/tickets/(\d+)"', portal.text)} == {
+                item["id"] for item in items
+            }
     printed = (tmp_path / "serve.log").read_text()
     assert f"Serving at {base} (API docs at {base}/api/docs)" in printed
 

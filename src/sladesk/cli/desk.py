@@ -103,7 +103,8 @@ def _print_logins(logins: DemoLogins, database: Path, base: str) -> None:
             f"which holds {held.organisations} organisations, {held.users} users and {held.tickets} tickets; "
             "new API tokens were issued."
         )
-    out.print("Logins:")
+    out.print(f"Open {base}/ in a browser and sign in with any of these logins:", markup=False)
+    out.print("customers get the portal, agents the queue, the admin also the admin area.")
     table = Table("role")
     table.add_column("email", no_wrap=True)
     table.add_column("password", no_wrap=True)
