@@ -58,7 +58,7 @@ from sladesk.store import make_engine, make_sessions, reading, transaction, upgr
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "benchmark password"
 # (policy, tier, severity) of each organisation
-POLICIES = (
+POLICIES: tuple[tuple[str, str | None, int | str], ...] = (
     ("alli", None, "P2"),
     ("alleo", None, 2),
     ("aspenware", None, 2),
