@@ -1,22 +1,264 @@
-"""The customer portal: the organisation's requests, and submitting a new one."""
+"""The customer portal: the organisation's requests, submitting a new one, following and answering one.
+
+A request is opened, answered and given files through the same use cases as the API (`open_ticket`, `reply`,
+`add_attachment`), each form in one transaction: a request refused for one field, or one file, keeps nothing.
+Instants are shown in the customer's own time zone, else in their policy's, and the page says which.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from sladesk.services.views import TicketFilters, ticket_page
-from sladesk.store import reading
-from sladesk.web.pages import Customer, now_of, page_router, render, sessions_of
+from fastapi import Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from sladesk.api.routes.files import _storage as attachments_storage
+from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
+from sladesk.services.actors import Actor
+from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
+from sladesk.services.portal_views import RequestForm, request_form, request_page, request_rows
+from sladesk.services.signin import Visitor
+from sladesk.store import reading, transaction
+from sladesk.web.pages import CheckedForm, Customer, field, now_of, page_router, redirect, render, sessions_of, zone_of
 
 PAGE_SIZE = 50
+MAX_ID = 2**63 - 1
+ACCEPTED_FILES = ",".join(sorted(ALLOWED_CONTENT_TYPES))
+
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
+AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = page_router()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a form, and the form field it came in (where a refusal of it is shown)."""
+
+    input_name: str
+    file: UploadFile
+
+
 @router.get("/portal")
-def requests(request: Request, visitor: Customer) -> HTMLResponse:
+def requests(
+    request: Request, visitor: Customer, after: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+) -> HTMLResponse:
     now = now_of(request)
     with reading(sessions_of(request)) as session:
-        page = ticket_page(session, visitor.actor, TicketFilters(), now, after=None, limit=PAGE_SIZE)
-    return render(request, "portal/requests.html", {"title": "My requests", "tickets": page.items})
+        rows, last_id = request_rows(session, visitor.actor, now, after=after, limit=PAGE_SIZE)
+        form = request_form(session, visitor.actor)
+    zone = zone_of(visitor, form.timezone)
+    context = {"title": "My requests", "rows": rows, "next_after": last_id, "zone": zone, **_zone_words(visitor, zone)}
+    return render(request, "portal/requests.html", context)
+
+
+@router.get("/portal/new")
+def new_request(request: Request, visitor: Customer) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        form = request_form(session, visitor.actor)
+    return _form_page(request, form, {}, {})
+
+
+@router.post("/portal/new", response_model=None)
+def submit_request(request: Request, visitor: Customer, form: CheckedForm) -> Response:
+    try:
+        return _submit(request, visitor, form)
+    finally:
+        _close_files(form)
+
+
+def _submit(request: Request, visitor: Visitor, form: FormData) -> Response:
+    sessions = sessions_of(request)
+    with reading(sessions) as session:
+        asked = request_form(session, visitor.actor)
+    typed = {name: value for name, value in form.multi_items() if isinstance(value, str) and name != "csrf"}
+    answers = {f.id: _answer(form, f"intake.{f.id}", f.type) for f in asked.intake}
+    errors = _missing(asked, typed, answers)
+    uploads = [Upload(f"file.{f.id}", file) for f in asked.file_fields for file in _files(form, f"file.{f.id}")]
+    uploads += [Upload("files", file) for file in _files(form, "files")]
+    if not errors:
+        now = now_of(request)
+        try:
+            with transaction(sessions) as session:
+                change = open_ticket(
+                    session,
+                    visitor.actor,
+                    subject=typed.get("subject", ""),
+                    description=typed.get("description", ""),
+                    severity=typed.get("severity", ""),
+                    category=typed.get("category") or None,
+                    intake={key: value for key, value in answers.items() if value is not None},
+                    now=now,
+                )
+                ticket_id = change.ticket.id
+                _attach(session, visitor.actor, ticket_id, uploads, request, now)
+        except InvalidFieldError as error:
+            errors = {error.field: _message(error)}
+    if errors:
+        if uploads:
+            errors.setdefault("files", "Nothing was submitted: please choose your files again.")
+        return _form_page(request, asked, typed, errors, status_code=422)
+    return redirect(f"/portal/tickets/{ticket_id}", done=f"Request #{ticket_id} submitted. We will answer here.")
+
+
+@router.get("/portal/tickets/{ticket_id}")
+def request_detail(request: Request, visitor: Customer, ticket_id: TicketId) -> HTMLResponse:
+    return _request_page(request, visitor, ticket_id, "", {})
+
+
+@router.post("/portal/tickets/{ticket_id}/reply", response_model=None)
+def reply_to_request(request: Request, visitor: Customer, form: CheckedForm, ticket_id: TicketId) -> Response:
+    try:
+        return _reply(request, visitor, form, ticket_id)
+    finally:
+        _close_files(form)
+
+
+def _reply(request: Request, visitor: Visitor, form: FormData, ticket_id: int) -> Response:
+    body = field(form, "body")
+    uploads = [Upload("files", file) for file in _files(form, "files")]
+    if not body.strip() and not uploads:
+        return _request_page(request, visitor, ticket_id, body, {"body": "Write a reply or attach a file."}, 422)
+    now = now_of(request)
+    try:
+        with transaction(sessions_of(request)) as session:
+            if body.strip():
+                reply(session, visitor.actor, ticket_id, body, now=now)
+            _attach(session, visitor.actor, ticket_id, uploads, request, now)
+    except InvalidFieldError as error:
+        name = "files" if error.field == "files" else "body"
+        errors = {name: _message(error)}
+        if uploads and name != "files":
+            errors["files"] = "Nothing was sent: please choose your files again."
+        return _request_page(request, visitor, ticket_id, body, errors, 422)
+    except ConflictError as error:
+        return _request_page(request, visitor, ticket_id, body, {"body": str(error)}, 409)
+    sent = "Reply sent." if body.strip() else f"{len(uploads)} file{'s' if len(uploads) != 1 else ''} attached."
+    return redirect(f"/portal/tickets/{ticket_id}", done=sent)
+
+
+@router.get("/portal/tickets/{ticket_id}/attachments/{attachment_id}", response_class=FileResponse)
+def download(request: Request, visitor: Customer, ticket_id: TicketId, attachment_id: AttachmentId) -> FileResponse:
+    """The file as a download with its stored media type: never shown inline by the browser."""
+    with reading(sessions_of(request)) as session:
+        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, attachments_storage(request))
+    return FileResponse(
+        stored.path,
+        media_type=stored.row.content_type,
+        filename=stored.row.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+def _request_page(
+    request: Request, visitor: Visitor, ticket_id: int, body: str, errors: dict[str, str], status_code: int = 200
+) -> HTMLResponse:
+    now = now_of(request)
+    with reading(sessions_of(request)) as session:
+        page = request_page(session, visitor.actor, ticket_id, now)
+    zone = zone_of(visitor, page.policy_timezone)
+    context = {
+        "title": f"Request #{ticket_id}",
+        "page": page,
+        "ticket": page.ticket,
+        "zone": zone,
+        "body": body,
+        "errors": errors,
+        "accepted_files": ACCEPTED_FILES,
+        "max_megabytes": MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        **_zone_words(visitor, zone),
+    }
+    return render(request, "portal/request.html", context, status_code=status_code)
+
+
+def _form_page(
+    request: Request, form: RequestForm, typed: dict[str, str], errors: dict[str, str], *, status_code: int = 200
+) -> HTMLResponse:
+    context = {
+        "title": "Submit a request",
+        "form": form,
+        "typed": typed,
+        "errors": errors,
+        "accepted_files": ACCEPTED_FILES,
+        "max_megabytes": MAX_ATTACHMENT_BYTES // (1024 * 1024),
+    }
+    return render(request, "portal/new.html", context, status_code=status_code)
+
+
+def _zone_words(visitor: Visitor, zone: ZoneInfo) -> dict[str, Any]:
+    """The zone instants are shown in, and whose it is."""
+    own = zone_of(visitor) if visitor.timezone else None
+    whose = "your time zone" if own is not None and own.key == zone.key else "your support policy's time zone"
+    return {"zone_name": zone.key, "zone_whose": whose}
+
+
+def _answer(form: FormData, name: str, kind: str) -> str | None:
+    """An intake answer as typed (long text kept as it is), or None when left blank."""
+    value = field(form, name)
+    if not value.strip():
+        return None
+    return value if kind == "long_text" else value.strip()
+
+
+def _missing(asked: RequestForm, typed: dict[str, str], answers: dict[str, str | None]) -> dict[str, str]:
+    """Every required field left blank, each named, so the customer sees them all at once."""
+    errors = {}
+    if not typed.get("subject", "").strip():
+        errors["subject"] = "Give your request a subject."
+    if not typed.get("description", "").strip():
+        errors["description"] = "Describe what happened."
+    if not typed.get("severity"):
+        errors["severity"] = "Choose a severity; when in doubt, choose the more severe."
+    for intake in asked.intake:
+        if intake.required and answers.get(intake.id) is None:
+            errors[f"intake.{intake.id}"] = f"{intake.label} is required."
+    return errors
+
+
+def _files(form: FormData, name: str) -> list[UploadFile]:
+    """The files chosen in one file input (a browser sends an empty, unnamed part when none is)."""
+    return [value for value in form.getlist(name) if isinstance(value, UploadFile) and value.filename]
+
+
+def _close_files(form: FormData) -> None:
+    """Let go of the uploads' temporary files (the form was read by a dependency, which does not close it)."""
+    for _, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            value.file.close()
+
+
+def _attach(
+    session: Session, actor: Actor, ticket_id: int, uploads: list[Upload], request: Request, now: datetime
+) -> None:
+    """Add each upload to the ticket; a refused file is named in the error of the input it came from."""
+    storage = attachments_storage(request)
+    for upload in uploads:
+        name = upload.file.filename or ""
+        if upload.file.size is not None and upload.file.size > MAX_ATTACHMENT_BYTES:
+            raise InvalidFieldError(upload.input_name, f"{name}: larger than the limit of {MAX_ATTACHMENT_BYTES} bytes")
+        try:
+            add_attachment(
+                session,
+                actor,
+                ticket_id,
+                filename=name,
+                content_type=upload.file.content_type or "application/octet-stream",
+                data=upload.file.file,
+                storage=storage,
+                now=now,
+            )
+        except InvalidFieldError as error:
+            if error.field != "file":
+                raise
+            raise InvalidFieldError(upload.input_name, f"{name}: {_message(error)}") from None
+
+
+def _message(error: InvalidFieldError) -> str:
+    """The refusal without the field's name in front (the page shows it next to the field)."""
+    return str(error).removeprefix(f"{error.field}: ")

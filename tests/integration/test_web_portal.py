@@ -1,0 +1,328 @@
+"""The customer portal over HTTP on both databases: submitting, following and answering requests.
+
+The desk's clock starts on Monday 7 December 2026 at 09:00 in New York. Alleo counts first response in its
+support hours, Monday to Friday 08:00-17:00 America/New_York (alleo.yaml), so a Sev2 request (1 business day,
+9 working hours) submitted then is due after 8 hours on Monday and 1 on Tuesday: Tuesday 8 December at 09:00
+EST, 14:00 UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from sladesk.services import Role, open_ticket, reply
+from sladesk.services.attachments import add_attachment
+from sladesk.store import reading
+from sladesk.store.tables import Attachment, Ticket
+from tests.support.desk import Desk
+from tests.support.units import committed, update_user
+from tests.support.web import PASSWORD, WebPerson
+
+opened = committed(open_ticket)
+replied = committed(reply)
+attached = committed(add_attachment)
+
+SEV2_DUE_NEW_YORK = "Tue 8 Dec 2026, 09:00 EST"
+SEV2_DUE_UTC = "2026-12-08T14:00:00Z"
+
+
+@pytest.fixture
+def people(desk: Desk) -> Desk:
+    acme = desk.organisation("Acme", "alleo")
+    globex = desk.organisation("Globex", "alleo")
+    adverts = desk.organisation("Adverts", "choozle")
+    desk.user("customer", Role.CUSTOMER, acme, password=PASSWORD)
+    desk.user("colleague", Role.CUSTOMER, acme, password=PASSWORD)
+    desk.user("outsider", Role.CUSTOMER, globex, password=PASSWORD)
+    desk.user("marketer", Role.CUSTOMER, adverts, password=PASSWORD)
+    desk.user("agent", Role.AGENT, password=PASSWORD)
+    return desk
+
+
+def signed_in(desk: Desk, key: str) -> WebPerson:
+    person = WebPerson(desk.app())
+    person.sign_in(f"{key}@example.com")
+    return person
+
+
+def ticket_count(desk: Desk) -> int:
+    with reading(desk.sessions) as session:
+        return session.scalar(select(func.count()).select_from(Ticket)) or 0
+
+
+def test_a_customer_submits_a_request_with_a_file_and_lands_on_it_with_its_status_and_due_time(people: Desk):
+    customer = signed_in(people, "customer")
+    form = customer.get("/portal/new")
+    assert form.status_code == 200
+    assert 'enctype="multipart/form-data"' in form.text
+    fields = {
+        "subject": "Reports page is slow",
+        "description": "Every report takes a minute to load.",
+        "severity": "Sev2",
+        "intake.steps_to_reproduce": "1. Sign in\n2. Open Reports",
+    }
+    files = [("file.logs", ("browser.log", b"GET /reports 200 61.2s\n", "text/plain"))]
+    sent = customer.submit("/portal/new", fields, files=files)
+    assert sent.status_code == 303
+    location = sent.headers["location"]
+    assert location.startswith("/portal/tickets/1?done=")
+    page = customer.get(location)
+    assert page.status_code == 200
+    assert "Request #1 submitted. We will answer here." in page.text
+    assert '<dd id="status">New <span class="help">' in page.text
+    assert "Sev2: Severity Level 2" in page.text
+    assert f'<time class="countdown" datetime="{SEV2_DUE_UTC}">in 1 day</time>' in page.text
+    assert f'<strong class="due-at">{SEV2_DUE_NEW_YORK}</strong>' in page.text
+    assert "Times are shown in America/New_York (your support policy&#39;s time zone)." in page.text
+    assert "1. Sign in\n2. Open Reports" in page.text  # the intake answer, under its label
+    assert "<dt>Steps to reproduce the issue</dt>" in page.text
+    link = re.search(r'href="(/portal/tickets/1/attachments/(\d+))" download>browser.log</a>', page.text)
+    assert link is not None
+    download = customer.get(link.group(1))
+    assert download.status_code == 200
+    assert download.content == b"GET /reports 200 61.2s\n"
+    assert download.headers["content-disposition"] == 'attachment; filename="browser.log"'
+    assert download.headers["content-type"] == "text/plain; charset=utf-8"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    listing = customer.get("/portal")
+    assert '<a href="/portal/tickets/1">#1 Reports page is slow</a>' in listing.text
+    assert "<td>New</td>" in listing.text
+    assert f'Due by <time datetime="{SEV2_DUE_UTC}">{SEV2_DUE_NEW_YORK}</time>' in listing.text
+
+
+def test_a_missing_required_field_is_named_beside_it_keeps_what_was_typed_and_stores_nothing(people: Desk):
+    customer = signed_in(people, "customer")
+    customer.get("/portal/new")
+    fields = {"subject": "  ", "description": "It <b>broke</b> again", "severity": "Sev3"}
+    sent = customer.submit("/portal/new", fields)
+    assert sent.status_code == 422
+    assert '<p class="error" id="subject-error">Give your request a subject.</p>' in sent.text
+    assert 'aria-invalid="true" aria-describedby="subject-error"' in sent.text
+    assert "It &lt;b&gt;broke&lt;/b&gt; again</textarea>" in sent.text
+    assert 'value="Sev3" required aria-describedby="severity-3-guide severity-doubt" checked' in sent.text
+    assert "description-error" not in sent.text
+    assert ticket_count(people) == 0
+
+
+def test_a_refused_file_is_named_beside_its_field_and_the_request_is_not_stored(people: Desk):
+    customer = signed_in(people, "customer")
+    customer.get("/portal/new")
+    fields = {"subject": "Look at this", "description": "See the page.", "severity": "Sev4"}
+    files = [("files", ("page.html", b"<html><script>alert(1)</script></html>", "text/html"))]
+    sent = customer.submit("/portal/new", fields, files=files)
+    assert sent.status_code == 422
+    assert '<p class="error" id="files-error">page.html: content type &#39;text/html&#39; is not accepted' in sent.text
+    assert 'value="Look at this"' in sent.text
+    assert ticket_count(people) == 0
+    with reading(people.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_the_severity_guide_sits_beside_the_choice_with_each_definition_and_when_in_doubt(people: Desk):
+    page = signed_in(people, "customer").get("/portal/new").text
+    assert "When in doubt, choose the more severe level." in page
+    definitions = [
+        "Alleo cannot be reached or does not work at all: the service or the software is down for the customer.",
+        "Performance of the services or the software is noticeably impaired, but they remain accessible and functional.",
+        "A support contact needs information or help with the capabilities, configuration or operation of the services or software.",
+        "The software works and there is no impact on the customer&#39;s business operations.",
+    ]
+    for number, definition in enumerate(definitions, start=1):
+        radio = f'<input type="radio" id="severity-{number}" name="severity" value="Sev{number}" required aria-describedby="severity-{number}-guide severity-doubt">'
+        assert radio in page
+        assert f'<label for="severity-{number}">Sev{number}: Severity Level {number}</label>' in page
+        guide = page.index(f'<div class="guide" id="severity-{number}-guide">')
+        assert page.index(definition, guide) < page.index("</div>", guide)
+    assert "<li>Nobody in the customer&#39;s organisation can sign in to Alleo.</li>" in page
+    assert "Time to first response: 4h (Alleo support hours)" in page
+    assert "Time to first response: 1 business day (9h of working time) (Alleo support hours)" in page
+    assert '<label for="intake-steps_to_reproduce">Steps to reproduce the issue</label>' in page
+    assert '<p class="help" id="intake-steps_to_reproduce-help">Detailed steps are recommended.</p>' in page
+    assert '<label for="file-screenshot">Screenshot or video of the issue</label>' in page
+    assert "Highly recommended." in page
+
+
+def test_choozle_asks_for_the_advertiser_campaign_ad_group_and_creative_names(people: Desk):
+    page = signed_in(people, "marketer").get("/portal/new").text
+    for field_id, label in (
+        ("advertiser_name", "Advertiser name"),
+        ("campaign_name", "Campaign name"),
+        ("ad_group_name", "Ad group name"),
+        ("creative_name", "Creative name"),
+    ):
+        assert f'<label for="intake-{field_id}">{label}</label>' in page
+        assert f'<input id="intake-{field_id}" name="intake.{field_id}" type="text" value=""' in page
+        assert f'<p class="help" id="intake-{field_id}-help">As it appears in the platform.</p>' in page
+    assert '<input id="intake-user_email" name="intake.user_email" type="email"' in page
+    assert "When in doubt, choose the more severe level." in page
+
+
+def test_choozle_intake_answers_are_checked_by_the_policy_and_kept(people: Desk):
+    marketer = signed_in(people, "marketer")
+    marketer.get("/portal/new")
+    fields = {
+        "subject": "Creative rejected",
+        "description": "The creative was rejected overnight.",
+        "severity": "S2",
+        "intake.advertiser_name": "Acme Outdoors",
+        "intake.user_email": "not an address",
+    }
+    refused = marketer.submit("/portal/new", fields)
+    assert refused.status_code == 422
+    assert (
+        '<p class="error" id="intake-user_email-error">&#39;not an address&#39; is not an email address</p>'
+        in refused.text
+    )
+    assert 'value="Acme Outdoors"' in refused.text
+    assert ticket_count(people) == 0
+    marketer.get("/portal/new")
+    sent = marketer.submit("/portal/new", {**fields, "intake.user_email": "ops@adverts.example"})
+    assert sent.status_code == 303
+    page = marketer.get("/portal/tickets/1").text
+    assert '<dt>Advertiser name</dt><dd class="body">Acme Outdoors</dd>' in page
+    assert '<dt>Email of the user who hit the issue</dt><dd class="body">ops@adverts.example</dd>' in page
+
+
+def test_an_agents_public_reply_is_shown_and_an_internal_note_is_not(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject="Sign-in fails",
+        description="Nobody can sign in.",
+        severity="Sev1",
+        now=people.clock(),
+    )
+    people.clock.advance(timedelta(minutes=30))
+    replied(
+        people.sessions,
+        people.actors["agent"],
+        1,
+        "Internal: looks like the SSO certificate expired.",
+        public=False,
+        now=people.clock(),
+    )
+    people.clock.advance(timedelta(minutes=30))
+    replied(
+        people.sessions, people.actors["agent"], 1, "We are on it: please try again in ten minutes.", now=people.clock()
+    )
+    page = signed_in(people, "colleague").get("/portal/tickets/1").text
+    assert "We are on it: please try again in ten minutes." in page
+    assert "<strong>agent</strong> (support)" in page
+    assert "SSO certificate" not in page and "Internal:" not in page
+    assert (
+        '<span class="answered">Answered</span> on <time datetime="2026-12-07T15:00:00Z">Mon 7 Dec 2026, 10:00 EST</time>.'
+        in page
+    )
+    assert 'class="countdown"' not in page
+
+
+def test_a_customer_replies_with_a_file_and_sees_both(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject="Export fails",
+        description="CSV export errors.",
+        severity="Sev3",
+        now=people.clock(),
+    )
+    customer = signed_in(people, "customer")
+    customer.get("/portal/tickets/1")
+    people.clock.advance(timedelta(hours=2))
+    files = [("files", ("export.csv", b"id,name\n1,Acme\n", "text/csv"))]
+    sent = customer.submit("/portal/tickets/1/reply", {"body": "Here is the file it made."}, files=files)
+    assert sent.status_code == 303 and sent.headers["location"] == "/portal/tickets/1?done=Reply%20sent."
+    page = customer.get(sent.headers["location"]).text
+    assert '<p class="flash" role="status">Reply sent.</p>' in page
+    assert "<strong>customer</strong> ·" in page
+    assert (
+        '<time datetime="2026-12-07T16:00:00Z">Mon 7 Dec 2026, 11:00 EST</time></p>\n    <p class="body">Here is the file it made.</p>'
+        in page
+    )
+    assert re.search(r'<a href="/portal/tickets/1/attachments/\d+" download>export.csv</a>', page)
+    empty = customer.submit("/portal/tickets/1/reply", {"body": "   "})
+    assert empty.status_code == 422
+    assert '<p class="error" id="body-error">Write a reply or attach a file.</p>' in empty.text
+
+
+def test_another_organisations_request_and_its_files_are_not_found(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["outsider"],
+        subject="Globex secret plans",
+        description="Private.",
+        severity="Sev2",
+        now=people.clock(),
+    )
+    attached(
+        people.sessions,
+        people.actors["outsider"],
+        1,
+        filename="plans.txt",
+        content_type="text/plain",
+        data=b"private",
+        storage=people.attachments,
+        now=people.clock(),
+    )
+    customer = signed_in(people, "customer")
+    assert customer.get("/portal/tickets/1").status_code == 404
+    assert customer.get("/portal/tickets/1/attachments/1").status_code == 404
+    listing = customer.get("/portal").text
+    assert "Globex secret plans" not in listing
+    assert "Your organisation has no requests yet." in listing
+    customer.get("/portal")
+    refused = customer.submit("/portal/tickets/1/reply", {"body": "let me in"})
+    assert refused.status_code == 404
+    assert signed_in(people, "agent").get("/portal").status_code == 403
+
+
+def test_hostile_ticket_text_renders_as_inert_text(people: Desk):
+    hostile = '<script>alert(1)</script> <img src=x onerror=alert(1)> <a href="javascript:alert(1)">click</a>'
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject=f"Subject {hostile}",
+        description=f"Body {hostile}",
+        severity="Sev4",
+        now=people.clock(),
+    )
+    replied(people.sessions, people.actors["agent"], 1, f"Reply {hostile}", now=people.clock())
+    customer = signed_in(people, "customer")
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; &lt;a href=&#34;javascript:alert(1)&#34;&gt;click&lt;/a&gt;"
+    page = customer.get("/portal/tickets/1").text
+    for text in (f"Subject {escaped}", f"Body {escaped}", f"Reply {escaped}"):
+        assert text in page
+    listing = customer.get("/portal").text
+    assert f"#1 Subject {escaped}</a>" in listing
+    for page_text in (page, listing):
+        assert (
+            "<script>alert" not in page_text and "<img src=x" not in page_text and 'href="javascript:' not in page_text
+        )
+
+
+def test_a_customer_with_their_own_time_zone_sees_the_due_time_there(people: Desk):
+    update_user(people.sessions, None, people.ids["customer"], {"timezone": "Europe/Paris"})
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject="Slow pages",
+        description="Slow.",
+        severity="Sev2",
+        now=people.clock(),
+    )
+    customer = signed_in(people, "customer")
+    page = customer.get("/portal/tickets/1").text
+    assert f'<time class="countdown" datetime="{SEV2_DUE_UTC}">in 1 day</time>' in page
+    assert '<strong class="due-at">Tue 8 Dec 2026, 15:00 CET</strong>' in page
+    assert "Times are shown in Europe/Paris (your time zone)." in page
+    listing = customer.get("/portal").text
+    assert f'Due by <time datetime="{SEV2_DUE_UTC}">Tue 8 Dec 2026, 15:00 CET</time>' in listing
+    people.clock.advance(timedelta(days=1, hours=2))
+    late = signed_in(people, "customer").get("/portal/tickets/1").text  # a new session: the first one went idle
+    assert (
+        f'<span class="overdue">Overdue</span>: it was due <time class="countdown" datetime="{SEV2_DUE_UTC}">2 h 00 min ago</time>'
+        in late
+    )
