@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     """How long one delivery (an SMTP conversation, a webhook request) may take before it is retried."""
 
+    delivery_lease_seconds: float | None = Field(default=None, ge=10, le=3600)
+    """How long a worker holds the outbox messages it claims for one pass; unset: 2 minutes.
+
+    A message still unsent when it ends is taken by another pass. A pass stops sending at half of it and
+    hands back what it has not tried, so keep it well above the timeout."""
+
     embedded_worker: bool = True
     """Whether `sladesk serve` runs the worker (timers, outbox, mail polling) inside the server process.
 
@@ -99,7 +105,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return blank_as_unset(value)
 
-    @field_validator("smtp_port", "smtp_security", "delivery_timeout_seconds", "embedded_worker", mode="before")
+    @field_validator(
+        "smtp_port",
+        "smtp_security",
+        "delivery_timeout_seconds",
+        "delivery_lease_seconds",
+        "embedded_worker",
+        mode="before",
+    )
     @classmethod
     def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str) and not value.strip():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx2
 from pydantic import BaseModel, ConfigDict
 
 from sladesk.notify import http
@@ -18,8 +19,8 @@ class ChatPayload(BaseModel):
     text: str
 
 
-def send(message: ChatPayload, idempotency_key: str, *, timeout_s: float) -> None:
+def send(message: ChatPayload, idempotency_key: str, *, timeout_s: float, through: httpx2.Client | None = None) -> None:
     """Post the text to the channel; Slack and Mattermost ignore the `Idempotency-Key` header, a proxy may not."""
     body = json.dumps({"text": message.text}, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
-    http.post(message.url, body, headers, channel="chat", timeout_s=timeout_s)
+    http.post(message.url, body, headers, channel="chat", timeout_s=timeout_s, through=through)

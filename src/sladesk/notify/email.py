@@ -6,6 +6,7 @@ the same on every attempt, so a retry after an unclear failure reads as the same
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import ssl
@@ -96,8 +97,11 @@ def compose(message: EmailPayload, idempotency_key: str, mail_from: str, now: da
     return mail
 
 
-def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> None:
-    """Hand the message to the desk's SMTP server; return once the server has accepted it for every recipient."""
+def send(message: EmailPayload, idempotency_key: str, settings: Settings, *, mailer: Mailer | None = None) -> None:
+    """Hand the message to the desk's SMTP server; return once the server has accepted it for every recipient.
+
+    `mailer` is the delivery pass's SMTP connection; without one, a connection is opened for this message alone.
+    """
     if not settings.smtp_host:
         raise DeliveryFailed("SMTP is not configured (SLADESK_SMTP_HOST)", retryable=True)
     if not settings.mail_from:
@@ -106,7 +110,9 @@ def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> Non
     mail = compose(message, idempotency_key, settings.mail_from, datetime.now(UTC))
     server = f"SMTP server {settings.smtp_host}:{settings.smtp_port}"
     try:
-        refused = _hand_over(mail, parseaddr(settings.mail_from)[1], recipients, settings)
+        with contextlib.ExitStack() as stack:
+            through = mailer if mailer is not None else stack.enter_context(Mailer(settings))
+            refused = through.hand_over(mail, parseaddr(settings.mail_from)[1], recipients)
     except smtplib.SMTPRecipientsRefused as error:
         raise _refused_recipients(server, error.recipients, accepted=False) from None
     except smtplib.SMTPSenderRefused as error:
@@ -132,10 +138,63 @@ def send(message: EmailPayload, idempotency_key: str, settings: Settings) -> Non
         raise _refused_recipients(server, refused, accepted=True)
 
 
-def _hand_over(
-    mail: EmailMessage, sender: str, recipients: list[str], settings: Settings
-) -> dict[str, tuple[int, bytes]]:
-    """One SMTP conversation; returns the recipients the server refused while accepting the others."""
+class Mailer:
+    """One SMTP connection for many messages: opened for the first, ended with QUIT when the block ends.
+
+    The server's refusals of one message (sender, recipients, data) leave the connection usable; any other
+    failure drops it, and the next message opens a new one. A reused connection the server has meanwhile
+    closed is opened again once: the message had not reached it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def hand_over(self, mail: EmailMessage, sender: str, recipients: list[str]) -> dict[str, tuple[int, bytes]]:
+        """One message; returns the recipients the server refused while accepting the others."""
+        reused = self._smtp is not None
+        try:
+            return self._send(mail, sender, recipients)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+        return self._send(mail, sender, recipients)
+
+    def _send(self, mail: EmailMessage, sender: str, recipients: list[str]) -> dict[str, tuple[int, bytes]]:
+        try:
+            if self._smtp is None:
+                self._smtp = _connect(self.settings)
+            return self._smtp.send_message(mail, from_addr=sender, to_addrs=recipients)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
+            raise  # the server answered and the conversation was reset: the connection goes on
+        except BaseException:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        # Once the server has the messages, a failed goodbye must not turn their deliveries into retries.
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError):
+                self._smtp.close()
+            self._smtp = None
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    """A connection to the desk's SMTP server, secured and logged in as the settings say."""
     host, port, timeout_s = settings.smtp_host or "", settings.smtp_port, settings.delivery_timeout_seconds
     smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
@@ -148,13 +207,10 @@ def _hand_over(
         if settings.smtp_username:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_username, password)
-        return smtp.send_message(mail, from_addr=sender, to_addrs=recipients)
-    finally:
-        # Once the server has the message, a failed goodbye must not turn the delivery into a retry.
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
 
 
 def _setting_to_check(missing: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -47,21 +48,37 @@ def origin(url: httpx2.URL) -> str:
     return f"{url.scheme}://{url.host}{port}"
 
 
-def post(url: str, content: bytes, headers: Mapping[str, str], *, channel: str, timeout_s: float) -> httpx2.Response:
+def client(timeout_s: float) -> httpx2.Client:
+    """An HTTP client for deliveries: `timeout_s` per step, no redirects followed, verified TLS.
+
+    One client serves a whole delivery pass, so posts to the same receiver reuse its connection.
+    """
+    return httpx2.Client(
+        timeout=timeout_s, follow_redirects=False, verify=tls_context(), headers={"User-Agent": USER_AGENT}
+    )
+
+
+def post(
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    channel: str,
+    timeout_s: float,
+    through: httpx2.Client | None = None,
+) -> httpx2.Response:
     """POST `content` to `url` and return the 2xx answer; anything else raises `DeliveryFailed`.
 
     `timeout_s` bounds each step (connecting, sending, each wait for the answer). Redirects are not
     followed: a receiver that moved is a URL to update, and following it would repost the body elsewhere.
+    `through` is the pass's client (made by `client`); without one, a client is made for this post alone.
     """
     target = checked_url(url)
     where = f"{channel} {origin(target)}"
     try:
-        with (
-            httpx2.Client(
-                timeout=timeout_s, follow_redirects=False, verify=tls_context(), headers={"User-Agent": USER_AGENT}
-            ) as client,
-            client.stream("POST", target, content=content, headers=dict(headers)) as response,
-        ):
+        with contextlib.ExitStack() as stack:
+            poster = through if through is not None else stack.enter_context(client(timeout_s))
+            response = stack.enter_context(poster.stream("POST", target, content=content, headers=dict(headers)))
             excerpt = _excerpt(response)
     except httpx2.TimeoutException:
         raise DeliveryFailed(f"{where} did not answer within {timeout_s:g} s", retryable=True) from None

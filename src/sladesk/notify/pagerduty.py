@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import httpx2
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sladesk.notify import http
@@ -59,8 +60,10 @@ def event(message: PagerDutyPayload) -> dict[str, Any]:
     return document
 
 
-def send(message: PagerDutyPayload, idempotency_key: str, *, timeout_s: float) -> None:
+def send(
+    message: PagerDutyPayload, idempotency_key: str, *, timeout_s: float, through: httpx2.Client | None = None
+) -> None:
     """Send the event; PagerDuty answers 202 when it has it, 400 for a malformed one, 429 when throttling."""
     body = json.dumps(event(message), ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
-    http.post(message.url or EVENTS_API_URL, body, headers, channel="pagerduty", timeout_s=timeout_s)
+    http.post(message.url or EVENTS_API_URL, body, headers, channel="pagerduty", timeout_s=timeout_s, through=through)

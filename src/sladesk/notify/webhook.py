@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx2
 from pydantic import BaseModel, ConfigDict
 
 from sladesk.errors import SladeskError
@@ -106,7 +107,14 @@ def encode_body(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def send(message: WebhookPayload, idempotency_key: str, *, timestamp: int, timeout_s: float) -> None:
+def send(
+    message: WebhookPayload,
+    idempotency_key: str,
+    *,
+    timestamp: int,
+    timeout_s: float,
+    through: httpx2.Client | None = None,
+) -> None:
     """POST the message's body, signed for `timestamp`, to its subscriber."""
     try:
         raw = encode_body(message.body)
@@ -123,4 +131,4 @@ def send(message: WebhookPayload, idempotency_key: str, *, timestamp: int, timeo
         "Idempotency-Key": idempotency_key,
         "X-Sladesk-Event-Type": message.event_type,
     }
-    http.post(message.url, raw, headers, channel="webhook", timeout_s=timeout_s)
+    http.post(message.url, raw, headers, channel="webhook", timeout_s=timeout_s, through=through)
