@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.config import Settings
 from sladesk.jobs.metrics import DELIVERIES, TIMER_LAG, TIMERS_FIRED
-from sladesk.notify import deliver
 from sladesk.services.delivery import Deliver, deliver_due
 from sladesk.services.timers import fire_due_timers
 from sladesk.store.tables import OutboxMessage, Timer
@@ -62,7 +61,7 @@ class Worker:
     sessions: sessionmaker[Session]
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    send: Deliver = deliver
+    send: Deliver | None = None  # a stand-in for the channels; None: the channels, connections shared per pass
     chores: list[tuple[timedelta, Chore]] = field(default_factory=list)  # (every, chore): housekeeping, mail
     name: str = "worker"
     _stopping: threading.Event = field(default_factory=threading.Event)

@@ -1,28 +1,33 @@
 """Delivering the outbox: claim due messages under a lease, send each, then record what happened.
 
 Sending happens outside any database transaction (a slow receiver must not hold SQLite's write lock or
-PostgreSQL row locks): a short unit of work claims messages by moving their `available_at` past a lease
-and counting the attempt; the sends follow; a second short unit of work marks each sent, schedules its
-retry after `backoff`, or moves it to `dead` after the last attempt. A worker killed mid-send leaves its
-messages to be claimed again when the lease ends, so delivery is at least once, and every message
-carries its idempotency key for the receiver to drop a duplicate.
+PostgreSQL row locks): a short unit of work claims a batch of messages by moving their `available_at` past
+a lease (`SLADESK_DELIVERY_LEASE_SECONDS`) and counting the attempt, and renders them with one query per
+table; the sends follow, over one SMTP connection and one HTTP client for the pass (`sladesk.notify.Channels`);
+a second short unit of work marks the sent ones with one statement, schedules each failure's retry after
+`backoff`, or moves it to `dead` after the last attempt. A pass stops sending at half its lease and hands
+back what it has not tried. A worker killed mid-send leaves its messages to be claimed again when the lease
+ends, so delivery is at least once, and every message carries its idempotency key for the receiver to drop
+a duplicate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.config import Settings
-from sladesk.notify import MAX_ATTEMPTS, DeliveryFailed, backoff, deliver
+from sladesk.notify import MAX_ATTEMPTS, Channels, DeliveryFailed, backoff
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, NotFoundError
-from sladesk.services.notifications import render
+from sladesk.services.notifications import render_all
 from sladesk.store.tables import OutboxMessage
 from sladesk.store.transaction import transaction
 
@@ -48,13 +53,20 @@ class Delivered:
     kinds: dict[str, str] = field(default_factory=dict)  # each handled message's channel, by idempotency key
 
 
+def lease(settings: Settings) -> timedelta:
+    """How long a pass holds the messages it claims: `SLADESK_DELIVERY_LEASE_SECONDS`, else `LEASE`."""
+    seconds = settings.delivery_lease_seconds
+    return LEASE if seconds is None else timedelta(seconds=seconds)
+
+
 def claim_messages(session: Session, now: datetime, settings: Settings, *, limit: int = 50) -> list[Claimed]:
-    """Lease up to `limit` pending messages due by `now`, rendered and ready to send.
+    """Lease up to `limit` pending messages due by `now`, rendered and ready to send, earliest first.
 
     Email waits, unclaimed and unattempted, while no SMTP server is configured (`SLADESK_SMTP_HOST`).
     """
     statement = (
-        select(OutboxMessage)
+        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.idempotency_key, OutboxMessage.attempts)
+        .add_columns(OutboxMessage.payload)
         .where(OutboxMessage.status == "pending", OutboxMessage.available_at <= now)
         .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(limit)
@@ -63,12 +75,20 @@ def claim_messages(session: Session, now: datetime, settings: Settings, *, limit
         statement = statement.where(OutboxMessage.kind != "email")
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
-    messages = list(session.scalars(statement))
-    for message in messages:
-        message.attempts += 1
-        message.available_at = now + LEASE
-    session.flush()
-    return [Claimed(m.id, m.kind, m.idempotency_key, m.attempts, render(session, m, settings)) for m in messages]
+    rows = list(session.execute(statement))
+    if not rows:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([row.id for row in rows]))
+        .values(attempts=OutboxMessage.attempts + 1, available_at=now + lease(settings))
+        .execution_options(synchronize_session=False)
+    )
+    payloads = render_all(session, [row.payload for row in rows], settings)
+    return [
+        Claimed(row.id, row.kind, row.idempotency_key, row.attempts + 1, payload)
+        for row, payload in zip(rows, payloads, strict=True)
+    ]
 
 
 def deliver_due(
@@ -77,40 +97,72 @@ def deliver_due(
     settings: Settings,
     *,
     limit: int = 50,
-    send: Deliver = deliver,
+    send: Deliver | None = None,
 ) -> Delivered:
-    """One pass: claim, send each message outside any transaction, then record the outcomes."""
+    """One pass: claim, send each message outside any transaction, then record the outcomes.
+
+    `send` delivers one message (a stand-in for the channels); by default the pass's `Channels`.
+    """
     with transaction(sessions) as session:
         claimed = claim_messages(session, now(), settings, limit=limit)
+    if not claimed:
+        return Delivered()
     outcomes: list[tuple[Claimed, DeliveryFailed | None]] = []
-    for message in claimed:
-        if message.payload is None:
-            outcomes.append((message, DeliveryFailed("what the message was about no longer exists", False)))
-            continue
-        try:
-            send(message.kind, message.payload, message.idempotency_key, settings)
-        except DeliveryFailed as failure:
-            outcomes.append((message, failure))
-        else:
-            outcomes.append((message, None))
+    untried: list[Claimed] = []
+    stop_at = time.monotonic() + lease(settings).total_seconds() / 2
+    with _sending(settings, send) as deliver:
+        for message in claimed:
+            if time.monotonic() > stop_at:  # the lease is running out: another pass takes the rest
+                untried.append(message)
+                continue
+            if message.payload is None:
+                outcomes.append((message, DeliveryFailed("what the message was about no longer exists", False)))
+                continue
+            try:
+                deliver(message.kind, message.payload, message.idempotency_key, settings)
+            except DeliveryFailed as failure:
+                outcomes.append((message, failure))
+            else:
+                outcomes.append((message, None))
     result = Delivered()
-    if outcomes:
-        with transaction(sessions) as session:
-            record_outcomes(session, outcomes, now(), result)
+    with transaction(sessions) as session:
+        record_outcomes(session, outcomes, now(), result)
+        if untried:
+            _hand_back(session, untried, now())
     return result
+
+
+@contextmanager
+def _sending(settings: Settings, send: Deliver | None) -> Iterator[Deliver]:
+    if send is not None:
+        yield send
+        return
+    with Channels(settings) as channels:
+        yield channels.deliver
 
 
 def record_outcomes(
     session: Session, outcomes: Sequence[tuple[Claimed, DeliveryFailed | None]], now: datetime, result: Delivered
 ) -> None:
-    for claimed, failure in outcomes:
+    """Mark the sent messages with one statement; schedule each failure's retry, or give it up as dead."""
+    for claimed, _ in outcomes:
         result.kinds[claimed.idempotency_key] = claimed.kind
+    sent = [claimed.id for claimed, failure in outcomes if failure is None]
+    if sent:
+        marked = session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(sent), OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=now, last_error=None)
+            .returning(OutboxMessage.idempotency_key)
+            .execution_options(synchronize_session=False)
+        )
+        done = set(marked)
+        result.sent += [claimed.idempotency_key for claimed, failure in outcomes if claimed.idempotency_key in done]
+    for claimed, failure in outcomes:
+        if failure is None:
+            continue
         message = session.get(OutboxMessage, claimed.id)
         if message is None or message.status != "pending":
-            continue
-        if failure is None:
-            message.status, message.sent_at, message.last_error = "sent", now, None
-            result.sent.append(message.idempotency_key)
             continue
         message.last_error = failure.reason[:2000]
         if not failure.retryable or message.attempts >= MAX_ATTEMPTS:
@@ -120,6 +172,16 @@ def record_outcomes(
             wait = max(backoff(message.attempts), failure.retry_after or timedelta())
             message.available_at = now + wait
             result.retried.append(message.idempotency_key)
+
+
+def _hand_back(session: Session, untried: Sequence[Claimed], now: datetime) -> None:
+    """Messages a pass claimed and did not try: due again now, the attempt not counted."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([claimed.id for claimed in untried]), OutboxMessage.status == "pending")
+        .values(attempts=OutboxMessage.attempts - 1, available_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def list_messages(

@@ -24,10 +24,10 @@ from sladesk.config import Settings
 from sladesk.mail.reference import ticket_message_id, ticket_subject
 from sladesk.policy import Policy
 from sladesk.policy.model import NotificationMoment, Recipient
-from sladesk.services.outbox import enqueue
+from sladesk.services.outbox import message_values
 from sladesk.sla import Event, event_of
 from sladesk.sla.events import CloseNoticeEvent, CommsEvent, ReplyEvent, SlaEvent, StatusEvent
-from sladesk.store.tables import Comment, OutboxMessage, Subscription, Ticket, TicketEvent, User
+from sladesk.store.tables import Comment, Subscription, Ticket, TicketEvent, User
 
 MESSAGE_DOMAIN_DEFAULT = "sladesk.invalid"  # Message-IDs' domain while no SLADESK_MAIL_FROM or _DOMAIN is set
 
@@ -92,17 +92,15 @@ def label(user: User) -> str:
     return f"{user.name} <{user.email}> by email"
 
 
-def notify_people(
-    session: Session, ticket: Ticket, row: TicketEvent, users: Sequence[User], policy: Policy
-) -> list[OutboxMessage]:
-    """One email per person about the recorded event `row`, each held back until their quiet hours end."""
+def people_messages(ticket: Ticket, row: TicketEvent, users: Sequence[User], policy: Policy) -> list[dict[str, Any]]:
+    """One email per person about the recorded event `row`, each held back until their quiet hours end
+    (the `outbox` rows, written by the caller in the event's unit of work)."""
     messages = []
     for user in users:
         zone = _zone(user.timezone) or policy.tz
         available = quiet_until(user.quiet_hours, zone, row.at) or row.at
         messages.append(
-            enqueue(
-                session,
+            message_values(
                 "email",
                 {"render": "event_email", "event_id": row.id, "user_id": user.id},
                 idempotency_key=f"event-{row.id}-user-{user.id}",
@@ -115,24 +113,29 @@ def notify_people(
     return messages
 
 
-def after_event(session: Session, ticket: Ticket, row: TicketEvent, event: Event, policy: Policy) -> None:
+def event_messages(
+    session: Session, ticket: Ticket, row: TicketEvent, event: Event, policy: Policy
+) -> list[dict[str, Any]]:
     """The messages every recorded event causes on its own: the customer's copy and the subscriptions'."""
+    messages = []
     if _customer_hears(event, row, ticket):
         requester = session.get(User, ticket.requester_id)
         if requester is not None and requester.active and requester.role == "customer":
-            notify_people(session, ticket, row, [requester], policy)
+            messages += people_messages(ticket, row, [requester], policy)
     kind = event_type(event)
     for subscription in active_subscriptions(session):
         if kind in subscription.event_types or "*" in subscription.event_types:
-            enqueue(
-                session,
-                subscription.kind,  # type: ignore[arg-type]
-                {"render": "event_subscription", "event_id": row.id, "subscription_id": subscription.id},
-                idempotency_key=f"event-{row.id}-subscription-{subscription.id}",
-                now=row.at,
-                ticket_id=ticket.id,
-                event_id=row.id,
+            messages.append(
+                message_values(
+                    subscription.kind,  # type: ignore[arg-type]
+                    {"render": "event_subscription", "event_id": row.id, "subscription_id": subscription.id},
+                    idempotency_key=f"event-{row.id}-subscription-{subscription.id}",
+                    now=row.at,
+                    ticket_id=ticket.id,
+                    event_id=row.id,
+                )
             )
+    return messages
 
 
 def active_subscriptions(session: Session) -> list[Subscription]:
@@ -205,33 +208,56 @@ def thread_id(ticket_id: int, domain: str) -> str:
     return ticket_message_id(ticket_id, "thread", domain)
 
 
-def render(session: Session, message: OutboxMessage, settings: Settings) -> dict[str, Any] | None:
-    """The full payload of a message queued for rendering, or None when what it was about is gone."""
-    payload = message.payload
-    how = payload.get("render")
-    if how is None:
-        return payload
-    row = session.get(TicketEvent, payload["event_id"])
-    ticket = session.get(Ticket, row.ticket_id) if row is not None else None
-    if row is None or ticket is None:
-        return None
-    event = event_of(row.type, row.at, row.data)
-    if how == "event_email":
-        user = session.get(User, payload["user_id"])
-        if user is None:
-            return None
-        return _email(session, ticket, row, event, user, settings)
-    subscription = session.get(Subscription, payload["subscription_id"])
-    if subscription is None:
-        return None
-    return _subscription_payload(session, ticket, row, event, subscription, message.idempotency_key)
+def render_all(session: Session, payloads: Sequence[dict[str, Any]], settings: Settings) -> list[dict[str, Any] | None]:
+    """The full payload of each stored payload, in order; None where what its message was about is gone.
+
+    What the messages refer to is read with one query per table, not one per message.
+    """
+    queued = [payload for payload in payloads if payload.get("render") is not None]
+    rows = _by_id(session, TicketEvent, {payload["event_id"] for payload in queued})
+    tickets = _by_id(session, Ticket, {row.ticket_id for row in rows.values()})
+    users = _by_id(session, User, {payload["user_id"] for payload in queued if "user_id" in payload})
+    subscriptions = _by_id(
+        session, Subscription, {payload["subscription_id"] for payload in queued if "subscription_id" in payload}
+    )
+    mailed = [payload["event_id"] for payload in queued if payload["render"] == "event_email"]
+    comments = {
+        comment.event_id: comment
+        for comment in (session.scalars(select(Comment).where(Comment.event_id.in_(mailed))) if mailed else [])
+    }
+    rendered: list[dict[str, Any] | None] = []
+    for payload in payloads:
+        how = payload.get("render")
+        row = rows.get(payload["event_id"]) if how is not None else None
+        ticket = tickets.get(row.ticket_id) if row is not None else None
+        if how is None:
+            rendered.append(payload)
+        elif row is None or ticket is None:
+            rendered.append(None)
+        elif how == "event_email":
+            user = users.get(payload["user_id"])
+            event = event_of(row.type, row.at, row.data)
+            rendered.append(None if user is None else _email(ticket, row, event, user, comments.get(row.id), settings))
+        else:
+            subscription = subscriptions.get(payload["subscription_id"])
+            event = event_of(row.type, row.at, row.data)
+            rendered.append(None if subscription is None else _subscription_payload(ticket, row, event, subscription))
+    return rendered
+
+
+Row = TypeVar("Row", TicketEvent, Ticket, User, Subscription)
+
+
+def _by_id(session: Session, table: type[Row], ids: set[int]) -> dict[int, Row]:
+    if not ids:
+        return {}
+    return {found.id: found for found in session.scalars(select(table).where(table.id.in_(ids)))}
 
 
 def _email(
-    session: Session, ticket: Ticket, row: TicketEvent, event: Event, user: User, settings: Settings
+    ticket: Ticket, row: TicketEvent, event: Event, user: User, comment: Comment | None, settings: Settings
 ) -> dict[str, Any]:
     domain = settings.mail_domain or MESSAGE_DOMAIN_DEFAULT
-    comment = session.scalar(select(Comment).where(Comment.event_id == row.id))
     lines = [f"Ticket #{ticket.id}: {ticket.subject}", ""]
     if isinstance(event, ReplyEvent) and comment is not None:
         lines += [comment.body, ""]
@@ -256,9 +282,7 @@ def _email(
     }
 
 
-def _subscription_payload(
-    session: Session, ticket: Ticket, row: TicketEvent, event: Event, subscription: Subscription, key: str
-) -> dict[str, Any]:
+def _subscription_payload(ticket: Ticket, row: TicketEvent, event: Event, subscription: Subscription) -> dict[str, Any]:
     kind = event_type(event)
     summary = f"#{ticket.id} {ticket.subject}: {event.describe()}"
     if subscription.kind == "chat":

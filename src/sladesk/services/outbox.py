@@ -37,15 +37,41 @@ def enqueue(
 ) -> OutboxMessage:
     """Store one message to deliver from `available_at` (default: now) on; it is sent only if the caller commits."""
     message = OutboxMessage(
-        kind=kind,
-        ticket_id=ticket_id,
-        event_id=event_id,
-        idempotency_key=idempotency_key,
-        status="pending",
-        payload=payload,
-        created_at=now,
-        available_at=available_at or now,
-        attempts=0,
+        **message_values(
+            kind,
+            payload,
+            idempotency_key=idempotency_key,
+            now=now,
+            available_at=available_at,
+            ticket_id=ticket_id,
+            event_id=event_id,
+        )
     )
     session.add(message)
     return message
+
+
+def message_values(
+    kind: Kind,
+    payload: dict[str, Any],
+    *,
+    idempotency_key: str,
+    now: datetime,
+    available_at: datetime | None = None,
+    ticket_id: int | None = None,
+    event_id: int | None = None,
+) -> dict[str, Any]:
+    """The `outbox` columns of one pending message, for a caller that writes many with one statement."""
+    return {
+        "kind": kind,
+        "ticket_id": ticket_id,
+        "event_id": event_id,
+        "idempotency_key": idempotency_key,
+        "status": "pending",
+        "payload": payload,
+        "created_at": now,
+        "available_at": available_at or now,
+        "attempts": 0,
+        "sent_at": None,
+        "last_error": None,
+    }

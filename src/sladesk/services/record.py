@@ -9,20 +9,23 @@ so nothing else writes those columns and the stored instants never drift from th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, insert, inspect, select
+from sqlalchemy import Table, delete, exists, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
 from sladesk.services.clocks import clock_row, clock_values, load_events, replay_events, ticket_policy
-from sladesk.services.notifications import after_event
+from sladesk.services.notifications import event_messages, people_messages
 from sladesk.sla import Event, OpenedEvent, ReplayReport
 from sladesk.sla.queue import next_pending_due
-from sladesk.sla.timers import PlannedTimer, plan_timers
-from sladesk.store.tables import SlaClock, Ticket, TicketEvent, Timer
+from sladesk.sla.timers import PlannedTimer, TimerKey, plan_timers
+from sladesk.store.tables import Base, OutboxMessage, SlaClock, Ticket, TicketEvent, Timer, User
 from sladesk.store.wakeup import timer_written
+
+CLOCK_COLUMNS = [column.key for column in SlaClock.__table__.columns]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,49 @@ class Recorded:
 
     event: TicketEvent
     clocks: list[SlaClock]
+
+
+@dataclass
+class Change:
+    """One event for one ticket, replayed in memory with the history before it: what `record_changes` writes.
+
+    `told` are the people the event is about to tell by email (a timer's recipients), besides the messages
+    every event causes. `fired` marks timers of this change's plan that the same unit of work already acted
+    on (a worker firing a replanned timer due at once): they are written fired, with their outcome.
+    """
+
+    ticket: Ticket
+    event: Event
+    actor_id: int | None
+    policy: Policy
+    history: list[Event]
+    report: ReplayReport
+    timers: list[PlannedTimer]
+    version: int
+    told: Sequence[User] = ()
+    fired: dict[TimerKey, tuple[datetime, str]] = field(default_factory=dict)
+
+
+def prepare_change(
+    ticket: Ticket,
+    event: Event,
+    *,
+    actor_id: int | None,
+    prior: Sequence[Event],
+    policy: Policy,
+    told: Sequence[User] = (),
+) -> Change:
+    """Replay `prior` and `event` and bring the ticket's derived columns and version in step, in memory only.
+
+    A history the policy refuses raises ConflictError before anything is written.
+    """
+    history = [*prior, event]
+    report = replay_events(policy, history, event.at)
+    timers = plan_timers(report, history)
+    if prior:
+        _bump_version(ticket, event)
+    apply_report(ticket, report, timers)
+    return Change(ticket, event, actor_id, policy, history, report, timers, ticket.version, told)
 
 
 def record_change(
@@ -52,35 +98,75 @@ def record_change(
     policy = policy or ticket_policy(session, ticket)
     if prior is None:
         prior = load_events(session, ticket.id) if not isinstance(event, OpenedEvent) else []
-    history = [*prior, event]
-    report = replay_events(policy, history, event.at)
-    timers = plan_timers(report, history)
-    if prior:
-        _bump_version(ticket, event)
-    apply_report(ticket, report, timers)
-    if not inspect(ticket).has_identity:  # a new ticket: its row first, for the id its event and clocks refer to
-        session.add(ticket)
+    change = prepare_change(ticket, event, actor_id=actor_id, prior=prior, policy=policy)
+    return record_changes(session, [change])[0]
+
+
+def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded]:
+    """Write prepared changes, of one ticket or many, with one statement per table (`record_change` for many).
+
+    Changes to one ticket come in the order they happened, each prepared on the history the one before
+    it left. For every ticket: its events appended, its clocks and unfired timers replaced by what its
+    last change fixed (a plan an earlier change of the same batch made is replaced as `record_change`
+    would replace it, except its timers marked `fired`), and each event's messages queued. Returns one
+    `Recorded` per change, in order.
+    """
+    if not changes:
+        return []
+    last: dict[int, Change] = {}
+    new = [change.ticket for change in changes if not inspect(change.ticket).has_identity]
+    if new:  # new tickets: their rows first, for the ids their events, clocks and timers refer to
+        session.add_all(new)
         session.flush()
-    else:
-        session.execute(delete(SlaClock).where(SlaClock.ticket_id == ticket.id))
-        session.execute(delete(Timer).where(Timer.ticket_id == ticket.id, Timer.fired_at.is_(None)))
-    row = TicketEvent(
-        ticket_id=ticket.id,
-        sequence=len(history),
-        at=event.at,
-        type=event.type,
-        actor_id=actor_id,
-        data=event.data(),
-    )
-    clocks = [clock_row(ticket.id, metric.instants) for metric in report.metrics.values()]
-    session.add(row)
-    session.add_all(clocks)
-    session.add_all(Timer(**values) for values in timer_values(ticket, timers, event.at))
-    if timers:
-        timer_written(session, timers[0].at, event.at)
-    session.flush()  # the event's id, for what the caller records beside it (a comment, an attachment)
-    after_event(session, ticket, row, event, policy)
-    return Recorded(row, clocks)
+    existing = list({c.ticket.id for c in changes if c.ticket not in new})
+    if existing:
+        session.execute(delete(SlaClock).where(SlaClock.ticket_id.in_(existing)))
+        session.execute(delete(Timer).where(Timer.ticket_id.in_(existing), Timer.fired_at.is_(None)))
+    for change in changes:
+        last[change.ticket.id] = change
+    rows = [
+        TicketEvent(
+            ticket_id=change.ticket.id,
+            sequence=len(change.history),
+            at=change.event.at,
+            type=change.event.type,
+            actor_id=change.actor_id,
+            data=change.event.data(),
+        )
+        for change in changes
+    ]
+    session.add_all(rows)
+    session.flush()  # the events' ids, for their messages and what callers record beside them
+    recorded = []
+    clock_rows: list[dict[str, Any]] = []
+    timer_rows: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for change, row in zip(changes, rows, strict=True):
+        ticket = change.ticket
+        final = last[ticket.id] is change
+        clocks = [clock_row(ticket.id, metric.instants) for metric in change.report.metrics.values()]
+        if final:
+            clock_rows += [{column: getattr(clock, column) for column in CLOCK_COLUMNS} for clock in clocks]
+        kept = change.timers if final else [t for t in change.timers if t.key in change.fired]
+        timer_rows += [
+            {**values, "fired_at": fired[0] if fired else None, "outcome": fired[1] if fired else None}
+            for timer, values in zip(kept, timer_values(ticket, kept, change.event.at, change.version), strict=True)
+            for fired in [change.fired.get(timer.key)]
+        ]
+        if final and change.timers:
+            timer_written(session, change.timers[0].at, change.event.at)
+        messages += people_messages(ticket, row, change.told, change.policy)
+        messages += event_messages(session, ticket, row, change.event, change.policy)
+        recorded.append(Recorded(row, clocks))
+    # Core INSERTs of the tables: the ORM's bulk INSERT would split the rows at every change of which columns
+    # are NULL, one statement per ticket here, where these send one multi-row statement each.
+    if clock_rows:
+        session.execute(insert(_table(SlaClock)), clock_rows)
+    if timer_rows:
+        session.execute(insert(_table(Timer)), timer_rows)
+    if messages:
+        session.execute(insert(_table(OutboxMessage)), messages)
+    return recorded
 
 
 def record_openings(
@@ -124,7 +210,7 @@ def record_openings(
         ],
     )
     session.execute(
-        insert(SlaClock),
+        insert(_table(SlaClock)),
         [
             clock_values(ticket_id, metric.instants)
             for ticket_id, report in zip(ids, reports, strict=True)
@@ -138,7 +224,7 @@ def record_openings(
         if plan:
             timer_written(session, plan[0].at, event.at)
     if timer_rows:
-        session.execute(insert(Timer), timer_rows)
+        session.execute(insert(_table(Timer)), timer_rows)
     return ids
 
 
@@ -155,15 +241,17 @@ def apply_report(ticket: Ticket, report: ReplayReport, timers: Sequence[PlannedT
     ticket.next_timer_at = min((timer.at for timer in timers), default=None)
 
 
-def timer_values(ticket: Ticket, timers: Sequence[PlannedTimer], now: datetime) -> list[dict[str, object]]:
-    """The timer rows for `ticket`'s plan, stamped with the ticket version they were planned at."""
+def timer_values(
+    ticket: Ticket, timers: Sequence[PlannedTimer], now: datetime, version: int | None = None
+) -> list[dict[str, object]]:
+    """The timer rows for `ticket`'s plan, stamped with the ticket version they were planned at (default: now's)."""
     return [
         {
             "ticket_id": ticket.id,
             "kind": timer.kind,
             "metric": timer.subject,
             "due_at": timer.at,
-            "ticket_version": ticket.version,
+            "ticket_version": ticket.version if version is None else version,
             "created_at": now,
         }
         for timer in timers
@@ -197,3 +285,8 @@ def rebuild_clocks(session: Session) -> int:
         session.add_all(Timer(**values) for values in timer_values(ticket, timers, events[-1].at))
         rebuilt += 1
     return rebuilt
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's table, for Core INSERTs that send many rows in one statement."""
+    return cast(Table, model.__table__)
