@@ -6,6 +6,10 @@ that needed the internet shows it. Where no namespace can be made, they run on t
 the server bound to 127.0.0.1 and chromium kept off the network by its flags; each test records which in its
 report's properties (`network`, e.g. in --junitxml). Without chromium the tests are skipped, except under CI
 (`CI` set), which installs it (.ci/run) and where they fail.
+
+The page tests drive the same chromium with Playwright (`pages`; see tests/support/playwright_browser.py),
+against a desk that a seed filled before `sladesk serve` started on it (`start_desk`), and check accessibility
+with axe-core from the npm registry (`axe`: `npm ci` from package-lock.json when node_modules lacks it).
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.support.browser import Browser, chromium
+from tests.support.playwright_browser import Chromium, Seed, ServedDesk, axe_script, seed_data_directory
 from tests.support.processes import env, executable, free_port
 
 SERVER_START_S = 60  # a cold start on a loaded CI machine: imports, migrations, then the socket
@@ -104,10 +111,9 @@ def _wait_until_serving(server: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def desk_url(loopback: Loopback, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of `sladesk serve` on a data directory of its own that does not exist yet."""
-    directory = tmp_path_factory.mktemp("desk")
+@contextmanager
+def _serving(loopback: Loopback, directory: Path) -> Iterator[str]:
+    """`sladesk serve` on the data directory `directory / "data"` until the block ends; yields its base URL."""
     log = directory / "serve.log"
     port = free_port()
     command = [*loopback.prefix, executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -132,6 +138,28 @@ def desk_url(loopback: Loopback, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture(scope="module")
+def desk_url(loopback: Loopback, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of `sladesk serve` on a data directory of its own that does not exist yet."""
+    with _serving(loopback, tmp_path_factory.mktemp("desk")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def start_desk(loopback: Loopback, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Seed], ServedDesk]]:
+    """Starts `sladesk serve` on a fresh data directory that a seed (users, tickets) filled first; every desk
+    started in a module stops at its end."""
+    with ExitStack() as running:
+
+        def start(seed: Seed) -> ServedDesk:
+            directory = tmp_path_factory.mktemp("desk")
+            seeded = seed_data_directory(directory / "data", seed)
+            url = running.enter_context(_serving(loopback, directory))
+            return ServedDesk(url, seeded, directory / "serve.log")
+
+        yield start
+
+
+@pytest.fixture(scope="module")
 def browser(
     loopback: Loopback, chromium_executable: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Browser]:
@@ -139,3 +167,22 @@ def browser(
     directory = tmp_path_factory.mktemp("chromium")
     with Browser(chromium_executable, directory / "profile", directory / "chromium.log", loopback.prefix) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def axe() -> Path:
+    """axe-core's script (npm ci from package-lock.json when node_modules lacks it)."""
+    return axe_script()
+
+
+@pytest.fixture(scope="module")
+def pages(loopback: Loopback, chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    """Debian's chromium driven by Playwright, in the same network as the server."""
+    with sync_playwright() as playwright:
+        running = Chromium.launch(
+            playwright, chromium_executable, loopback.prefix, tmp_path_factory.mktemp("playwright")
+        )
+        try:
+            yield running
+        finally:
+            running.close()
