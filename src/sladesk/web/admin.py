@@ -2,14 +2,457 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+import re
+from datetime import date
+from typing import Any
 
-from sladesk.web.pages import Admin, page_router, render
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from sladesk.errors import PolicyError, Problem, SladeskError, UnknownPolicyError
+from sladesk.policy import Policy
+from sladesk.policy.model import check_zone
+from sladesk.services import (
+    ConflictError,
+    InvalidFieldError,
+    NotFoundError,
+    Role,
+    accounts,
+    admin_views,
+    delivery,
+    policies,
+)
+from sladesk.services.actors import Actor
+from sladesk.services.directory import create_organisation, create_user, update_organisation, update_user
+from sladesk.store import reading, transaction
+from sladesk.web.pages import Admin, CheckedForm, field, now_of, page_router, redirect, render, sessions_of, zone_of
 
 router = page_router()
+
+PAGE_SIZE = 100
+MAX_POLICY_BYTES = 512 * 1024  # a policy file is a few kilobytes; anything this large is not one
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+ROLES = (Role.CUSTOMER, Role.AGENT, Role.ADMIN)
 
 
 @router.get("/admin")
 def overview(request: Request, visitor: Admin) -> HTMLResponse:
-    return render(request, "admin/overview.html", {"title": "Admin"})
+    with reading(sessions_of(request)) as session:
+        failed = len(admin_views.failed_deliveries(session, visitor.actor))
+        known = policies.all_policies(session)
+        organisations = accounts.list_organisations(session, visitor.actor, limit=PAGE_SIZE + 1)
+        users = admin_views.user_count(session, visitor.actor)
+    counts = {
+        "organisations": f"{PAGE_SIZE}+" if len(organisations) > PAGE_SIZE else str(len(organisations)),
+        "users": str(users),
+        "failed": failed,
+        "policies": len(known),
+    }
+    return render(request, "admin/overview.html", {"title": "Admin", "counts": counts})
+
+
+# organisations
+
+
+@router.get("/admin/organisations")
+def organisations(request: Request, visitor: Admin, after: int | None = None) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        rows = accounts.list_organisations(session, visitor.actor, after=after, limit=PAGE_SIZE + 1)
+    more = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    context = {"title": "Organisations", "organisations": rows[:PAGE_SIZE], "more_after": more}
+    return render(request, "admin/organisations.html", context)
+
+
+@router.get("/admin/organisations/new")
+def new_organisation(request: Request, visitor: Admin) -> HTMLResponse:
+    return _organisation_form(request, None, {"name": "", "policy_id": "", "tier": "", "timezone": ""})
+
+
+@router.post("/admin/organisations/new", response_model=None)
+def create_organisation_page(request: Request, visitor: Admin, form: CheckedForm) -> Response:
+    values = _organisation_values(form)
+    try:
+        changes = _checked_organisation(values)
+        with transaction(sessions_of(request)) as session:
+            organisation = create_organisation(session, visitor.actor, now=now_of(request), **changes)
+            organisation_id, name = organisation.id, organisation.name
+    except (InvalidFieldError, ConflictError) as error:
+        return _organisation_form(request, None, values, error)
+    return redirect(f"/admin/organisations/{organisation_id}", done=f"Organisation {name} created.")
+
+
+@router.get("/admin/organisations/{organisation_id}")
+def organisation(request: Request, visitor: Admin, organisation_id: int) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        row = accounts.get_organisation(session, visitor.actor, organisation_id)
+    values = {"name": row.name, "policy_id": row.policy_id, "tier": row.tier or "", "timezone": row.timezone or ""}
+    return _organisation_form(request, organisation_id, values)
+
+
+@router.post("/admin/organisations/{organisation_id}", response_model=None)
+def update_organisation_page(request: Request, visitor: Admin, form: CheckedForm, organisation_id: int) -> Response:
+    values = _organisation_values(form)
+    try:
+        changes = _checked_organisation(values)
+        with transaction(sessions_of(request)) as session:
+            update_organisation(session, visitor.actor, organisation_id, changes)
+    except (InvalidFieldError, ConflictError) as error:
+        return _organisation_form(request, organisation_id, values, error)
+    return redirect(f"/admin/organisations/{organisation_id}", done="Organisation saved.")
+
+
+def _organisation_values(form: FormData) -> dict[str, str]:
+    return {name: field(form, name).strip() for name in ("name", "policy_id", "tier", "timezone")}
+
+
+def _checked_organisation(values: dict[str, str]) -> dict[str, Any]:
+    """The form's values as the use case takes them; InvalidFieldError names the first field to fix."""
+    if not values["name"]:
+        raise InvalidFieldError("name", "give the organisation a name")
+    if len(values["name"]) > 200:
+        raise InvalidFieldError("name", "at most 200 characters")
+    if not values["policy_id"]:
+        raise InvalidFieldError("policy_id", "choose a policy")
+    if len(values["tier"]) > 64:
+        raise InvalidFieldError("tier", "at most 64 characters")
+    if values["timezone"]:
+        try:
+            check_zone(values["timezone"])
+        except ValueError as error:
+            raise InvalidFieldError("timezone", str(error)) from None
+    return {
+        "name": values["name"],
+        "policy_id": values["policy_id"],
+        "tier": values["tier"] or None,
+        "timezone": values["timezone"] or None,
+    }
+
+
+def _organisation_form(
+    request: Request, organisation_id: int | None, values: dict[str, str], error: SladeskError | None = None
+) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        known = policies.all_policies(session)
+        visitor = request.scope["visitor"]
+        members = (
+            accounts.list_users(session, visitor.actor, organisation_id=organisation_id, limit=PAGE_SIZE)
+            if organisation_id is not None
+            else []
+        )
+    context = {
+        "title": "New organisation" if organisation_id is None else f"Organisation {values['name']}",
+        "organisation_id": organisation_id,
+        "values": values,
+        "policies": known,
+        "members": members,
+        "error": error,
+        "error_field": getattr(error, "field", None),
+    }
+    status = 200 if error is None else 409 if isinstance(error, ConflictError) else 422
+    return render(request, "admin/organisation.html", context, status_code=status)
+
+
+# users and tokens
+
+
+@router.get("/admin/users")
+def users(request: Request, visitor: Admin, after: int | None = None, role: str = "") -> HTMLResponse:
+    chosen = next((r for r in ROLES if r.value == role), None)
+    with reading(sessions_of(request)) as session:
+        rows = accounts.list_users(session, visitor.actor, role=chosen, after=after, limit=PAGE_SIZE + 1)
+        names = {o.id: o.name for o in accounts.list_organisations(session, visitor.actor, limit=1000)}
+    more = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    context = {
+        "title": "Users",
+        "users": rows[:PAGE_SIZE],
+        "organisation_names": names,
+        "role": role if chosen else "",
+        "roles": ROLES,
+        "more_after": more,
+    }
+    return render(request, "admin/users.html", context)
+
+
+@router.get("/admin/users/new")
+def new_user(request: Request, visitor: Admin, organisation: int | None = None) -> HTMLResponse:
+    values = {"email": "", "name": "", "role": Role.CUSTOMER.value, "organisation_id": str(organisation or "")}
+    return _user_form(request, values)
+
+
+@router.post("/admin/users/new", response_model=None)
+def create_user_page(request: Request, visitor: Admin, form: CheckedForm) -> Response:
+    values = {name: field(form, name).strip() for name in ("email", "name", "role", "organisation_id")}
+    password = field(form, "password")
+    try:
+        if not EMAIL.fullmatch(values["email"]) or len(values["email"]) > 320:
+            raise InvalidFieldError("email", "give an email address, like name@example.com")
+        if not values["name"] or len(values["name"]) > 200:
+            raise InvalidFieldError("name", "give a name of at most 200 characters")
+        role = next((r for r in ROLES if r.value == values["role"]), None)
+        if role is None:
+            raise InvalidFieldError("role", "choose customer, agent or admin")
+        organisation_id = _whole_number(values["organisation_id"], "organisation_id")
+        if role is not Role.CUSTOMER:
+            organisation_id = None  # agents and admins work for the desk, not for a customer organisation
+        if password and len(password) < 10:
+            raise InvalidFieldError("password", "at least 10 characters, or leave it empty")
+        with transaction(sessions_of(request)) as session:
+            user = create_user(
+                session,
+                visitor.actor,
+                email=values["email"],
+                name=values["name"],
+                role=role,
+                organisation_id=organisation_id,
+                password=password or None,
+                now=now_of(request),
+            )
+            user_id, email = user.id, user.email
+    except (InvalidFieldError, ConflictError) as error:
+        return _user_form(request, values, error)
+    return redirect(f"/admin/users/{user_id}", done=f"User {email} created.")
+
+
+def _whole_number(text: str, name: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 10:
+        raise InvalidFieldError(name, "choose one from the list")
+    return int(text)
+
+
+def _user_form(request: Request, values: dict[str, str], error: SladeskError | None = None) -> HTMLResponse:
+    visitor = request.scope["visitor"]
+    with reading(sessions_of(request)) as session:
+        organisations_known = accounts.list_organisations(session, visitor.actor, limit=1000)
+    context = {
+        "title": "New user",
+        "values": values,
+        "roles": ROLES,
+        "organisations": organisations_known,
+        "error": error,
+        "error_field": getattr(error, "field", None),
+    }
+    status = 200 if error is None else 409 if isinstance(error, ConflictError) else 422
+    return render(request, "admin/user_new.html", context, status_code=status)
+
+
+@router.get("/admin/users/{user_id}")
+def user(request: Request, visitor: Admin, user_id: int) -> HTMLResponse:
+    return _user_page(request, user_id)
+
+
+def _user_page(
+    request: Request,
+    user_id: int,
+    *,
+    issued: accounts.IssuedToken | None = None,
+    error: SladeskError | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    visitor = request.scope["visitor"]
+    with reading(sessions_of(request)) as session:
+        row = accounts.get_user(session, visitor.actor, user_id)
+        tokens = accounts.list_tokens(session, visitor.actor, user_id)
+        organisation_row = (
+            accounts.get_organisation(session, visitor.actor, row.organisation_id) if row.organisation_id else None
+        )
+    context = {
+        "title": f"User {row.name}",
+        "user": row,
+        "organisation": organisation_row,
+        "tokens": tokens,
+        "issued": issued,
+        "error": error,
+        "zone": zone_of(visitor),
+    }
+    return render(request, "admin/user.html", context, status_code=status_code)
+
+
+@router.post("/admin/users/{user_id}/active", response_model=None)
+def set_active(request: Request, visitor: Admin, form: CheckedForm, user_id: int) -> Response:
+    active = field(form, "active") == "yes"
+    try:
+        with transaction(sessions_of(request)) as session:
+            update_user(session, visitor.actor, user_id, {"active": active})
+    except ConflictError as error:
+        return _user_page(request, user_id, error=error, status_code=409)
+    done = "User reactivated: they can sign in again." if active else "User deactivated and their API tokens revoked."
+    return redirect(f"/admin/users/{user_id}", done=done)
+
+
+@router.post("/admin/users/{user_id}/tokens", response_model=None)
+def issue_token(request: Request, visitor: Admin, form: CheckedForm, user_id: int) -> Response:
+    """The secret is in this answer and nowhere else: it is not stored, so it cannot be shown again."""
+    name = field(form, "name").strip()
+    try:
+        if not name or len(name) > 200:
+            raise InvalidFieldError("name", "give the token a name of at most 200 characters, to know it by")
+        with transaction(sessions_of(request)) as session:
+            issued = accounts.issue_token_for(session, visitor.actor, user_id, name, now_of(request))
+    except (InvalidFieldError, ConflictError) as error:
+        return _user_page(request, user_id, error=error, status_code=409 if isinstance(error, ConflictError) else 422)
+    return _user_page(request, user_id, issued=issued)
+
+
+@router.post("/admin/users/{user_id}/tokens/{token_id}/revoke", response_model=None)
+def revoke_token(request: Request, visitor: Admin, form: CheckedForm, user_id: int, token_id: int) -> Response:
+    with transaction(sessions_of(request)) as session:
+        accounts.revoke_token(session, visitor.actor, user_id, token_id)
+    return redirect(f"/admin/users/{user_id}", done="Token revoked: it signs in no more.")
+
+
+# the outbox
+
+
+@router.get("/admin/outbox")
+def outbox(request: Request, visitor: Admin) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        messages = admin_views.failed_deliveries(session, visitor.actor)
+        depth = delivery.outbox_depth(session)
+    context = {
+        "title": "Failed deliveries",
+        "messages": messages,
+        "depth": depth,
+        "recipient_of": admin_views.recipient_of,
+    }
+    return render(request, "admin/outbox.html", context)
+
+
+@router.post("/admin/outbox/{message_id}/retry", response_model=None)
+def retry(request: Request, visitor: Admin, form: CheckedForm, message_id: int) -> Response:
+    with transaction(sessions_of(request)) as session:
+        message = delivery.retry_message(session, visitor.actor, message_id, now_of(request))
+        key = message.idempotency_key
+    return redirect("/admin/outbox", done=f"Message {message_id} ({key}) will be sent again now.")
+
+
+# policies
+
+
+@router.get("/admin/policies")
+def policy_list(request: Request, visitor: Admin) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        known = policies.all_policies(session)
+    return render(request, "admin/policies.html", {"title": "Policies", "policies": known})
+
+
+@router.get("/admin/policies/{policy_id}")
+def policy_page(request: Request, visitor: Admin, policy_id: str, week: str = "") -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        policy, source = _policy_and_source(session, policy_id)
+        versions = policies.versions_of(session, policy_id)
+        uploaders = admin_views.user_names(session, visitor.actor, {v.uploaded_by_id for v in versions})
+    if week:
+        try:
+            shown = date.fromisoformat(week)
+        except ValueError:
+            raise InvalidFieldError("week", f"{week!r} is not a date like 2026-12-21") from None
+    else:
+        shown = now_of(request).astimezone(policy.tz).date()
+    context = {
+        "title": f"Policy {policy.name}",
+        "policy": policy,
+        "severities": admin_views.severity_table(policy),
+        "week": admin_views.policy_week(policy, shown),
+        "scenarios": admin_views.scenario_run(policy, source),
+        "versions": versions,
+        "uploaders": uploaders,
+    }
+    return render(request, "admin/policy.html", context)
+
+
+def _policy_and_source(session: Session, policy_id: str) -> tuple[Policy, str]:
+    try:
+        return policies.source_of(session, policy_id)
+    except UnknownPolicyError:
+        raise NotFoundError(f"no policy {policy_id!r}") from None
+
+
+@router.get("/admin/policies/{policy_id}/upload")
+def upload_form(request: Request, visitor: Admin, policy_id: str) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        policy, source = _policy_and_source(session, policy_id)
+    context = {
+        "title": f"Upload a version of {policy.name}",
+        "policy": policy,
+        "source": source,
+        "lines": None,
+        "problems": [],
+    }
+    return render(request, "admin/upload.html", context)
+
+
+@router.post("/admin/policies/{policy_id}/upload", response_model=None)
+async def upload(request: Request, visitor: Admin, form: CheckedForm, policy_id: str) -> Response:
+    source = field(form, "source")
+    sent = form.get("file")
+    if isinstance(sent, UploadFile) and sent.filename:
+        try:
+            content = await sent.read(MAX_POLICY_BYTES + 1)
+        finally:
+            await sent.close()
+        if len(content) > MAX_POLICY_BYTES:
+            raise InvalidFieldError("file", f"a policy file is at most {MAX_POLICY_BYTES // 1024} KiB")
+        try:
+            source = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidFieldError("file", "the file is not UTF-8 text; save it as UTF-8 YAML") from None
+    return await run_in_threadpool(_store_upload, request, visitor.actor, policy_id, source.replace("\r\n", "\n"))
+
+
+def _store_upload(request: Request, actor: Actor, policy_id: str, source: str) -> Response:
+    problems: list[Problem] = []
+    with reading(sessions_of(request)) as session:
+        policy, _ = _policy_and_source(session, policy_id)
+    if not source.strip():
+        problems.append(Problem(policies.UPLOAD_NAME, None, "", "paste the policy's YAML or choose its file"))
+    elif len(source.encode()) > MAX_POLICY_BYTES:
+        problems.append(Problem(policies.UPLOAD_NAME, None, "", f"at most {MAX_POLICY_BYTES // 1024} KiB"))
+    else:
+        try:
+            with transaction(sessions_of(request)) as session:
+                uploaded = policies.upload_policy(session, actor, source, dry_run=True)
+                if uploaded.id != policy_id:
+                    message = f"this page uploads versions of {policy_id!r}; the text's id is {uploaded.id!r}"
+                    raise InvalidFieldError("id", message)
+                uploaded = policies.upload_policy(session, actor, source, now=now_of(request))
+                version = uploaded.version
+        except PolicyError as error:
+            problems.extend(error.problems)
+        except (InvalidFieldError, ConflictError) as error:
+            field_name = getattr(error, "field", "")
+            message = str(error).removeprefix(f"{field_name}: ")
+            problems.append(Problem(policies.UPLOAD_NAME, _line_of_key(source, field_name), field_name, message))
+    if problems:
+        context = {
+            "title": f"Upload a version of {policy.name}",
+            "policy": policy,
+            "source": source,
+            "lines": source.split("\n"),
+            "problems": problems,
+            "by_line": _problems_by_line(problems),
+        }
+        return render(request, "admin/upload.html", context, status_code=422)
+    return redirect(f"/admin/policies/{policy_id}", done=f"Version {version} stored: it is the current version now.")
+
+
+def _line_of_key(source: str, key: str) -> int | None:
+    """The line of a top-level `key:` in the text, for a problem the checks name by field only."""
+    if not key:
+        return None
+    for number, line in enumerate(source.split("\n"), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
+def _problems_by_line(problems: list[Problem]) -> dict[int, list[Problem]]:
+    by_line: dict[int, list[Problem]] = {}
+    for problem in problems:
+        if problem.line is not None:
+            by_line.setdefault(problem.line, []).append(problem)
+    return by_line
