@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 from sqlalchemy.orm import Session
 
 from sladesk.services import Role, create_organisation, create_user
@@ -70,9 +70,8 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     customer.get_by_label("Subject").fill(SUBJECT)
     customer.get_by_label("Description").fill("Every search returns no results since we upgraded to 5.2 at 09:00.")
     customer.get_by_label("p2: p2").check()
-    customer.get_by_label("Attach files").set_input_files(
-        files=[{"name": "search-log.txt", "mimeType": "text/plain", "buffer": b"09:01 search: 0 results\n"}]
-    )
+    log: FilePayload = {"name": "search-log.txt", "mimeType": "text/plain", "buffer": b"09:01 search: 0 results\n"}
+    customer.get_by_label("Attach files").set_input_files(files=[log])
     expect(customer.get_by_text("search-log.txt (24 bytes)")).to_be_visible()
     screenshot(customer, "new-request")
     customer.get_by_role("button", name="Submit").click()
