@@ -8,46 +8,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, FilePayload, Page, expect
-from sqlalchemy.orm import Session
 
-from sladesk.services import Role, create_organisation, create_user
-from tests.support.playwright_browser import Chromium, Seed, ServedDesk, screenshot, sign_in
+from sladesk.policy import builtin_source
+from tests.support.playwright_browser import (
+    ADMIN,
+    AGENT,
+    CUSTOMER,
+    PASSWORD,
+    Chromium,
+    Seed,
+    ServedDesk,
+    screenshot,
+    seed_people,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a long enough password"
-CUSTOMER = "casey@initech.example"
-AGENT = "alex@sladesk.example"
-ADMIN = "ada@sladesk.example"
 SUBJECT = "Code search returns nothing since the upgrade"
 REPLY = "Thanks, Casey: the search index is rebuilding and results are back within the hour."
 
 
-def _people(session: Session, now: datetime) -> None:
-    """An empty desk: an admin, an agent, and a customer of Initech, an enterprise customer under the
-    Sourcegraph policy (first response due 24 h after the report, counted every hour)."""
-    create_user(session, None, email=ADMIN, name="Ada Admin", role=Role.ADMIN, password=PASSWORD, now=now)
-    create_user(session, None, email=AGENT, name="Alex Agent", role=Role.AGENT, password=PASSWORD, now=now)
-    initech = create_organisation(session, None, name="Initech", policy_id="sourcegraph", tier="enterprise", now=now)
-    create_user(
-        session,
-        None,
-        email=CUSTOMER,
-        name="Casey Customer",
-        role=Role.CUSTOMER,
-        organisation_id=initech.id,
-        password=PASSWORD,
-        now=now,
-    )
-
-
 @pytest.fixture(scope="module")
 def desk(start_desk: Callable[[Seed], ServedDesk]) -> ServedDesk:
-    return start_desk(_people)
+    return start_desk(seed_people)
 
 
 def _person(pages: Chromium, desk: ServedDesk, email: str) -> tuple[BrowserContext, Page]:
@@ -110,3 +98,62 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     assert pages.problems(customer_context) == [] and pages.problems(agent_context) == []
     customer_context.close()
     agent_context.close()
+
+
+def _broken(source: str, old: str, new: str) -> tuple[str, int]:
+    """`source` with the first `old` replaced by `new`, and the line the change starts on."""
+    at = source.index(old)
+    return source[:at] + new + source[at + len(old) :], source.count("\n", 0, at) + 1
+
+
+def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
+    pages: Chromium, desk: ServedDesk, tmp_path: Path
+) -> None:
+    source = builtin_source("sourcegraph").replace("\nversion: 1\n", "\nversion: 2\n")
+    source, calendar_line = _broken(
+        source, "calendar: always\n    start: opened", "calendar: nowhere\n    start: opened"
+    )
+    source, due_line = _broken(
+        source, "first_response: {due: 24h, goal: 2h}", "first_response: {due: 24 parsecs, goal: 2h}"
+    )
+    broken = tmp_path / "sourcegraph.yaml"
+    broken.write_text(source)
+    calendar_problem = "metrics.first_response.calendar: unknown calendar 'nowhere' (known: always)"
+    due_problem = (
+        "severities[0].targets.first_response.due: unknown unit 'parsecs' in duration '24 parsecs' "
+        "(use s, m, h or business days)"
+    )
+
+    context, admin = _person(pages, desk, ADMIN)
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    expect(admin.get_by_role("heading", level=1)).to_be_visible()
+    screenshot(admin, "admin-overview")
+    admin.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Policies").click()
+    admin.get_by_role("link", name="sourcegraph", exact=True).click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Sourcegraph Support")
+    screenshot(admin, "policy")
+    admin.get_by_role("link", name="Upload a new version").first.click()
+    admin.get_by_label("Or choose a file").set_input_files(broken)
+    admin.get_by_role("button", name="Check and upload").click()
+
+    problems = admin.get_by_role("alert")
+    expect(problems).to_contain_text("2 problems: nothing was stored.")
+    expect(problems.get_by_role("listitem")).to_have_text(
+        [f"Line {calendar_line}, {calendar_problem}", f"Line {due_line}, {due_problem}"]
+    )
+    for line, problem in ((calendar_line, calendar_problem), (due_line, due_problem)):
+        expect(admin.locator(f"#line-{line} + tr")).to_have_text(f"Problem on line {line}✖ Line {line}, {problem}")
+        problems.get_by_role("link", name=f"Line {line}").click()
+        expect(admin).to_have_url(re.compile(f"#line-{line}$"))
+    screenshot(admin, "policy-upload-errors")
+
+    admin.goto(f"{desk.url}/admin/policies/sourcegraph")
+    versions = admin.get_by_role("table", name="Stored versions, newest first").locator("tbody tr")
+    expect(versions).to_have_count(1)
+    expect(versions).to_contain_text("1 (current)")
+    # The page of problems answers 422, which the browser logs; nothing else went wrong.
+    assert pages.problems(context) == [
+        f"console error on {desk.url}/admin/policies/sourcegraph/upload: "
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    ]
+    context.close()

@@ -37,6 +37,7 @@ from playwright.sync_api import (
 from sqlalchemy.orm import Session
 
 from sladesk.cli.common import sqlite_url
+from sladesk.services import Role, create_organisation, create_user
 from sladesk.services.maintenance import upgrade_desk
 from sladesk.store import make_engine, make_sessions, transaction
 from tests.support import ROOT
@@ -216,3 +217,28 @@ def seed_data_directory(data: Path, seed: Seed) -> Any:
             return seed(session, datetime.now(UTC))  # the server runs on the real clock: so does its data
     finally:
         engine.dispose()
+
+
+# The people of `seed_people`; each signs in with PASSWORD.
+PASSWORD = "a long enough password"
+CUSTOMER = "casey@initech.example"
+AGENT = "alex@sladesk.example"
+ADMIN = "ada@sladesk.example"
+
+
+def seed_people(session: Session, now: datetime) -> None:
+    """An empty desk: an admin, an agent, and a customer of Initech, an enterprise customer under the
+    Sourcegraph policy (first response due 24 h after the report, counted every hour)."""
+    create_user(session, None, email=ADMIN, name="Ada Admin", role=Role.ADMIN, password=PASSWORD, now=now)
+    create_user(session, None, email=AGENT, name="Alex Agent", role=Role.AGENT, password=PASSWORD, now=now)
+    initech = create_organisation(session, None, name="Initech", policy_id="sourcegraph", tier="enterprise", now=now)
+    create_user(
+        session,
+        None,
+        email=CUSTOMER,
+        name="Casey Customer",
+        role=Role.CUSTOMER,
+        organisation_id=initech.id,
+        password=PASSWORD,
+        now=now,
+    )
