@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.services import Role, open_ticket, reply
+from sladesk.services import Role, change_status, open_ticket, reply
 from sladesk.services.attachments import add_attachment
 from sladesk.store import reading
 from sladesk.store.tables import Attachment, Ticket
@@ -326,3 +326,67 @@ def test_a_customer_with_their_own_time_zone_sees_the_due_time_there(people: Des
         f'<span class="overdue">Overdue</span>: it was due <time class="countdown" datetime="{SEV2_DUE_UTC}">2 h 00 min ago</time>'
         in late
     )
+
+
+def test_choozle_shows_the_resolution_due_and_its_answers_in_the_customers_zone(people: Desk):
+    # Choozle S2: respond in 2 h of business hours (08:00-17:00 Denver), so from 07:00 MST it is due at 10:00;
+    # resolve in 3 business days of the business week (24 h each), so Thursday 07:00 MST (goal 1 day).
+    marketer = signed_in(people, "marketer")
+    marketer.get("/portal/new")
+    fields = {
+        "subject": "Creative rejected",
+        "description": "Rejected overnight.",
+        "severity": "S2",
+        "intake.occurred_at": "2026-12-07T06:30:00-07:00",
+    }
+    assert marketer.submit("/portal/new", fields).status_code == 303
+    page = marketer.get("/portal/tickets/1").text
+    assert '<dd id="severity">S2 (Medium)</dd>' in page
+    assert '<strong class="due-at">Mon 7 Dec 2026, 10:00 MST</strong>' in page
+    assert '<dt>Time to resolution</dt><dd id="due-resolution">' in page
+    assert '<time class="countdown" datetime="2026-12-10T14:00:00Z">in 3 days</time>' in page
+    assert '<strong class="due-at">Thu 10 Dec 2026, 07:00 MST</strong>' in page
+    assert (
+        '<dt>When the issue happened</dt><dd class="body"><time datetime="2026-12-07T13:30:00Z">'
+        "Mon 7 Dec 2026, 06:30 MST</time></dd>" in page
+    )
+    assert "Times are shown in America/Denver (your support policy&#39;s time zone)." in page
+    listing = marketer.get("/portal").text
+    assert "<td>S2 (Medium)</td>" in listing
+
+
+def test_a_closed_choozle_request_says_to_open_a_follow_up_which_links_to_it(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["marketer"],
+        subject="Pixel not firing",
+        description="No conversions.",
+        severity="S3",
+        now=people.clock(),
+    )
+    committed(change_status)(people.sessions, people.actors["agent"], 1, "closed", now=people.clock())
+    marketer = signed_in(people, "marketer")
+    page = marketer.get("/portal/tickets/1").text
+    assert '<dd id="status">Closed' in page
+    assert (
+        '<p class="closed-note" id="closed-note">A closed ticket cannot be reopened: open a new ticket for any update '
+        "or new issue, linked to the closed one.</p>" in page
+    )
+    assert '<a class="button" href="/portal/new?follow_up_of=1">Submit a follow-up request</a>' in page
+    assert 'action="/portal/tickets/1/reply"' not in page
+    form = marketer.get("/portal/new?follow_up_of=1").text
+    assert '<input type="hidden" name="follow_up_of" value="1">' in form
+    fields = {
+        "subject": "Pixel still not firing",
+        "description": "Since the fix.",
+        "severity": "S3",
+        "follow_up_of": "1",
+    }
+    sent = marketer.submit("/portal/new", fields)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/portal/tickets/2?")
+    with reading(people.sessions) as session:
+        assert session.get_one(Ticket, 2).follow_up_of_id == 1
+    marketer.get("/portal/new")
+    refused = marketer.submit("/portal/new", {**fields, "follow_up_of": "99"})
+    assert refused.status_code == 422
+    assert '<p class="error" id="follow_up_of-error">no ticket 99</p>' in refused.text

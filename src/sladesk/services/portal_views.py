@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
-from sladesk.policy.model import IntakeFieldSpec, NamedSpec
+from sladesk.policy.model import IntakeFieldSpec, NamedSpec, StatusKind
 from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import list_attachments
 from sladesk.services.errors import ForbiddenError, NotFoundError
@@ -31,7 +31,7 @@ class SeverityGuide:
     """One severity as a customer chooses it: its definition, examples and targets in words."""
 
     code: str
-    name: str
+    label: str  # "Sev1: Severity Level 1", or just "S1 (High)" when the name says the code
     definition: str
     examples: tuple[str, ...]
     targets: tuple[str, ...]  # "Time to first response: 4h (Alleo support hours)"
@@ -55,8 +55,16 @@ class RequestRow:
 
     ticket: TicketView
     status_name: str
-    severity_name: str
+    severity_label: str
     first_response: ClockView | None
+
+
+@dataclass(frozen=True)
+class NamedClock:
+    """A clock other than first response (resolution, next response), under its name in the policy."""
+
+    name: str
+    clock: ClockView
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class FileView:
 class IntakeAnswer:
     label: str
     answer: str
+    instant: datetime | None  # a date-and-time answer that names its offset, to show in the reader's zone
 
 
 @dataclass(frozen=True)
@@ -91,14 +100,15 @@ class RequestPage:
     ticket: TicketView
     status_name: str
     status_description: str | None
-    severity_name: str
+    severity_label: str
     category_name: str | None
     answers: tuple[IntakeAnswer, ...]
     policy_timezone: str
     first_response: ClockView | None
+    other_clocks: tuple[NamedClock, ...]
     messages: tuple[Message, ...]
     files: tuple[FileView, ...]
-    finished: bool  # the ticket is resolved or closed
+    no_reopen: str | None  # closed for good: the policy's word on what to do instead (open a new request)
 
 
 def organisation_policy(session: Session, actor: Actor) -> Policy:
@@ -136,7 +146,7 @@ def request_rows(
             RequestRow(
                 ticket=view,
                 status_name=_status_name(policy, view.status),
-                severity_name=policy.severity(view.severity).name,
+                severity_label=_severity_label(policy, view.severity),
                 first_response=_clock(view, FIRST_RESPONSE),
             )
         )
@@ -152,24 +162,30 @@ def request_page(session: Session, actor: Actor, ticket_id: int, now: datetime) 
     people = _people(session, {c.author_id for c in comments} | {a.uploaded_by_id for a in attachments})
     try:
         status = policy.status(view.status)
-        status_name, status_description, finished = status.name, status.description, policy.is_finished(status.id)
+        status_name, status_description = status.name, status.description
+        closed_for_good = status.kind is StatusKind.CLOSED and status.id not in policy.spec.reopen.allowed_from
     except SladeskError:
-        status_name, status_description, finished = view.status, None, False
-    labels = {f.id: f.label for f in policy.spec.intake}
+        status_name, status_description, closed_for_good = view.status, None, False
+    fields = {f.id: f for f in policy.spec.intake}
     categories = {c.id: c.name for c in policy.spec.categories}
     return RequestPage(
         ticket=view,
         status_name=status_name,
         status_description=status_description,
-        severity_name=policy.severity(view.severity).name,
+        severity_label=_severity_label(policy, view.severity),
         category_name=categories.get(view.category, view.category) if view.category else None,
         answers=tuple(
-            IntakeAnswer(labels.get(key, key), str(value))
-            for key, value in view.intake.items()
-            if value not in (None, "")
+            _answer(fields.get(key), key, str(value)) for key, value in view.intake.items() if value not in (None, "")
         ),
         policy_timezone=policy.spec.timezone,
         first_response=_clock(view, FIRST_RESPONSE),
+        other_clocks=tuple(
+            NamedClock(
+                policy.spec.metrics[clock.metric].name if clock.metric in policy.spec.metrics else clock.metric, clock
+            )
+            for clock in view.clocks
+            if clock.metric != FIRST_RESPONSE and clock.instants.target_seconds is not None
+        ),
         messages=tuple(
             Message(comment, *people.get(comment.author_id, ("a former user", False))) for comment in comments
         ),
@@ -184,7 +200,7 @@ def request_page(session: Session, actor: Actor, ticket_id: int, now: datetime) 
             )
             for row in attachments
         ),
-        finished=finished,
+        no_reopen=(policy.spec.reopen.otherwise or "This request is closed.") if closed_for_good else None,
     )
 
 
@@ -196,7 +212,24 @@ def _guide(policy: Policy, rank: int) -> SeverityGuide:
         if rule.due_words:
             calendar = policy.spec.calendars[rule.calendar_id]
             targets.append(f"{rule.metric.name}: {rule.due_words} ({calendar.name or rule.calendar_id})")
-    return SeverityGuide(severity.code, severity.name, severity.definition, severity.examples, tuple(targets))
+    label = _severity_label(policy, rank)
+    return SeverityGuide(severity.code, label, severity.definition, severity.examples, tuple(targets))
+
+
+def _severity_label(policy: Policy, rank: int) -> str:
+    severity = policy.severity(rank)
+    return severity.name if severity.code in severity.name else f"{severity.code}: {severity.name}"
+
+
+def _answer(spec: IntakeFieldSpec | None, key: str, value: str) -> IntakeAnswer:
+    instant = None
+    if spec is not None and spec.type == "datetime":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        instant = parsed if parsed is not None and parsed.tzinfo is not None else None
+    return IntakeAnswer(spec.label if spec is not None else key, value, instant)
 
 
 def _status_name(policy: Policy, status_id: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -21,7 +21,7 @@ from sladesk.api.routes.files import _storage as attachments_storage
 from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
 from sladesk.services.actors import Actor
 from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
-from sladesk.services.portal_views import RequestForm, request_form, request_page, request_rows
+from sladesk.services.portal_views import RequestForm, organisation_policy, request_form, request_page, request_rows
 from sladesk.services.signin import Visitor
 from sladesk.store import reading, transaction
 from sladesk.web.pages import CheckedForm, Customer, field, now_of, page_router, redirect, render, sessions_of, zone_of
@@ -51,17 +51,20 @@ def requests(
     now = now_of(request)
     with reading(sessions_of(request)) as session:
         rows, last_id = request_rows(session, visitor.actor, now, after=after, limit=PAGE_SIZE)
-        form = request_form(session, visitor.actor)
-    zone = zone_of(visitor, form.timezone)
+        policy_zone = organisation_policy(session, visitor.actor).spec.timezone
+    zone = zone_of(visitor, policy_zone)
     context = {"title": "My requests", "rows": rows, "next_after": last_id, "zone": zone, **_zone_words(visitor, zone)}
     return render(request, "portal/requests.html", context)
 
 
 @router.get("/portal/new")
-def new_request(request: Request, visitor: Customer) -> HTMLResponse:
+def new_request(
+    request: Request, visitor: Customer, follow_up_of: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None
+) -> HTMLResponse:
+    """The form; `follow_up_of` links the new request to an earlier one (a closed request that cannot reopen)."""
     with reading(sessions_of(request)) as session:
         form = request_form(session, visitor.actor)
-    return _form_page(request, form, {}, {})
+    return _form_page(request, form, {"follow_up_of": str(follow_up_of)} if follow_up_of else {}, {})
 
 
 @router.post("/portal/new", response_model=None)
@@ -79,6 +82,9 @@ def _submit(request: Request, visitor: Visitor, form: FormData) -> Response:
     typed = {name: value for name, value in form.multi_items() if isinstance(value, str) and name != "csrf"}
     answers = {f.id: _answer(form, f"intake.{f.id}", f.type) for f in asked.intake}
     errors = _missing(asked, typed, answers)
+    follow_up_of = typed.get("follow_up_of", "")
+    if follow_up_of and not (follow_up_of.isascii() and follow_up_of.isdigit() and 0 < int(follow_up_of) <= MAX_ID):
+        errors["follow_up_of"] = f"{follow_up_of!r} is not a request number."
     uploads = [Upload(f"file.{f.id}", file) for f in asked.file_fields for file in _files(form, f"file.{f.id}")]
     uploads += [Upload("files", file) for file in _files(form, "files")]
     if not errors:
@@ -93,6 +99,7 @@ def _submit(request: Request, visitor: Visitor, form: FormData) -> Response:
                     severity=typed.get("severity", ""),
                     category=typed.get("category") or None,
                     intake={key: value for key, value in answers.items() if value is not None},
+                    follow_up_of=int(follow_up_of) if follow_up_of else None,
                     now=now,
                 )
                 ticket_id = change.ticket.id
@@ -193,7 +200,10 @@ def _form_page(
 
 def _zone_words(visitor: Visitor, zone: ZoneInfo) -> dict[str, Any]:
     """The zone instants are shown in, and whose it is."""
-    own = zone_of(visitor) if visitor.timezone else None
+    try:
+        own = ZoneInfo(visitor.timezone) if visitor.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this machine does not know: the policy's is used
+        own = None
     whose = "your time zone" if own is not None and own.key == zone.key else "your support policy's time zone"
     return {"zone_name": zone.key, "zone_whose": whose}
 
