@@ -247,6 +247,8 @@ def test_the_aspenware_week_marks_the_on_call_period_and_its_holiday_hours(peopl
     ]
     assert page.count("badge-oncall") == 1  # business hours and their union with on-call are not the period itself
     assert _rows(_table(page, "calendar-business"))[3][:2] == ["Thu 26 Nov", "Closed: Thanksgiving Day"]
+    always = _table(page, "calendar-always")  # calendar time counts holidays like any day
+    assert _rows(always)[3][:2] == ["Thu 26 Nov", "00:00-24:00"] and 'class="holiday"' not in always
 
 
 def test_the_week_defaults_to_the_current_one_and_a_bad_week_is_refused(people: Desk):
@@ -325,3 +327,32 @@ def test_a_good_upload_by_file_becomes_version_2_and_shows_as_current(people: De
     assert "This version carries no scenario tests." in page  # the upload has no `tests:` of its own
     listed = _rows(_table(admin.get("/admin/policies").text.replace("<table>", '<table id="p">', 1), "p"))
     assert listed[1][:3] == ["alleo", "Alleo Support", "2"]
+
+
+def test_a_new_policy_is_uploaded_and_an_organisation_can_be_served_under_it(people: Desk):
+    admin = _admin(people)
+    assert "Upload a new policy" in admin.get("/admin/new-policy").text
+    source = _alleo(1).replace("id: alleo", "id: initech", 1).replace("name: Alleo Support", "name: Initech", 1)
+    answer = admin.submit("/admin/new-policy", {"source": source})
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/admin/policies/initech?done=Version%201%20stored")
+    page = admin.get(answer.headers["location"]).text
+    assert "<h1>Initech</h1>" in page and "version 1 (current)" in page
+    admin.get("/admin/organisations/new")
+    made = admin.submit("/admin/organisations/new", {"name": "Initrode", "policy_id": "initech"})
+    assert made.status_code == 303
+    with reading(people.sessions) as session:
+        assert session.scalars(select(Organisation.policy_id).where(Organisation.name == "Initrode")).one() == "initech"
+
+
+def test_a_version_page_refuses_a_text_of_another_policy(people: Desk):
+    admin = _admin(people)
+    admin.get("/admin/policies/alleo/upload")
+    answer = admin.submit(
+        "/admin/policies/alleo/upload",
+        {"source": re.sub(r"(?m)^version: \d+$", "version: 9", builtin_source("choozle"))},
+    )
+    assert answer.status_code == 422
+    assert "this page uploads versions of &#39;alleo&#39;; the text&#39;s id is &#39;choozle&#39;" in answer.text
+    with reading(people.sessions) as session:
+        assert session.scalar(select(func.count()).select_from(PolicyVersion)) == 0

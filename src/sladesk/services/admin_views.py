@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from sladesk.clock.calendar import Calendar, WeeklyCalendar
+from sladesk.clock.calendar import Calendar, UnionCalendar, WeeklyCalendar
 from sladesk.errors import SladeskError
 from sladesk.policy import BUILTIN_IDS, Policy, builtin_source
 from sladesk.services.actors import Actor, Role
@@ -87,7 +87,7 @@ class CalendarDay:
 
     day: date
     ranges: tuple[str, ...]  # "08:00-17:00", in the calendar's zone
-    holiday: str | None  # the policy's holiday on that day, if any
+    holiday: str | None  # the policy's holiday on that day, if this calendar keeps holidays
     words: str
     hour_minutes: tuple[int, ...]  # 24 values, 0-60
 
@@ -158,11 +158,12 @@ def _calendar_day(calendar: Calendar, day: date, holiday: str | None) -> Calenda
         sum(max(0, min(b, hour * 60 + 60) - max(a, hour * 60)) for a, b in spans) for hour in range(24)
     )
     applies_holidays = _applies_holidays(calendar)
+    holiday = holiday if applies_holidays else None  # a 24x7 calendar works through holidays: not one for it
     if ranges:
         words = ", ".join(ranges)
-        if holiday and applies_holidays:
+        if holiday:
             words += f" (holiday hours: {holiday})"
-    elif holiday and applies_holidays:
+    elif holiday:
         words = f"Closed: {holiday}"
     else:
         words = "Closed"
@@ -170,10 +171,12 @@ def _calendar_day(calendar: Calendar, day: date, holiday: str | None) -> Calenda
 
 
 def _applies_holidays(calendar: Calendar) -> bool:
+    """Whether the calendar keeps the policy's holidays (a union does if any of its members does)."""
     if isinstance(calendar, WeeklyCalendar):
-        return bool(calendar.holidays.rules) or bool(getattr(calendar.holidays, "country", None))
-    members: tuple[Calendar, ...] = getattr(calendar, "members", ())
-    return any(_applies_holidays(member) for member in members)
+        return bool(calendar.holidays.rules) or calendar.holidays.country is not None
+    if isinstance(calendar, UnionCalendar):
+        return any(_applies_holidays(member) for member in calendar.members)
+    return False
 
 
 def _wall_minute(instant: datetime, day: date, calendar: Calendar) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -376,18 +377,28 @@ def _policy_and_source(session: Session, policy_id: str) -> tuple[Policy, str]:
 def upload_form(request: Request, visitor: Admin, policy_id: str) -> HTMLResponse:
     with reading(sessions_of(request)) as session:
         policy, source = _policy_and_source(session, policy_id)
-    context = {
-        "title": f"Upload a version of {policy.name}",
-        "policy": policy,
-        "source": source,
-        "lines": None,
-        "problems": [],
-    }
-    return render(request, "admin/upload.html", context)
+    return _upload_page(request, policy, source)
 
 
 @router.post("/admin/policies/{policy_id}/upload", response_model=None)
 async def upload(request: Request, visitor: Admin, form: CheckedForm, policy_id: str) -> Response:
+    source = await _uploaded_text(form)
+    return await run_in_threadpool(_store_upload, request, visitor.actor, policy_id, source)
+
+
+@router.get("/admin/new-policy")
+def new_policy_form(request: Request, visitor: Admin) -> HTMLResponse:
+    return _upload_page(request, None, "")
+
+
+@router.post("/admin/new-policy", response_model=None)
+async def upload_new_policy(request: Request, visitor: Admin, form: CheckedForm) -> Response:
+    source = await _uploaded_text(form)
+    return await run_in_threadpool(_store_upload, request, visitor.actor, None, source)
+
+
+async def _uploaded_text(form: FormData) -> str:
+    """The policy text of an upload form: the chosen file's, else the text box's."""
     source = field(form, "source")
     sent = form.get("file")
     if isinstance(sent, UploadFile) and sent.filename:
@@ -401,13 +412,33 @@ async def upload(request: Request, visitor: Admin, form: CheckedForm, policy_id:
             source = content.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidFieldError("file", "the file is not UTF-8 text; save it as UTF-8 YAML") from None
-    return await run_in_threadpool(_store_upload, request, visitor.actor, policy_id, source.replace("\r\n", "\n"))
+    return source.replace("\r\n", "\n")
 
 
-def _store_upload(request: Request, actor: Actor, policy_id: str, source: str) -> Response:
+def _upload_page(
+    request: Request, policy: Policy | None, source: str, problems: list[Problem] | None = None
+) -> HTMLResponse:
+    context = {
+        "title": f"Upload a new version of {policy.name}" if policy else "Upload a new policy",
+        "policy": policy,
+        "source": source,
+        "lines": source.split("\n") if problems else None,
+        "problems": problems or [],
+        "by_line": _problems_by_line(problems or []),
+    }
+    return render(request, "admin/upload.html", context, status_code=422 if problems else 200)
+
+
+def _store_upload(request: Request, actor: Actor, policy_id: str | None, source: str) -> Response:
+    """Check the text and store it as a new version, or show every problem against its line (nothing stored).
+
+    With a `policy_id` the text must be a version of that policy; without, it may be any policy, new or not.
+    """
     problems: list[Problem] = []
-    with reading(sessions_of(request)) as session:
-        policy, _ = _policy_and_source(session, policy_id)
+    policy = None
+    if policy_id is not None:
+        with reading(sessions_of(request)) as session:
+            policy, _ = _policy_and_source(session, policy_id)
     if not source.strip():
         problems.append(Problem(policies.UPLOAD_NAME, None, "", "paste the policy's YAML or choose its file"))
     elif len(source.encode()) > MAX_POLICY_BYTES:
@@ -415,12 +446,11 @@ def _store_upload(request: Request, actor: Actor, policy_id: str, source: str) -
     else:
         try:
             with transaction(sessions_of(request)) as session:
-                uploaded = policies.upload_policy(session, actor, source, dry_run=True)
-                if uploaded.id != policy_id:
-                    message = f"this page uploads versions of {policy_id!r}; the text's id is {uploaded.id!r}"
+                checked = policies.upload_policy(session, actor, source, dry_run=True)
+                if policy_id is not None and checked.id != policy_id:
+                    message = f"this page uploads versions of {policy_id!r}; the text's id is {checked.id!r}"
                     raise InvalidFieldError("id", message)
                 uploaded = policies.upload_policy(session, actor, source, now=now_of(request))
-                version = uploaded.version
         except PolicyError as error:
             problems.extend(error.problems)
         except (InvalidFieldError, ConflictError) as error:
@@ -428,16 +458,9 @@ def _store_upload(request: Request, actor: Actor, policy_id: str, source: str) -
             message = str(error).removeprefix(f"{field_name}: ")
             problems.append(Problem(policies.UPLOAD_NAME, _line_of_key(source, field_name), field_name, message))
     if problems:
-        context = {
-            "title": f"Upload a version of {policy.name}",
-            "policy": policy,
-            "source": source,
-            "lines": source.split("\n"),
-            "problems": problems,
-            "by_line": _problems_by_line(problems),
-        }
-        return render(request, "admin/upload.html", context, status_code=422)
-    return redirect(f"/admin/policies/{policy_id}", done=f"Version {version} stored: it is the current version now.")
+        return _upload_page(request, policy, source, problems)
+    done = f"Version {uploaded.version} stored: it is the current version now."
+    return redirect(f"/admin/policies/{quote(uploaded.id)}", done=done)
 
 
 def _line_of_key(source: str, key: str) -> int | None:
