@@ -356,3 +356,22 @@ def test_a_version_page_refuses_a_text_of_another_policy(people: Desk):
     assert "this page uploads versions of &#39;alleo&#39;; the text&#39;s id is &#39;choozle&#39;" in answer.text
     with reading(people.sessions) as session:
         assert session.scalar(select(func.count()).select_from(PolicyVersion)) == 0
+
+
+def test_a_token_issued_with_an_expiry_day_signs_in_until_that_day_begins(people: Desk):
+    admin = _admin(people)
+    agent = people.ids["agent"]
+    admin.get(f"/admin/users/{agent}")
+    issued = admin.submit(f"/admin/users/{agent}/tokens", {"name": "Until Christmas", "expires_on": "2026-12-25"})
+    secret = re.search(r'readonly value="(sld_[^"]+)"', issued.text).group(1)  # type: ignore[union-attr]
+    row = [row for row in _rows(_table(issued.text.replace("<table>", '<table id="tokens">', 1), "tokens"))][-1]
+    assert row[:4] == ["Until Christmas", "Mon 7 Dec 2026, 14:00 UTC", "never", "Fri 25 Dec 2026, 00:00 UTC"]
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert people.client.get("/api/v1/users/me", headers=headers).status_code == 200
+    people.clock.advance(timedelta(days=18))  # Fri 25 Dec 2026, 14:00 UTC
+    assert people.client.get("/api/v1/users/me", headers=headers).status_code == 401
+
+    admin = _admin(people)  # signed in again: the first session has ended meanwhile
+    admin.get(f"/admin/users/{agent}")
+    refused = admin.submit(f"/admin/users/{agent}/tokens", {"name": "Past", "expires_on": "2026-12-25"})
+    assert refused.status_code == 422 and "expires_at: must be in the future" in refused.text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -292,11 +293,23 @@ def issue_token(request: Request, visitor: Admin, form: CheckedForm, user_id: in
     try:
         if not name or len(name) > 200:
             raise InvalidFieldError("name", "give the token a name of at most 200 characters, to know it by")
+        expires_at = _start_of_day(field(form, "expires_on").strip(), zone_of(visitor))
         with transaction(sessions_of(request)) as session:
-            issued = accounts.issue_token_for(session, visitor.actor, user_id, name, now_of(request))
+            issued = accounts.issue_token_for(session, visitor.actor, user_id, name, now_of(request), expires_at)
     except (InvalidFieldError, ConflictError) as error:
         return _user_page(request, user_id, error=error, status_code=409 if isinstance(error, ConflictError) else 422)
     return _user_page(request, user_id, issued=issued)
+
+
+def _start_of_day(text: str, zone: ZoneInfo) -> datetime | None:
+    """The first instant of the date `text` (2027-01-31) in `zone`; None for no date."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidFieldError("expires_on", f"{text!r} is not a date like 2027-01-31") from None
+    return datetime.combine(day, time(0), tzinfo=zone)
 
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke", response_model=None)
