@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from sladesk.web import admin, console, portal, signin
+from sladesk.web import admin, console, live, portal, signin
 
 
 def install(app: FastAPI) -> None:
@@ -18,4 +18,5 @@ def install(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(portal.router)
     app.include_router(console.router)
+    app.include_router(live.router)
     app.include_router(admin.router)

@@ -1,22 +1,306 @@
-"""The agent console: the one work queue, with the number-one item first."""
+"""The agent console: the one work queue with the number-one item first, saved views, and the ticket page.
+
+Every action form carries the ticket version the agent read. The use case refuses a change made at an
+older version (`StaleVersionError`); the page then answers 409 with what other people changed since, and
+stores nothing, so two agents never overwrite each other silently.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlencode
 
-from sladesk.services.views import queue_page
-from sladesk.store import reading
-from sladesk.web.pages import Staff, now_of, page_router, render, sessions_of
+from fastapi import Path, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from sladesk.services import (
+    InvalidFieldError,
+    StaleVersionError,
+    assign,
+    change_category,
+    change_severity,
+    change_status,
+    change_tier,
+    merge_duplicate,
+    reply,
+    set_outside_incident,
+)
+from sladesk.services.attachments import open_attachment
+from sladesk.services.clocks import ticket_policy
+from sladesk.services.console_views import (
+    QueueFilters,
+    changes_since,
+    console_queue,
+    console_ticket,
+    delete_view,
+    organisation_choices,
+    save_view,
+    saved_views,
+)
+from sladesk.services.signin import Visitor
+from sladesk.services.tickets import mark_believed_resolved
+from sladesk.store import data_dir, reading, transaction
+from sladesk.web.pages import (
+    CheckedForm,
+    Staff,
+    field,
+    now_of,
+    page_router,
+    redirect,
+    render,
+    sessions_of,
+    zone_of,
+)
 
 QUEUE_LENGTH = 100
+MAX_ID = 2**31 - 1
+
+TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 router = page_router()
 
 
 @router.get("/queue")
 def queue(request: Request, visitor: Staff) -> HTMLResponse:
+    filters = QueueFilters.of(dict(request.query_params))
     now = now_of(request)
     with reading(sessions_of(request)) as session:
-        items = queue_page(session, visitor.actor, now, QUEUE_LENGTH)
-    return render(request, "queue.html", {"title": "Queue", "items": items})
+        rows = console_queue(session, visitor.actor, filters, now, QUEUE_LENGTH)
+        views = saved_views(session, visitor.actor)
+        organisations = organisation_choices(session)
+    return render(
+        request,
+        "queue.html",
+        {
+            "title": "Queue",
+            "items": rows,
+            "filters": filters,
+            "views": views,
+            "organisations": organisations,
+            "query_of": _query_of,
+        },
+    )
+
+
+def _query_of(filters: QueueFilters) -> str:
+    values = filters.query()
+    return f"?{urlencode(values)}" if values else ""
+
+
+@router.post("/queue/views")
+def save_queue_view(request: Request, visitor: Staff, form: CheckedForm) -> Response:
+    filters = QueueFilters.of({name: field(form, name) for name in ("severity", "organisation", "assignee", "state")})
+    with transaction(sessions_of(request)) as session:
+        saved = save_view(session, visitor.actor, field(form, "name"), filters, now_of(request))
+    return redirect(f"/queue{_query_of(filters)}", done=f"Saved the view “{saved.name}”.")
+
+
+@router.post("/queue/views/{view_id}/delete")
+def delete_queue_view(request: Request, visitor: Staff, form: CheckedForm, view_id: ItemId) -> Response:
+    with transaction(sessions_of(request)) as session:
+        name = delete_view(session, visitor.actor, view_id)
+    return redirect("/queue", done=f"Deleted the view “{name}”.")
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_page(request: Request, visitor: Staff, ticket_id: TicketId) -> HTMLResponse:
+    with reading(sessions_of(request)) as session:
+        page = console_ticket(session, visitor.actor, ticket_id, now_of(request))
+    context = {"title": f"#{ticket_id} {page.ticket.subject}", "page": page, "zone": zone_of(visitor, page.zone)}
+    return render(request, "console/ticket.html", context)
+
+
+@router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
+def attachment(request: Request, visitor: Staff, ticket_id: TicketId, attachment_id: ItemId) -> FileResponse:
+    """A ticket's file, as a download (never rendered inline)."""
+    configured = request.app.state.attachments_dir
+    storage = configured if configured is not None else data_dir() / "attachments"
+    with reading(sessions_of(request)) as session:
+        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, storage)
+    return FileResponse(
+        stored.path,
+        media_type=stored.row.content_type,
+        filename=stored.row.filename,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
+    )
+
+
+# The actions: each reads the version the form was rendered at and calls the API's use case.
+
+Action = Callable[[Session, int], str]  # (session, version) -> the confirmation to show
+
+
+def _act(request: Request, visitor: Visitor, ticket_id: int, form: CheckedForm, action: Action) -> Response:
+    version = _version(field(form, "version"))
+    try:
+        with transaction(sessions_of(request)) as session:
+            done = action(session, version)
+    except StaleVersionError:
+        return _conflict(request, visitor, ticket_id, version, form)
+    return redirect(f"/tickets/{ticket_id}", done=done)
+
+
+def _version(text: str) -> int:
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InvalidFieldError("version", "reload the ticket: the form does not say which version it was read at")
+    return int(text)
+
+
+def _conflict(request: Request, visitor: Visitor, ticket_id: int, version: int, form: CheckedForm) -> HTMLResponse:
+    """409: someone changed the ticket since `version`; say what, keep what the agent wrote, store nothing."""
+    with reading(sessions_of(request)) as session:
+        page = console_ticket(session, visitor.actor, ticket_id, now_of(request))
+        changes = changes_since(session, visitor.actor, ticket_id, version)
+    action = request.url.path.rsplit("/", 1)[-1]
+    return render(
+        request,
+        "console/conflict.html",
+        {
+            "title": f"#{ticket_id} changed meanwhile",
+            "page": page,
+            "changes": changes,
+            "action": action,
+            "body": field(form, "body"),
+            "zone": zone_of(visitor, page.zone),
+        },
+        status_code=409,
+    )
+
+
+@router.post("/tickets/{ticket_id}/reply")
+def reply_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        reply(session, visitor.actor, ticket_id, field(form, "body"), expected_version=version, now=now_of(request))
+        return "Reply sent to the customer."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/note")
+def note_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        body = field(form, "body")
+        reply(session, visitor.actor, ticket_id, body, public=False, expected_version=version, now=now_of(request))
+        return "Internal note added."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/status")
+def status_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        status = field(form, "status")
+        change = change_status(session, visitor.actor, ticket_id, status, expected_version=version, now=now_of(request))
+        return f"Status changed to {ticket_policy(session, change.ticket).status(status).name}."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/severity")
+def severity_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        reason = field(form, "reason").strip()
+        if not reason:
+            raise InvalidFieldError("reason", "say why the severity changes")
+        severity = field(form, "severity").strip()
+        to: int | str = int(severity) if severity.isascii() and severity.isdigit() and len(severity) < 6 else severity
+        change = change_severity(
+            session, visitor.actor, ticket_id, to, reason, expected_version=version, now=now_of(request)
+        )
+        severity_spec = ticket_policy(session, change.ticket).severity(change.ticket.severity_rank)
+        return f"Severity changed to {severity_spec.code} ({severity_spec.name})."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/category")
+def category_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        category = field(form, "category").strip() or None
+        reason = _reason(form, "category")
+        change_category(
+            session, visitor.actor, ticket_id, category, reason, expected_version=version, now=now_of(request)
+        )
+        return f"Category changed to {category or 'none'}."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/tier")
+def tier_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        tier = field(form, "tier").strip() or None
+        reason = _reason(form, "tier")
+        change_tier(session, visitor.actor, ticket_id, tier, reason, expected_version=version, now=now_of(request))
+        return f"Tier changed to {tier or 'none'}."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+def _reason(form: CheckedForm, what: str) -> str:
+    reason = field(form, "reason").strip()
+    if not reason:
+        raise InvalidFieldError("reason", f"say why the {what} changes")
+    return reason
+
+
+@router.post("/tickets/{ticket_id}/assign")
+def assign_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        chosen = field(form, "assignee").strip()
+        if chosen == "me":
+            assignee: int | None = visitor.actor.user_id
+        elif not chosen:
+            assignee = None
+        elif chosen.isascii() and chosen.isdigit() and len(chosen) < 10:
+            assignee = int(chosen)
+        else:
+            raise InvalidFieldError("assignee", "choose an agent")
+        assign(session, visitor.actor, ticket_id, assignee, expected_version=version, now=now_of(request))
+        if assignee is None:
+            return "The ticket is now unassigned."
+        return "Assigned to you." if assignee == visitor.actor.user_id else "Assigned."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/outside-incident")
+def outside_incident_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        clear = field(form, "set") == "no"
+        reason = None if clear else field(form, "reason").strip()
+        if reason == "":
+            raise InvalidFieldError("reason", "name the outside incident")
+        set_outside_incident(session, visitor.actor, ticket_id, reason, expected_version=version, now=now_of(request))
+        return "No longer marked as an outside incident." if clear else "Marked as caused by an outside incident."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/merge")
+def merge_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        into = field(form, "into").strip().removeprefix("#")
+        if not (into.isascii() and into.isdigit() and len(into) < 10):
+            raise InvalidFieldError("into", "give the number of the ticket to merge into")
+        merge_duplicate(session, visitor.actor, ticket_id, int(into), expected_version=version, now=now_of(request))
+        return f"Merged into #{int(into)} and closed."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/believed-resolved")
+def believed_resolved_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        believed = field(form, "set") != "no"
+        reason = field(form, "reason").strip() or None
+        mark_believed_resolved(
+            session, visitor.actor, ticket_id, believed, reason, expected_version=version, now=now_of(request)
+        )
+        return "Marked as believed resolved." if believed else "No longer marked as believed resolved."
+
+    return _act(request, visitor, ticket_id, form, action)

@@ -1,0 +1,312 @@
+"""The agent console over HTTP on both databases: the queue, filters, saved views, the ticket page and its actions."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from sladesk.services import Role, assign, open_ticket, reply
+from sladesk.store import reading, transaction
+from sladesk.store.tables import SavedView, Ticket, TicketEvent
+from tests.support.desk import Desk
+from tests.support.web import PASSWORD, WebPerson
+
+
+@pytest.fixture
+def console(desk: Desk) -> Desk:
+    """Acme (alleo, New York hours) with a Sev1 and a Sev3 ticket, Globex (sourcegraph, enterprise) with a P2."""
+    acme = desk.organisation("Acme", "alleo")
+    globex = desk.organisation("Globex", "sourcegraph", tier="enterprise")
+    desk.user("carol", Role.CUSTOMER, acme, password=PASSWORD)
+    desk.user("gina", Role.CUSTOMER, globex, password=PASSWORD)
+    desk.user("alice", Role.AGENT, password=PASSWORD)
+    desk.user("bob", Role.AGENT, password=PASSWORD)
+    now = desk.clock()
+    with transaction(desk.sessions) as session:
+        open_ticket(
+            session, desk.actors["carol"], subject="How do I set up SSO?", description="Steps?", severity=3, now=now
+        )
+        open_ticket(
+            session, desk.actors["gina"], subject="Search is slow", description="Since Monday", severity=2, now=now
+        )
+        open_ticket(
+            session, desk.actors["carol"], subject="Nobody can sign in", description="Down!", severity=1, now=now
+        )
+    return desk
+
+
+def agent(desk: Desk, email: str = "alice@example.com") -> WebPerson:
+    person = WebPerson(desk.app())
+    person.sign_in(email)
+    return person
+
+
+def rows_of(page: str) -> list[str]:
+    """The queue's rows as text, tags stripped and spaces squeezed."""
+    if '<table class="queue">' not in page:
+        return []
+    body = page.split('<table class="queue">', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [_text(row) for row in body.split("</tr>")[:-1]]
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def version_of(page: str, action: str) -> str:
+    """The version field of the form posting to `.../<action>`."""
+    form = page.split(f'/{action}" class="stack', 1)[1].split("</form>", 1)[0]
+    found = re.search(r'name="version" value="(\d+)"', form)
+    assert found is not None
+    return found.group(1)
+
+
+def events_of(desk: Desk, ticket_id: int) -> list[str]:
+    with reading(desk.sessions) as session:
+        return list(
+            session.scalars(
+                select(TicketEvent.type).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.sequence)
+            )
+        )
+
+
+def test_the_queue_lists_tickets_in_the_total_order_with_the_first_marked(console: Desk):
+    page = agent(console).get("/queue")
+    assert page.status_code == 200
+    # severity first (Sev1, then p2, then Sev3); each due instant worked out by hand, shown in UTC (alice has no
+    # zone): Sev1 4 h from Mon 09:00 New York = 13:00 EST; p2 24 h of calendar time = Tue 14:00 UTC; Sev3 two
+    # 9-hour business days (Mon 8 h, Tue 9 h, Wed 1 h) = Wed 09:00 EST
+    assert rows_of(page.text) == [
+        "1 · work this first #3 Nobody can sign in New · Number one: severity Sev1 (rank 1), due "
+        "2026-12-07T18:00:00+00:00, opened 2026-12-07T14:00:00+00:00. Ahead of #2 because its severity Sev1 "
+        "outranks p2. Sev1 — Acme Unassigned Mon 7 Dec 2026, 18:00 UTC Mon 7 Dec 2026, 18:00 UTC Running",
+        "2 #2 Search is slow New · "
+        + _reason(page.text, 1)
+        + " p2 enterprise Globex Unassigned Tue 8 Dec 2026, 14:00 UTC Tue 8 Dec 2026, 14:00 UTC Running",
+        "3 #1 How do I set up SSO? New · "
+        + _reason(page.text, 2)
+        + " Sev3 — Acme Unassigned Wed 9 Dec 2026, 14:00 UTC Wed 9 Dec 2026, 14:00 UTC Running",
+    ]
+    assert page.text.count("work this first") == 1
+    assert '<tr class="first">' in page.text and 'data-live="/events/queue"' in page.text
+    assert '<dialog id="shortcuts"' in page.text
+
+
+def _reason(page: str, index: int) -> str:
+    return _text(page.split('<div class="help">')[index + 1].split("</div>", 1)[0]).split(" · ", 1)[1]
+
+
+def tickets_in(page: str) -> list[str]:
+    """The ticket numbers of the queue's rows, in order."""
+    return [re.findall(r"#\d+", row)[0] for row in rows_of(page)]
+
+
+def test_filters_narrow_the_queue_and_keep_its_order(console: Desk):
+    with transaction(console.sessions) as session:
+        assign(session, console.actors["alice"], 1, console.ids["alice"], now=console.clock())
+    alice = agent(console)
+    assert tickets_in(alice.get("/queue?severity=1").text) == ["#3"]
+    assert tickets_in(alice.get(f"/queue?organisation={console.ids['Acme']}").text) == ["#3", "#1"]
+    assert tickets_in(alice.get("/queue?assignee=me").text) == ["#1"]
+    assert tickets_in(alice.get("/queue?assignee=unassigned").text) == ["#3", "#2"]
+    assert "No open ticket matches these filters." in alice.get("/queue?state=breached").text
+    console.clock.advance(timedelta(hours=3, minutes=30))  # 12:30 New York: Sev1 is past 75% of its 4 h
+    warning = alice.get("/queue?state=warning").text
+    assert tickets_in(warning) == ["#3"] and '<span class="state state-warning">Warning</span>' in warning
+    console.clock.advance(timedelta(hours=1, minutes=30))  # 14:00 New York: Sev1 was due at 13:00
+    breached = alice.get("/queue?state=breached").text
+    assert tickets_in(breached) == ["#3"] and '<span class="state state-breached">Breached</span>' in breached
+    assert tickets_in(alice.get("/queue?state=breached&severity=2").text) == []
+    assert alice.get("/queue?severity=high").status_code == 422
+
+
+def test_a_saved_view_is_saved_listed_applied_and_deleted(console: Desk):
+    alice = agent(console)
+    acme = console.ids["Acme"]
+    alice.get(f"/queue?organisation={acme}&assignee=unassigned")
+    saved = alice.submit("/queue/views", {"name": "Acme  waiting", "organisation": str(acme), "assignee": "unassigned"})
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith(f"/queue?organisation={acme}&assignee=unassigned&done=")
+    queue = alice.get("/queue").text
+    link = f'<a href="/queue?organisation={acme}&amp;assignee=unassigned">Acme waiting</a>'
+    assert link in queue and tickets_in(queue) == ["#3", "#2", "#1"]
+    assert tickets_in(alice.get(f"/queue?organisation={acme}&assignee=unassigned").text) == ["#3", "#1"]
+    assert link not in agent(console, "bob@example.com").get("/queue").text  # each agent's own views
+    with reading(console.sessions) as session:
+        view_id = session.scalars(select(SavedView.id)).one()
+    alice.get("/queue")
+    deleted = alice.submit(f"/queue/views/{view_id}/delete", {})
+    assert deleted.status_code == 303 and "Acme waiting" not in alice.get("/queue").text
+    assert alice.submit("/queue/views", {"name": "Nothing"}).status_code == 422  # no filter to keep
+
+
+def test_the_ticket_page_shows_the_conversation_history_and_each_metric_explained(console: Desk):
+    console.clock.advance(timedelta(minutes=30))
+    with transaction(console.sessions) as session:
+        reply(session, console.actors["bob"], 1, "Customer seems to mean Okta.", public=False, now=console.clock())
+    alice = agent(console)
+    page = alice.get("/tickets/1")
+    assert page.status_code == 200 and 'data-live="/events/tickets/1"' in page.text
+    text = _text(page.text)
+    assert "carol opened the ticket · Mon 7 Dec 2026, 09:00 EST Steps?" in text
+    assert "bob · Internal note · Mon 7 Dec 2026, 09:30 EST Customer seems to mean Okta." in text
+    assert '<li class="message internal">' in page.text
+    assert "Mon 7 Dec 2026, 09:00 EST · carol: Opened by the customer: severity 3" in text
+    assert "Mon 7 Dec 2026, 09:30 EST · bob: Internal note" in text
+    # Sev3: 2 business days of 9 h from Mon 09:00 = Mon 8 h + Tue 9 h + Wed 1 h: due Wed 09:00 EST; 30 min counted
+    assert (
+        "Time to first response Running Due Wed 9 Dec 2026, 09:00 EST ( Wed 9 Dec 2026, 09:00 EST ) "
+        "Target 2 business days (18h of working time) Goal — Counted 30 min of working time Used 2.8% Remaining 17 h 30 min"
+    ) in text
+    assert "Running: due Wednesday 09 December 2026 09:00 EST (2026-12-09T09:00:00-05:00)." in text
+    assert "Mon 07 Dec 2026 09:30-17:00 counts 7h 30m (8h of 18h)" in text
+    assert "Tue 08 Dec 2026 08:00-17:00 counts 9h (17h of 18h) Tue 08 Dec 2026 13:30 EST warning reached." in text
+    assert "Wed 09 Dec 2026 08:00-09:00 counts 1h (18h of 18h) Wed 09 Dec 2026 09:00 EST due reached." in text
+
+
+def test_each_action_changes_the_ticket_and_appears_in_the_history(console: Desk):
+    initech = console.organisation("Initech", "alli")
+    console.user("ian", Role.CUSTOMER, initech)
+    with transaction(console.sessions) as session:
+        open_ticket(session, console.actors["ian"], subject="Reports are late", description="Again", severity=3)
+        open_ticket(session, console.actors["carol"], subject="Cannot sign in either", description="Same", severity=2)
+    alice = agent(console)
+
+    def act(ticket_id: int, action: str, fields: dict[str, str]) -> str:
+        """Send one action's form as read on the ticket page; the confirmation the page then shows."""
+        page = alice.get(f"/tickets/{ticket_id}").text
+        answer = alice.submit(f"/tickets/{ticket_id}/{action}", {"version": version_of(page, action), **fields})
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].startswith(f"/tickets/{ticket_id}?done=")
+        shown = alice.get(answer.headers["location"]).text
+        return _text(shown.split('<p class="flash" role="status">', 1)[1].split("</p>", 1)[0])
+
+    assert act(3, "assign", {"assignee": "me"}) == "Assigned to you."
+    assert act(3, "note", {"body": "Checking the identity provider"}) == "Internal note added."
+    assert act(3, "reply", {"body": "We are on it."}) == "Reply sent to the customer."
+    assert act(3, "status", {"status": "open"}) == "Status changed to Open."
+    severity = act(3, "severity", {"severity": "2", "reason": "Only some users are affected"})
+    assert severity == "Severity changed to Sev2 (Severity Level 2)."
+    assert act(3, "believed-resolved", {"set": "yes", "reason": "Fix deployed"}) == "Marked as believed resolved."
+    incident = act(3, "outside-incident", {"reason": "Identity provider outage"})
+    assert incident == "Marked as caused by an outside incident."
+    assert act(2, "tier", {"tier": "team", "reason": "Contract changed"}) == "Tier changed to team."
+    category = act(4, "category", {"category": "incident", "reason": "Reports feed the customers' dashboards"})
+    assert category == "Category changed to incident."
+    assert act(5, "merge", {"into": "#3"}) == "Merged into #3 and closed."
+    assert events_of(console, 3) == [
+        "opened",
+        "assigned",
+        "reply",
+        "reply",
+        "status",
+        "severity",
+        "believed_resolved",
+        "outside_incident",
+        "merged",
+    ]
+    page = alice.get("/tickets/3").text
+    text = _text(page)
+    assert "Status Open Severity Sev2 · Severity Level 2" in text and "Assignee alice" in text
+    assert "Believed resolved Yes Outside incident Identity provider outage" in text
+    assert "alice · public reply" in text and "alice · Internal note" in text
+    history = _text(page.split('<h2 id="history-title">', 1)[1].split("</ol>", 1)[0])
+    assert history == (
+        "History Mon 7 Dec 2026, 09:00 EST · carol: Opened by the customer: severity 1 "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Assigned to user 3 "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Internal note by an agent "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Public reply by the agent "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Status became open "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Severity became 2: Only some users are affected "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Support believes the issue is resolved: Fix deployed "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Marked as caused by an outside incident: Identity provider outage "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Ticket 5 was merged into this one"
+    )
+    assert "Tier team Category" in _text(alice.get("/tickets/2").text)
+    assert "Category incident" in _text(alice.get("/tickets/4").text)
+    merged = _text(alice.get("/tickets/5").text)
+    assert "Status Closed" in merged and "Merged into #3" in merged
+
+
+def test_a_severity_change_needs_a_reason(console: Desk):
+    alice = agent(console)
+    page = alice.get("/tickets/3").text
+    answer = alice.submit(
+        "/tickets/3/severity", {"version": version_of(page, "severity"), "severity": "2", "reason": " "}
+    )
+    assert answer.status_code == 422 and "reason: say why the severity changes" in answer.text
+    assert events_of(console, 3) == ["opened"]
+
+
+def test_a_form_sent_at_an_old_version_gets_the_conflict_message_and_changes_nothing(console: Desk):
+    alice, bob = agent(console), agent(console, "bob@example.com")
+    seen_by_alice = alice.get("/tickets/3").text
+    bob_page = bob.get("/tickets/3").text
+    assert (
+        bob.submit("/tickets/3/status", {"version": version_of(bob_page, "status"), "status": "open"}).status_code
+        == 303
+    )
+    old = version_of(seen_by_alice, "severity")
+    answer = alice.submit("/tickets/3/severity", {"version": old, "severity": "2", "reason": "Fewer users"})
+    assert answer.status_code == 409
+    text = _text(answer.text)
+    assert "Another person changed ticket #3" in text and "nothing was stored" in text
+    assert "What changed since you read it Mon 7 Dec 2026, 09:00 EST · bob: Status became open Open the fresh" in text
+    assert '<a class="button primary" href="/tickets/3"' in answer.text
+    alice.last_page = seen_by_alice
+    kept = alice.submit("/tickets/3/reply", {"version": old, "body": "We are <looking> into it"})
+    assert kept.status_code == 409 and "We are &lt;looking&gt; into it</textarea>" in kept.text
+    assert events_of(console, 3) == ["opened", "status"]
+    with reading(console.sessions) as session:
+        ticket = session.get_one(Ticket, 3)
+        assert (ticket.severity_rank, ticket.status, ticket.version) == (1, "open", 2)
+    resent = alice.submit("/tickets/3/reply", {"version": "2", "body": "We are <looking> into it"})
+    assert resent.status_code == 303 and events_of(console, 3) == ["opened", "status", "reply"]
+
+
+def test_a_customer_may_not_use_the_console(console: Desk):
+    carol = WebPerson(console.app())
+    carol.sign_in("carol@example.com")
+    assert carol.get("/queue").status_code == 403
+    assert carol.get("/tickets/3").status_code == 403
+    assert carol.get("/events/queue").status_code == 403
+    assert carol.get("/events/tickets/3").status_code == 403
+    carol.get("/portal")
+    assert carol.submit("/tickets/3/status", {"version": "1", "status": "closed"}).status_code == 403
+    assert events_of(console, 3) == ["opened"]
+    assert WebPerson(console.app()).get("/queue").headers["location"] == "/sign-in?next=/queue"
+
+
+def test_ticket_text_is_shown_as_text(console: Desk):
+    with transaction(console.sessions) as session:
+        open_ticket(
+            session,
+            console.actors["carol"],
+            subject="<script>alert(1)</script>",
+            description="<img src=x onerror=alert(2)>",
+            severity=4,
+        )
+    alice = agent(console)
+    for page in (alice.get("/tickets/4").text, alice.get("/queue").text):
+        assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in alice.get("/tickets/4").text
+
+
+def test_the_ticket_stream_says_changed_after_a_reply(console: Desk):
+    alice = agent(console)
+    with alice.client.stream("GET", "/events/tickets/3") as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 3000"
+        with transaction(console.sessions) as session:
+            reply(session, console.actors["bob"], 3, "On it", now=console.clock())
+        received = []
+        for line in lines:
+            received.append(line)
+            if line == "event: changed":
+                break
+        assert received[-1] == "event: changed"
