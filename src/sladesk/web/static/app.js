@@ -47,23 +47,42 @@ function onKey(event) {
   else target.click();
 }
 
-// Live updates: <body data-live="/events/..."> listens to server-sent events and reloads the marked region
-// (data-live-region) when the server says something changed, keeping what the person is typing.
+// Live updates: <body data-live="/events/..."> listens to server-sent events and reloads the marked regions
+// (data-live-region) when the server says something changed, keeping what the person is typing. When every
+// region was swapped, the forms' version fields move to the fresh version too (the person now sees what
+// changed); a region kept because it has the focus leaves them at the version read, so a change sent from
+// it meets the conflict page instead of overwriting what the person did not see.
+function announce(text) {
+  const status = document.getElementById("live-status");
+  if (status) status.textContent = text;
+}
+
+async function refreshRegions() {
+  const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  let kept = 0;
+  for (const region of document.querySelectorAll("[data-live-region]")) {
+    const replacement = fresh.getElementById(region.id);
+    if (!replacement) continue;
+    if (region.contains(document.activeElement)) { kept += 1; continue; }
+    region.replaceWith(replacement);
+  }
+  const freshVersion = fresh.querySelector('input[name="version"]');
+  if (freshVersion && kept === 0) {
+    for (const input of document.querySelectorAll('input[name="version"]')) input.value = freshVersion.value;
+  }
+  tickCountdowns();
+  const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  announce(kept === 0 ? `Updated at ${time}.` : `Changed by someone else at ${time}: reload the page to see all of it.`);
+  document.dispatchEvent(new CustomEvent("sladesk:updated"));
+}
+
 function liveUpdates() {
   const source = document.body.dataset.live;
   if (!source || typeof EventSource === "undefined") return;
   const events = new EventSource(source);
-  events.addEventListener("changed", async () => {
-    const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-    for (const region of document.querySelectorAll("[data-live-region]")) {
-      const replacement = fresh.getElementById(region.id);
-      if (replacement && !region.contains(document.activeElement)) region.replaceWith(replacement);
-    }
-    tickCountdowns();
-    document.dispatchEvent(new CustomEvent("sladesk:updated"));
-  });
+  events.addEventListener("changed", () => { refreshRegions().catch(() => announce("Could not refresh: reload the page.")); });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
