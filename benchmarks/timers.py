@@ -126,6 +126,8 @@ def receivers(received: Received) -> Iterator[tuple[tuple[str, int], str]]:
     """An SMTP server and an HTTP server on 127.0.0.1 for the length of the block: ((host, port), webhook URL)."""
 
     class Hook(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers answer: a worker's pass reuses its connection
+
         def handle(self) -> None:
             with contextlib.suppress(ConnectionError):  # a client that closed early: nothing more to read
                 super().handle()
@@ -348,6 +350,32 @@ def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class CpuMark:
+    """The CPU the worker processes and this script (the receivers, the commit watch) had used at one instant."""
+
+    workers: float
+    script: float
+
+    def spent(self, running: list[subprocess.Popen[bytes]]) -> Spent:
+        return Spent(sum(cpu_seconds(process) for process in running) - self.workers, time.process_time() - self.script)
+
+
+@dataclass(frozen=True)
+class Spent:
+    workers: float
+    script: float
+
+
+def cpu_when_due(load: Load, running: list[subprocess.Popen[bytes]]) -> CpuMark:
+    """Wait until just before the first timer is due (the workers started and idle), and mark the CPU used by
+    then: what the workers use from there on is the firing and delivering, without their start-up."""
+    wait = (load.first_due - datetime.now(UTC)).total_seconds() - 0.2
+    if wait > 0:
+        time.sleep(wait)
+    return CpuMark(sum(cpu_seconds(process) for process in running), time.process_time())
+
+
 def wait_until_done(
     engine: Engine, load: Load, received: Received, running: list[subprocess.Popen[bytes]], logs: Path
 ) -> None:
@@ -384,7 +412,8 @@ class Measured:
     committed_lag: tuple[float, float, float]  # first seen committed - due_at
     delivered_lag: tuple[float, float, float]  # webhook arrival - due_at
     duplicates: int
-    cpu_ms_per_timer: float  # the worker processes' CPU, firing and delivering, per timer
+    cpu_ms_per_timer: float  # the worker processes' CPU from the first due instant on, firing and delivering
+    script_cpu_ms_per_timer: float  # this script's over the same time: the receivers, mostly
 
 
 def spread_of(values: list[float]) -> tuple[float, float, float]:
@@ -393,7 +422,7 @@ def spread_of(values: list[float]) -> tuple[float, float, float]:
 
 
 def measure(
-    engine: Engine, load: Load, received: Received, watch: CommitWatch, cpu: float, configuration: str, run: str
+    engine: Engine, load: Load, received: Received, watch: CommitWatch, cpu: Spent, configuration: str, run: str
 ) -> Measured:
     with engine.connect() as connection:
         rows = connection.execute(
@@ -424,7 +453,8 @@ def measure(
         spread_of(committed),
         spread_of(received.webhook_lags),
         sum(count - 1 for count in received.keys.values()),
-        cpu * 1000 / load.timers,
+        cpu.workers * 1000 / load.timers,
+        cpu.script * 1000 / load.timers,
     )
 
 
@@ -448,8 +478,9 @@ def run_postgres(admin_url: URL, workers: int, tickets: int, spread: float, lead
                     ) as running,
                     CommitWatch(engine) as watch,
                 ):
+                    started = cpu_when_due(load, running)
                     wait_until_done(engine, load, received, running, logs)
-                    cpu = sum(cpu_seconds(process) for process in running)
+                    cpu = started.spent(running)
                 results.append(measure(engine, load, received, watch, cpu, f"PostgreSQL, {workers} worker(s)", run))
             finally:
                 engine.dispose()
@@ -476,8 +507,9 @@ def run_sqlite(tickets: int, spread: float, lead: float, logs: Path) -> list[Mea
                 command = [sladesk_command(), "serve", "--port", str(free_port())]
                 env, where = worker_env(None, smtp, data_dir), logs / f"sqlite-{run_spread:g}"
                 with processes([command], env, where) as running, CommitWatch(engine) as watch:
+                    started = cpu_when_due(load, running)
                     wait_until_done(engine, load, received, running, logs)
-                    cpu = sum(cpu_seconds(process) for process in running)
+                    cpu = started.spent(running)
                 results.append(measure(engine, load, received, watch, cpu, "SQLite, embedded worker", run))
             finally:
                 engine.dispose()
@@ -494,7 +526,7 @@ def print_row(result: Measured) -> None:
         f"  {result.configuration}, {result.run}: {result.fired_per_s:,.0f} timers/s; lag p50/p99/max (s):"
         f" committed {seconds(result.committed_lag)}, pass start {seconds(result.pass_lag)},"
         f" delivered {seconds(result.delivered_lag)}; {result.duplicates} duplicate deliveries;"
-        f" worker CPU {result.cpu_ms_per_timer:.1f} ms per timer"
+        f" worker CPU {result.cpu_ms_per_timer:.1f} ms per timer (receivers {result.script_cpu_ms_per_timer:.1f} ms)"
     )
 
 
@@ -502,7 +534,14 @@ def print_table(results: list[Measured]) -> None:
     table = Table(title="Timers: lag from due, p50 / p99 / max in seconds", title_justify="left")
     for column in ("configuration", "due", "timers", "fired/s"):
         table.add_column(column, justify="left" if column in ("configuration", "due") else "right")
-    for column in ("committed", "pass start (fired_at)", "webhook delivered", "duplicates", "CPU ms/timer"):
+    for column in (
+        "committed",
+        "pass start (fired_at)",
+        "webhook delivered",
+        "duplicates",
+        "CPU ms/timer",
+        "receivers ms/timer",
+    ):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -515,8 +554,14 @@ def print_table(results: list[Measured]) -> None:
             seconds(r.delivered_lag),
             str(r.duplicates),
             f"{r.cpu_ms_per_timer:.1f}",
+            f"{r.script_cpu_ms_per_timer:.1f}",
         )
     console.print(table)
+
+
+def load_average() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes: other work competing for its cores."""
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -538,7 +583,8 @@ def main() -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sladesk-timers-logs-"))
     console.print(
         f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}; {args.tickets:,} Alli P1 tickets,"
-        f" {args.tickets * TIMERS_PER_TICKET:,} timers due over {args.spread:g} s; worker logs in {logs}"
+        f" {args.tickets * TIMERS_PER_TICKET:,} timers due over {args.spread:g} s; worker logs in {logs};"
+        f" load average {load_average()}"
     )
     results: list[Measured] = []
     signal.signal(signal.SIGTERM, _interrupted)
@@ -574,6 +620,7 @@ def main() -> int:
         ),
     ]
     print_goals(console, goals)
+    console.print(f"load average at the end: {load_average()}")
     return 0
 
 

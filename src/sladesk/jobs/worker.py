@@ -33,8 +33,8 @@ from sladesk.store.wakeup import CHANNEL, SOON, waker
 log = logging.getLogger("sladesk.worker")
 
 SAFETY_POLL = SOON.total_seconds()
-TIMER_BATCH = 25  # timers fired in one transaction: its firings become visible (and deliverable) at its commit
-OUTBOX_BATCH = 100
+TIMER_BATCH = 100  # timers claimed in one transaction: its firings become visible (and deliverable) at its commit
+OUTBOX_BATCH = 200  # messages sent in one pass: what a full timer pass queues when each firing tells two
 IDLE_BACKOFF = 0.1  # seconds to wait when due rows are all held by other workers' passes
 
 Chore = Callable[[sessionmaker[Session], datetime], Any]
