@@ -263,9 +263,9 @@ def test_the_scenario_results_list_every_scenario_of_the_built_in_policy_as_pass
     page = _admin(people).get("/admin/policies/alleo").text
     scenarios = read_yaml(builtin_path("alleo").with_name("alleo.tests.yaml"))["tests"]
     rows = _rows(_table(page.replace('class="scenarios"', 'id="scenarios-table"'), "scenarios-table"))
-    assert [(result, re.sub(r" \(line \d+\)$", "", name), details) for result, name, details in rows] == [
-        ("Passed", scenario["name"], "—") for scenario in scenarios
-    ]
+    assert [
+        (result, re.sub(r" \(alleo.tests.yaml, line \d+\)$", "", name), details) for result, name, details in rows
+    ] == [("Passed", scenario["name"], "—") for scenario in scenarios]
     assert f"{len(scenarios)} passed, 0 failed." in page
 
 
@@ -375,3 +375,37 @@ def test_a_token_issued_with_an_expiry_day_signs_in_until_that_day_begins(people
     admin.get(f"/admin/users/{agent}")
     refused = admin.submit(f"/admin/users/{agent}/tokens", {"name": "Past", "expires_on": "2026-12-25"})
     assert refused.status_code == 422 and "expires_at: must be in the future" in refused.text
+
+
+def test_an_uploaded_version_with_its_own_scenarios_shows_what_a_failing_one_expected_and_got(people: Desk):
+    scenarios = """
+tests:
+  - name: Sev1 opened Monday 09:00 is due 13:00
+    ticket: {severity: 1}
+    events:
+      - {at: "2026-12-07T09:00:00-05:00", type: opened}
+    expect:
+      first_response: {state: running, due: "2026-12-07T13:00:00-05:00"}
+  - name: Sev1 opened Monday 09:00 is due 12:00
+    ticket: {severity: 1}
+    events:
+      - {at: "2026-12-07T09:00:00-05:00", type: opened}
+    expect:
+      first_response: {state: running, due: "2026-12-07T12:00:00-05:00"}
+"""
+    source = _alleo(2) + scenarios
+    first = source.split("\n").index("  - name: Sev1 opened Monday 09:00 is due 13:00") + 1
+    admin = _admin(people)
+    admin.get("/admin/policies/alleo/upload")
+    assert admin.submit("/admin/policies/alleo/upload", {"source": source}).status_code == 303
+    page = admin.get("/admin/policies/alleo").text
+    assert "1 passed, 1 failed." in page
+    rows = _rows(_table(page.replace('class="scenarios"', 'id="scenarios-table"'), "scenarios-table"))
+    assert rows == [
+        ["Passed", f"Sev1 opened Monday 09:00 is due 13:00 (version 2, line {first})", "—"],
+        [
+            "Failed",
+            f"Sev1 opened Monday 09:00 is due 12:00 (version 2, line {first + 6})",
+            "first_response due: expected 2026-12-07T12:00:00-05:00, got 2026-12-07T13:00:00-05:00",
+        ],
+    ]

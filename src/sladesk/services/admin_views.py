@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -217,7 +217,9 @@ def scenario_run(policy: Policy, source: str) -> ScenarioRun:
             with tempfile.TemporaryDirectory(prefix="sladesk-policy-") as directory:
                 path = Path(directory) / f"{policy.id}.yaml"
                 path.write_text(source, encoding="utf-8")
-                _, results = run_policy_tests(str(path))
+                _, found = run_policy_tests(str(path))
+            # the scenarios are this version's own text, not a file anyone can open
+            results = [replace(result, file=f"version {policy.version}") for result in found]
     except SladeskError as error:
         return ScenarioRun((), str(error))
     return ScenarioRun(tuple(results))
