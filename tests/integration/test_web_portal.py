@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+import sladesk.policy as policy_package
 from sladesk.services import Role, change_status, open_ticket, reply
 from sladesk.services.attachments import add_attachment
+from sladesk.services.policies import upload_policy
+from sladesk.services.portal_views import request_page
 from sladesk.store import reading
 from sladesk.store.tables import Attachment, Ticket
 from tests.support.desk import Desk
@@ -59,6 +63,9 @@ def test_a_customer_submits_a_request_with_a_file_and_lands_on_it_with_its_statu
     form = customer.get("/portal/new")
     assert form.status_code == 200
     assert 'enctype="multipart/form-data"' in form.text
+    assert '<label for="file-logs">Logs</label>' in form.text  # a plain file input, labelled, without scripts
+    assert '<input type="file" id="file-logs" name="file.logs" multiple accept="application/json,' in form.text
+    assert '<p class="dropzone-hint" hidden>or drag and drop files here</p>' in form.text
     fields = {
         "subject": "Reports page is slow",
         "description": "Every report takes a minute to load.",
@@ -390,3 +397,64 @@ def test_a_closed_choozle_request_says_to_open_a_follow_up_which_links_to_it(peo
     refused = marketer.submit("/portal/new", {**fields, "follow_up_of": "99"})
     assert refused.status_code == 422
     assert '<p class="error" id="follow_up_of-error">no ticket 99</p>' in refused.text
+
+
+def test_an_internal_file_is_neither_listed_nor_downloadable_for_the_customer(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject="Invoices",
+        description="Wrong totals.",
+        severity="Sev3",
+        now=people.clock(),
+    )
+    for filename, public in (("internal-trace.txt", False), ("fix-notes.txt", True)):
+        attached(
+            people.sessions,
+            people.actors["agent"],
+            1,
+            filename=filename,
+            content_type="text/plain",
+            data=f"{filename}\n".encode(),
+            storage=people.attachments,
+            public=public,
+            now=people.clock(),
+        )
+    with reading(people.sessions) as session:
+        page = request_page(session, people.actors["customer"], 1, people.clock())
+        internal = session.scalar(select(Attachment.id).where(Attachment.public.is_(False)))
+    assert [(file.filename, file.uploaded_by) for file in page.files] == [("fix-notes.txt", "agent")]
+    customer = signed_in(people, "customer")
+    html = customer.get("/portal/tickets/1").text
+    assert "internal-trace.txt" not in html and "fix-notes.txt</a>" in html
+    assert customer.get(f"/portal/tickets/1/attachments/{internal}").status_code == 404
+    assert customer.get(f"/portal/tickets/1/attachments/{page.files[0].id}").content == b"fix-notes.txt\n"
+
+
+def test_every_required_intake_field_left_blank_is_named_at_once(people: Desk):
+    people.user("admin", Role.ADMIN)
+    source = (Path(policy_package.__file__).parent / "builtin" / "alleo.yaml").read_text(encoding="utf-8")
+    required = source.replace("version: 1\n", "version: 2\n", 1).replace(
+        "type: long_text, required: false", "type: long_text, required: true", 1
+    )
+    committed(upload_policy)(people.sessions, people.actors["admin"], required, now=people.clock())
+    customer = signed_in(people, "customer")
+    form = customer.get("/portal/new").text
+    assert (
+        '<label for="intake-steps_to_reproduce">Steps to reproduce the issue <span aria-hidden="true">*</span></label>'
+        in form
+    )
+    sent = customer.submit("/portal/new", {"subject": "Slow", "description": "", "intake.steps_to_reproduce": " \n"})
+    assert sent.status_code == 422
+    assert '<p class="error" id="description-error">Describe what happened.</p>' in sent.text
+    assert (
+        '<p class="error" id="severity-error">Choose a severity; when in doubt, choose the more severe.</p>'
+        in sent.text
+    )
+    assert (
+        '<p class="error" id="intake-steps_to_reproduce-error">Steps to reproduce the issue is required.</p>'
+        in sent.text
+    )
+    assert '<li><a href="#intake-steps_to_reproduce">Steps to reproduce the issue is required.</a></li>' in sent.text
+    assert "subject-error" not in sent.text
+    assert ticket_count(people) == 0
