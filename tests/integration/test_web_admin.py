@@ -67,8 +67,12 @@ def test_an_admin_creates_an_organisation_and_a_customer_and_issues_a_token_show
     page = admin.get(created.headers["location"]).text
     assert "Organisation Globex created." in page and 'value="gold"' in page
 
-    admin.submit(f"/admin/organisations/{globex.id}", {"name": "Globex", "policy_id": "sourcegraph", "tier": "gold"})
-    assert admin.last_page.count("policy &#39;sourcegraph&#39; has no tier &#39;gold&#39;") == 1
+    refused = admin.submit(
+        f"/admin/organisations/{globex.id}", {"name": "Globex", "policy_id": "sourcegraph", "tier": "gold"}
+    )
+    assert refused.status_code == 422
+    assert refused.text.count("policy &#39;sourcegraph&#39; has no tier &#39;gold&#39;") == 1
+    assert 'value="gold" aria-invalid="true" aria-describedby="form-error tier-help"' in refused.text
     moved = admin.submit(
         f"/admin/organisations/{globex.id}", {"name": "Globex", "policy_id": "sourcegraph", "tier": "enterprise"}
     )
