@@ -13,13 +13,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import StorageState, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sladesk.demo import seed_demo
+from sladesk.policy import builtin_source
 from sladesk.store.tables import Organisation, Ticket
-from tests.support.playwright_browser import Chromium, Seed, ServedDesk, axe_violations, screenshot, sign_in
+from tests.support.playwright_browser import Chromium, Seed, ServedDesk, axe_violations, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -31,8 +32,13 @@ ADMIN = ("morgan@sladesk.example", "demo-morgan")
 MAIN_PAGES = [
     ("sign-in", None, "/sign-in"),
     ("portal-list", CUSTOMER, "/portal"),
+    ("new-request", CUSTOMER, "/portal/new"),
+    ("customer-ticket", CUSTOMER, "/portal/tickets/{ticket}"),
     ("queue", AGENT, "/queue"),
+    ("agent-ticket", AGENT, "/tickets/{ticket}"),
     ("admin-overview", ADMIN, "/admin"),
+    ("policy", ADMIN, "/admin/policies/alli"),
+    ("policy-upload", ADMIN, "/admin/policies/alli/upload"),
 ]
 
 
@@ -51,14 +57,36 @@ def desk(start_desk: Callable[[Seed], ServedDesk]) -> ServedDesk:
     return start_desk(_demo)
 
 
+@pytest.fixture(scope="module")
+def signed_in(pages: Chromium, desk: ServedDesk) -> Callable[[tuple[str, str] | None], StorageState | None]:
+    """The cookies of a demo person (None: nobody), each signed in once for the module."""
+    states: dict[tuple[str, str], StorageState] = {}
+
+    def state(person: tuple[str, str] | None) -> StorageState | None:
+        if person is None:
+            return None
+        if person not in states:
+            states[person] = pages.signed_in(desk.url, *person)
+        return states[person]
+
+    return state
+
+
+SignedIn = Callable[[tuple[str, str] | None], StorageState | None]
+
+
 @pytest.mark.parametrize(("name", "person", "path"), MAIN_PAGES, ids=[page[0] for page in MAIN_PAGES])
 def test_the_page_passes_wcag_aa(
-    pages: Chromium, desk: ServedDesk, axe: Path, name: str, person: tuple[str, str] | None, path: str
+    pages: Chromium,
+    desk: ServedDesk,
+    signed_in: SignedIn,
+    axe: Path,
+    name: str,
+    person: tuple[str, str] | None,
+    path: str,
 ) -> None:
-    context = pages.context(bypass_csp=True)
+    context = pages.context(bypass_csp=True, storage_state=signed_in(person))
     page = context.new_page()
-    if person is not None:
-        sign_in(page, desk.url, *person)
     response = page.goto(desk.url + path.format(**desk.seeded))
     assert response is not None and response.status == 200, f"{path}: {desk.errors()}"
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -70,12 +98,10 @@ def test_the_page_passes_wcag_aa(
 
 @pytest.mark.parametrize(("name", "person", "path"), MAIN_PAGES, ids=[page[0] for page in MAIN_PAGES])
 def test_the_page_runs_under_its_policy_without_errors(
-    pages: Chromium, desk: ServedDesk, name: str, person: tuple[str, str] | None, path: str
+    pages: Chromium, desk: ServedDesk, signed_in: SignedIn, name: str, person: tuple[str, str] | None, path: str
 ) -> None:
-    context = pages.context()
+    context = pages.context(storage_state=signed_in(person))
     page = context.new_page()
-    if person is not None:
-        sign_in(page, desk.url, *person)
     response = page.goto(desk.url + path.format(**desk.seeded))
     assert response is not None and response.status == 200, f"{path}: {desk.errors()}"
     assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -84,3 +110,21 @@ def test_the_page_runs_under_its_policy_without_errors(
     problems = pages.problems(context)
     context.close()
     assert problems == [], f"{name}: " + "\n".join(problems)
+
+
+def test_the_policy_upload_with_problems_passes_wcag_aa(
+    pages: Chromium, desk: ServedDesk, signed_in: SignedIn, axe: Path
+) -> None:
+    context = pages.context(bypass_csp=True, storage_state=signed_in(ADMIN))
+    page = context.new_page()
+    page.goto(f"{desk.url}/admin/policies/alli/upload")
+    broken = (
+        builtin_source("alli").replace("\nversion: 1\n", "\nversion: 2\n").replace("timezone: ", "timezone: Mars/", 1)
+    )
+    page.get_by_label("Policy YAML").fill(broken)
+    page.get_by_role("button", name="Check and upload").click()
+    expect(page.get_by_role("alert")).to_contain_text("nothing was stored")
+    screenshot(page, "policy-upload-errors")
+    violations = axe_violations(page, axe)
+    context.close()
+    assert not violations, "the upload's problems fail WCAG 2 AA:\n" + "\n".join(violations)

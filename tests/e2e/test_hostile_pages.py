@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import StorageState, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,6 @@ from tests.support.playwright_browser import (
     Seed,
     ServedDesk,
     seed_people,
-    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -60,14 +59,26 @@ def desk(start_desk: Callable[[Seed], ServedDesk]) -> ServedDesk:
     return start_desk(_hostile_ticket)
 
 
+@pytest.fixture(scope="module")
+def signed_in(pages: Chromium, desk: ServedDesk) -> dict[str, StorageState]:
+    """The cookies of the customer and the agent, each signed in once for the module."""
+    return {email: pages.signed_in(desk.url, email, PASSWORD) for email in (CUSTOMER, AGENT)}
+
+
 @pytest.mark.parametrize("bypass_csp", [False, True], ids=["under-policy", "policy-bypassed"])
 @pytest.mark.parametrize(("name", "person", "path", "shown"), PAGES, ids=[page[0] for page in PAGES])
 def test_hostile_text_shows_as_text_and_runs_nothing(
-    pages: Chromium, desk: ServedDesk, bypass_csp: bool, name: str, person: str, path: str, shown: list[str]
+    pages: Chromium,
+    desk: ServedDesk,
+    signed_in: dict[str, StorageState],
+    bypass_csp: bool,
+    name: str,
+    person: str,
+    path: str,
+    shown: list[str],
 ) -> None:
-    context = pages.context(bypass_csp=bypass_csp)
+    context = pages.context(bypass_csp=bypass_csp, storage_state=signed_in[person])
     page = context.new_page()
-    sign_in(page, desk.url, person, PASSWORD)
     response = page.goto(desk.url + path)
     assert response is not None and response.status == 200, f"{path}: {desk.errors()}"
     main = page.locator("main")

@@ -1,7 +1,7 @@
 """The desk's main stories, as people do them in a real browser on a running `sladesk serve`: a customer
 submits a request with a file, an agent sees it first in the queue and answers, and the customer sees the
 answer with the first-response countdown stopped; an admin uploads a broken policy and reads each error
-against its line. Each main page is saved under build/screenshots/ on the way.
+against its line. Each page on the way is saved as build/screenshots/story-*.png.
 """
 
 from __future__ import annotations
@@ -51,17 +51,17 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     customer_context, customer = _person(pages, desk, CUSTOMER)
     expect(customer).to_have_url(f"{desk.url}/portal")
     expect(customer.get_by_text("Your organisation has no requests yet.")).to_be_visible()
-    screenshot(customer, "portal-list-empty")
+    screenshot(customer, "story-portal-list-empty")
 
     customer.get_by_role("link", name="Submit a request").first.click()
     expect(customer.get_by_role("heading", level=1)).to_have_text("Submit a request")
     customer.get_by_label("Subject").fill(SUBJECT)
     customer.get_by_label("Description").fill("Every search returns no results since we upgraded to 5.2 at 09:00.")
-    customer.get_by_label("p2: p2").check()
+    customer.get_by_role("radio", name="p2", exact=True).check()
     log: FilePayload = {"name": "search-log.txt", "mimeType": "text/plain", "buffer": b"09:01 search: 0 results\n"}
     customer.get_by_label("Attach files").set_input_files(files=[log])
     expect(customer.get_by_text("search-log.txt (24 bytes)")).to_be_visible()
-    screenshot(customer, "new-request")
+    screenshot(customer, "story-new-request")
     customer.get_by_role("button", name="Submit").click()
 
     expect(customer).to_have_url(re.compile(r"/portal/tickets/1(\?|$)"))
@@ -71,14 +71,14 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     expect(due).to_contain_text(re.compile(r"Due in 2[0-3] h \d\d min"))
     expect(due.locator("time.countdown")).to_have_count(1)
     expect(customer.get_by_role("link", name="search-log.txt")).to_be_visible()
-    screenshot(customer, "customer-ticket")
+    screenshot(customer, "story-customer-ticket")
 
     agent_context, agent = _person(pages, desk, AGENT)
     expect(agent).to_have_url(f"{desk.url}/queue")
     first = agent.locator("tr.first")
     expect(first).to_contain_text("1 · work this first")
     expect(first.get_by_role("link")).to_have_text(f"#1 {SUBJECT}")
-    screenshot(agent, "queue")
+    screenshot(agent, "story-queue")
     first.get_by_role("link").click()
 
     expect(agent.get_by_role("heading", level=1)).to_have_text(f"#1 {SUBJECT}")
@@ -87,13 +87,13 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     agent.get_by_role("button", name="Send reply").click()
     expect(agent.locator("#ticket-conversation")).to_contain_text(REPLY)
     expect(agent.get_by_role("heading", name="Time to first response")).to_contain_text("Met")
-    screenshot(agent, "agent-ticket")
+    screenshot(agent, "story-agent-ticket")
 
     customer.goto(f"{desk.url}/portal/tickets/1")
     expect(customer.locator(".conversation")).to_contain_text(REPLY)
     expect(due).to_contain_text("Answered on")
     expect(due.locator("time.countdown")).to_have_count(0)
-    screenshot(customer, "customer-ticket-answered")
+    screenshot(customer, "story-customer-ticket-answered")
 
     assert pages.problems(customer_context) == [] and pages.problems(agent_context) == []
     customer_context.close()
@@ -127,11 +127,11 @@ def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
     context, admin = _person(pages, desk, ADMIN)
     admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     expect(admin.get_by_role("heading", level=1)).to_be_visible()
-    screenshot(admin, "admin-overview")
+    screenshot(admin, "story-admin-overview")
     admin.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Policies").click()
     admin.get_by_role("link", name="sourcegraph", exact=True).click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Sourcegraph Support")
-    screenshot(admin, "policy")
+    screenshot(admin, "story-policy")
     admin.get_by_role("link", name="Upload a new version").first.click()
     admin.get_by_label("Or choose a file").set_input_files(broken)
     admin.get_by_role("button", name="Check and upload").click()
@@ -145,7 +145,7 @@ def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
         expect(admin.locator(f"#line-{line} + tr")).to_have_text(f"Problem on line {line}✖ Line {line}, {problem}")
         problems.get_by_role("link", name=f"Line {line}").click()
         expect(admin).to_have_url(re.compile(f"#line-{line}$"))
-    screenshot(admin, "policy-upload-errors")
+    screenshot(admin, "story-policy-upload-errors")
 
     admin.goto(f"{desk.url}/admin/policies/sourcegraph")
     versions = admin.get_by_role("table", name="Stored versions, newest first").locator("tbody tr")

@@ -32,6 +32,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Request,
+    StorageState,
     ViewportSize,
 )
 from sqlalchemy.orm import Session
@@ -89,16 +90,28 @@ class Chromium:
         command = chromium_command(executable, prefix, directory)
         return cls(playwright.chromium.launch(executable_path=command, args=list(CHROMIUM_ARGS)))
 
-    def context(self, *, bypass_csp: bool = False) -> BrowserContext:
-        """A fresh context (its own cookies); `bypass_csp` only for running axe-core, which the pages' policy
-        rightly refuses to run: a context checking the policy itself never sets it."""
-        context = self.browser.new_context(viewport=VIEWPORT, bypass_csp=bypass_csp)
+    def context(self, *, bypass_csp: bool = False, storage_state: StorageState | None = None) -> BrowserContext:
+        """A fresh context, with its own cookies or those of `storage_state` (see `signed_in`); `bypass_csp`
+        only for running axe-core, which the pages' policy rightly refuses to run: a context checking the
+        policy itself never sets it."""
+        context = self.browser.new_context(viewport=VIEWPORT, bypass_csp=bypass_csp, storage_state=storage_state)
         problems: list[str] = []
         self._problems[id(context)] = problems
         context.expose_binding("__sladeskViolation", lambda _source, text: problems.append(f"policy: {text}"))
         context.add_init_script(REPORT_VIOLATIONS)
         context.on("page", lambda page: _watch(page, problems))
         return context
+
+    def signed_in(self, base: str, email: str, password: str) -> StorageState:
+        """The cookies of a person signed in on the sign-in page, for contexts that start signed in (signing in
+        costs a password hash: tests that are not about it sign in once)."""
+        context = self.context()
+        sign_in(context.new_page(), base, email, password)
+        state = context.storage_state()
+        problems = self.problems(context)
+        context.close()
+        assert problems == [], "\n".join(problems)
+        return state
 
     def problems(self, context: BrowserContext) -> list[str]:
         """What went wrong so far in the context's pages: console errors (a blocked script or style logs one),
