@@ -413,3 +413,25 @@ tests:
             "first_response due: expected 2026-12-07T12:00:00-05:00, got 2026-12-07T13:00:00-05:00",
         ],
     ]
+
+
+def test_ids_no_row_can_have_are_pages_of_something_missing_on_both_databases(people: Desk):
+    admin = _admin(people)
+    admin.get("/admin")
+    huge = 2**40
+    assert admin.get(f"/admin/organisations/{huge}").status_code == 404
+    assert admin.get(f"/admin/users/{huge}").status_code == 404
+    form = {"name": "Globex", "policy_id": "alleo"}
+    assert admin.submit(f"/admin/organisations/{huge}", form).status_code == 404
+    admin.get("/admin")
+    assert admin.submit(f"/admin/users/{huge}/active", {"active": "no"}).status_code == 404
+    admin.get("/admin")
+    assert admin.submit(f"/admin/users/{huge}/tokens", {"name": "x"}).status_code == 404
+    admin.get("/admin")
+    assert admin.submit(f"/admin/users/{people.ids['agent']}/tokens/{huge}/revoke", {}).status_code == 404
+    admin.get("/admin")
+    assert admin.submit(f"/admin/outbox/{huge}/retry", {}).status_code == 404
+    admin.get("/admin/users/new")
+    fields = {"email": "x@example.com", "name": "X", "role": "customer", "organisation_id": str(huge)}
+    refused = admin.submit("/admin/users/new", fields)
+    assert refused.status_code == 422 and "organisation_id: choose one from the list" in refused.text

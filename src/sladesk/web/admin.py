@@ -96,6 +96,7 @@ def organisation(request: Request, visitor: Admin, organisation_id: int) -> HTML
 
 @router.post("/admin/organisations/{organisation_id}", response_model=None)
 def update_organisation_page(request: Request, visitor: Admin, form: CheckedForm, organisation_id: int) -> Response:
+    _check_id(organisation_id, f"no organisation {organisation_id}")
     values = _organisation_values(form)
     try:
         changes = _checked_organisation(values)
@@ -218,10 +219,16 @@ def create_user_page(request: Request, visitor: Admin, form: CheckedForm) -> Res
     return redirect(f"/admin/users/{user_id}", done=f"User {email} created.")
 
 
+def _check_id(row_id: int, missing: str) -> None:
+    """Refuse an id no row can have (the databases hold ids up to `MAX_ID`) as the page of something missing."""
+    if not 1 <= row_id <= accounts.MAX_ID:
+        raise NotFoundError(missing)
+
+
 def _whole_number(text: str, name: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or len(text) > 10:
+    if not text.isdigit() or len(text) > 10 or int(text) > accounts.MAX_ID:
         raise InvalidFieldError(name, "choose one from the list")
     return int(text)
 
@@ -276,6 +283,7 @@ def _user_page(
 
 @router.post("/admin/users/{user_id}/active", response_model=None)
 def set_active(request: Request, visitor: Admin, form: CheckedForm, user_id: int) -> Response:
+    _check_id(user_id, f"no user {user_id}")
     active = field(form, "active") == "yes"
     try:
         with transaction(sessions_of(request)) as session:
@@ -338,6 +346,7 @@ def outbox(request: Request, visitor: Admin) -> HTMLResponse:
 
 @router.post("/admin/outbox/{message_id}/retry", response_model=None)
 def retry(request: Request, visitor: Admin, form: CheckedForm, message_id: int) -> Response:
+    _check_id(message_id, f"no outbox message {message_id}")
     with transaction(sessions_of(request)) as session:
         message = delivery.retry_message(session, visitor.actor, message_id, now_of(request))
         key = message.idempotency_key
