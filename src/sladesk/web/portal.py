@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from sladesk.api.routes.files import _storage as attachments_storage
+from sladesk.api.schemas import MAX_ID
 from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
 from sladesk.services.actors import Actor
 from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
@@ -27,7 +28,6 @@ from sladesk.store import reading, transaction
 from sladesk.web.pages import CheckedForm, Customer, field, now_of, page_router, redirect, render, sessions_of, zone_of
 
 PAGE_SIZE = 50
-MAX_ID = 2**63 - 1
 ACCEPTED_FILES = ",".join(sorted(ALLOWED_CONTENT_TYPES))
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
