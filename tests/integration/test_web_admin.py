@@ -261,6 +261,8 @@ def test_the_week_defaults_to_the_current_one_and_a_bad_week_is_refused(people: 
     refused = admin.get("/admin/policies/alleo?week=next-tuesday")
     assert refused.status_code == 422 and "is not a date like 2026-12-21" in refused.text
     assert admin.get("/admin/policies/nosuch").status_code == 404
+    far = admin.get("/admin/policies/alleo?week=0001-01-01")
+    assert far.status_code == 422 and "calendars are shown from 1902-01-01 to 2398-12-31" in far.text
 
 
 def test_the_scenario_results_list_every_scenario_of_the_built_in_policy_as_passed(people: Desk):

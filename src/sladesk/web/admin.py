@@ -38,6 +38,7 @@ PAGE_SIZE = 100
 MAX_POLICY_BYTES = 512 * 1024  # a policy file is a few kilobytes; anything this large is not one
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ROLES = (Role.CUSTOMER, Role.AGENT, Role.ADMIN)
+FIRST_WEEK, LAST_WEEK = date(1902, 1, 1), date(2398, 12, 31)  # within the years a calendar compiles
 
 
 @router.get("/admin")
@@ -374,6 +375,8 @@ def policy_page(request: Request, visitor: Admin, policy_id: str, week: str = ""
             shown = date.fromisoformat(week)
         except ValueError:
             raise InvalidFieldError("week", f"{week!r} is not a date like 2026-12-21") from None
+        if not FIRST_WEEK <= shown <= LAST_WEEK:
+            raise InvalidFieldError("week", f"calendars are shown from {FIRST_WEEK} to {LAST_WEEK}")
     else:
         shown = now_of(request).astimezone(policy.tz).date()
     context = {
