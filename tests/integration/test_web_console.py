@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from sladesk.services import Role, assign, open_ticket, reply
+from sladesk.services import Role, assign, open_ticket, reply, set_outside_incident
 from sladesk.store import reading, transaction
 from sladesk.store.tables import SavedView, Ticket, TicketEvent
 from tests.support.desk import Desk
@@ -307,6 +307,39 @@ def test_the_ticket_stream_says_changed_after_a_reply(console: Desk):
         received = []
         for line in lines:
             received.append(line)
-            if line == "event: changed":
+            if line in ("event: changed", ": keep-alive"):  # a keep-alive: 15 s went by with no change seen
+                break
+        assert received[-1] == "event: changed"
+
+
+def test_a_filtered_queue_marks_its_first_row_as_first_in_the_view_only(console: Desk):
+    page = agent(console).get("/queue?severity=3").text
+    assert rows_of(page)[0].startswith("1 · first in this view #1 How do I set up SSO?")
+    assert "work this first" not in page
+
+
+def test_a_breach_on_an_outside_incident_reads_excused_in_the_queue(console: Desk):
+    with transaction(console.sessions) as session:
+        set_outside_incident(session, console.actors["alice"], 3, "Identity provider outage", now=console.clock())
+    console.clock.advance(timedelta(hours=5))  # 14:00 New York: the Sev1 answer was due at 13:00
+    rows = rows_of(agent(console).get("/queue").text)
+    assert rows[0].endswith("Mon 7 Dec 2026, 18:00 UTC Mon 7 Dec 2026, 18:00 UTC Excused")
+    page = agent(console).get("/queue").text
+    assert '<span class="state state-excused">Excused</span>' in page
+    assert '<span class="state state-breached">' not in page
+
+
+def test_the_queue_stream_says_changed_when_any_ticket_changes(console: Desk):
+    alice = agent(console)
+    with alice.client.stream("GET", "/events/queue") as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 3000"
+        with transaction(console.sessions) as session:
+            open_ticket(session, console.actors["gina"], subject="Another", description="One more", severity=2)
+        received = []
+        for line in lines:
+            received.append(line)
+            if line in ("event: changed", ": keep-alive"):  # a keep-alive: 15 s went by with no change seen
                 break
         assert received[-1] == "event: changed"
