@@ -37,6 +37,9 @@ MAIN_PAGES = [
     ("queue", AGENT, "/queue"),
     ("agent-ticket", AGENT, "/tickets/{ticket}"),
     ("admin-overview", ADMIN, "/admin"),
+    ("admin-organisations", ADMIN, "/admin/organisations"),
+    ("admin-users", ADMIN, "/admin/users"),
+    ("admin-outbox", ADMIN, "/admin/outbox"),
     ("policy", ADMIN, "/admin/policies/alli"),
     ("policy-upload", ADMIN, "/admin/policies/alli/upload"),
 ]
@@ -128,3 +131,20 @@ def test_the_policy_upload_with_problems_passes_wcag_aa(
     violations = axe_violations(page, axe)
     context.close()
     assert not violations, "the upload's problems fail WCAG 2 AA:\n" + "\n".join(violations)
+
+
+def test_the_keyboard_shortcuts_dialog_passes_wcag_aa(
+    pages: Chromium, desk: ServedDesk, signed_in: SignedIn, axe: Path
+) -> None:
+    context = pages.context(bypass_csp=True, storage_state=signed_in(AGENT))
+    page = context.new_page()
+    page.goto(f"{desk.url}/queue")
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_visible()
+    screenshot(page, "queue-shortcuts")
+    violations = axe_violations(page, axe)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    context.close()
+    assert not violations, "the keyboard shortcuts dialog fails WCAG 2 AA:\n" + "\n".join(violations)
