@@ -344,9 +344,16 @@ def test_choozle_shows_the_resolution_due_and_its_answers_in_the_customers_zone(
         "subject": "Creative rejected",
         "description": "Rejected overnight.",
         "severity": "S2",
-        "intake.occurred_at": "2026-12-07T06:30:00-07:00",
+        "intake.occurred_at": "2026-12-07T06:30",  # a browser's date-and-time field: wall time, no offset
     }
+    form = marketer.get("/portal/new").text
+    assert (
+        '<p class="help" id="intake-occurred_at-help">Date and time; an estimate is fine. '
+        "Your local time, in America/Denver.</p>" in form
+    )
     assert marketer.submit("/portal/new", fields).status_code == 303
+    with reading(people.sessions) as session:
+        assert session.get_one(Ticket, 1).intake["occurred_at"] == "2026-12-07T06:30:00-07:00"
     page = marketer.get("/portal/tickets/1").text
     assert '<dd id="severity">S2 (Medium)</dd>' in page
     assert '<strong class="due-at">Mon 7 Dec 2026, 10:00 MST</strong>' in page

@@ -25,7 +25,18 @@ from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_B
 from sladesk.services.portal_views import RequestForm, organisation_policy, request_form, request_page, request_rows
 from sladesk.services.signin import Visitor
 from sladesk.store import reading, transaction
-from sladesk.web.pages import CheckedForm, Customer, field, now_of, page_router, redirect, render, sessions_of, zone_of
+from sladesk.web.pages import (
+    CheckedForm,
+    Customer,
+    field,
+    now_of,
+    page_router,
+    redirect,
+    render,
+    sessions_of,
+    visitor_or_none,
+    zone_of,
+)
 
 PAGE_SIZE = 50
 ACCEPTED_FILES = ",".join(sorted(ALLOWED_CONTENT_TYPES))
@@ -80,7 +91,8 @@ def _submit(request: Request, visitor: Visitor, form: FormData) -> Response:
     with reading(sessions) as session:
         asked = request_form(session, visitor.actor)
     typed = {name: value for name, value in form.multi_items() if isinstance(value, str) and name != "csrf"}
-    answers = {f.id: _answer(form, f"intake.{f.id}", f.type) for f in asked.intake}
+    zone = zone_of(visitor, asked.timezone)
+    answers = {f.id: _answer(form, f"intake.{f.id}", f.type, zone) for f in asked.intake}
     errors = _missing(asked, typed, answers)
     follow_up_of = typed.get("follow_up_of", "")
     if follow_up_of and not (follow_up_of.isascii() and follow_up_of.isdigit() and 0 < int(follow_up_of) <= MAX_ID):
@@ -190,6 +202,7 @@ def _form_page(
     context = {
         "title": "Submit a request",
         "form": form,
+        "zone_name": zone_of(visitor_or_none(request), form.timezone).key,
         "typed": typed,
         "errors": errors,
         "accepted_files": ACCEPTED_FILES,
@@ -208,12 +221,26 @@ def _zone_words(visitor: Visitor, zone: ZoneInfo) -> dict[str, Any]:
     return {"zone_name": zone.key, "zone_whose": whose}
 
 
-def _answer(form: FormData, name: str, kind: str) -> str | None:
-    """An intake answer as typed (long text kept as it is), or None when left blank."""
+def _answer(form: FormData, name: str, kind: str, zone: ZoneInfo) -> str | None:
+    """An intake answer as typed (long text kept as it is), or None when left blank.
+
+    A date and time without an offset (what a browser's date-and-time field sends) is the customer's wall
+    time, so it is kept with the offset of the zone the portal shows them.
+    """
     value = field(form, name)
     if not value.strip():
         return None
-    return value if kind == "long_text" else value.strip()
+    if kind == "long_text":
+        return value
+    value = value.strip()
+    if kind == "datetime":
+        try:
+            written = datetime.fromisoformat(value)
+        except ValueError:
+            return value  # refused by the policy's check, with the reason
+        if written.tzinfo is None:
+            return written.replace(tzinfo=zone).isoformat()
+    return value
 
 
 def _missing(asked: RequestForm, typed: dict[str, str], answers: dict[str, str | None]) -> dict[str, str]:
