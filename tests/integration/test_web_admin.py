@@ -328,9 +328,17 @@ def test_a_good_upload_by_file_becomes_version_2_and_shows_as_current(people: De
         "2h on Alleo support hours"
     )
     assert [row[:2] for row in _rows(_table(page.replace('class="versions"', 'id="versions"'), "versions"))] == [
-        ["2 (current)", "Uploaded by admin"]
+        ["Version 2 (current)", "Uploaded by admin"]
     ]
     assert "This version carries no scenario tests." in page  # the upload has no `tests:` of its own
+    shipped = admin.get("/admin/policies/alleo?version=1&week=2026-11-23").text
+    assert 'version 1, not the current one: <a href="/admin/policies/alleo">see version 2</a>' in shipped
+    assert _rows(_table(shipped.replace('class="severities"', 'id="severities"'), "severities"))[0][1] == (
+        "4h on Alleo support hours"
+    )
+    assert 'href="/admin/policies/alleo?week=2026-11-30&amp;version=1#week"' in shipped
+    assert "14 passed, 0 failed." in shipped  # the shipped version's scenarios
+    assert admin.get("/admin/policies/alleo?version=3").status_code == 404
     listed = _rows(_table(admin.get("/admin/policies").text.replace("<table>", '<table id="p">', 1), "p"))
     assert listed[1][:3] == ["alleo", "Alleo Support", "2"]
 

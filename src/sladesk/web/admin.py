@@ -365,9 +365,14 @@ def policy_list(request: Request, visitor: Admin) -> HTMLResponse:
 
 
 @router.get("/admin/policies/{policy_id}")
-def policy_page(request: Request, visitor: Admin, policy_id: str, week: str = "") -> HTMLResponse:
+def policy_page(
+    request: Request, visitor: Admin, policy_id: str, week: str = "", version: int | None = None
+) -> HTMLResponse:
+    if version is not None:
+        _check_id(version, f"no version {version} of policy {policy_id!r} is stored")
     with reading(sessions_of(request)) as session:
-        policy, source = _policy_and_source(session, policy_id)
+        current, _ = _policy_and_source(session, policy_id)
+        policy, source = _policy_and_source(session, policy_id, version)
         versions = policies.versions_of(session, policy_id)
         uploaders = admin_views.user_names(session, visitor.actor, {v.uploaded_by_id for v in versions})
     if week:
@@ -382,6 +387,8 @@ def policy_page(request: Request, visitor: Admin, policy_id: str, week: str = ""
     context = {
         "title": f"Policy {policy.name}",
         "policy": policy,
+        "current_version": current.version,
+        "asked_version": version,
         "severities": admin_views.severity_table(policy),
         "week": admin_views.policy_week(policy, shown),
         "scenarios": admin_views.scenario_run(policy, source),
@@ -391,9 +398,9 @@ def policy_page(request: Request, visitor: Admin, policy_id: str, week: str = ""
     return render(request, "admin/policy.html", context)
 
 
-def _policy_and_source(session: Session, policy_id: str) -> tuple[Policy, str]:
+def _policy_and_source(session: Session, policy_id: str, version: int | None = None) -> tuple[Policy, str]:
     try:
-        return policies.source_of(session, policy_id)
+        return policies.source_of(session, policy_id, version)
     except UnknownPolicyError:
         raise NotFoundError(f"no policy {policy_id!r}") from None
 
