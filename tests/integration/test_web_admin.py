@@ -445,3 +445,27 @@ def test_ids_no_row_can_have_are_pages_of_something_missing_on_both_databases(pe
     fields = {"email": "x@example.com", "name": "X", "role": "customer", "organisation_id": str(huge)}
     refused = admin.submit("/admin/users/new", fields)
     assert refused.status_code == 422 and "organisation_id: choose one from the list" in refused.text
+
+
+def test_an_admin_creates_an_agent_and_an_admin_who_sign_in_with_their_passwords(people: Desk):
+    admin = _admin(people)
+    for key, role in (("ada", "agent"), ("grace", "admin")):
+        admin.get("/admin/users/new")
+        fields = {"email": f"{key}@example.com", "name": key.title(), "role": role, "password": f"{key}-password-1"}
+        made = admin.submit("/admin/users/new", {**fields, "organisation_id": str(people.ids["Acme"])})
+        assert made.status_code == 303
+        with reading(people.sessions) as session:
+            user = session.scalars(select(User).where(User.email == f"{key}@example.com")).one()
+            assert (user.name, user.role, user.organisation_id) == (key.title(), role, None)  # staff belong to no org
+        person = WebPerson(people.app())
+        assert person.sign_in(f"{key}@example.com", f"{key}-password-1").headers["location"] == "/queue"
+        assert person.get("/admin").status_code == (200 if role == "admin" else 403)
+
+    admin.get("/admin/users/new")
+    taken = admin.submit("/admin/users/new", {"email": "ADA@example.com", "name": "Ada again", "role": "agent"})
+    assert taken.status_code == 409 and "a user with email &#39;ADA@example.com&#39; exists already" in taken.text
+    admin.get("/admin/users/new")
+    orphan = admin.submit("/admin/users/new", {"email": "c@example.com", "name": "C", "role": "customer"})
+    assert orphan.status_code == 422 and "organisation_id: a customer belongs to an organisation" in orphan.text
+    listed = _rows(_table(admin.get("/admin/users?role=agent").text.replace("<table>", '<table id="u">', 1), "u"))
+    assert [row[:3] for row in listed] == [["agent", "agent@example.com", "agent"], ["Ada", "ada@example.com", "agent"]]
