@@ -16,6 +16,7 @@ from sladesk.notify.failure import DeliveryFailed
 USER_AGENT = "sladesk-notify/1"
 EXCERPT_BYTES = 300
 """How much of a refusing receiver's answer a failure quotes: enough for its error message, never a page."""
+DRAIN_BYTES = 64 * 1024  # how much of a success's answer is read to keep its connection for the next post
 
 
 @cache
@@ -105,8 +106,16 @@ def _refusal(where: str, response: httpx2.Response, excerpt: str) -> DeliveryFai
 
 
 def _excerpt(response: httpx2.Response) -> str:
-    """The start of a refusing answer's body, on one line; nothing for a success, whose body nobody reads."""
+    """The start of a refusing answer's body, on one line; nothing for a success, whose body nobody reads.
+
+    A success's short body is read to its end all the same, so the connection can carry the next post.
+    """
     if response.is_success:
+        read = 0
+        for chunk in response.iter_bytes():
+            read += len(chunk)
+            if read > DRAIN_BYTES:
+                break  # a long answer: the connection closes rather than read it all
         return ""
     head = b""
     for chunk in response.iter_bytes():
