@@ -297,11 +297,27 @@ def test_hostile_ticket_text_renders_as_inert_text(people: Desk):
         now=people.clock(),
     )
     replied(people.sessions, people.actors["agent"], 1, f"Reply {hostile}", now=people.clock())
+    attached(
+        people.sessions,
+        people.actors["customer"],
+        1,
+        filename='"><img src=x onerror=alert(1)>.txt',
+        content_type="text/plain",
+        data=b"<script>alert(1)</script>",
+        storage=people.attachments,
+        now=people.clock(),
+    )
     customer = signed_in(people, "customer")
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt; &lt;a href=&#34;javascript:alert(1)&#34;&gt;click&lt;/a&gt;"
     page = customer.get("/portal/tickets/1").text
     for text in (f"Subject {escaped}", f"Body {escaped}", f"Reply {escaped}"):
         assert text in page
+    assert "download>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;.txt</a>" in page
+    download = customer.get("/portal/tickets/1/attachments/1")
+    assert download.headers["content-disposition"] == (
+        "attachment; filename*=utf-8''%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.txt"
+    )
+    assert download.headers["content-type"] == "text/plain; charset=utf-8"
     listing = customer.get("/portal").text
     assert f"#1 Subject {escaped}</a>" in listing
     for page_text in (page, listing):
