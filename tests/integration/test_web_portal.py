@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 import sladesk.policy as policy_package
-from sladesk.services import Role, change_status, open_ticket, reply
+from sladesk.services import Role, change_severity, change_status, open_ticket, reply
 from sladesk.services.attachments import add_attachment
 from sladesk.services.policies import upload_policy
 from sladesk.services.portal_views import request_page
@@ -481,3 +481,26 @@ def test_every_required_intake_field_left_blank_is_named_at_once(people: Desk):
     assert '<li><a href="#intake-steps_to_reproduce">Steps to reproduce the issue is required.</a></li>' in sent.text
     assert "subject-error" not in sent.text
     assert ticket_count(people) == 0
+
+
+def test_a_severity_set_by_support_shows_beside_the_one_chosen_and_moves_the_due_time(people: Desk):
+    opened(
+        people.sessions,
+        people.actors["customer"],
+        subject="Nobody can sign in",
+        description="Since 08:45.",
+        severity="Sev4",
+        now=people.clock(),
+    )
+    people.clock.advance(timedelta(minutes=10))
+    committed(change_severity)(
+        people.sessions, people.actors["agent"], 1, "Sev1", "everyone is locked out", now=people.clock()
+    )
+    page = signed_in(people, "customer").get("/portal/tickets/1").text
+    assert (
+        '<dd id="severity">Sev1: Severity Level 1 <span class="help">(you chose Sev4: Severity Level 4; '
+        "our team set this one)</span></dd>" in page
+    )
+    # Sev1's 4 h from the original start, 09:00 EST
+    assert '<time class="countdown" datetime="2026-12-07T18:00:00Z">in 3 h 50 min</time>' in page
+    assert '<strong class="due-at">Mon 7 Dec 2026, 13:00 EST</strong>' in page

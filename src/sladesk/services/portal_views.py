@@ -101,6 +101,7 @@ class RequestPage:
     status_name: str
     status_description: str | None
     severity_label: str
+    requested_label: str | None  # the severity the customer chose, when support has set another since
     category_name: str | None
     answers: tuple[IntakeAnswer, ...]
     policy_timezone: str
@@ -173,6 +174,11 @@ def request_page(session: Session, actor: Actor, ticket_id: int, now: datetime) 
         status_name=status_name,
         status_description=status_description,
         severity_label=_severity_label(policy, view.severity),
+        requested_label=(
+            _severity_label(policy, view.requested_severity)
+            if view.requested_severity is not None and view.requested_severity != view.severity
+            else None
+        ),
         category_name=categories.get(view.category, view.category) if view.category else None,
         answers=tuple(
             _answer(fields.get(key), key, str(value)) for key, value in view.intake.items() if value not in (None, "")
