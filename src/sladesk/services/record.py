@@ -4,6 +4,8 @@
 the clock instants, the ticket's derived columns (status, severity, tier, category, next due and next
 timer instants) and its version. Opening, changing, importing in bulk and the demo all go through it,
 so nothing else writes those columns and the stored instants never drift from the history.
+`record_changes` is the same seam for many changes at once (a worker's pass of timers): each is prepared in
+memory (`prepare_change`) and all are written with one statement per table.
 """
 
 from __future__ import annotations
