@@ -217,7 +217,7 @@ def test_each_action_changes_the_ticket_and_appears_in_the_history(console: Desk
     history = _text(page.split('<h2 id="history-title">', 1)[1].split("</ol>", 1)[0])
     assert history == (
         "History Mon 7 Dec 2026, 09:00 EST · carol: Opened by the customer: severity 1 "
-        "Mon 7 Dec 2026, 09:00 EST · alice: Assigned to user 3 "
+        "Mon 7 Dec 2026, 09:00 EST · alice: Assigned to alice "
         "Mon 7 Dec 2026, 09:00 EST · alice: Internal note by an agent "
         "Mon 7 Dec 2026, 09:00 EST · alice: Public reply by the agent "
         "Mon 7 Dec 2026, 09:00 EST · alice: Status became open "
