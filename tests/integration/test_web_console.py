@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from sladesk.services import Role, assign, open_ticket, reply, set_outside_incident
+from sladesk.services.attachments import add_attachment
 from sladesk.store import reading, transaction
 from sladesk.store.tables import SavedView, Ticket, TicketEvent
 from tests.support.desk import Desk
@@ -343,3 +344,37 @@ def test_the_queue_stream_says_changed_when_any_ticket_changes(console: Desk):
             if line in ("event: changed", ": keep-alive"):  # a keep-alive: 15 s went by with no change seen
                 break
         assert received[-1] == "event: changed"
+
+
+def test_the_ticket_page_lists_attachments_and_an_agent_downloads_them(console: Desk):
+    assert console.attachments is not None
+    with transaction(console.sessions) as session:
+        add_attachment(
+            session,
+            console.actors["carol"],
+            3,
+            filename="error.log",
+            content_type="text/plain",
+            data=b"401 at 08:59\n",
+            storage=console.attachments,
+            now=console.clock(),
+        )
+        add_attachment(
+            session,
+            console.actors["alice"],
+            3,
+            filename="idp-trace.txt",
+            content_type="text/plain",
+            data=b"trace\n",
+            storage=console.attachments,
+            public=False,
+            now=console.clock(),
+        )
+    alice = agent(console)
+    text = _text(alice.get("/tickets/3").text)
+    assert "error.log (13 bytes, carol, Mon 7 Dec 2026, 09:00 EST)" in text
+    assert "idp-trace.txt (6 bytes, alice, Mon 7 Dec 2026, 09:00 EST) · Internal" in text
+    download = alice.get("/tickets/3/attachments/1")
+    assert download.status_code == 200 and download.content == b"401 at 08:59\n"
+    assert download.headers["content-disposition"] == 'attachment; filename="error.log"'
+    assert alice.get("/tickets/1/attachments/1").status_code == 404  # not that ticket's file
