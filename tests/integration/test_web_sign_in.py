@@ -154,3 +154,11 @@ def test_a_page_that_needs_a_sign_in_sends_there_and_back(people: Desk):
     elsewhere.get("/sign-in")
     away = elsewhere.submit("/sign-in", {"email": "agent@example.com", "password": PASSWORD, "next": "//evil.example/"})
     assert away.headers["location"] == "/queue"
+
+
+def test_a_malformed_address_on_a_page_answers_an_html_page_not_json(people: Desk):
+    person = WebPerson(people.app())
+    person.sign_in("admin@example.com")
+    wrong_id = person.get("/tickets/abc")
+    assert wrong_id.status_code == 404 and wrong_id.headers["content-type"].startswith("text/html")
+    assert "there is no such page" in wrong_id.text

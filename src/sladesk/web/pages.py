@@ -20,6 +20,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -238,8 +239,21 @@ class PageRoute(APIRoute):
             except SladeskError as error:
                 status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 422)
                 return error_page(request, status, str(error))
+            except RequestValidationError as error:
+                return error_page(request, *_refused_address(error))
 
         return page_handler
+
+
+def _refused_address(error: RequestValidationError) -> tuple[int, str]:
+    """A path or query value the route cannot take: a path names nothing there is (404), a query is 422."""
+    problems = list(error.errors())
+    where = [str(part) for part in (problems[0].get("loc", ()) if problems else ())]
+    if where and where[0] == "path":
+        return 404, "there is no such page: check the address"
+    name = where[-1] if where else "the request"
+    message = problems[0].get("msg", "is not valid") if problems else "is not valid"
+    return 422, f"{name}: {message}"
 
 
 def page_router(**kwargs: Any) -> APIRouter:
