@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, FilePayload, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sladesk.policy import builtin_source
+from sladesk.services import actor_of, open_ticket
+from sladesk.store.tables import User
 from tests.support.playwright_browser import (
     ADMIN,
     AGENT,
@@ -79,11 +84,11 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     expect(first).to_contain_text("1 · work this first")
     expect(first.get_by_role("link")).to_have_text(f"#1 {SUBJECT}")
     screenshot(agent, "story-queue")
-    first.get_by_role("link").click()
+    agent.keyboard.press("o")  # opens the ticket to work first
 
     expect(agent.get_by_role("heading", level=1)).to_have_text(f"#1 {SUBJECT}")
     expect(agent.get_by_role("link", name="search-log.txt")).to_be_visible()
-    # The agent answers from the keyboard: "r" goes to the reply, Tab to its button.
+    # The agent answers from the keyboard too: "r" goes to the reply, Tab to its button.
     agent.keyboard.press("r")
     expect(agent.get_by_label("Reply to the customer")).to_be_focused()
     agent.keyboard.type(REPLY)
@@ -162,3 +167,58 @@ def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
         "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
     ]
     context.close()
+
+
+def _ticket_from_the_customer(session: Session, now: datetime) -> None:
+    """The test desk's people, and ticket 1 from the customer, not answered yet."""
+    seed_people(session, now)
+    customer = session.scalars(select(User.id).where(User.email == CUSTOMER)).one()
+    open_ticket(
+        session,
+        actor_of(session, customer),
+        subject="Batch changes stuck",
+        description="Two batch changes never finish.",
+        severity="p2",
+        now=now,
+    )
+
+
+def test_the_agents_pages_show_the_customers_changes_as_they_happen(
+    pages: Chromium, start_desk: Callable[[Seed], ServedDesk]
+) -> None:
+    """The ticket page and the queue follow the desk's events (server-sent) without a reload, and a reply
+    sent after an update goes through: the page's forms moved on to the version shown."""
+    desk = start_desk(_ticket_from_the_customer)  # a desk of its own: the other story counts on ticket 1
+    agent_context, ticket = _person(pages, desk, AGENT)
+    queue = agent_context.new_page()
+    queue.goto(f"{desk.url}/queue")
+    expect(queue.locator("#queue-region tbody tr")).to_have_count(1)
+    ticket.goto(f"{desk.url}/tickets/1")
+    expect(ticket.get_by_role("heading", level=1)).to_have_text("#1 Batch changes stuck")
+
+    customer_context, customer = _person(pages, desk, CUSTOMER)
+    customer.goto(f"{desk.url}/portal/tickets/1")
+    customer.get_by_label("Your reply").fill("Both were started from the web UI at 10:00.")
+    customer.get_by_role("button", name="Send reply").click()
+    expect(customer.locator(".conversation")).to_contain_text("Both were started from the web UI at 10:00.")
+
+    live_ms = 15_000  # the server looks for changes every second; a loaded machine is slower
+    expect(ticket.locator("#ticket-conversation")).to_contain_text("Both were started from the web UI", timeout=live_ms)
+    expect(ticket.locator("#live-status")).to_have_text(re.compile(r"^Updated at .+\.$"))
+    ticket.get_by_label("Reply to the customer").fill("Thanks: we restarted both.")
+    ticket.get_by_role("button", name="Send reply").click()
+    expect(ticket.get_by_role("status").filter(has_text="Reply sent")).to_be_visible()
+    expect(ticket.locator("#ticket-conversation")).to_contain_text("Thanks: we restarted both.")
+
+    customer.get_by_role("link", name="Submit a request").first.click()
+    customer.get_by_label("Subject").fill("Insights chart is empty")
+    customer.get_by_label("Description").fill("The dashboard shows no data points.")
+    customer.get_by_role("radio", name="p1", exact=True).check()
+    customer.get_by_role("button", name="Submit").click()
+    expect(customer.get_by_role("heading", level=1)).to_have_text("#2 Insights chart is empty")
+    expect(queue.locator("#queue-region tbody tr")).to_have_count(2, timeout=live_ms)
+    expect(queue.locator("tr.first").get_by_role("link")).to_have_text("#2 Insights chart is empty")
+
+    assert pages.problems(agent_context) == [] and pages.problems(customer_context) == []
+    agent_context.close()
+    customer_context.close()
