@@ -148,3 +148,28 @@ def test_the_keyboard_shortcuts_dialog_passes_wcag_aa(
     expect(dialog).to_be_hidden()
     context.close()
     assert not violations, "the keyboard shortcuts dialog fails WCAG 2 AA:\n" + "\n".join(violations)
+
+
+def test_a_refused_sign_in_and_a_missing_page_pass_wcag_aa(
+    pages: Chromium, desk: ServedDesk, signed_in: SignedIn, axe: Path
+) -> None:
+    anonymous = pages.context(bypass_csp=True)
+    page = anonymous.new_page()
+    page.goto(f"{desk.url}/sign-in")
+    page.get_by_label("Email").fill(CUSTOMER[0])
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    screenshot(page, "sign-in-refused")
+    violations = [f"/sign-in, refused: {line}" for line in axe_violations(page, axe)]
+    anonymous.close()
+
+    customer = pages.context(bypass_csp=True, storage_state=signed_in(CUSTOMER))
+    page = customer.new_page()
+    response = page.goto(f"{desk.url}/portal/tickets/999999")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    screenshot(page, "not-found")
+    violations += [f"a missing request: {line}" for line in axe_violations(page, axe)]
+    customer.close()
+    assert not violations, "\n".join(violations)
