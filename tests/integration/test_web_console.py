@@ -7,12 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sladesk.services import Role, assign, open_ticket, reply, set_outside_incident
 from sladesk.services.attachments import add_attachment
 from sladesk.store import reading, transaction
-from sladesk.store.tables import SavedView, Ticket, TicketEvent
+from sladesk.store.tables import SavedView, Ticket, TicketEvent, WebSession
+from sladesk.web import live
 from tests.support.desk import Desk
 from tests.support.web import PASSWORD, WebPerson
 
@@ -378,3 +379,20 @@ def test_the_ticket_page_lists_attachments_and_an_agent_downloads_them(console: 
     assert download.status_code == 200 and download.content == b"401 at 08:59\n"
     assert download.headers["content-disposition"] == 'attachment; filename="error.log"'
     assert alice.get("/tickets/1/attachments/1").status_code == 404  # not that ticket's file
+
+
+def test_an_event_stream_ends_once_its_session_has_ended(console: Desk, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(live, "KEEP_ALIVE_SECONDS", 1.0)  # check the session at every quiet second
+    alice = agent(console)
+    with alice.client.stream("GET", "/events/queue") as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 3000"
+        with transaction(console.sessions) as session:
+            session.execute(delete(WebSession))
+        received = []
+        for line in lines:
+            received.append(line)
+            if received.count(": keep-alive") > 2:  # the session was not checked
+                break
+        assert [line for line in received if line.startswith("event:")] == ["event: signed-out"]
+        assert ": keep-alive" not in received

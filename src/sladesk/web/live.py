@@ -4,7 +4,8 @@
 second they read, in a worker thread so the event loop never waits on the database, a mark that moves
 with every change (the last event of any ticket, or the ticket's version), and send `event: changed`
 when it moved. The page then fetches itself again and swaps its live regions (static/app.js). A comment
-line every 15 s keeps proxies from closing a quiet stream; the stream ends when the browser goes away.
+line every 15 s keeps proxies from closing a quiet stream; at each, the stream also ends if the agent's
+session has ended meanwhile. It ends too when the browser goes away.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import anyio.to_thread
 from fastapi import Path, Request
 from fastapi.responses import StreamingResponse
 
-from sladesk.services.console_views import queue_mark, ticket_mark
+from sladesk.services.console_views import queue_mark, signed_in_still, ticket_mark
+from sladesk.services.signin import Visitor
 from sladesk.store import reading
-from sladesk.web.pages import Staff, page_router, sessions_of
+from sladesk.web.pages import Staff, now_of, page_router, sessions_of
 
 POLL_SECONDS = 1.0
 KEEP_ALIVE_SECONDS = 15.0
@@ -36,7 +38,7 @@ async def queue_events(request: Request, visitor: Staff) -> StreamingResponse:
         with reading(sessions) as session:
             return queue_mark(session)
 
-    return await _stream(request, mark)
+    return await _stream(request, visitor, mark)
 
 
 @router.get("/events/tickets/{ticket_id}")
@@ -49,11 +51,16 @@ async def ticket_events(
         with reading(sessions) as session:
             return ticket_mark(session, visitor.actor, ticket_id)
 
-    return await _stream(request, mark)
+    return await _stream(request, visitor, mark)
 
 
-async def _stream(request: Request, read_mark: Callable[[], Hashable]) -> StreamingResponse:
+async def _stream(request: Request, visitor: Visitor, read_mark: Callable[[], Hashable]) -> StreamingResponse:
     first = await anyio.to_thread.run_sync(read_mark)  # a ticket the agent may not see is refused here, as a page
+    sessions = sessions_of(request)
+
+    def still_signed_in() -> bool:
+        with reading(sessions) as session:
+            return signed_in_still(session, visitor.session_id, now_of(request))
 
     async def events() -> AsyncIterator[str]:
         last = first
@@ -69,6 +76,9 @@ async def _stream(request: Request, read_mark: Callable[[], Hashable]) -> Stream
                 quiet += POLL_SECONDS
                 if quiet >= KEEP_ALIVE_SECONDS:
                     quiet = 0.0
+                    if not await anyio.to_thread.run_sync(still_signed_in):
+                        yield "event: signed-out\ndata: {}\n\n"
+                        return
                     yield ": keep-alive\n\n"
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

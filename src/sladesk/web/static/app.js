@@ -83,6 +83,7 @@ function liveUpdates() {
   if (!source || typeof EventSource === "undefined") return;
   const events = new EventSource(source);
   events.addEventListener("changed", () => { refreshRegions().catch(() => announce("Could not refresh: reload the page.")); });
+  events.addEventListener("signed-out", () => { events.close(); announce("You are signed out: reload the page to sign in again."); });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
