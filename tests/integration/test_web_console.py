@@ -240,7 +240,24 @@ def test_a_severity_change_needs_a_reason(console: Desk):
     answer = alice.submit(
         "/tickets/3/severity", {"version": version_of(page, "severity"), "severity": "2", "reason": " "}
     )
-    assert answer.status_code == 422 and "reason: say why the severity changes" in answer.text
+    assert answer.status_code == 422
+    assert '<div class="error" role="alert" id="action-problem"><p>Not saved: reason: say why the severity changes' in (
+        answer.text
+    )
+    assert "<h1>#3 Nobody can sign in</h1>" in answer.text  # the ticket page again, to correct and resend
+    assert events_of(console, 3) == ["opened"]
+
+
+def test_a_change_the_policy_does_not_allow_is_explained_on_the_ticket_page(console: Desk):
+    alice = agent(console)
+    page = alice.get("/tickets/3").text
+    answer = alice.submit(
+        "/tickets/3/severity", {"version": version_of(page, "severity"), "severity": "1", "reason": "x"}
+    )
+    assert answer.status_code == 409
+    assert "Not saved: the ticket already has severity 1" in answer.text
+    merge = alice.submit("/tickets/3/merge", {"version": version_of(page, "merge"), "into": "2"})
+    assert merge.status_code == 422 and "Not saved: into: no ticket 2 in the same organisation" in merge.text
     assert events_of(console, 3) == ["opened"]
 
 

@@ -15,7 +15,9 @@ from fastapi import Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from sladesk.errors import SladeskError
 from sladesk.services import (
+    ConflictError,
     InvalidFieldError,
     StaleVersionError,
     assign,
@@ -139,7 +141,26 @@ def _act(request: Request, visitor: Visitor, ticket_id: int, form: CheckedForm, 
             done = action(session, version)
     except StaleVersionError:
         return _conflict(request, visitor, ticket_id, version, form)
+    except (InvalidFieldError, ConflictError) as problem:
+        return _refused(request, visitor, ticket_id, form, problem)
     return redirect(f"/tickets/{ticket_id}", done=done)
+
+
+def _refused(
+    request: Request, visitor: Visitor, ticket_id: int, form: CheckedForm, problem: SladeskError
+) -> HTMLResponse:
+    """The ticket page again, with the problem above the actions and the text the agent wrote kept (422 or 409)."""
+    with reading(sessions_of(request)) as session:
+        page = console_ticket(session, visitor.actor, ticket_id, now_of(request))
+    context = {
+        "title": f"#{ticket_id} {page.ticket.subject}",
+        "page": page,
+        "zone": zone_of(visitor, page.zone),
+        "problem": str(problem),
+        "kept": {"action": request.url.path.rsplit("/", 1)[-1], "body": field(form, "body")},
+    }
+    status = 409 if isinstance(problem, ConflictError) else 422
+    return render(request, "console/ticket.html", context, status_code=status)
 
 
 def _version(text: str) -> int:
