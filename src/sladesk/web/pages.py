@@ -13,7 +13,7 @@ form, sent before any session exists, uses the same field against a cookie of it
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -120,15 +120,23 @@ Admin = Annotated[Visitor, Depends(admin)]
 Customer = Annotated[Visitor, Depends(customer)]
 
 
-async def checked_form(request: Request) -> FormData:
-    """The POSTed form, once its CSRF token matches the visitor's session (403 otherwise)."""
+async def checked_form(request: Request) -> AsyncIterator[FormData]:
+    """The POSTed form, once its CSRF token matches the visitor's session (403 otherwise).
+
+    Uploaded files in it are closed (their temporary files deleted) once the route has answered.
+    """
     form = await request.form(max_fields=MAX_FORM_FIELDS)
-    visitor = visitor_or_none(request)
-    expected = visitor.csrf_token if visitor is not None else request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
-    sent = form.get("csrf")
-    if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), expected.encode()):
-        raise HTTPException(403, "this form has expired or did not come from this desk; reload the page and try again")
-    return form
+    try:
+        visitor = visitor_or_none(request)
+        expected = visitor.csrf_token if visitor is not None else request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
+        sent = form.get("csrf")
+        if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), expected.encode()):
+            raise HTTPException(
+                403, "this form has expired or did not come from this desk; reload the page and try again"
+            )
+        yield form
+    finally:
+        await form.close()
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
