@@ -153,6 +153,10 @@ def test_the_ticket_page_shows_the_conversation_history_and_each_metric_explaine
     alice = agent(console)
     page = alice.get("/tickets/1")
     assert page.status_code == 200 and 'data-live="/events/tickets/1"' in page.text
+    assert '<textarea id="reply-body" name="body" required data-shortcut="r">' in page.text
+    assert '<textarea id="note-body" name="body" required data-shortcut="n">' in page.text
+    assert '<a href="/queue" data-shortcut="q">' in page.text
+    assert "<tr><td><kbd>r</kbd></td><td>Write a reply</td></tr>" in page.text
     text = _text(page.text)
     assert "carol opened the ticket · Mon 7 Dec 2026, 09:00 EST Steps?" in text
     assert "bob · Internal note · Mon 7 Dec 2026, 09:30 EST Customer seems to mean Okta." in text
