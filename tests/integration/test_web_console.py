@@ -321,6 +321,8 @@ def test_ticket_text_is_shown_as_text(console: Desk):
 
 def test_the_ticket_stream_says_changed_after_a_reply(console: Desk):
     alice = agent(console)
+    assert alice.get("/events/tickets/99").status_code == 404
+    assert alice.get("/tickets/99").status_code == 404
     with alice.client.stream("GET", "/events/tickets/3") as stream:
         assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
