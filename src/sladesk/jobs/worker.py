@@ -36,6 +36,7 @@ SAFETY_POLL = SOON.total_seconds()
 TIMER_BATCH = 100  # timers claimed in one transaction: its firings become visible (and deliverable) at its commit
 OUTBOX_BATCH = 200  # messages sent in one pass: what a full timer pass queues when each firing tells two
 IDLE_BACKOFF = 0.1  # seconds to wait when due rows are all held by other workers' passes
+GATHER = 0.1  # seconds at least between passes that fired less than a batch: they share a pass's fixed cost
 
 Chore = Callable[[sessionmaker[Session], datetime], Any]
 
@@ -132,6 +133,8 @@ class Worker:
                 wait = self.seconds_to_next()
                 if wait == 0 and done.claimed == 0 and done.sent + done.retried + done.dead == 0:
                     wait = IDLE_BACKOFF  # due rows, all held by other workers' passes: do not spin on them
+                elif done.claimed:
+                    wait = max(wait, GATHER)  # timers falling due one by one: fire them a batch at a time
                 self._sleep(wait, alarm, listen)
             log.info("worker stopped", extra={"worker": self.name})
 
