@@ -422,10 +422,19 @@ def _known_status(policy: Policy, status_id: str) -> str:
 # Live updates
 
 
-def queue_mark(session: Session) -> tuple[int, int]:
-    """A value that changes whenever any ticket changes: the last event's id and the number of events."""
-    row = session.execute(select(func.max(TicketEvent.id), func.count(TicketEvent.id))).one()
-    return (row[0] or 0, row[1] or 0)
+# Events are only ever appended. Ids are handed out before commit, so a change may become visible with an id
+# below one seen already; counting the events above a floor set well below the last id catches it too.
+EVENT_ID_MARGIN = 1000
+
+
+def event_floor(session: Session) -> int:
+    """Where a queue watcher starts counting: a margin below the last event's id."""
+    return max((session.scalar(select(func.max(TicketEvent.id))) or 0) - EVENT_ID_MARGIN, 0)
+
+
+def queue_mark(session: Session, floor: int) -> int:
+    """A value that moves whenever any ticket changes: the number of events above `floor` (an index range)."""
+    return session.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.id > floor)) or 0
 
 
 def ticket_mark(session: Session, actor: Actor, ticket_id: int) -> int:

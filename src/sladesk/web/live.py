@@ -2,8 +2,8 @@
 
 `GET /events/queue` and `GET /events/tickets/{id}` are `text/event-stream` responses for agents. Every
 second they read, in a worker thread so the event loop never waits on the database, a mark that moves
-with every change (the last event of any ticket, or the ticket's version), and send `event: changed`
-when it moved. The page then fetches itself again and swaps its live regions (static/app.js). A comment
+with every change (the count of all tickets' newest events, or the ticket's version), and send
+`event: changed` when it moved. The page then fetches itself again and swaps its live regions (static/app.js). A comment
 line every 15 s keeps proxies from closing a quiet stream; at each, the stream also ends if the agent's
 session has ended meanwhile. It ends too when the browser goes away.
 """
@@ -18,7 +18,7 @@ import anyio.to_thread
 from fastapi import Path, Request
 from fastapi.responses import StreamingResponse
 
-from sladesk.services.console_views import queue_mark, signed_in_still, ticket_mark
+from sladesk.services.console_views import event_floor, queue_mark, signed_in_still, ticket_mark
 from sladesk.services.signin import Visitor
 from sladesk.store import reading
 from sladesk.web.pages import Staff, now_of, page_router, sessions_of
@@ -34,9 +34,14 @@ router = page_router()
 async def queue_events(request: Request, visitor: Staff) -> StreamingResponse:
     sessions = sessions_of(request)
 
+    floor: int | None = None
+
     def mark() -> Hashable:
+        nonlocal floor
         with reading(sessions) as session:
-            return queue_mark(session)
+            if floor is None:
+                floor = event_floor(session)
+            return queue_mark(session, floor)
 
     return await _stream(request, visitor, mark)
 
