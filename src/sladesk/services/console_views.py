@@ -1,6 +1,6 @@
-"""What the agent console reads: the filtered queue, saved views, a ticket's whole page, and what changed.
+"""What the agent console reads: the filtered queue, saved views, a ticket's whole page, and change marks.
 
-Pure reads (saved views aside, which are the agent's own rows): the queue keeps the one total order of
+Reads only, except saved views (each agent's own rows): the queue keeps the one total order of
 `services.views.queue_order`, filters only narrow it, and every clock is read for the reader's `now`.
 """
 
@@ -103,7 +103,7 @@ class ConsoleRow:
     status: str
     next_due_at: datetime | None
     state: MetricState
-    warning: bool  # the most urgent clock is running past its warning instant
+    warning: bool  # the most urgent clock is running past its warning instant (a paused one reads paused)
     excused: str | None  # the most urgent clock is breached, excused by an outside incident
     reason: str  # why it stands where it does
 
@@ -176,7 +176,7 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
                 status=_known_status(policy, ticket.status),
                 next_due_at=ticket.next_due_at,
                 state=urgent.reading.state if urgent else MetricState.NONE,
-                warning=bool(urgent and urgent.reading.warning_reached),
+                warning=bool(urgent and mark_of(urgent) == "warning"),
                 excused=urgent.reading.excused if urgent else None,
                 reason=position.reason,
             )
