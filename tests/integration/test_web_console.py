@@ -340,7 +340,7 @@ def test_the_ticket_stream_says_changed_after_a_reply(console: Desk):
 def test_a_filtered_queue_marks_its_first_row_as_first_in_the_view_only(console: Desk):
     page = agent(console).get("/queue?severity=3").text
     assert rows_of(page)[0].startswith("1 · first in this view #1 How do I set up SSO?")
-    assert "work this first" not in page
+    assert "work this first" not in page and '<th scope="col"># in this view</th>' in page
 
 
 def test_a_breach_on_an_outside_incident_reads_excused_in_the_queue(console: Desk):
