@@ -404,18 +404,34 @@ def test_the_ticket_page_lists_attachments_and_an_agent_downloads_them(console: 
     assert alice.get("/tickets/1/attachments/1").status_code == 404  # not that ticket's file
 
 
-def test_an_event_stream_ends_once_its_session_has_ended(console: Desk, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(live, "KEEP_ALIVE_SECONDS", 1.0)  # check the session at every quiet second
+def test_an_event_stream_ends_by_itself_and_resumes_from_the_last_mark_it_gave(
+    console: Desk, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live, "STREAM_SECONDS", 2.0)
     alice = agent(console)
+    with alice.client.stream("GET", "/events/tickets/3") as stream:
+        assert list(stream.iter_lines()) == ["retry: 3000", "id: 1", ": watching", ""]  # quiet, then ended
+    with transaction(console.sessions) as session:
+        reply(session, console.actors["bob"], 3, "While the page reconnected", now=console.clock())
+    headers = {"Last-Event-ID": "1"}  # what the browser sends back when it connects again
+    with alice.client.stream("GET", "/events/tickets/3", headers=headers) as stream:
+        lines = list(stream.iter_lines())
+    assert lines == ["retry: 3000", "id: 1", ": watching", "", "id: 2", "event: changed", "data: {}", ""]
+
+
+def test_an_event_stream_is_not_activity_and_a_signed_out_page_stops_listening(
+    console: Desk, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live, "STREAM_SECONDS", 0.0)
+    alice = agent(console)
+    with reading(console.sessions) as session:
+        seen = session.scalars(select(WebSession.last_seen_at)).one()
+    console.clock.advance(timedelta(minutes=5))  # a request now would be recorded as activity
     with alice.client.stream("GET", "/events/queue") as stream:
-        lines = stream.iter_lines()
-        assert next(lines) == "retry: 3000"
-        with transaction(console.sessions) as session:
-            session.execute(delete(WebSession))
-        received = []
-        for line in lines:
-            received.append(line)
-            if received.count(": keep-alive") > 2:  # the session was not checked
-                break
-        assert [line for line in received if line.startswith("event:")] == ["event: signed-out"]
-        assert ": keep-alive" not in received
+        assert list(stream.iter_lines()) == ["retry: 3000", "id: 0:3", ": watching", ""]  # 3 events above 0
+    with reading(console.sessions) as session:
+        assert session.scalars(select(WebSession.last_seen_at)).one() == seen
+    with transaction(console.sessions) as session:
+        session.execute(delete(WebSession))
+    refused = alice.get("/events/queue")
+    assert refused.status_code == 303 and refused.headers["location"] == "/sign-in?next=/events/queue"

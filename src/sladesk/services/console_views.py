@@ -20,7 +20,6 @@ from sladesk.policy import Policy
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import instants_of, load_events, replay_events, ticket_policy
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
-from sladesk.services.signin import IDLE_LIMIT
 from sladesk.services.views import (
     ClockView,
     CommentView,
@@ -35,7 +34,7 @@ from sladesk.services.views import (
 from sladesk.sla import ClockInstants, MetricState, read_clock
 from sladesk.sla.explain import explain_metric
 from sladesk.sla.queue import QueueEntry, explain_order
-from sladesk.store.tables import Attachment, Organisation, SavedView, SlaClock, Ticket, TicketEvent, User, WebSession
+from sladesk.store.tables import Attachment, Organisation, SavedView, SlaClock, Ticket, TicketEvent, User
 
 Assignee = Literal["me", "unassigned"]
 StateFilter = Literal["breached", "warning"]
@@ -449,19 +448,3 @@ def organisation_choices(session: Session) -> list[Choice]:
     """Every organisation, by name, for the queue's organisation filter."""
     rows = session.execute(select(Organisation.id, Organisation.name).order_by(Organisation.name))
     return [Choice(str(organisation_id), name) for organisation_id, name in rows]
-
-
-def signed_in_still(session: Session, web_session_id: int, now: datetime) -> bool:
-    """Whether a web session is still open at `now` (not ended, expired or idle, its user active).
-
-    A read only: an open event stream does not count as activity, so a forgotten tab still times out.
-    """
-    row = session.execute(
-        select(WebSession.expires_at, WebSession.last_seen_at, User.active)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.id == web_session_id)
-    ).one_or_none()
-    if row is None:
-        return False
-    expires_at, last_seen_at, active = row
-    return bool(active) and now < expires_at and now - last_seen_at < IDLE_LIMIT

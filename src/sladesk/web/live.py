@@ -2,89 +2,123 @@
 
 `GET /events/queue` and `GET /events/tickets/{id}` are `text/event-stream` responses for agents. Every
 second they read, in a worker thread so the event loop never waits on the database, a mark that moves
-with every change (the count of all tickets' newest events, or the ticket's version), and send
-`event: changed` when it moved. The page then fetches itself again and swaps its live regions (static/app.js). A comment
-line every 15 s keeps proxies from closing a quiet stream; at each, the stream also ends if the agent's
-session has ended meanwhile. It ends too when the browser goes away.
+with every change (a count of the newest events of all tickets, or the ticket's version), and send
+`event: changed` when it moved. The page then fetches itself again and swaps its live regions
+(static/app.js). A comment line every 15 s keeps proxies from closing a quiet stream.
+
+A stream ends by itself after `STREAM_SECONDS`, so that stopping the server never waits long on open
+pages; the browser connects again after `retry` and sends the last mark it was given (`id:`, which comes
+back as `Last-Event-ID`), so a change made in between is announced at once. Reconnecting checks the
+session again without counting as activity: an open page does not keep a forgotten session alive, and a
+session that has ended gets the sign-in redirect, on which the browser stops listening.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import anyio
 import anyio.to_thread
-from fastapi import Path, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.responses import StreamingResponse
 
-from sladesk.services.console_views import event_floor, queue_mark, signed_in_still, ticket_mark
-from sladesk.services.signin import Visitor
+from sladesk.services import ForbiddenError, Role
+from sladesk.services.console_views import event_floor, queue_mark, ticket_mark
+from sladesk.services.signin import Visitor, visitor_for
 from sladesk.store import reading
-from sladesk.web.pages import Staff, now_of, page_router, sessions_of
+from sladesk.web.pages import SESSION_COOKIE, SignInRequiredError, now_of, page_router, sessions_of
 
 POLL_SECONDS = 1.0
 KEEP_ALIVE_SECONDS = 15.0
+STREAM_SECONDS = 30.0
 RETRY_MILLISECONDS = 3000
 
 router = page_router()
 
 
+def watching_staff(request: Request) -> Visitor:
+    """The signed-in agent or admin, checked in a unit of work that is never committed (not activity)."""
+    with reading(sessions_of(request)) as session:
+        visitor = visitor_for(session, request.cookies.get(SESSION_COOKIE, ""), now_of(request))
+    if visitor is None:
+        raise SignInRequiredError
+    if visitor.role is Role.CUSTOMER:
+        raise ForbiddenError("live updates are for agents; customers use the portal")
+    return visitor
+
+
+WatchingStaff = Annotated[Visitor, Depends(watching_staff)]
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+
+
 @router.get("/events/queue")
-async def queue_events(request: Request, visitor: Staff) -> StreamingResponse:
+async def queue_events(
+    request: Request, visitor: WatchingStaff, last_event_id: LastEventId = None
+) -> StreamingResponse:
     sessions = sessions_of(request)
+    resumed = _queue_mark_of(last_event_id)
+    floor = resumed[0] if resumed else None
 
-    floor: int | None = None
-
-    def mark() -> Hashable:
+    def mark() -> str:
         nonlocal floor
         with reading(sessions) as session:
             if floor is None:
                 floor = event_floor(session)
-            return queue_mark(session, floor)
+            return f"{floor}:{queue_mark(session, floor)}"
 
-    return await _stream(request, visitor, mark)
+    return await _stream(mark, f"{resumed[0]}:{resumed[1]}" if resumed else None)
+
+
+def _queue_mark_of(text: str | None) -> tuple[int, int] | None:
+    """A queue mark sent back as `Last-Event-ID` (`floor:count`); None when there is none or it is not one."""
+    floor, _, count = (text or "").partition(":")
+    if not (_whole(floor) and _whole(count)):
+        return None
+    return int(floor), int(count)
+
+
+def _whole(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 @router.get("/events/tickets/{ticket_id}")
 async def ticket_events(
-    request: Request, visitor: Staff, ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    request: Request,
+    visitor: WatchingStaff,
+    ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     sessions = sessions_of(request)
 
-    def mark() -> Hashable:
+    def mark() -> str:
         with reading(sessions) as session:
-            return ticket_mark(session, visitor.actor, ticket_id)
+            return str(ticket_mark(session, visitor.actor, ticket_id))
 
-    return await _stream(request, visitor, mark)
+    resumed = last_event_id if last_event_id is not None and _whole(last_event_id) else None
+    return await _stream(mark, resumed)
 
 
-async def _stream(request: Request, visitor: Visitor, read_mark: Callable[[], Hashable]) -> StreamingResponse:
-    first = await anyio.to_thread.run_sync(read_mark)  # a ticket the agent may not see is refused here, as a page
-    sessions = sessions_of(request)
-
-    def still_signed_in() -> bool:
-        with reading(sessions) as session:
-            return signed_in_still(session, visitor.session_id, now_of(request))
+async def _stream(read_mark: Callable[[], str], resumed: str | None) -> StreamingResponse:
+    current = await anyio.to_thread.run_sync(read_mark)  # a ticket the agent may not see is refused here, as a page
 
     async def events() -> AsyncIterator[str]:
-        last = first
-        quiet = 0.0
-        yield f"retry: {RETRY_MILLISECONDS}\n: watching\n\n"
-        while True:  # ends when the browser goes away: the response's send fails and cancels this
-            await anyio.sleep(POLL_SECONDS)
-            mark = await anyio.to_thread.run_sync(read_mark)
+        last = resumed if resumed is not None else current
+        yield f"retry: {RETRY_MILLISECONDS}\nid: {last}\n: watching\n\n"
+        mark, waited, quiet = current, 0.0, 0.0
+        while True:  # until STREAM_SECONDS, or until the browser goes away: then sending fails and cancels this
             if mark != last:
                 last, quiet = mark, 0.0
-                yield "event: changed\ndata: {}\n\n"
-            else:
-                quiet += POLL_SECONDS
-                if quiet >= KEEP_ALIVE_SECONDS:
-                    quiet = 0.0
-                    if not await anyio.to_thread.run_sync(still_signed_in):
-                        yield "event: signed-out\ndata: {}\n\n"
-                        return
-                    yield ": keep-alive\n\n"
+                yield f"id: {mark}\nevent: changed\ndata: {{}}\n\n"
+            elif quiet >= KEEP_ALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keep-alive\n\n"
+            if waited >= STREAM_SECONDS:
+                return
+            await anyio.sleep(POLL_SECONDS)
+            waited += POLL_SECONDS
+            quiet += POLL_SECONDS
+            mark = await anyio.to_thread.run_sync(read_mark)
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)

@@ -83,7 +83,11 @@ function liveUpdates() {
   if (!source || typeof EventSource === "undefined") return;
   const events = new EventSource(source);
   events.addEventListener("changed", () => { refreshRegions().catch(() => announce("Could not refresh: reload the page.")); });
-  events.addEventListener("signed-out", () => { events.close(); announce("You are signed out: reload the page to sign in again."); });
+  // A stream ends every half minute and the browser connects again; if it cannot (signed out, server
+  // gone for good), it gives up and the page says so.
+  events.addEventListener("error", () => {
+    if (events.readyState === EventSource.CLOSED) announce("Live updates stopped: reload the page to resume them.");
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
