@@ -30,8 +30,7 @@ from sladesk.config import Settings, load_settings
 from sladesk.jobs import Worker, WorkerThread
 from sladesk.jobs.chores import default_chores
 from sladesk.store import data_dir, database_url, make_engine, make_sessions
-
-ATTACHMENTS_DIRNAME = "attachments"
+from sladesk.store.engine import ATTACHMENTS_DIRNAME
 
 
 def compose(

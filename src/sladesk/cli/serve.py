@@ -102,6 +102,11 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
+# On a stop, requests in flight get this long to finish; then the rest (pages' open live-update streams) are
+# cancelled instead of holding the stop until each ends by itself.
+GRACEFUL_SHUTDOWN_S = 5
+
+
 def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None = None) -> None:
     """Run the application on `engine` at host:port, in this process, until interrupted; then dispose of `engine`."""
     import uvicorn
@@ -121,6 +126,7 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
             log_level="info",
             server_header=False,  # no `Server: uvicorn` telling a client what to attack
             http=GuardedHttpProtocol,  # deadlines for slow clients, caps on request heads
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     finally:
         engine.dispose()
@@ -169,4 +175,5 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
         log_level="info",
         server_header=False,
         http=GuardedHttpProtocol,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )

@@ -24,6 +24,14 @@ POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 POSTGRES_POOL_SIZE = 20  # per process; two API workers hold at most 40 of the server's connections
 
 
+ATTACHMENTS_DIRNAME = "attachments"
+
+
+def attachments_dir(configured: Path | None = None) -> Path:
+    """Where attachments are kept: `configured` (an application's setting), else `attachments` in the data directory."""
+    return configured if configured is not None else data_dir() / ATTACHMENTS_DIRNAME
+
+
 def data_dir(settings: Settings | None = None) -> Path:
     """The data directory, created if missing: `SLADESK_DATA_DIR`, else the platform's user data dir.
 

@@ -42,7 +42,8 @@ from sladesk.services.console_views import (
 )
 from sladesk.services.signin import Visitor
 from sladesk.services.tickets import mark_believed_resolved
-from sladesk.store import data_dir, reading, transaction
+from sladesk.store import reading, transaction
+from sladesk.store.engine import attachments_dir
 from sladesk.web.pages import (
     CheckedForm,
     Staff,
@@ -117,8 +118,7 @@ def ticket_page(request: Request, visitor: Staff, ticket_id: TicketId) -> HTMLRe
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
 def attachment(request: Request, visitor: Staff, ticket_id: TicketId, attachment_id: ItemId) -> FileResponse:
     """A ticket's file, as a download (never rendered inline)."""
-    configured = request.app.state.attachments_dir
-    storage = configured if configured is not None else data_dir() / "attachments"
+    storage = attachments_dir(request.app.state.attachments_dir)
     with reading(sessions_of(request)) as session:
         stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, storage)
     return FileResponse(

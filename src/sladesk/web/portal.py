@@ -17,7 +17,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from sladesk.api.routes.files import _storage as attachments_storage
 from sladesk.api.schemas import MAX_ID
 from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
 from sladesk.services.actors import Actor
@@ -25,6 +24,7 @@ from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_B
 from sladesk.services.portal_views import RequestForm, organisation_policy, request_form, request_page, request_rows
 from sladesk.services.signin import Visitor
 from sladesk.store import reading, transaction
+from sladesk.store.engine import attachments_dir
 from sladesk.web.pages import (
     CheckedForm,
     Customer,
@@ -164,8 +164,9 @@ def _reply(request: Request, visitor: Visitor, form: FormData, ticket_id: int) -
 @router.get("/portal/tickets/{ticket_id}/attachments/{attachment_id}", response_class=FileResponse)
 def download(request: Request, visitor: Customer, ticket_id: TicketId, attachment_id: AttachmentId) -> FileResponse:
     """The file as a download with its stored media type: never shown inline by the browser."""
+    storage = attachments_dir(request.app.state.attachments_dir)
     with reading(sessions_of(request)) as session:
-        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, attachments_storage(request))
+        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, storage)
     return FileResponse(
         stored.path,
         media_type=stored.row.content_type,
@@ -274,7 +275,7 @@ def _attach(
     session: Session, actor: Actor, ticket_id: int, uploads: list[Upload], request: Request, now: datetime
 ) -> None:
     """Add each upload to the ticket; a refused file is named in the error of the input it came from."""
-    storage = attachments_storage(request)
+    storage = attachments_dir(request.app.state.attachments_dir)
     for upload in uploads:
         name = upload.file.filename or ""
         if upload.file.size is not None and upload.file.size > MAX_ATTACHMENT_BYTES:

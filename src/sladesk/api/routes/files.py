@@ -19,7 +19,7 @@ from sladesk.services.errors import InvalidFieldError
 from sladesk.sla import event_of
 from sladesk.sla.events import AttachmentEvent
 from sladesk.store import transaction
-from sladesk.store.engine import data_dir
+from sladesk.store.engine import attachments_dir
 from sladesk.store.tables import Attachment
 
 TicketId = Annotated[int, PathParameter(ge=1, le=MAX_ID, description="A ticket id")]
@@ -53,8 +53,7 @@ class AttachmentOut(BaseModel):
 
 
 def _storage(request: Request) -> Path:
-    configured: Path | None = request.app.state.attachments_dir
-    return configured if configured is not None else data_dir() / "attachments"
+    return attachments_dir(request.app.state.attachments_dir)
 
 
 @router.post("", status_code=201, response_model=AttachmentOut)
