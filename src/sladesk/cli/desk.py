@@ -104,7 +104,7 @@ def _print_logins(logins: DemoLogins, database: Path, base: str) -> None:
             "new API tokens were issued."
         )
     out.print(f"Open {base}/ in a browser and sign in with any of these logins:", markup=False)
-    out.print("customers get the portal, agents the queue, the admin also the admin area.")
+    out.print("Customers get the portal, agents the work queue, the admin also the admin pages.")
     table = Table("role")
     table.add_column("email", no_wrap=True)
     table.add_column("password", no_wrap=True)
