@@ -29,7 +29,6 @@ import argparse
 import html
 import os
 import re
-import secrets
 import shutil
 import socket
 import statistics
@@ -48,12 +47,13 @@ from rich.table import Table
 from sqlalchemy import make_url, text
 from sqlalchemy.engine import URL
 
+from databases import postgres_database
 from goals import Goal, print_goals
 from sladesk.services import Role, actor_of, create_organisation, create_user, issue_token, reply
 from sladesk.services.bulk import open_tickets
 from sladesk.services.tickets import Opening
 from sladesk.services.views import queue_page
-from sladesk.store import make_engine, make_sessions, reading, transaction, upgrade
+from sladesk.store import make_engine, make_sessions, reading, transaction
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "benchmark password"
@@ -74,29 +74,6 @@ console = Console(highlight=False, width=150)
 
 class BenchmarkError(Exception):
     """The benchmark cannot run: no database, a server that does not start, a page that fails."""
-
-
-@contextmanager
-def postgres_database(admin_url: URL) -> Iterator[URL]:
-    """A new, migrated PostgreSQL database on the server of `admin_url`, dropped at the end."""
-    name = f"sladesk_pages_bench_{secrets.token_hex(4)}"
-    admin = make_engine(admin_url.set(query={**admin_url.query, "connect_timeout": "5"}))
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name)
-        try:
-            engine = make_engine(url)
-            try:
-                upgrade(engine)
-            finally:
-                engine.dispose()
-            yield url
-        finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def set_up_desk(url: URL, tickets: int, now: datetime) -> tuple[str, int]:
@@ -251,7 +228,7 @@ def main() -> int:
     options = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        with tempfile.TemporaryDirectory() as logs, postgres_database(make_url(options.database_url)) as url:
+        with tempfile.TemporaryDirectory() as logs, postgres_database(make_url(options.database_url), "pages") as url:
             console.print(f"opening {options.tickets:,} tickets under the five built-in policies ...")
             started = time.perf_counter()
             token, first = set_up_desk(url, options.tickets, now)

@@ -504,3 +504,24 @@ def test_a_severity_set_by_support_shows_beside_the_one_chosen_and_moves_the_due
     # Sev1's 4 h from the original start, 09:00 EST
     assert '<time class="countdown" datetime="2026-12-07T18:00:00Z">in 3 h 50 min</time>' in page
     assert '<strong class="due-at">Mon 7 Dec 2026, 13:00 EST</strong>' in page
+
+
+def test_the_list_shows_the_newest_request_first_and_pages_back_to_older_ones(people: Desk, monkeypatch):
+    import sladesk.web.portal as portal
+
+    monkeypatch.setattr(portal, "PAGE_SIZE", 2)
+    for number in range(1, 4):
+        opened(
+            people.sessions,
+            people.actors["customer"],
+            subject=f"Request number {number}",
+            description="Details.",
+            severity="Sev3",
+            now=people.clock(),
+        )
+        people.clock.advance(timedelta(minutes=5))
+    customer = signed_in(people, "customer")
+    first = re.findall(r'href="/portal/tickets/(\d+)"', customer.get("/portal").text)
+    assert first == ["3", "2"]
+    assert 'href="/portal?after=2"' in customer.last_page
+    assert re.findall(r'href="/portal/tickets/(\d+)"', customer.get("/portal?after=2").text) == ["1"]

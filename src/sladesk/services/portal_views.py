@@ -138,8 +138,9 @@ def request_form(session: Session, actor: Actor) -> RequestForm:
 def request_rows(
     session: Session, actor: Actor, now: datetime, *, after: int | None, limit: int
 ) -> tuple[list[RequestRow], int | None]:
-    """The requests the actor may see, a page at a time, with statuses and severities in their policy's words."""
-    page = ticket_page(session, actor, TicketFilters(), now, after=after, limit=limit)
+    """The requests the actor may see, the newest first, a page at a time, with statuses and severities in their
+    policy's words."""
+    page = ticket_page(session, actor, TicketFilters(), now, after=after, limit=limit, newest_first=True)
     rows = []
     for view in page.items:
         policy = policy_at(session, view.policy_id, view.policy_version)

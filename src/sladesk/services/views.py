@@ -148,10 +148,18 @@ def changed_view(session: Session, actor: Actor, change: Change, now: datetime) 
 
 
 def ticket_page(
-    session: Session, actor: Actor, filters: TicketFilters, now: datetime, *, after: int | None, limit: int
+    session: Session,
+    actor: Actor,
+    filters: TicketFilters,
+    now: datetime,
+    *,
+    after: int | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> TicketPageView:
-    """The tickets the actor may see, by id, a page at a time; filters compare instants with `now` in SQL."""
-    query = select(Ticket).order_by(Ticket.id).limit(limit + 1)
+    """The tickets the actor may see, by id (the newest first if asked), a page at a time, the page after the
+    ticket `after`; filters compare instants with `now` in SQL."""
+    query = select(Ticket).order_by(Ticket.id.desc() if newest_first else Ticket.id).limit(limit + 1)
     if not actor.is_staff:
         query = query.where(Ticket.organisation_id == actor.organisation_id)
     if filters.status is not None:
@@ -166,7 +174,7 @@ def ticket_page(
     if filters.due_before is not None:
         query = query.where(Ticket.next_due_at < filters.due_before)
     if after is not None:
-        query = query.where(Ticket.id > after)
+        query = query.where(Ticket.id < after if newest_first else Ticket.id > after)
     rows = list(session.scalars(query))
     page = rows[:limit]
     clocks = _clocks_of(session, [ticket.id for ticket in page])
