@@ -153,8 +153,8 @@ def test_the_ticket_page_shows_the_conversation_history_and_each_metric_explaine
     alice = agent(console)
     page = alice.get("/tickets/1")
     assert page.status_code == 200 and 'data-live="/events/tickets/1"' in page.text
-    assert '<textarea id="reply-body" name="body" required data-shortcut="r">' in page.text
-    assert '<textarea id="note-body" name="body" required data-shortcut="n">' in page.text
+    assert '<textarea id="reply-body" name="body" data-shortcut="r">' in page.text
+    assert '<textarea id="note-body" name="body" data-shortcut="n">' in page.text
     assert '<a href="/queue" data-shortcut="q">' in page.text
     assert "<tr><td><kbd>r</kbd></td><td>Write a reply</td></tr>" in page.text
     text = _text(page.text)
@@ -435,3 +435,64 @@ def test_an_event_stream_is_not_activity_and_a_signed_out_page_stops_listening(
         session.execute(delete(WebSession))
     refused = alice.get("/events/queue")
     assert refused.status_code == 303 and refused.headers["location"] == "/sign-in?next=/events/queue"
+
+
+def test_files_sent_with_a_reply_are_public_and_with_a_note_internal(console: Desk):
+    alice = agent(console)
+    page = alice.get("/tickets/1").text
+    assert '<input type="file" id="reply-files" name="files" multiple' in page
+    assert '<input type="file" id="note-files" name="files" multiple' in page
+    assert '<script src="/static/portal.js" defer></script>' in page
+    files = [
+        ("files", ("sso-steps.txt", b"1. Open settings\n", "text/plain")),
+        ("files", ("metadata.json", b"{}", "application/json")),
+    ]
+    sent = alice.submit(
+        "/tickets/1/reply", {"version": version_of(page, "reply"), "body": "Steps attached."}, files=files
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/tickets/1?done=Reply%20sent%20to%20the%20customer%20with%202%20files."
+    page = alice.get("/tickets/1").text
+    note_files = [("files", ("idp-trace.txt", b"trace\n", "text/plain"))]
+    noted = alice.submit("/tickets/1/note", {"version": version_of(page, "note"), "body": "Trace"}, files=note_files)
+    assert noted.headers["location"] == "/tickets/1?done=Internal%20note%20added%20with%201%20file."
+    text = _text(alice.get("/tickets/1").text)
+    assert "sso-steps.txt (17 bytes, alice, Mon 7 Dec 2026, 09:00 EST) metadata.json" in text
+    assert "metadata.json (2 bytes, alice, Mon 7 Dec 2026, 09:00 EST) idp-trace.txt" in text
+    assert "idp-trace.txt (6 bytes, alice, Mon 7 Dec 2026, 09:00 EST) · Internal" in text
+    carol = WebPerson(console.app())
+    carol.sign_in("carol@example.com")
+    portal = carol.get("/portal/tickets/1").text
+    assert ">sso-steps.txt</a>" in portal and ">metadata.json</a>" in portal
+    assert "idp-trace.txt" not in portal
+
+
+def test_a_file_alone_is_attached_and_a_refused_file_is_named_and_nothing_is_kept(console: Desk):
+    alice = agent(console)
+    page = alice.get("/tickets/1").text
+    files = [("files", ("screen.png", b"\x89PNG\r\n\x1a\nrest", "image/png"))]
+    alone = alice.submit("/tickets/1/note", {"version": version_of(page, "note"), "body": ""}, files=files)
+    assert alone.headers["location"] == "/tickets/1?done=1%20file%20attached%20%28internal%29."
+    page = alice.get("/tickets/1").text
+    before = events_of(console, 1)
+    assert console.attachments is not None
+    kept_files = sorted(path.name for path in console.attachments.rglob("*") if path.is_file())
+    assert len(kept_files) == 1
+    files = [
+        ("files", ("notes.txt", b"fine\n", "text/plain")),
+        ("files", ("setup.exe", b"MZ\x90\x00", "application/x-msdownload")),
+    ]
+    refused = alice.submit("/tickets/1/reply", {"version": version_of(page, "reply"), "body": "Try this."}, files=files)
+    assert refused.status_code == 422
+    assert (
+        "Not saved: files: setup.exe was refused: content type 'application/x-msdownload' is not accepted"
+        in html.unescape(refused.text)
+    )
+    assert '<textarea id="reply-body" name="body" data-shortcut="r">Try this.</textarea>' in refused.text
+    assert events_of(console, 1) == before
+    assert sorted(path.name for path in console.attachments.rglob("*") if path.is_file()) == kept_files
+    text = _text(alice.get("/tickets/1").text)
+    assert "notes.txt" not in text and "Try this." not in text
+    assert "screen.png (12 bytes, alice, Mon 7 Dec 2026, 09:00 EST) · Internal" in text
+    empty = alice.submit("/tickets/1/note", {"version": version_of(alice.last_page, "note"), "body": " "})
+    assert empty.status_code == 422 and events_of(console, 1) == before

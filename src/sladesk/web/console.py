@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from sladesk.errors import SladeskError
 from sladesk.services import (
@@ -29,7 +30,7 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
-from sladesk.services.attachments import open_attachment
+from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.console_views import (
     QueueFilters,
@@ -57,6 +58,13 @@ from sladesk.web.pages import (
 )
 
 QUEUE_LENGTH = 100
+# What the reply and note forms' file inputs accept (the drop zone the portal uses too).
+_FILE_LIMITS = {
+    "accepted_files": ",".join(sorted(ALLOWED_CONTENT_TYPES)),
+    "max_megabytes": MAX_ATTACHMENT_BYTES // (1024 * 1024),
+    "intake": None,
+    "errors": {},
+}
 MAX_ID = 2**31 - 1
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -112,7 +120,7 @@ def ticket_page(request: Request, visitor: Staff, ticket_id: TicketId) -> HTMLRe
     with reading(sessions_of(request)) as session:
         page = console_ticket(session, visitor.actor, ticket_id, now_of(request))
     context = {"title": f"#{ticket_id} {page.ticket.subject}", "page": page, "zone": zone_of(visitor, page.zone)}
-    return render(request, "console/ticket.html", context)
+    return render(request, "console/ticket.html", context | _FILE_LIMITS)
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -160,7 +168,7 @@ def _refused(
         "kept": {"action": request.url.path.rsplit("/", 1)[-1], "body": field(form, "body")},
     }
     status = 409 if isinstance(problem, ConflictError) else 422
-    return render(request, "console/ticket.html", context, status_code=status)
+    return render(request, "console/ticket.html", context | _FILE_LIMITS, status_code=status)
 
 
 def _version(text: str) -> int:
@@ -193,21 +201,54 @@ def _conflict(request: Request, visitor: Visitor, ticket_id: int, version: int, 
 
 @router.post("/tickets/{ticket_id}/reply")
 def reply_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
-    def action(session: Session, version: int) -> str:
-        reply(session, visitor.actor, ticket_id, field(form, "body"), expected_version=version, now=now_of(request))
-        return "Reply sent to the customer."
-
-    return _act(request, visitor, ticket_id, form, action)
+    return _act(request, visitor, ticket_id, form, _writing(request, visitor, ticket_id, form, public=True))
 
 
 @router.post("/tickets/{ticket_id}/note")
 def note_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    return _act(request, visitor, ticket_id, form, _writing(request, visitor, ticket_id, form, public=False))
+
+
+def _writing(request: Request, visitor: Visitor, ticket_id: int, form: CheckedForm, *, public: bool) -> Action:
+    """A reply (public) or a note (internal) with the files chosen beside it, kept together or not at all.
+
+    A file sent with a note is internal like the note; with a reply the customer sees it.
+    """
+
     def action(session: Session, version: int) -> str:
         body = field(form, "body")
-        reply(session, visitor.actor, ticket_id, body, public=False, expected_version=version, now=now_of(request))
-        return "Internal note added."
+        files = [value for value in form.getlist("files") if isinstance(value, UploadFile) and value.filename]
+        now = now_of(request)
+        if body.strip() or not files:
+            reply(session, visitor.actor, ticket_id, body, public=public, expected_version=version, now=now)
+        storage = attachments_dir(request.app.state.attachments_dir)
+        for upload in files:
+            name = upload.filename or ""
+            if upload.size is not None and upload.size > MAX_ATTACHMENT_BYTES:
+                raise InvalidFieldError("files", f"{name} is larger than the limit of {MAX_ATTACHMENT_BYTES} bytes")
+            try:
+                add_attachment(
+                    session,
+                    visitor.actor,
+                    ticket_id,
+                    filename=name,
+                    content_type=upload.content_type or "application/octet-stream",
+                    data=upload.file,
+                    storage=storage,
+                    public=public,
+                    now=now,
+                )
+            except InvalidFieldError as error:
+                if error.field != "file":
+                    raise
+                reason = str(error).removeprefix("file: ")
+                raise InvalidFieldError("files", f"{name} was refused: {reason}") from None
+        attached = f" with {len(files)} file{'s' if len(files) != 1 else ''}" if files else ""
+        if not body.strip():
+            return f"{len(files)} file{'s' if len(files) != 1 else ''} attached{'' if public else ' (internal)'}."
+        return f"Reply sent to the customer{attached}." if public else f"Internal note added{attached}."
 
-    return _act(request, visitor, ticket_id, form, action)
+    return action
 
 
 @router.post("/tickets/{ticket_id}/status")
