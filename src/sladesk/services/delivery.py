@@ -3,7 +3,8 @@
 Sending happens outside any database transaction (a slow receiver must not hold SQLite's write lock or
 PostgreSQL row locks): a short unit of work claims a batch of messages by moving their `available_at` past
 a lease (`SLADESK_DELIVERY_LEASE_SECONDS`) and counting the attempt, and renders them with one query per
-table; the sends follow, over one SMTP connection and one HTTP client for the pass (`sladesk.notify.Channels`);
+table; the sends follow, each channel's in order over one connection for the pass (`sladesk.notify.Channels`),
+the channels side by side;
 a second short unit of work marks the sent ones with one statement, schedules each failure's retry after
 `backoff`, or moves it to `dead` after the last attempt. A pass stops sending at half its lease and hands
 back what it has not tried. A worker killed mid-send leaves its messages to be claimed again when the lease
@@ -14,8 +15,8 @@ a duplicate.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,44 +102,59 @@ def deliver_due(
 ) -> Delivered:
     """One pass: claim, send each message outside any transaction, then record the outcomes.
 
-    `send` delivers one message (a stand-in for the channels); by default the pass's `Channels`.
+    `send` delivers one message (a stand-in for the channels), the messages one after the other. By default
+    each channel sends its messages in order over its own connection, the channels side by side, so a mail
+    server's answer is not waited for before the next webhook goes out.
     """
     with transaction(sessions) as session:
         claimed = claim_messages(session, now(), settings, limit=limit)
     if not claimed:
         return Delivered()
-    outcomes: list[tuple[Claimed, DeliveryFailed | None]] = []
-    untried: list[Claimed] = []
     stop_at = time.monotonic() + lease(settings).total_seconds() / 2
-    with _sending(settings, send) as deliver:
+    if send is not None:
+        sent = [_send_in_order(claimed, send, settings, stop_at)]
+    else:
+        by_kind: dict[str, list[Claimed]] = {}
         for message in claimed:
-            if time.monotonic() > stop_at:  # the lease is running out: another pass takes the rest
-                untried.append(message)
-                continue
-            if message.payload is None:
-                outcomes.append((message, DeliveryFailed("what the message was about no longer exists", False)))
-                continue
-            try:
-                deliver(message.kind, message.payload, message.idempotency_key, settings)
-            except DeliveryFailed as failure:
-                outcomes.append((message, failure))
-            else:
-                outcomes.append((message, None))
+            by_kind.setdefault(message.kind, []).append(message)
+        with ThreadPoolExecutor(max_workers=len(by_kind), thread_name_prefix="sladesk-delivery") as pool:
+            sending = [pool.submit(_send_over_channels, messages, settings, stop_at) for messages in by_kind.values()]
+            sent = [future.result() for future in sending]
     result = Delivered()
     with transaction(sessions) as session:
-        record_outcomes(session, outcomes, now(), result)
+        record_outcomes(session, [outcome for outcomes, _ in sent for outcome in outcomes], now(), result)
+        untried = [message for _, left in sent for message in left]
         if untried:
             _hand_back(session, untried, now())
     return result
 
 
-@contextmanager
-def _sending(settings: Settings, send: Deliver | None) -> Iterator[Deliver]:
-    if send is not None:
-        yield send
-        return
+Sent = tuple[list[tuple[Claimed, DeliveryFailed | None]], list[Claimed]]  # the outcomes, and what was not tried
+
+
+def _send_over_channels(messages: Sequence[Claimed], settings: Settings, stop_at: float) -> Sent:
     with Channels(settings) as channels:
-        yield channels.deliver
+        return _send_in_order(messages, channels.deliver, settings, stop_at)
+
+
+def _send_in_order(messages: Sequence[Claimed], send: Deliver, settings: Settings, stop_at: float) -> Sent:
+    """Send each message in turn until the monotonic instant `stop_at` (half the lease) has passed."""
+    outcomes: list[tuple[Claimed, DeliveryFailed | None]] = []
+    untried: list[Claimed] = []
+    for message in messages:
+        if time.monotonic() > stop_at:  # the lease is running out: another pass takes the rest
+            untried.append(message)
+            continue
+        if message.payload is None:
+            outcomes.append((message, DeliveryFailed("what the message was about no longer exists", False)))
+            continue
+        try:
+            send(message.kind, message.payload, message.idempotency_key, settings)
+        except DeliveryFailed as failure:
+            outcomes.append((message, failure))
+        else:
+            outcomes.append((message, None))
+    return outcomes, untried
 
 
 def record_outcomes(
