@@ -496,3 +496,46 @@ def test_a_file_alone_is_attached_and_a_refused_file_is_named_and_nothing_is_kep
     assert "screen.png (12 bytes, alice, Mon 7 Dec 2026, 09:00 EST) · Internal" in text
     empty = alice.submit("/tickets/1/note", {"version": version_of(alice.last_page, "note"), "body": " "})
     assert empty.status_code == 422 and events_of(console, 1) == before
+
+
+def _comms_rows(page: str) -> list[str]:
+    table = page.split('<table class="comms">', 1)[1].split("</table>", 1)[0]
+    return [_text(row) for row in table.split("<tbody>", 1)[1].split("</tr>")[:-1]]
+
+
+def test_an_alli_p1_lists_its_comms_due_and_a_recorded_update_moves_the_next_due_on(console: Desk):
+    initech = console.organisation("Initech", "alli")
+    console.user("ian", Role.CUSTOMER, initech, password=PASSWORD)
+    with transaction(console.sessions) as session:
+        open_ticket(
+            session, console.actors["ian"], subject="Reports down", description="All", severity=1, now=console.clock()
+        )
+    alice = agent(console)
+    page = alice.get("/tickets/4").text
+    # Alli P1: an internal and an external update every hour, on the always calendar, from opening (08:00 CST)
+    assert _comms_rows(page) == [
+        "Internal update Not yet Mon 7 Dec 2026, 09:00 CST ( Mon 7 Dec 2026, 09:00 CST )",
+        "External status update Not yet Mon 7 Dec 2026, 09:00 CST ( Mon 7 Dec 2026, 09:00 CST )",
+    ]
+    assert '<time class="countdown" datetime="2026-12-07T15:00:00Z">' in page
+    console.clock.advance(timedelta(minutes=20))
+    fields = {"version": version_of(page, "comms"), "channel": "internal", "note": "Posted in #incident-42"}
+    sent = alice.submit("/tickets/4/comms", fields)
+    assert sent.headers["location"] == "/tickets/4?done=Internal%20update%20recorded."
+    console.clock.advance(timedelta(minutes=50))
+    page = alice.get("/tickets/4").text
+    assert _comms_rows(page) == [
+        "Internal update Mon 7 Dec 2026, 08:20 CST Mon 7 Dec 2026, 09:20 CST ( Mon 7 Dec 2026, 09:20 CST )",
+        "External status update Not yet Mon 7 Dec 2026, 09:00 CST Overdue",
+    ]
+    assert "Mon 7 Dec 2026, 08:20 CST · alice: Internal update posted: Posted in #incident-42" in _text(page)
+    refused = alice.submit(
+        "/tickets/4/comms", {"version": version_of(page, "comms"), "channel": "internal", "note": ""}
+    )
+    assert refused.status_code == 422
+    assert _comms_rows(alice.get("/tickets/4").text)[0].startswith("Internal update Mon 7 Dec 2026, 08:20 CST")
+
+
+def test_a_severity_without_required_comms_has_no_checklist(console: Desk):
+    page = agent(console).get("/tickets/3").text
+    assert "Comms checklist" not in page and 'action="/tickets/3/comms"' not in page

@@ -32,8 +32,11 @@ from sladesk.services.views import (
     ticket_view,
 )
 from sladesk.sla import ClockInstants, MetricState, read_clock
+from sladesk.sla.events import CommsEvent, Event
 from sladesk.sla.explain import explain_metric
+from sladesk.sla.history import History
 from sladesk.sla.queue import QueueEntry, explain_order
+from sladesk.sla.timers import comms_due
 from sladesk.store.tables import Attachment, Organisation, SavedView, SlaClock, Ticket, TicketEvent, User
 
 Assignee = Literal["me", "unassigned"]
@@ -321,6 +324,20 @@ class AttachmentLine:
 
 
 @dataclass(frozen=True)
+class CommsLine:
+    """One communication the ticket's severity requires: when it was last posted and when the next is due."""
+
+    channel: str  # internal or external
+    label: str
+    last_posted_at: datetime | None
+    due_at: datetime
+    overdue: bool  # the due instant has passed at the reader's `now`
+
+
+COMMS_LABELS = {"internal": "Internal update", "external": "External status update"}
+
+
+@dataclass(frozen=True)
 class ConsoleTicket:
     """Everything the agent's ticket page shows, read at `now`."""
 
@@ -344,6 +361,7 @@ class ConsoleTicket:
     agents: list[Choice]
     believed_resolved: bool
     merged_into: int | None
+    comms: list[CommsLine]  # empty when the severity requires none (or the ticket is finished)
 
 
 def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime) -> ConsoleTicket:
@@ -400,7 +418,20 @@ def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime
         agents=[Choice(str(user_id), name) for user_id, name in agents],
         believed_resolved=report.history.believed_resolved_at is not None,
         merged_into=ticket.merged_into_id,
+        comms=comms_checklist(policy, report.history, events, now),
     )
+
+
+def comms_checklist(policy: Policy, history: History, events: Sequence[Event], now: datetime) -> list[CommsLine]:
+    """Each required communication with its last posted update (reminders are not updates) and next due instant."""
+    posted: dict[str, datetime] = {}
+    for event in events:
+        if isinstance(event, CommsEvent) and event.action == "update" and event.at <= now:
+            posted[event.channel] = max(event.at, posted.get(event.channel, event.at))
+    return [
+        CommsLine(channel, COMMS_LABELS[channel], posted.get(channel), due, due <= now)
+        for channel, due in comms_due(policy, history).items()
+    ]
 
 
 def _named_assignee(entry: HistoryEntry, people: Mapping[int, str]) -> HistoryEntry:

@@ -33,6 +33,7 @@ from sladesk.services import (
 from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.console_views import (
+    COMMS_LABELS,
     QueueFilters,
     console_queue,
     console_ticket,
@@ -42,7 +43,7 @@ from sladesk.services.console_views import (
     saved_views,
 )
 from sladesk.services.signin import Visitor
-from sladesk.services.tickets import mark_believed_resolved
+from sladesk.services.tickets import mark_believed_resolved, post_comms_update
 from sladesk.store import reading, transaction
 from sladesk.store.engine import attachments_dir
 from sladesk.web.pages import (
@@ -165,7 +166,10 @@ def _refused(
         "page": page,
         "zone": zone_of(visitor, page.zone),
         "problem": str(problem),
-        "kept": {"action": request.url.path.rsplit("/", 1)[-1], "body": field(form, "body")},
+        "kept": {
+            "action": request.url.path.rsplit("/", 1)[-1],
+            "body": field(form, "body") or field(form, "note"),
+        },
     }
     status = 409 if isinstance(problem, ConflictError) else 422
     return render(request, "console/ticket.html", context | _FILE_LIMITS, status_code=status)
@@ -350,6 +354,27 @@ def merge_page(request: Request, visitor: Staff, ticket_id: TicketId, form: Chec
             raise InvalidFieldError("into", "give the number of the ticket to merge into")
         merge_duplicate(session, visitor.actor, ticket_id, int(into), expected_version=version, now=now_of(request))
         return f"Merged into #{int(into)} and closed."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/comms")
+def comms_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        channel = field(form, "channel")
+        if channel not in COMMS_LABELS:
+            raise InvalidFieldError("channel", "choose the internal update or the external status update")
+        note = field(form, "note")
+        post_comms_update(
+            session,
+            visitor.actor,
+            ticket_id,
+            "internal" if channel == "internal" else "external",
+            note,
+            expected_version=version,
+            now=now_of(request),
+        )
+        return f"{COMMS_LABELS[channel]} recorded."
 
     return _act(request, visitor, ticket_id, form, action)
 
