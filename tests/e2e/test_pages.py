@@ -85,13 +85,16 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     expect(first.get_by_role("link")).to_have_text(f"#1 {SUBJECT}")
     screenshot(agent, "story-queue")
     agent.keyboard.press("o")  # opens the ticket to work first
+    agent.wait_for_url(f"{desk.url}/tickets/1")  # and loaded: its keys work from then on
 
     expect(agent.get_by_role("heading", level=1)).to_have_text(f"#1 {SUBJECT}")
     expect(agent.get_by_role("link", name="search-log.txt")).to_be_visible()
-    # The agent answers from the keyboard too: "r" goes to the reply, Tab to its button.
+    # The agent answers from the keyboard too: "r" goes to the reply, Tab past its files to its button.
     agent.keyboard.press("r")
     expect(agent.get_by_label("Reply to the customer")).to_be_focused()
     agent.keyboard.type(REPLY)
+    agent.keyboard.press("Tab")
+    expect(agent.locator("#reply-files")).to_be_focused()
     agent.keyboard.press("Tab")
     expect(agent.get_by_role("button", name="Send reply")).to_be_focused()
     agent.keyboard.press("Enter")
