@@ -194,9 +194,12 @@ def test_the_agents_pages_show_the_customers_changes_as_they_happen(
     desk = start_desk(_ticket_from_the_customer)  # a desk of its own: the other story counts on ticket 1
     agent_context, ticket = _person(pages, desk, AGENT)
     queue = agent_context.new_page()
-    queue.goto(f"{desk.url}/queue")
+    # Each page listens from when its event stream answers: the customer acts after that.
+    with queue.expect_response(f"{desk.url}/events/queue"):
+        queue.goto(f"{desk.url}/queue")
     expect(queue.locator("#queue-region tbody tr")).to_have_count(1)
-    ticket.goto(f"{desk.url}/tickets/1")
+    with ticket.expect_response(f"{desk.url}/events/tickets/1"):
+        ticket.goto(f"{desk.url}/tickets/1")
     expect(ticket.get_by_role("heading", level=1)).to_have_text("#1 Batch changes stuck")
 
     customer_context, customer = _person(pages, desk, CUSTOMER)
