@@ -59,6 +59,7 @@ def test_a_request_with_a_file_is_answered_and_its_first_response_countdown_stop
     screenshot(customer, "story-portal-list-empty")
 
     customer.get_by_role("link", name="Submit a request").first.click()
+    customer.wait_for_url(f"{desk.url}/portal/new")  # and loaded: its file chooser lists what is chosen
     expect(customer.get_by_role("heading", level=1)).to_have_text("Submit a request")
     customer.get_by_label("Subject").fill(SUBJECT)
     customer.get_by_label("Description").fill("Every search returns no results since we upgraded to 5.2 at 09:00.")
