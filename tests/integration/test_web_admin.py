@@ -182,12 +182,50 @@ def test_a_dead_delivery_is_listed_and_retry_makes_it_pending_again(people: Desk
     with reading(people.sessions) as session:
         stored = session.get_one(OutboxMessage, message_id)
         assert (stored.status, stored.attempts, stored.available_at) == ("pending", 0, people.clock())
+        assert stored.last_error is None
     after = admin.get(retried.headers["location"]).text
     assert f"Message {message_id} (chat-test-1) will be sent again now." in after
-    assert "Retrying" in after and f"Retry message {message_id}" not in after  # pending with its old error
+    assert f'id="message-{message_id}"' not in after  # its old error is no longer shown as current
+    assert "The outbox now: 1 pending, 0 sent, 0 dead." in after
 
     again = admin.submit(f"/admin/outbox/{message_id}/retry", {})
-    assert again.status_code == 409 and "only dead messages are retried" in again.text
+    assert again.status_code == 409
+    assert f"outbox message {message_id} is pending and has not failed: only failed messages are retried" in again.text
+
+
+def test_a_pending_delivery_whose_last_attempt_failed_is_retried_now_and_its_error_cleared(people: Desk):
+    with transaction(people.sessions) as session:
+        message = enqueue(
+            session,
+            "webhook",
+            {"url": "https://hooks.example/in", "body": {}},
+            idempotency_key="webhook-test-1",
+            now=people.clock(),
+        )
+        message.attempts, message.last_error = 3, "HTTP 503 from hooks.example"
+        message.available_at = people.clock() + timedelta(minutes=40)
+        session.flush()
+        message_id = message.id
+    admin = _admin(people)
+    page = admin.get("/admin/outbox").text
+    row = re.search(rf'<tr id="message-{message_id}">.*?</tr>', page, re.S)
+    assert row is not None
+    assert _text(row.group(0)) == (
+        f"{message_id} webhook-test-1 webhook hooks.example — Retrying next attempt Mon 7 Dec 2026, 14:40 UTC "
+        f"3 HTTP 503 from hooks.example Retry message {message_id} now"
+    )
+    people.clock.advance(timedelta(minutes=5))
+    retried = admin.submit(f"/admin/outbox/{message_id}/retry", {})
+    assert retried.status_code == 303
+    with reading(people.sessions) as session:
+        stored = session.get_one(OutboxMessage, message_id)
+        assert (stored.status, stored.attempts, stored.available_at, stored.last_error) == (
+            "pending",
+            0,
+            people.clock(),
+            None,
+        )
+    assert f'id="message-{message_id}"' not in admin.get("/admin/outbox").text
 
 
 def test_the_alleo_policy_page_shows_each_target_in_words_and_the_thanksgiving_week(people: Desk):
@@ -469,3 +507,52 @@ def test_an_admin_creates_an_agent_and_an_admin_who_sign_in_with_their_passwords
     assert orphan.status_code == 422 and "organisation_id: a customer belongs to an organisation" in orphan.text
     listed = _rows(_table(admin.get("/admin/users?role=agent").text.replace("<table>", '<table id="u">', 1), "u"))
     assert [row[:3] for row in listed] == [["agent", "agent@example.com", "agent"], ["Ada", "ada@example.com", "agent"]]
+
+
+def _role_and_organisation(desk: Desk, user_id: int) -> tuple[str, int | None]:
+    with reading(desk.sessions) as session:
+        user = session.get_one(User, user_id)
+        return user.role, user.organisation_id
+
+
+def test_an_admin_changes_roles_and_a_customer_change_needs_the_organisation(people: Desk):
+    admin = _admin(people)
+    agent, customer, acme = people.ids["agent"], people.ids["customer"], people.ids["Acme"]
+    page = admin.get(f"/admin/users/{agent}").text
+    assert '<label for="role">Role</label>' in page and '<option value="agent" selected>agent</option>' in page
+    made = admin.submit(f"/admin/users/{agent}/role", {"role": "admin", "organisation_id": ""})
+    assert (
+        made.status_code == 303
+        and made.headers["location"] == f"/admin/users/{agent}?done=agent%20is%20now%20an%20admin."
+    )
+    assert _role_and_organisation(people, agent) == ("admin", None)
+
+    admin.get(f"/admin/users/{customer}")
+    kept = admin.submit(f"/admin/users/{customer}/role", {"role": "agent", "organisation_id": str(acme)})
+    assert kept.status_code == 422
+    assert "organisation_id: staff belong to no organisation: set it to none" in html.unescape(kept.text)
+    assert _role_and_organisation(people, customer) == ("customer", acme)
+    moved = admin.submit(f"/admin/users/{customer}/role", {"role": "agent", "organisation_id": ""})
+    assert moved.headers["location"] == f"/admin/users/{customer}?done=customer%20is%20now%20an%20agent."
+    assert _role_and_organisation(people, customer) == ("agent", None)
+    admin.get(f"/admin/users/{customer}")
+    unnamed = admin.submit(f"/admin/users/{customer}/role", {"role": "customer", "organisation_id": ""})
+    assert unnamed.status_code == 422
+    assert "organisation_id: a customer belongs to an organisation: name it" in html.unescape(unnamed.text)
+    back = admin.submit(f"/admin/users/{customer}/role", {"role": "customer", "organisation_id": str(acme)})
+    assert back.status_code == 303 and _role_and_organisation(people, customer) == ("customer", acme)
+
+
+def test_the_last_active_admin_cannot_step_down_but_one_of_two_can(people: Desk):
+    admin, own = _admin(people), people.ids["admin"]
+    admin.get(f"/admin/users/{own}")
+    refused = admin.submit(f"/admin/users/{own}/role", {"role": "agent", "organisation_id": ""})
+    assert refused.status_code == 409
+    assert "the last active admin stays an admin: make another user admin first" in html.unescape(refused.text)
+    assert _role_and_organisation(people, own) == ("admin", None)
+    admin.get(f"/admin/users/{people.ids['agent']}")
+    admin.submit(f"/admin/users/{people.ids['agent']}/role", {"role": "admin", "organisation_id": ""})
+    admin.get(f"/admin/users/{own}")
+    stepped = admin.submit(f"/admin/users/{own}/role", {"role": "agent", "organisation_id": ""})
+    assert stepped.status_code == 303 and _role_and_organisation(people, own) == ("agent", None)
+    assert admin.get("/admin/users").status_code == 403  # an agent now: the admin pages are closed

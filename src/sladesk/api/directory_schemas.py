@@ -102,7 +102,7 @@ class UserCreate(Body):
 
 
 class UserUpdate(PartialUpdate):
-    NOT_NULL = ("name", "active")
+    NOT_NULL = ("name", "active", "role")
     name: Text | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = Field(
         default=None, description="false: the user keeps its history but no token or password signs it in"
@@ -112,6 +112,14 @@ class UserUpdate(PartialUpdate):
         default=None,
         max_length=32,
         description="`22:00-07:00` in the user's time zone: notification emails wait until they end; null: none",
+    )
+    role: Role | None = Field(
+        default=None,
+        description="agent and admin change freely; to or from customer, send organisation_id too "
+        "(the customer's organisation, or null for staff); the last active admin stays an admin",
+    )
+    organisation_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A customer's organisation; null for agents and admins"
     )
 
 

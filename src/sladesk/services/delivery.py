@@ -212,14 +212,20 @@ def list_messages(
 
 
 def retry_message(session: Session, actor: Actor, message_id: int, now: datetime) -> OutboxMessage:
-    """Send a dead message again from now, with a fresh count of attempts and the same idempotency key."""
+    """Send a failed message again from now, with a fresh count of attempts and the same idempotency key.
+
+    A failed message is a dead one, or a pending one whose last attempt failed (it waits for its backoff: the
+    retry makes it due now). Its last error is cleared, so it no longer reads as failing until it fails again.
+    """
     _require_admin(actor)
     message = session.get(OutboxMessage, message_id, with_for_update=True)
     if message is None:
         raise NotFoundError(f"no outbox message {message_id}")
-    if message.status != "dead":
-        raise ConflictError(f"outbox message {message_id} is {message.status}: only dead messages are retried")
-    message.status, message.attempts, message.available_at = "pending", 0, now
+    failed = message.status == "dead" or (message.status == "pending" and message.last_error is not None)
+    if not failed:
+        state = "sent" if message.status == "sent" else "pending and has not failed"
+        raise ConflictError(f"outbox message {message_id} is {state}: only failed messages are retried")
+    message.status, message.attempts, message.available_at, message.last_error = "pending", 0, now, None
     session.flush()
     return message
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,14 +92,15 @@ def update_organisation(
 def update_user(session: Session, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
     """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
     part of, but its password signs in no more and its API tokens are revoked (deleted), so reactivating it
-    revives none of them: it needs a new one. `changes` holds name, active, timezone and quiet_hours.
+    revives none of them: it needs a new one. `changes` holds name, active, timezone, quiet_hours, role and
+    organisation_id (see `_change_role`).
 
     Users set their own time zone and quiet hours; everything else is for admins.
     """
     own = {"timezone", "quiet_hours"}
     if not (actor is not None and actor.user_id == user_id and set(changes) <= own):
         _require_admin(actor)
-    unknown = set(changes) - {"name", "active"} - own
+    unknown = set(changes) - {"name", "active", "role", "organisation_id"} - own
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
     if changes.get("quiet_hours") is not None:
@@ -120,7 +121,45 @@ def update_user(session: Session, actor: Actor | None, user_id: int, changes: Ma
         user.name = changes["name"]
     for field in own & set(changes):
         setattr(user, field, changes[field])
+    if "role" in changes or "organisation_id" in changes:
+        _change_role(session, user, changes)
     return user
+
+
+def _change_role(session: Session, user: User, changes: Mapping[str, Any]) -> None:
+    """Agent and admin trade places freely; a customer belongs to an organisation and staff to none, so a
+    change between customer and staff names the organisation (`organisation_id`, null when becoming staff).
+
+    The last active admin stays an admin: someone must be able to manage the desk.
+    """
+    try:
+        role = Role(changes.get("role", user.role))
+    except ValueError:
+        raise InvalidFieldError("role", "must be customer, agent or admin") from None
+    was_customer = user.role == Role.CUSTOMER.value
+    becomes_customer = role is Role.CUSTOMER
+    if was_customer != becomes_customer and "organisation_id" not in changes:
+        if becomes_customer:
+            raise InvalidFieldError("organisation_id", "a customer belongs to an organisation: name it")
+        raise InvalidFieldError("organisation_id", "staff belong to no organisation: set it to none")
+    organisation_id = changes.get("organisation_id", user.organisation_id)
+    if becomes_customer:
+        if organisation_id is None:
+            raise InvalidFieldError("organisation_id", "a customer belongs to an organisation: name it")
+        if session.get(Organisation, organisation_id) is None:
+            raise InvalidFieldError("organisation_id", f"no organisation {organisation_id}")
+    elif organisation_id is not None:
+        raise InvalidFieldError("organisation_id", "staff belong to no organisation: set it to none")
+    if user.role == Role.ADMIN.value and role is not Role.ADMIN and user.active:
+        other_admins = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+        )
+        if not other_admins:
+            raise ConflictError("the last active admin stays an admin: make another user admin first")
+    user.role = role.value
+    user.organisation_id = organisation_id
 
 
 def _policy_with_tier(session: Session, policy_id: str, tier: str | None) -> Policy:

@@ -270,10 +270,13 @@ def _user_page(
         organisation_row = (
             accounts.get_organisation(session, visitor.actor, row.organisation_id) if row.organisation_id else None
         )
+        organisations_known = accounts.list_organisations(session, visitor.actor, limit=1000)
     context = {
         "title": f"User {row.name}",
         "user": row,
         "organisation": organisation_row,
+        "organisations": organisations_known,
+        "roles": ROLES,
         "tokens": tokens,
         "issued": issued,
         "error": error,
@@ -293,6 +296,28 @@ def set_active(request: Request, visitor: Admin, form: CheckedForm, user_id: int
         return _user_page(request, user_id, error=error, status_code=409)
     done = "User reactivated: they can sign in again." if active else "User deactivated and their API tokens revoked."
     return redirect(f"/admin/users/{user_id}", done=done)
+
+
+@router.post("/admin/users/{user_id}/role", response_model=None)
+def change_role(request: Request, visitor: Admin, form: CheckedForm, user_id: int) -> Response:
+    """Agent and admin trade places; to or from customer, the organisation chosen beside the role goes with it."""
+    _check_id(user_id, f"no user {user_id}")
+    try:
+        role = next((r for r in ROLES if r.value == field(form, "role").strip()), None)
+        if role is None:
+            raise InvalidFieldError("role", "choose customer, agent or admin")
+        organisation_id = _whole_number(field(form, "organisation_id").strip(), "organisation_id")
+        with transaction(sessions_of(request)) as session:
+            changed = update_user(session, visitor.actor, user_id, {"role": role, "organisation_id": organisation_id})
+            done = f"{changed.name} is now {_role_words(role)}."
+    except (InvalidFieldError, ConflictError) as error:
+        status = 409 if isinstance(error, ConflictError) else 422
+        return _user_page(request, user_id, error=error, status_code=status)
+    return redirect(f"/admin/users/{user_id}", done=done)
+
+
+def _role_words(role: Role) -> str:
+    return {Role.CUSTOMER: "a customer", Role.AGENT: "an agent", Role.ADMIN: "an admin"}[role]
 
 
 @router.post("/admin/users/{user_id}/tokens", response_model=None)

@@ -122,6 +122,7 @@ def list_outbox(
 def retry_outbox_message(
     message_id: ItemId, actor: CurrentActor, sessions: Sessions, request: Request
 ) -> OutboxMessageOut:
-    """Admins: send a dead message again, now, with the same idempotency key."""
+    """Admins: send a failed message (dead, or pending after a failed attempt) again, now, with the same
+    idempotency key and a fresh count of attempts; its last error is cleared."""
     with transaction(sessions) as session:
         return OutboxMessageOut.of(delivery.retry_message(session, actor, message_id, _now(request)))
