@@ -236,6 +236,8 @@ class EventOut(BaseModel):
     actor_id: int | None
     data: dict[str, Any]
     summary: str = Field(description="The event in words")
+    actor_name: str | None = Field(default=None, description="Who did it, by name; null when the desk did")
+    display: str = Field(default="", description="The summary with the people it names by name")
 
 
 class QueueItemOut(BaseModel):

@@ -7,7 +7,7 @@ Reads only, except saved views (each agent's own rows): the queue keeps the one 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -377,12 +377,9 @@ def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime
     entries = history(session, actor, ticket_id)
     files = list(session.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)))
     user_ids = {ticket.requester_id, *(c.author_id for c in comments), *(f.uploaded_by_id for f in files)}
-    user_ids |= {e.actor_id for e in entries if e.actor_id is not None}
-    user_ids |= {e.data["to"] for e in entries if e.type == "assigned" and isinstance(e.data.get("to"), int)}
     if ticket.assignee_id is not None:
         user_ids.add(ticket.assignee_id)
     people = _names(session, user_ids)
-    entries = [_named_assignee(entry, people) for entry in entries]
     severity = policy.severity(ticket.severity_rank)
     metrics = []
     for clock in view.clocks:
@@ -432,14 +429,6 @@ def comms_checklist(policy: Policy, history: History, events: Sequence[Event], n
         CommsLine(channel, COMMS_LABELS[channel], posted.get(channel), due, due <= now)
         for channel, due in comms_due(policy, history).items()
     ]
-
-
-def _named_assignee(entry: HistoryEntry, people: Mapping[int, str]) -> HistoryEntry:
-    """An assignment says whom to, by name."""
-    to = entry.data.get("to")
-    if entry.type != "assigned" or not isinstance(to, int) or to not in people:
-        return entry
-    return replace(entry, summary=f"Assigned to {people[to]}")
 
 
 def _known_status(policy: Policy, status_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from sladesk.services.policies import policy_at
 from sladesk.services.tickets import Change, get_ticket, visible_version
 from sladesk.sla import ClockInstants, ClockReading, MetricState, event_of, read_clock
 from sladesk.sla.queue import QueueEntry, QueuePosition, explain_order
-from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent
+from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent, User
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,9 @@ class HistoryEntry:
     type: str
     actor_id: int | None
     data: dict[str, Any]
-    summary: str
+    summary: str  # the event's own words, as the domain says it ("Assigned to user 7")
+    actor_name: str | None = None  # who did it, by name (None: the desk itself)
+    display: str = ""  # the summary with the people it names by name ("Assigned to Alice")
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,29 @@ def history(session: Session, actor: Actor, ticket_id: int) -> list[HistoryEntry
             continue
         sequence = row.sequence if actor.is_staff else len(entries) + 1
         entries.append(HistoryEntry(sequence, row.at, row.type, row.actor_id, row.data, event.describe()))
-    return entries
+    return _named(session, entries)
+
+
+def _named(session: Session, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The entries with their actor and any assignee named, read in one query for the whole history."""
+    user_ids = {entry.actor_id for entry in entries if entry.actor_id is not None}
+    user_ids |= {
+        entry.data["to"] for entry in entries if entry.type == "assigned" and isinstance(entry.data.get("to"), int)
+    }
+    names: dict[int, str] = {}
+    if user_ids:
+        names = {
+            user_id: name for user_id, name in session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+        }
+    named = []
+    for entry in entries:
+        to = entry.data.get("to")
+        display = entry.summary
+        if entry.type == "assigned" and isinstance(to, int) and to in names:
+            display = f"Assigned to {names[to]}"
+        actor_name = names.get(entry.actor_id) if entry.actor_id is not None else None
+        named.append(replace(entry, actor_name=actor_name, display=display))
+    return named
 
 
 def queue_page(session: Session, actor: Actor, now: datetime, limit: int) -> list[QueueItem]:
