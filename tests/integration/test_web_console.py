@@ -539,3 +539,31 @@ def test_an_alli_p1_lists_its_comms_due_and_a_recorded_update_moves_the_next_due
 def test_a_severity_without_required_comms_has_no_checklist(console: Desk):
     page = agent(console).get("/tickets/3").text
     assert "Comms checklist" not in page and 'action="/tickets/3/comms"' not in page
+
+
+def test_a_stale_reply_with_files_or_comms_update_comes_back_to_send_again(console: Desk):
+    initech = console.organisation("Initech", "alli")
+    console.user("ian", Role.CUSTOMER, initech, password=PASSWORD)
+    with transaction(console.sessions) as session:
+        open_ticket(session, console.actors["ian"], subject="Down", description="All", severity=1, now=console.clock())
+    alice, bob = agent(console), agent(console, "bob@example.com")
+    seen = alice.get("/tickets/4").text
+    bob_page = bob.get("/tickets/4").text
+    bob.submit("/tickets/4/assign", {"version": version_of(bob_page, "assign"), "assignee": "me"})
+    files = [("files", ("trace.txt", b"trace\n", "text/plain"))]
+    stale = alice.submit("/tickets/4/reply", {"version": version_of(seen, "reply"), "body": "Fixed"}, files=files)
+    assert stale.status_code == 409
+    assert "The files you chose were not kept: choose them again (trace.txt)." in stale.text
+    assert '<input type="file" id="unsent-files" name="files" multiple' in stale.text
+    assert '<textarea id="unsent-body" name="body">Fixed</textarea>' in stale.text
+    alice.last_page = seen
+    fields = {"version": version_of(seen, "comms"), "channel": "external", "note": "Status page updated"}
+    comms = alice.submit("/tickets/4/comms", fields)
+    assert comms.status_code == 409
+    assert '<input type="hidden" name="channel" value="external">' in comms.text
+    assert (
+        '<textarea id="unsent-note" name="note" required maxlength="2000">Status page updated</textarea>' in comms.text
+    )
+    assert events_of(console, 4) == ["opened", "assigned"]
+    resent = alice.submit("/tickets/4/comms", {"version": "2", "channel": "external", "note": "Status page updated"})
+    assert resent.status_code == 303 and events_of(console, 4) == ["opened", "assigned", "comms"]

@@ -196,9 +196,12 @@ def _conflict(request: Request, visitor: Visitor, ticket_id: int, version: int, 
             "page": page,
             "changes": changes,
             "action": action,
-            "body": field(form, "body"),
+            "body": field(form, "body") or field(form, "note"),
+            "channel": field(form, "channel"),
+            "files_chosen": [f.filename for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename],
             "zone": zone_of(visitor, page.zone),
-        },
+        }
+        | _FILE_LIMITS,
         status_code=409,
     )
 
