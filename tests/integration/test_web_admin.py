@@ -555,4 +555,6 @@ def test_the_last_active_admin_cannot_step_down_but_one_of_two_can(people: Desk)
     admin.get(f"/admin/users/{own}")
     stepped = admin.submit(f"/admin/users/{own}/role", {"role": "agent", "organisation_id": ""})
     assert stepped.status_code == 303 and _role_and_organisation(people, own) == ("agent", None)
+    assert stepped.headers["location"] == "/queue?done=admin%20is%20now%20an%20agent."
+    assert admin.get(stepped.headers["location"]).status_code == 200
     assert admin.get("/admin/users").status_code == 403  # an agent now: the admin pages are closed

@@ -313,6 +313,8 @@ def change_role(request: Request, visitor: Admin, form: CheckedForm, user_id: in
     except (InvalidFieldError, ConflictError) as error:
         status = 409 if isinstance(error, ConflictError) else 422
         return _user_page(request, user_id, error=error, status_code=status)
+    if user_id == visitor.actor.user_id and role is not Role.ADMIN:
+        return redirect("/queue", done=done)  # the admin pages are closed to them now
     return redirect(f"/admin/users/{user_id}", done=done)
 
 
