@@ -80,7 +80,7 @@ class SeverityEvent(_Event):
 
 class TierEvent(_Event):
     type: Literal["tier"] = "tier"
-    to: str | None
+    to: str | None = None
     reason: str | None = None
 
     def describe(self) -> str:
@@ -89,7 +89,7 @@ class TierEvent(_Event):
 
 class CategoryEvent(_Event):
     type: Literal["category"] = "category"
-    to: str | None
+    to: str | None = None
     reason: str | None = None
 
     def describe(self) -> str:
@@ -109,7 +109,7 @@ class OutsideIncidentEvent(_Event):
 
 class AssignedEvent(_Event):
     type: Literal["assigned"] = "assigned"
-    to: int | None
+    to: int | None = None
 
     def describe(self) -> str:
         return f"Assigned to user {self.to}" if self.to is not None else "Unassigned"
