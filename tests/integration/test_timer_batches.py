@@ -19,8 +19,9 @@ from sladesk.notify import Channels
 from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
+from sladesk.services.timers import fire_due_timers
 from sladesk.sla.events import CommsEvent
-from sladesk.store import reading
+from sladesk.store import reading, transaction
 from sladesk.store.tables import OutboxMessage, Ticket, Timer
 from tests.support.desk import Desk
 from tests.support.receivers import SmtpReceiver, smtp_receiver
@@ -147,3 +148,14 @@ def test_a_pass_hands_all_its_mail_to_one_smtp_connection_and_opens_another_when
 
     received = smtp.wait_for(4)
     assert [mail.message["Message-ID"] for mail in received] == [_mail(n)["message_id"] for n in range(4)]
+
+
+def test_each_timer_a_pass_fires_is_named_by_its_row_also_when_a_replan_made_it(desk: Desk):
+    tickets = _open_p1s(desk, 2)
+    desk.clock.set("2026-12-07T15:00:00.5Z")
+    with transaction(desk.sessions) as session:
+        fired = fire_due_timers(session, desk.clock(), limit=1)  # one row claimed: its sibling comes from the replan
+    with reading(desk.sessions) as session:
+        rows = session.execute(select(Timer.id, Timer.ticket_id, Timer.metric).where(Timer.fired_at.is_not(None))).all()
+    assert sorted((t.id, t.ticket_id, t.metric) for t in fired.acted) == sorted(rows)
+    assert len(rows) == 2 and {row.ticket_id for row in rows} == {tickets[0]}

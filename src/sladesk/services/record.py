@@ -57,6 +57,7 @@ class Change:
     version: int
     told: Sequence[User] = ()
     fired: dict[TimerKey, tuple[datetime, str]] = field(default_factory=dict)
+    fired_ids: dict[TimerKey, int] = field(default_factory=dict)  # the rows of `fired`, once written
 
 
 def prepare_change(
@@ -142,6 +143,7 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
     recorded = []
     clock_rows: list[dict[str, Any]] = []
     timer_rows: list[dict[str, Any]] = []
+    fired_rows: list[tuple[int, Change, TimerKey]] = []  # where in `timer_rows` each timer written fired is
     messages: list[dict[str, Any]] = []
     for change, row in zip(changes, rows, strict=True):
         ticket = change.ticket
@@ -150,6 +152,9 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
         if final:
             clock_rows += [{column: getattr(clock, column) for column in CLOCK_COLUMNS} for clock in clocks]
         kept = change.timers if final else [t for t in change.timers if t.key in change.fired]
+        fired_rows += [
+            (len(timer_rows) + index, change, t.key) for index, t in enumerate(kept) if t.key in change.fired
+        ]
         timer_rows += [
             {**values, "fired_at": fired[0] if fired else None, "outcome": fired[1] if fired else None}
             for timer, values in zip(kept, timer_values(ticket, kept, change.event.at, change.version), strict=True)
@@ -164,7 +169,12 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
     # are NULL, one statement per ticket here, where these send one multi-row statement each.
     if clock_rows:
         session.execute(insert(_table(SlaClock)), clock_rows)
-    if timer_rows:
+    if timer_rows and fired_rows:
+        timers = _table(Timer)
+        ids = list(session.scalars(insert(timers).returning(timers.c.id, sort_by_parameter_order=True), timer_rows))
+        for index, change, key in fired_rows:
+            change.fired_ids[key] = ids[index]
+    elif timer_rows:
         session.execute(insert(_table(Timer)), timer_rows)
     if messages:
         session.execute(insert(_table(OutboxMessage)), messages)

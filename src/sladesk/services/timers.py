@@ -39,7 +39,7 @@ MAX_FIRINGS_PER_TICKET = 20  # a plan holds far fewer: more would mean a plan th
 class FiredTimer:
     """A timer a pass fired: a claimed row, or one a firing of the same pass planned already due."""
 
-    id: int | None  # None until the pass's timers are written
+    id: int | None  # None only if its row was not written
     ticket_id: int
     kind: str
     metric: str | None
@@ -128,7 +128,8 @@ def fire_due_timers(session: Session, now: datetime, *, limit: int = 200) -> Fir
         session.execute(delete(Timer).where(Timer.id.in_(replaced_rows)).execution_options(synchronize_session=False))
     record_changes(session, changes)
     for change, timer, acted in in_memory:
-        (result.acted if acted else result.skipped).append(_fired(None, change.ticket.id, timer))
+        written = _fired(change.fired_ids.get(timer.key), change.ticket.id, timer)
+        (result.acted if acted else result.skipped).append(written)
     return result
 
 
