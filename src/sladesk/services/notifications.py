@@ -1,7 +1,8 @@
 """Who hears of a ticket's events, and the outbox messages that tell them.
 
 Messages are queued in the unit of work that records the event, so they exist if and only if it commits.
-Their text is rendered when they are delivered (`render`), from the stored event and comment.
+Their text is rendered when they are delivered (`render_all`, a delivery pass at a time), from the stored
+event and comment.
 
 - People: the policy's notification rules name the assignee (the team while unassigned), the team, the
   managers (the desk's admins) or the customer; each person gets an email, held back while their quiet
