@@ -295,3 +295,23 @@ def test_concurrent_renames_to_one_name_rename_one_organisation(desk):
     assert sorted(codes) == [200] + [409] * 9
     organisations = desk.client.get("/api/v1/organisations", headers=desk.headers["admin"]).json()["items"]
     assert [organisation["name"] for organisation in organisations].count("Initech") == 1
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "upload"])
+@pytest.mark.parametrize(
+    ("line", "replaced", "escaped"),
+    [(3, "id: alleo", 'id: "x\\ud800"'), (4, "name: Alleo Support", 'name: "Alleo \\udfff Support"')],
+    ids=["id", "name"],
+)
+def test_a_policy_whose_yaml_escapes_a_lone_surrogate_is_refused_at_its_line(desk, dry_run, line, replaced, escaped):
+    # YAML's "\ud800" escape makes a lone surrogate out of valid UTF-8 text.
+    source = builtin_source("alleo").replace(replaced, escaped, 1).replace("version: 1", "version: 2", 1)
+    params = {"dry_run": "true"} if dry_run else {}
+    answer = desk.client.post(
+        "/api/v1/policies", headers={**desk.headers["admin"], **YAML}, content=source, params=params
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert f"uploaded policy:{line}: an escape here makes a lone surrogate" in answer.json()["detail"]
+    listed = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["admin"])
+    assert [version["version"] for version in listed.json()] == [1]

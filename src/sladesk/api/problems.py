@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -42,6 +43,17 @@ _STATUS_TITLES = {
 }
 
 
+class ProblemResponse(JSONResponse):
+    """A problem document; a lone surrogate quoted from the request (in a detail or field) is written as its
+    JSON escape instead of failing the answer."""
+
+    media_type = PROBLEM
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 def problem(status: int, detail: str, field: str | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": _STATUS_TITLES.get(status, "Error"), "status": status}
     body["detail"] = detail
@@ -51,7 +63,7 @@ def problem(status: int, detail: str, field: str | None = None, **extra: Any) ->
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def unavailable(error: Exception) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -95,6 +96,19 @@ def parse_yaml(text: str, name: str) -> Any:
         line = text.count("\n", 0, error.position) + 1
         message = f"character #x{error.character:04x} is not allowed in YAML"
         raise PolicyError([Problem(name, line, "", message)]) from None
+    except _NotTextError as error:
+        message = "an escape here makes a lone surrogate (\\ud800-\\udfff), which is not a character; write text"
+        raise PolicyError([Problem(name, error.line, "", message)]) from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _NotTextError(Exception):
+    """A scalar whose escapes make a lone surrogate, which no text can hold (nor the database store)."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
 
 
 class _Constructor(RoundTripConstructor):
@@ -103,6 +117,12 @@ class _Constructor(RoundTripConstructor):
 
     The model then reports it where it is used, with its line and field, instead of the parser failing.
     """
+
+    def construct_scalar(self, node: Any) -> Any:
+        value = super().construct_scalar(node)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise _NotTextError(node.start_mark.line + 1)
+        return value
 
     def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
         try:
