@@ -7,7 +7,7 @@ hour, first at 09:00 CST (15:00Z), so each ticket has two timers due at that ins
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sladesk.config import Settings
 from sladesk.jobs import Worker
 from sladesk.notify import Channels
-from sladesk.services import Role
+from sladesk.services import Role, delivery
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
 from sladesk.services.timers import fire_due_timers
@@ -159,3 +159,20 @@ def test_each_timer_a_pass_fires_is_named_by_its_row_also_when_a_replan_made_it(
         rows = session.execute(select(Timer.id, Timer.ticket_id, Timer.metric).where(Timer.fired_at.is_not(None))).all()
     assert sorted((t.id, t.ticket_id, t.metric) for t in fired.acted) == sorted(rows)
     assert len(rows) == 2 and {row.ticket_id for row in rows} == {tickets[0]}
+
+
+def test_a_pass_whose_lease_runs_out_hands_back_what_it_has_not_tried(desk: Desk, monkeypatch: pytest.MonkeyPatch):
+    _open_p1s(desk, 2)
+    desk.clock.set("2026-12-07T15:00:00.5Z")
+    sent, send = _sent()
+    worker = Worker(desk.sessions, Settings(smtp_host="smtp.desk.example"), clock=desk.clock, send=send)
+    monkeypatch.setattr(delivery, "lease", lambda settings: timedelta(0))  # half of it is gone at once
+
+    done = worker.run_once()
+
+    assert (done.fired, done.sent, sent) == (4, 0, [])
+    with reading(desk.sessions) as session:
+        rows = session.execute(select(OutboxMessage.status, OutboxMessage.attempts, OutboxMessage.available_at)).all()
+    assert rows == [("pending", 0, utc("2026-12-07T15:00:00.5Z"))] * 4
+    monkeypatch.undo()
+    assert worker.run_once().sent == 4

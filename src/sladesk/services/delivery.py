@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.config import Settings
@@ -191,11 +191,12 @@ def record_outcomes(
 
 
 def _hand_back(session: Session, untried: Sequence[Claimed], now: datetime) -> None:
-    """Messages a pass claimed and did not try: due again now, the attempt not counted."""
+    """Messages a pass claimed and did not try: due again now, the attempt not counted (never below 0: an admin
+    may have retried one meanwhile, with a fresh count)."""
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_([claimed.id for claimed in untried]), OutboxMessage.status == "pending")
-        .values(attempts=OutboxMessage.attempts - 1, available_at=now)
+        .values(attempts=case((OutboxMessage.attempts > 0, OutboxMessage.attempts - 1), else_=0), available_at=now)
         .execution_options(synchronize_session=False)
     )
 
