@@ -176,3 +176,22 @@ def test_a_pass_whose_lease_runs_out_hands_back_what_it_has_not_tried(desk: Desk
     assert rows == [("pending", 0, utc("2026-12-07T15:00:00.5Z"))] * 4
     monkeypatch.undo()
     assert worker.run_once().sent == 4
+
+
+def test_in_a_backlog_a_worker_fires_first_and_delivers_every_five_seconds(desk: Desk, monkeypatch):
+    monkeypatch.setattr("sladesk.jobs.worker.TIMER_BATCH", 4)  # 6 tickets, 12 timers due: three full passes
+    _open_p1s(desk, 6)
+    sent, send = _sent()
+    worker = Worker(desk.sessions, Settings(smtp_host="smtp.desk.example"), clock=desk.clock, send=send)
+    desk.clock.set("2026-12-07T15:00:00.5Z")
+
+    # Each firing queues one email (the overdue reminder to the agents while the ticket is unassigned).
+    first = worker.run_once()  # a worker's first pass delivers: it has not delivered yet
+    assert (first.fired, first.sent) == (4, 4)
+    desk.clock.advance(timedelta(seconds=1))
+    second = worker.run_once()
+    assert (second.fired, second.sent) == (4, 0)  # 1 s since the last delivery: firing goes first
+    desk.clock.advance(timedelta(seconds=4))
+    third = worker.run_once()
+    assert (third.fired, third.sent) == (4, 8)  # 5 s since: the messages of the first two passes go out
+    assert len(sent) == 12

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sladesk.config import Settings
 from sladesk.jobs.metrics import DELIVERIES, TIMER_LAG, TIMERS_FIRED
-from sladesk.services.delivery import Deliver, deliver_due
+from sladesk.services.delivery import Deliver, Delivered, deliver_due
 from sladesk.services.timers import fire_due_timers
 from sladesk.store.tables import OutboxMessage, Timer
 from sladesk.store.transaction import reading, transaction
@@ -37,6 +37,9 @@ TIMER_BATCH = 100  # timers claimed in one transaction: its firings become visib
 OUTBOX_BATCH = 200  # messages sent in one pass: what a full timer pass queues when each firing tells two
 IDLE_BACKOFF = 0.1  # seconds to wait when due rows are all held by other workers' passes
 GATHER = 0.1  # seconds at least between passes that fired less than a batch: they share a pass's fixed cost
+# While a backlog of due timers keeps the passes full, a worker fires first and delivers only this often:
+# firing is what the clocks and histories wait on, and the messages it queues go out right after.
+DELIVER_EVERY_IN_BACKLOG = timedelta(seconds=5)
 
 Chore = Callable[[sessionmaker[Session], datetime], Any]
 
@@ -67,9 +70,11 @@ class Worker:
     name: str = "worker"
     _stopping: threading.Event = field(default_factory=threading.Event)
     _chores_due: dict[int, datetime] = field(default_factory=dict)
+    _delivered_at: datetime | None = None
 
     def run_once(self) -> Pass:
-        """One pass: due timers, then due messages, then any chore whose turn has come."""
+        """One pass: due timers, then due messages (at least every `DELIVER_EVERY_IN_BACKLOG` while timers are
+        backed up), then any chore whose turn has come."""
         now = self.clock()
         with transaction(self.sessions) as session:
             fired = fire_due_timers(session, now, limit=TIMER_BATCH)
@@ -83,7 +88,12 @@ class Worker:
             )
         for timer in fired.skipped:
             TIMERS_FIRED.labels(timer.kind, "skipped").inc()
-        delivered = deliver_due(self.sessions, self.clock, self.settings, limit=OUTBOX_BATCH, send=self.send)
+        backlog = fired.claimed >= TIMER_BATCH
+        if backlog and self._delivered_at is not None and acted_at - self._delivered_at < DELIVER_EVERY_IN_BACKLOG:
+            delivered = Delivered()  # more timers are due: fire them first, deliver within the second
+        else:
+            delivered = deliver_due(self.sessions, self.clock, self.settings, limit=OUTBOX_BATCH, send=self.send)
+            self._delivered_at = acted_at
         for outcome, keys in (("sent", delivered.sent), ("retried", delivered.retried), ("dead", delivered.dead)):
             for key in keys:
                 DELIVERIES.labels(delivered.kinds.get(key, "unknown"), outcome).inc()
