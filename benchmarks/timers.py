@@ -38,7 +38,6 @@ import contextlib
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
 import socket
@@ -63,6 +62,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, make_url, select, text
 from sqlalchemy.engine import URL
 
+from databases import postgres_database
 from goals import Goal, print_goals
 from sladesk.services import Role, actor_of, create_organisation, create_user
 from sladesk.services.bulk import open_tickets
@@ -169,29 +169,6 @@ def free_port() -> int:
 
 
 # databases
-
-
-@contextmanager
-def postgres_database(admin_url: URL) -> Iterator[URL]:
-    """A new, migrated PostgreSQL database on the server of `admin_url`, dropped at the end."""
-    name = f"sladesk_timers_bench_{secrets.token_hex(4)}"
-    admin = make_engine(admin_url.set(query={**admin_url.query, "connect_timeout": "5"}))
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name)
-        try:
-            engine = make_engine(url)
-            try:
-                upgrade(engine)
-            finally:
-                engine.dispose()
-            yield url
-        finally:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 # the desk and its load
@@ -463,7 +440,7 @@ def run_postgres(admin_url: URL, workers: int, tickets: int, spread: float, lead
     results = []
     for run, run_spread in (("within a minute", spread), ("all at once", 0.0)):
         received = Received()
-        with postgres_database(admin_url) as url, receivers(received) as (smtp, hook):
+        with postgres_database(admin_url, "timers") as url, receivers(received) as (smtp, hook):
             engine = make_engine(url)
             try:
                 ids = set_up_desk(engine, hook, datetime.now(UTC))
