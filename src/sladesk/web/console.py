@@ -30,7 +30,7 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
-from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
+from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.console_views import (
     COMMS_LABELS,
@@ -49,6 +49,7 @@ from sladesk.store.engine import attachments_dir
 from sladesk.web.pages import (
     CheckedForm,
     Staff,
+    attachment_download,
     field,
     now_of,
     page_router,
@@ -127,15 +128,7 @@ def ticket_page(request: Request, visitor: Staff, ticket_id: TicketId) -> HTMLRe
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
 def attachment(request: Request, visitor: Staff, ticket_id: TicketId, attachment_id: ItemId) -> FileResponse:
     """A ticket's file, as a download (never rendered inline)."""
-    storage = attachments_dir(request.app.state.attachments_dir)
-    with reading(sessions_of(request)) as session:
-        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, storage)
-    return FileResponse(
-        stored.path,
-        media_type=stored.row.content_type,
-        filename=stored.row.filename,
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
-    )
+    return attachment_download(request, visitor.actor, ticket_id, attachment_id)
 
 
 # The actions: each reads the version the form was rendered at and calls the API's use case.

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -33,8 +33,10 @@ from sladesk import __version__
 from sladesk.errors import SladeskError
 from sladesk.services import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError, StaleVersionError
 from sladesk.services.actors import Actor, Role
+from sladesk.services.attachments import open_attachment
 from sladesk.services.signin import Visitor, visitor_for
-from sladesk.store import transaction
+from sladesk.store import reading, transaction
+from sladesk.store.engine import attachments_dir
 from sladesk.web import format as formats
 
 SESSION_COOKIE = "sladesk_session"
@@ -279,3 +281,17 @@ def safe_next(target: str | None, fallback: str) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return fallback
     return target
+
+
+def attachment_download(request: Request, actor: Actor, ticket_id: int, attachment_id: int) -> FileResponse:
+    """A ticket's file as the actor may read it, as a download with its stored media type: never shown inline."""
+    storage = attachments_dir(request.app.state.attachments_dir)
+    with reading(sessions_of(request)) as session:
+        stored = open_attachment(session, actor, ticket_id, attachment_id, storage)
+    return FileResponse(
+        stored.path,
+        media_type=stored.row.content_type,
+        filename=stored.row.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )

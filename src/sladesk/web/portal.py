@@ -20,7 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from sladesk.api.schemas import MAX_ID
 from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
 from sladesk.services.actors import Actor
-from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment, open_attachment
+from sladesk.services.attachments import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, add_attachment
 from sladesk.services.portal_views import RequestForm, organisation_policy, request_form, request_page, request_rows
 from sladesk.services.signin import Visitor
 from sladesk.store import reading, transaction
@@ -28,6 +28,7 @@ from sladesk.store.engine import attachments_dir
 from sladesk.web.pages import (
     CheckedForm,
     Customer,
+    attachment_download,
     field,
     now_of,
     page_router,
@@ -164,16 +165,7 @@ def _reply(request: Request, visitor: Visitor, form: FormData, ticket_id: int) -
 @router.get("/portal/tickets/{ticket_id}/attachments/{attachment_id}", response_class=FileResponse)
 def download(request: Request, visitor: Customer, ticket_id: TicketId, attachment_id: AttachmentId) -> FileResponse:
     """The file as a download with its stored media type: never shown inline by the browser."""
-    storage = attachments_dir(request.app.state.attachments_dir)
-    with reading(sessions_of(request)) as session:
-        stored = open_attachment(session, visitor.actor, ticket_id, attachment_id, storage)
-    return FileResponse(
-        stored.path,
-        media_type=stored.row.content_type,
-        filename=stored.row.filename,
-        content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return attachment_download(request, visitor.actor, ticket_id, attachment_id)
 
 
 def _request_page(
