@@ -94,7 +94,7 @@ def test_the_queue_lists_tickets_in_the_total_order_with_the_first_marked(consol
         + " Sev3 — Acme Unassigned Wed 9 Dec 2026, 14:00 UTC Wed 9 Dec 2026, 14:00 UTC Running",
     ]
     assert page.text.count("work this first") == 1
-    assert '<tr class="first">' in page.text and 'data-live="/events/queue"' in page.text
+    assert '<tr class="first">' in page.text and 'data-live="/events/queue?since=0:3"' in page.text
     assert '<dialog id="shortcuts"' in page.text
 
 
@@ -152,7 +152,7 @@ def test_the_ticket_page_shows_the_conversation_history_and_each_metric_explaine
         reply(session, console.actors["bob"], 1, "Customer seems to mean Okta.", public=False, now=console.clock())
     alice = agent(console)
     page = alice.get("/tickets/1")
-    assert page.status_code == 200 and 'data-live="/events/tickets/1"' in page.text
+    assert page.status_code == 200 and re.findall(r'data-live="([^"]+)"', page.text) == ["/events/tickets/1?since=2"]
     assert '<textarea id="reply-body" name="body" data-shortcut="r">' in page.text
     assert '<textarea id="note-body" name="body" data-shortcut="n">' in page.text
     assert '<a href="/queue" data-shortcut="q">' in page.text
@@ -415,6 +415,21 @@ def test_an_event_stream_ends_by_itself_and_resumes_from_the_last_mark_it_gave(
         reply(session, console.actors["bob"], 3, "While the page reconnected", now=console.clock())
     headers = {"Last-Event-ID": "1"}  # what the browser sends back when it connects again
     with alice.client.stream("GET", "/events/tickets/3", headers=headers) as stream:
+        lines = list(stream.iter_lines())
+    assert lines == ["retry: 3000", "id: 1", ": watching", "", "id: 2", "event: changed", "data: {}", ""]
+
+
+def test_a_change_between_the_pages_read_and_its_stream_opening_is_announced(
+    console: Desk, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(live, "STREAM_SECONDS", 2.0)
+    alice = agent(console)
+    page = alice.get("/tickets/3")
+    stream_url = re.search(r'data-live="([^"]+)"', page.text)
+    assert stream_url is not None and stream_url.group(1) == "/events/tickets/3?since=1"
+    with transaction(console.sessions) as session:  # committed after the page was read, before it listens
+        reply(session, console.actors["bob"], 3, "Right after the page loaded", now=console.clock())
+    with alice.client.stream("GET", stream_url.group(1)) as stream:
         lines = list(stream.iter_lines())
     assert lines == ["retry: 3000", "id: 1", ": watching", "", "id: 2", "event: changed", "data: {}", ""]
 

@@ -38,7 +38,9 @@ from sladesk.services.console_views import (
     console_queue,
     console_ticket,
     delete_view,
+    event_floor,
     organisation_choices,
+    queue_mark,
     save_view,
     saved_views,
 )
@@ -83,6 +85,8 @@ def queue(request: Request, visitor: Staff) -> HTMLResponse:
         rows = console_queue(session, visitor.actor, filters, now, QUEUE_LENGTH)
         views = saved_views(session, visitor.actor)
         organisations = organisation_choices(session)
+        floor = event_floor(session)
+        live_since = f"{floor}:{queue_mark(session, floor)}"  # the stream starts from what this page shows
     return render(
         request,
         "queue.html",
@@ -93,6 +97,7 @@ def queue(request: Request, visitor: Staff) -> HTMLResponse:
             "views": views,
             "organisations": organisations,
             "query_of": _query_of,
+            "live_since": live_since,
         },
     )
 

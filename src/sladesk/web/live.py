@@ -20,7 +20,7 @@ from typing import Annotated
 
 import anyio
 import anyio.to_thread
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sladesk.services import ForbiddenError, Role
@@ -50,14 +50,17 @@ def watching_staff(request: Request) -> Visitor:
 
 WatchingStaff = Annotated[Visitor, Depends(watching_staff)]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+# The mark of the snapshot a page was rendered from (`?since=`): the first stream after a page loads starts
+# there, so a change committed between the page's read and the stream's opening is announced too.
+Since = Annotated[str | None, Query(max_length=40)]
 
 
 @router.get("/events/queue")
 async def queue_events(
-    request: Request, visitor: WatchingStaff, last_event_id: LastEventId = None
+    request: Request, visitor: WatchingStaff, last_event_id: LastEventId = None, since: Since = None
 ) -> StreamingResponse:
     sessions = sessions_of(request)
-    resumed = _queue_mark_of(last_event_id)
+    resumed = _queue_mark_of(last_event_id) or _queue_mark_of(since)
     floor = resumed[0] if resumed else None
 
     def mark() -> str:
@@ -88,6 +91,7 @@ async def ticket_events(
     visitor: WatchingStaff,
     ticket_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     last_event_id: LastEventId = None,
+    since: Since = None,
 ) -> StreamingResponse:
     sessions = sessions_of(request)
 
@@ -95,7 +99,7 @@ async def ticket_events(
         with reading(sessions) as session:
             return str(ticket_mark(session, visitor.actor, ticket_id))
 
-    resumed = last_event_id if last_event_id is not None and _whole(last_event_id) else None
+    resumed = next((text for text in (last_event_id, since) if text is not None and _whole(text)), None)
     return await _stream(mark, resumed)
 
 

@@ -90,7 +90,16 @@ function liveUpdates() {
   });
 }
 
+// A confirmation (`?done=...`) is shown once: the address loses it, so a reload or a bookmark does not repeat it.
+function forgetConfirmation() {
+  const url = new URL(window.location.href);
+  if (!url.searchParams.has("done")) return;
+  url.searchParams.delete("done");
+  window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  forgetConfirmation();
   tickCountdowns();
   setInterval(tickCountdowns, 1000);
   document.addEventListener("keydown", onKey);
