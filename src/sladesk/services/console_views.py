@@ -28,6 +28,7 @@ from sladesk.services.views import (
     breached_at,
     conversation,
     history,
+    queue_entry,
     queue_order,
     ticket_view,
 )
@@ -144,17 +145,7 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
     readings: dict[int, list[ClockView]] = {}
     for ticket in tickets:
         policy = ticket_policy(session, ticket)
-        entries.append(
-            QueueEntry(
-                ticket_id=ticket.id,
-                severity_rank=ticket.severity_rank,
-                severity_code=policy.severity(ticket.severity_rank).code,
-                tier=ticket.tier,
-                tier_rank=ticket.tier_rank,
-                next_due=ticket.next_due_at,
-                opened_at=ticket.opened_at,
-            )
-        )
+        entries.append(queue_entry(ticket, policy))
         readings[ticket.id] = [
             ClockView(instants, read_clock(instants, policy.calendar(instants.calendar_id), now))
             for instants in clocks.get(ticket.id, [])

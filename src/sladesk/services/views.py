@@ -240,20 +240,23 @@ def queue_page(session: Session, actor: Actor, now: datetime, limit: int) -> lis
     states: dict[int, MetricState] = {}
     for ticket in rows:
         policy = policy_at(session, ticket.policy_id, ticket.policy_version)
-        entries.append(
-            QueueEntry(
-                ticket_id=ticket.id,
-                severity_rank=ticket.severity_rank,
-                severity_code=policy.severity(ticket.severity_rank).code,
-                tier=ticket.tier,
-                tier_rank=ticket.tier_rank,
-                next_due=ticket.next_due_at,
-                opened_at=ticket.opened_at,
-            )
-        )
+        entries.append(queue_entry(ticket, policy))
         states[ticket.id] = _most_urgent(_readings(policy, clocks[ticket.id], now))
     subjects = {ticket.id: ticket.subject for ticket in rows}
     return [_queue_item(position, subjects, states) for position in explain_order(entries)[:limit]]
+
+
+def queue_entry(ticket: Ticket, policy: Policy) -> QueueEntry:
+    """The ticket as the queue orders it (the order of `queue_order`, explained by `sla.queue`)."""
+    return QueueEntry(
+        ticket_id=ticket.id,
+        severity_rank=ticket.severity_rank,
+        severity_code=policy.severity(ticket.severity_rank).code,
+        tier=ticket.tier,
+        tier_rank=ticket.tier_rank,
+        next_due=ticket.next_due_at,
+        opened_at=ticket.opened_at,
+    )
 
 
 def _queue_item(position: QueuePosition, subjects: dict[int, str], states: dict[int, MetricState]) -> QueueItem:
