@@ -525,3 +525,27 @@ def test_the_list_shows_the_newest_request_first_and_pages_back_to_older_ones(pe
     assert first == ["3", "2"]
     assert 'href="/portal?after=2"' in customer.last_page
     assert re.findall(r'href="/portal/tickets/(\d+)"', customer.get("/portal?after=2").text) == ["1"]
+
+
+def test_a_request_answered_under_a_target_with_no_due_time_says_when_it_was_answered(people: Desk):
+    # Alli tracks first response without a due time (alli.yaml); its zone is America/Chicago.
+    pmg = people.organisation("Prairie", "alli")
+    people.user("planner", Role.CUSTOMER, pmg, password=PASSWORD)
+    opened(
+        people.sessions,
+        people.actors["planner"],
+        subject="Report export is empty",
+        description="The CSV has headers only.",
+        severity="P3",
+        now=people.clock(),
+    )
+    planner = signed_in(people, "planner")
+    assert "No time is set for this severity." in planner.get("/portal/tickets/1").text
+    people.clock.advance(timedelta(minutes=30))
+    replied(people.sessions, people.actors["agent"], 1, "Looking at the export now.", now=people.clock())
+    page = planner.get("/portal/tickets/1").text
+    assert (
+        '<span class="answered">Answered</span> on <time datetime="2026-12-07T14:30:00Z">Mon 7 Dec 2026, 08:30 CST</time>.'
+        in page
+    )
+    assert "No time is set for this severity." not in page
