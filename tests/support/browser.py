@@ -27,8 +27,7 @@ from typing import Any
 
 CHROMIUM = "chromium"
 # Headless as root, and nothing that phones home: no sync, no component updates, no QUIC probes.
-CHROMIUM_FLAGS = (
-    "--headless",
+QUIET_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -37,9 +36,8 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--remote-debugging-pipe",
 )
+CHROMIUM_FLAGS = ("--headless", *QUIET_FLAGS, "--hide-scrollbars", "--remote-debugging-pipe")
 WINDOW = (1280, 1600)
 # chromium reads the protocol's commands on its descriptor 3 and writes its answers on 4: this puts the
 # two pipe ends given on the command line there (by way of descriptors past 9, so neither overwrites the

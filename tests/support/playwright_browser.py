@@ -42,21 +42,12 @@ from sladesk.services import Role, create_organisation, create_user
 from sladesk.services.maintenance import upgrade_desk
 from sladesk.store import make_engine, make_sessions, transaction
 from tests.support import ROOT
+from tests.support.browser import QUIET_FLAGS
 
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 NPM_INSTALL_S = 300
-# Nothing that phones home: no sync, no component updates, no QUIC probes; as root, no sandbox.
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+CHROMIUM_ARGS = QUIET_FLAGS  # nothing that phones home, as the pipe-driven browser (tests.support.browser)
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 # Every Content-Security-Policy violation, as the page's own script would see it, told to the test.
 REPORT_VIOLATIONS = """
