@@ -162,3 +162,14 @@ def test_a_malformed_address_on_a_page_answers_an_html_page_not_json(people: Des
     wrong_id = person.get("/tickets/abc")
     assert wrong_id.status_code == 404 and wrong_id.headers["content-type"].startswith("text/html")
     assert "there is no such page" in wrong_id.text
+
+
+def test_a_session_ends_after_twelve_idle_hours_but_each_page_read_counts_as_activity(people: Desk):
+    person = WebPerson(people.app())
+    person.sign_in("agent@example.com")
+    people.clock.advance(timedelta(hours=11))
+    assert person.get("/").headers["location"] == "/queue"  # read 11 h after signing in: active again
+    people.clock.advance(timedelta(hours=11))
+    assert person.get("/").headers["location"] == "/queue"  # 22 h after signing in, 11 h idle
+    people.clock.advance(timedelta(hours=12))
+    assert person.get("/").status_code == 200  # 12 h idle: the sign-in page

@@ -75,6 +75,7 @@ class Visitor:
     name: str
     email: str
     timezone: str | None
+    seen_due: bool = False  # the session's last activity is older than SEEN_EVERY: `record_seen` it
 
     @property
     def role(self) -> Role:
@@ -138,7 +139,10 @@ def _open_session(session: Session, user: User, now: datetime) -> SignedIn:
 
 
 def visitor_for(session: Session, secret: str, now: datetime) -> Visitor | None:
-    """Who holds this session cookie now; None if it is unknown, ended, idle too long or the user is inactive."""
+    """Who holds this session cookie now; None if it is unknown, ended, idle too long or the user is inactive.
+
+    Only reads: a caller that counts the request as activity calls `record_seen` when `seen_due` says so.
+    """
     if not secret or len(secret) > 100:
         return None
     row = session.execute(
@@ -151,8 +155,6 @@ def visitor_for(session: Session, secret: str, now: datetime) -> Visitor | None:
     web_session, user = row
     if not user.active or now >= web_session.expires_at or now - web_session.last_seen_at >= IDLE_LIMIT:
         return None
-    if now - web_session.last_seen_at >= SEEN_EVERY:
-        session.execute(update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=now))
     return Visitor(
         session_id=web_session.id,
         actor=Actor(user.id, Role(user.role), user.organisation_id),
@@ -160,7 +162,13 @@ def visitor_for(session: Session, secret: str, now: datetime) -> Visitor | None:
         name=user.name,
         email=user.email,
         timezone=user.timezone,
+        seen_due=now - web_session.last_seen_at >= SEEN_EVERY,
     )
+
+
+def record_seen(session: Session, session_id: int, now: datetime) -> None:
+    """The session was active at `now` (its idle limit counts from here)."""
+    session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
 
 
 def sign_out(session: Session, secret: str) -> None:

@@ -38,7 +38,7 @@ router = page_router()
 
 
 def watching_staff(request: Request) -> Visitor:
-    """The signed-in agent or admin, checked in a unit of work that is never committed (not activity)."""
+    """The signed-in agent or admin; a stream's check is not activity (it records no `last_seen_at`)."""
     with reading(sessions_of(request)) as session:
         visitor = visitor_for(session, request.cookies.get(SESSION_COOKIE, ""), now_of(request))
     if visitor is None:

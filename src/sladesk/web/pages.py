@@ -34,7 +34,7 @@ from sladesk.errors import SladeskError
 from sladesk.services import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError, StaleVersionError
 from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import open_attachment
-from sladesk.services.signin import Visitor, visitor_for
+from sladesk.services.signin import Visitor, record_seen, visitor_for
 from sladesk.store import reading, transaction
 from sladesk.store.engine import attachments_dir
 from sladesk.web import format as formats
@@ -81,8 +81,12 @@ def visitor_or_none(request: Request) -> Visitor | None:
     secret = request.cookies.get(SESSION_COOKIE, "")
     visitor = None
     if secret:
-        with transaction(sessions_of(request)) as session:  # a write at most every minute: last_seen_at
-            visitor = visitor_for(session, secret, now_of(request))
+        now = now_of(request)
+        with reading(sessions_of(request)) as session:
+            visitor = visitor_for(session, secret, now)
+        if visitor is not None and visitor.seen_due:  # a write at most every minute per session
+            with transaction(sessions_of(request)) as session:
+                record_seen(session, visitor.session_id, now)
     request.scope["visitor"] = visitor
     return visitor
 
