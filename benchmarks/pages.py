@@ -15,7 +15,7 @@ through the sign-in form, as a browser does, as the agent and as the first organ
 What is timed. Each page is read --requests times one after another, each request timed from send to full
 response: the agent's queue (`/queue`, its first 100 tickets in the total order), a ticket page
 (`/tickets/{id}`, cycling over the first 50 tickets of the queue), and the customer's portal list
-(`/portal`, the organisation's first 50 requests out of its 2,000). The baseline, in the same run on the
+(`/portal`, the organisation's newest 50 requests out of its 2,000). The baseline, in the same run on the
 same server: the API's queue (`GET /api/v1/queue?limit=100`, JSON of the same tickets with a bearer token),
 so the ratio says what rendering a page costs beyond reading the same data.
 
