@@ -214,12 +214,59 @@ def _target(value: Any) -> Any:
     return value
 
 
-class TargetSpec(Spec):
+def _names(value: Any) -> Any:
+    """One id or a list of ids, always as a tuple."""
+    if isinstance(value, str):
+        return (value,)
+    return value
+
+
+Names = Annotated[tuple[Identifier, ...], BeforeValidator(_names)]
+Codes = Annotated[tuple[str, ...], BeforeValidator(_names)]
+
+
+class ConditionSpec(Spec):
+    """When a rule applies: every listed fact must match one of its values (nothing listed: always)."""
+
+    category: Names = ()
+    tier: Names = ()
+    path: Names = ()
+    severity: Codes = ()
+    intake: dict[Identifier, Codes] = Field(default_factory=dict)
+
+
+Counting = Literal["working", "elapsed_when_open"]
+
+
+class TargetFields(Spec):
+    """A target's own fields: its due and goal, where they count, and how."""
+
     due: PolicyDuration | None = None
     goal: PolicyDuration | None = None
+    releases: int | None = Field(default=None, ge=1, le=100)  # due at the Nth release after the start
     calendar: Identifier | None = None
     start: Identifier | None = None
+    counting: Counting = "working"
+    informational: bool = False  # tracked and shown, never breached
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_due(self) -> TargetFields:
+        if self.releases is not None and self.due is not None:
+            raise ValueError("give either `due` (a duration) or `releases` (a number of release versions), not both")
+        if self.counting == "elapsed_when_open" and self.calendar is None:
+            raise ValueError("`counting: elapsed_when_open` needs the `calendar` whose opening hours it looks at")
+        return self
+
+
+class TargetCaseSpec(TargetFields):
+    """A target that replaces the severity's own one `when` the ticket's facts match (the first case wins)."""
+
+    when: ConditionSpec
+
+
+class TargetSpec(TargetFields):
+    cases: tuple[TargetCaseSpec, ...] = ()
 
 
 class Comms(StrEnum):
@@ -253,6 +300,82 @@ class NamedSpec(Spec):
     id: Identifier
     name: str
     description: str | None = None
+
+
+class TierSpec(NamedSpec):
+    """A customer tier; with `targets`, its tickets follow these instead of their severity's (none listed: none)."""
+
+    targets: dict[Identifier, Annotated[TargetSpec, BeforeValidator(_target)]] | None = None
+
+
+class RoutingRuleSpec(Spec):
+    """New tickets whose facts match `when` go to `team`'s queue (the first matching rule wins)."""
+
+    when: ConditionSpec
+    team: Identifier
+
+
+class SeverityAssignmentSpec(Spec):
+    """Who sets a ticket's severity. With `support`, a customer's ticket waits in triage, its clocks running
+    on the more severe of the requested severity and `provisional`, until an agent confirms one."""
+
+    by: Literal["customer", "support"] = "customer"
+    provisional: str | None = None
+
+    @model_validator(mode="after")
+    def _provisional_for_support(self) -> SeverityAssignmentSpec:
+        if self.by == "support" and self.provisional is None:
+            raise ValueError("`by: support` needs `provisional`: the severity a ticket's clocks run on in triage")
+        return self
+
+
+def _calendar_days(value: Any) -> Any:
+    """`4 weeks` or `28 days` as a number of calendar days."""
+    if value is None or isinstance(value, int):
+        return value
+    match = re.match(r"^\s*(\d+)\s*(day|days|week|weeks)\s*$", str(value).lower())
+    if not match:
+        raise ValueError(f"{value!r}: write how often releases come like `4 weeks` or `28 days`")
+    return int(match.group(1)) * (7 if match.group(2).startswith("week") else 1)
+
+
+class ReleaseCalendarSpec(Spec):
+    """When new versions ship: every `every` from `first` at `at` local time, and/or on listed `dates`."""
+
+    every: Annotated[int | None, BeforeValidator(_calendar_days), Field(ge=1)] = None  # in calendar days
+    first: date | None = None
+    at: str = "00:00"
+    dates: tuple[date, ...] = ()
+    note: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _time_reads(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a time of day: write it like 06:00")
+        return value
+
+    @model_validator(mode="after")
+    def _some_release(self) -> ReleaseCalendarSpec:
+        if (self.every is None) != (self.first is None):
+            raise ValueError("give `every` and `first` together (a release every 4 weeks from a first date)")
+        if self.every is None and not self.dates:
+            raise ValueError("give `every` and `first`, or a list of `dates`")
+        return self
+
+
+class OpeningSpec(Spec):
+    """Who may open tickets: with `requires_support_contact`, only the organisation's named support contacts."""
+
+    requires_support_contact: bool = False
+    hint: str | None = None
+
+
+class ClosedSpec(Spec):
+    """What happens to a reply on a closed ticket: `accepted`, or `refused` with the policy's `hint`."""
+
+    updates: Literal["accepted", "refused"] = "accepted"
+    hint: str | None = None
 
 
 class IntakeFieldSpec(Spec):
@@ -356,8 +479,15 @@ class PolicySpec(Spec):
     notifications: tuple[NotificationRuleSpec, ...] = DEFAULT_NOTIFICATIONS
     metrics: dict[Identifier, MetricSpec]
     severities: tuple[SeveritySpec, ...] = Field(min_length=1)
-    tiers: tuple[NamedSpec, ...] = ()
+    tiers: tuple[TierSpec, ...] = ()
     categories: tuple[NamedSpec, ...] = ()
+    paths: tuple[NamedSpec, ...] = ()
+    releases: ReleaseCalendarSpec | None = None
+    severity_assignment: SeverityAssignmentSpec = SeverityAssignmentSpec()
+    opening: OpeningSpec = OpeningSpec()
+    closed: ClosedSpec = ClosedSpec()
+    teams: tuple[NamedSpec, ...] = ()
+    routing: tuple[RoutingRuleSpec, ...] = ()
     intake: tuple[IntakeFieldSpec, ...] = ()
     assumptions: tuple[AssumptionSpec, ...] = ()
     tests: Any = None  # scenario tests, read by sladesk.sla.scenarios

@@ -33,10 +33,12 @@ from sladesk.sla.events import (
     MergedEvent,
     OpenedEvent,
     OutsideIncidentEvent,
+    PathEvent,
     ReplyEvent,
     SeverityEvent,
     StatusEvent,
     TierEvent,
+    TriagedEvent,
 )
 from sladesk.store.tables import Comment, Organisation, SlaClock, Ticket, TicketEvent, User
 
@@ -264,6 +266,59 @@ def change_severity(
         if rank == ticket.severity_rank:
             raise ConflictError(f"the ticket already has severity {rank}")
         return SeverityEvent(at=at, to=rank, reason=reason.strip())
+
+    return change_ticket(session, actor, ticket_id, expected_version, now, change)
+
+
+def confirm_severity(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    severity: int | str,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Support confirms a severity for a ticket in triage: triage ends, and the clocks follow the confirmed
+    severity from their original start (as any severity change does)."""
+    if not actor.is_staff:
+        raise ForbiddenError("severity is confirmed by support")
+    if reason is not None:
+        _check_text("reason", reason, 2000)
+
+    def change(ticket: Ticket, at: datetime) -> Event:
+        rank = _severity_rank(ticket_policy(session, ticket), severity)
+        if not ticket.awaiting_triage:
+            raise ConflictError("the ticket is not awaiting triage: change its severity instead")
+        return TriagedEvent(at=at, severity=rank, reason=reason.strip() if reason else None)
+
+    return change_ticket(session, actor, ticket_id, expected_version, now, change)
+
+
+def change_path(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    to: str | None,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Staff mark the resolution path (`release`, `hotfix`) or clear it, with a reason; the clocks follow."""
+    if not actor.is_staff:
+        raise ForbiddenError("only agents and admins change a ticket's resolution path")
+    _check_text("reason", reason, 2000)
+
+    def change(ticket: Ticket, at: datetime) -> Event:
+        known = [p.id for p in ticket_policy(session, ticket).spec.paths]
+        if to is not None and to not in known:
+            listed = ", ".join(known) or "none: this policy defines no resolution paths"
+            raise InvalidFieldError("path", f"{to!r} is not one of {listed}")
+        if to == ticket.path:
+            raise ConflictError(f"the ticket already has path {to}")
+        return PathEvent(at=at, to=to, reason=reason.strip())
 
     return change_ticket(session, actor, ticket_id, expected_version, now, change)
 

@@ -36,11 +36,13 @@ class OpenedEvent(_Event):
     tier: str | None = None
     category: str | None = None
     follow_up_of: int | None = None
+    team: str | None = None  # the team a routing rule of the policy sent it to
 
     def describe(self) -> str:
         facts = [f"severity {self.severity}"] if self.severity is not None else []
         facts += [f"tier {self.tier}"] if self.tier else []
         facts += [f"category {self.category}"] if self.category else []
+        facts += [f"routed to team {self.team}"] if self.team else []
         text = "Opened" + (f" by the {self.by}" if self.by else "") + (f": {', '.join(facts)}" if facts else "")
         return text + (f", following up ticket {self.follow_up_of}" if self.follow_up_of else "")
 
@@ -76,6 +78,77 @@ class SeverityEvent(_Event):
 
     def describe(self) -> str:
         return f"Severity became {self.to}" + (f": {self.reason}" if self.reason else "")
+
+
+class TriagedEvent(_Event):
+    """Support confirmed the ticket's severity (where the policy says support assigns it): triage ends."""
+
+    type: Literal["triaged"] = "triaged"
+    severity: int | str
+    reason: str | None = None
+
+    def describe(self) -> str:
+        return f"Severity confirmed as {self.severity}" + (f": {self.reason}" if self.reason else "")
+
+
+class PathEvent(_Event):
+    """Staff marked the resolution path (`release`: needs a new version, `hotfix`), or cleared it."""
+
+    type: Literal["path"] = "path"
+    to: str | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        return f"Resolution path became {self.to or 'none'}" + (f": {self.reason}" if self.reason else "")
+
+
+class PinnedEvent(_Event):
+    """A staff pin puts the ticket above its computed place in the queue until `until`, or lifts it."""
+
+    type: Literal["pinned"] = "pinned"
+    set: bool = True
+    until: AwareDatetime | None = None
+    reason: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        if not self.set:
+            return "Pin lifted" + (f": {self.reason}" if self.reason else "")
+        until = f" until {self.until.isoformat()}" if self.until else ""
+        return f"Pinned to the top of the queue{until}" + (f": {self.reason}" if self.reason else "")
+
+
+class TeamEvent(_Event):
+    """The ticket moved to a team's queue (by staff, or by a routing rule of the policy), or left it."""
+
+    type: Literal["team"] = "team"
+    to: str | None = None  # the team's slug
+    reason: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"Team became {self.to or 'none'}" + (f": {self.reason}" if self.reason else "")
+
+
+class TimeLoggedEvent(_Event):
+    """An agent logged time spent on the ticket."""
+
+    type: Literal["time_logged"] = "time_logged"
+    minutes: int
+    note: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"Logged {self.minutes} min of work" + (f": {self.note}" if self.note else "")
 
 
 class TierEvent(_Event):
@@ -238,6 +311,11 @@ Event = Annotated[
     | ReplyEvent
     | StatusEvent
     | SeverityEvent
+    | TriagedEvent
+    | PathEvent
+    | PinnedEvent
+    | TeamEvent
+    | TimeLoggedEvent
     | TierEvent
     | CategoryEvent
     | OutsideIncidentEvent
@@ -259,6 +337,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "reply",
     "status",
     "severity",
+    "triaged",
+    "path",
+    "pinned",
+    "team",
+    "time_logged",
     "tier",
     "category",
     "outside_incident",
@@ -277,6 +360,8 @@ _REPLAY_FIELDS: dict[str, set[str]] = {
     "reply": {"by", "public"},
     "status": {"to", "by"},
     "severity": {"to", "by", "reason"},
+    "triaged": {"severity", "by", "reason"},
+    "path": {"to", "by", "reason"},
     "tier": {"to", "by", "reason"},
     "category": {"to", "by", "reason"},
     "outside_incident": {"set", "reason", "by"},
@@ -342,7 +427,7 @@ def parse_event(raw: Any, index: int) -> Event:
     to = raw.get("to")
     if kind in ("status", "severity") and (to is None or isinstance(to, bool) or not isinstance(to, str | int)):
         raise InputError(f"a {kind} event needs `to`, got {to!r}", index)
-    if kind in ("tier", "category") and to is not None and not isinstance(to, str):
+    if kind in ("tier", "category", "path") and to is not None and not isinstance(to, str):
         raise InputError(f"a {kind} event's `to` must be a name or null, got {to!r}", index)
     flag = raw.get("set", True)
     if not isinstance(flag, bool):
@@ -353,8 +438,13 @@ def parse_event(raw: Any, index: int) -> Event:
         fields["public"] = public
     elif kind == "status":
         fields["to"] = str(to)
-    elif kind in ("severity", "tier", "category"):
+    elif kind in ("severity", "tier", "category", "path"):
         fields |= {"to": to, "reason": str(reason) if reason is not None else None}
+    elif kind == "triaged":
+        severity = raw.get("severity")
+        if severity is None or isinstance(severity, bool) or not isinstance(severity, str | int):
+            raise InputError(f"a triaged event needs `severity`, got {severity!r}", index)
+        fields |= {"severity": severity, "reason": str(reason) if reason is not None else None}
     elif kind == "outside_incident":
         fields |= {"set": flag, "reason": str(reason) if reason is not None else None}
     return EVENT_ADAPTER.validate_python(fields)

@@ -6,7 +6,7 @@ gives back the same aware datetimes as PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -101,6 +101,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: kept for history, signs in no more
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the policy's
     quiet_hours: Mapped[str | None] = mapped_column(String(32))  # "22:00-07:00" in `timezone`: notifications wait
+    support_contact: Mapped[bool] = mapped_column(Boolean, default=False)  # may open tickets where a policy asks
     created_at: Mapped[datetime]
 
 
@@ -152,6 +153,46 @@ class Ticket(Base):
     public_updated_at: Mapped[datetime]
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)  # earliest due of a counting clock
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)  # next warning, goal or due to act on
+    awaiting_triage: Mapped[bool] = mapped_column(Boolean, default=False)  # support has not confirmed the severity
+    path: Mapped[str | None] = mapped_column(String(64))  # the resolution path staff marked (`release`, `hotfix`)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)  # routed or assigned team
+    pinned_at: Mapped[datetime | None]  # a staff pin puts the ticket above its computed place until `pinned_until`
+    pinned_until: Mapped[datetime | None]
+    pin_reason: Mapped[str | None] = mapped_column(Text)
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Team(Base):
+    """A group of agents with its own queue; `slug` is the id a policy's routing rules name."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class TimeLog(Base):
+    """Time an agent spent: on a ticket (customer work) or on internal work (no ticket)."""
+
+    __tablename__ = "time_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    work: Mapped[str] = mapped_column(String(16))  # customer or internal
+    minutes: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    worked_on: Mapped[date] = mapped_column(index=True)
+    logged_at: Mapped[datetime]
 
 
 class TicketEvent(Base):
