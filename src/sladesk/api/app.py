@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sladesk import __version__
 from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
-from sladesk.api.routes import delivery, directory, files, meta, metrics, tickets
+from sladesk.api.routes import delivery, directory, files, meta, metrics, teams, tickets, worklog
 from sladesk.store.engine import DatabaseUnavailableError
 
 
@@ -52,6 +52,8 @@ def create_app(
     app.include_router(directory.router)
     app.include_router(delivery.router)
     app.include_router(metrics.router)
+    app.include_router(teams.router)
+    app.include_router(worklog.router)
 
     @app.get("/api/health", tags=["health"])
     @app.get("/api/health/live", tags=["health"])
