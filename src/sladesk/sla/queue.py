@@ -1,4 +1,9 @@
-"""The work queue: one total order, the same everywhere, with each position explained in words."""
+"""The work queue: one total order, the same everywhere, with each position explained in words.
+
+A staff pin still in force at `now` (its `pinned_until` after `now`) puts a ticket above every computed
+place: pinned tickets come first, the earliest pinned first, then by id; the rest follow in the computed
+order. A pin that has run out simply stops counting, since the order is always judged for a given `now`.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,16 @@ class QueueEntry:
     tier_rank: int | None  # None: the policy ranks no tiers (sorts after ranked ones)
     next_due: datetime | None  # the earliest due instant among the clocks still running
     opened_at: datetime
+    pinned_at: datetime | None = None  # a staff pin: when it was set, until when, why and by whom
+    pinned_until: datetime | None = None
+    pin_reason: str | None = None
+    pinned_by: str | None = None
+
+    def pin_in_force(self, now: datetime | None) -> bool:
+        """Whether the ticket's pin is in force at `now` (never without a `now` to judge it at)."""
+        return (
+            now is not None and self.pinned_at is not None and self.pinned_until is not None and self.pinned_until > now
+        )
 
 
 @dataclass(frozen=True)
@@ -53,41 +68,65 @@ def entry_from_report(ticket_id: int | str, report: ReplayReport) -> QueueEntry:
     )
 
 
-def _key(entry: QueueEntry) -> tuple[int, float, float, float, tuple[int, int | str]]:
+_Key = tuple[int, float, tuple[int, int | str], int, float, float, float, tuple[int, int | str]]
+
+
+def _key(entry: QueueEntry, now: datetime | None) -> _Key:
     tier = entry.tier_rank if entry.tier_rank is not None else float("inf")
     due = entry.next_due.timestamp() if entry.next_due is not None else float("inf")
     ticket = (0, entry.ticket_id) if isinstance(entry.ticket_id, int) else (1, entry.ticket_id)
-    return (entry.severity_rank, tier, due, entry.opened_at.timestamp(), ticket)
+    if entry.pin_in_force(now) and entry.pinned_at is not None:
+        # among pins only the pin's own instant and the id count, as in `services.views.queue_order`
+        return (0, entry.pinned_at.timestamp(), ticket, 0, 0.0, 0.0, 0.0, (0, 0))
+    return (1, 0.0, (0, 0), entry.severity_rank, tier, due, entry.opened_at.timestamp(), ticket)
 
 
-def order_queue(entries: Iterable[QueueEntry]) -> list[QueuePosition]:
-    """Severity rank, then tier rank, then earliest pending due, then opened time, then ticket id."""
-    return explain_order(sorted(entries, key=_key))
+def order_queue(entries: Iterable[QueueEntry], now: datetime | None = None) -> list[QueuePosition]:
+    """Pins in force at `now` first (the earliest pinned first, then id); then severity rank, tier rank,
+    earliest pending due, opened time and ticket id. Without `now`, no pin counts."""
+    return explain_order(sorted(entries, key=lambda entry: _key(entry, now)), now)
 
 
-def explain_order(ordered: Sequence[QueueEntry]) -> list[QueuePosition]:
-    """The positions of entries already in queue order (as the store sorts them), each with its reason."""
+def explain_order(ordered: Sequence[QueueEntry], now: datetime | None = None) -> list[QueuePosition]:
+    """The positions of entries already in queue order (as the store sorts them for `now`), each with its reason."""
     positions = []
     for index, entry in enumerate(ordered):
         behind = ordered[index + 1] if index + 1 < len(ordered) else None
-        positions.append(QueuePosition(index + 1, entry, _reason(index + 1, entry, behind)))
+        positions.append(QueuePosition(index + 1, entry, _reason(index + 1, entry, behind, now)))
     return positions
 
 
-def _reason(position: int, entry: QueueEntry, behind: QueueEntry | None) -> str:
+def _reason(position: int, entry: QueueEntry, behind: QueueEntry | None, now: datetime | None) -> str:
     facts = [f"severity {entry.severity_code} (rank {entry.severity_rank})"]
     if entry.tier is not None:
         facts.append(f"tier {entry.tier}" + (f" (rank {entry.tier_rank})" if entry.tier_rank is not None else ""))
     facts.append(f"due {_stamp(entry.next_due)}" if entry.next_due else "nothing due")
     facts.append(f"opened {_stamp(entry.opened_at)}")
     head = "Number one" if position == 1 else f"Position {position}"
-    text = f"{head}: {', '.join(facts)}."
+    if entry.pin_in_force(now):
+        text = f"{head}: {pin_words(entry)}. Otherwise: {', '.join(facts)}."
+    else:
+        text = f"{head}: {', '.join(facts)}."
     if behind is not None:
-        text += f" Ahead of #{behind.ticket_id} because {_first_difference(entry, behind)}."
+        text += f" Ahead of #{behind.ticket_id} because {_first_difference(entry, behind, now)}."
     return text
 
 
-def _first_difference(a: QueueEntry, b: QueueEntry) -> str:
+def pin_words(entry: QueueEntry) -> str:
+    """The pin in words: "Pinned by Ann until 2026-12-07T14:00:00+00:00: the customer's launch is tomorrow"."""
+    by = f" by {entry.pinned_by}" if entry.pinned_by else ""
+    reason = (entry.pin_reason or "").strip().rstrip(".")
+    return f"Pinned{by} until {_stamp(entry.pinned_until)}" + (f": {reason}" if reason else "")
+
+
+def _first_difference(a: QueueEntry, b: QueueEntry, now: datetime | None) -> str:
+    a_pinned, b_pinned = a.pin_in_force(now), b.pin_in_force(now)
+    if a_pinned and not b_pinned:
+        return f"it is pinned and #{b.ticket_id} is not"
+    if a_pinned and b_pinned:
+        if a.pinned_at != b.pinned_at:
+            return f"it was pinned earlier ({_stamp(a.pinned_at)} before {_stamp(b.pinned_at)})"
+        return f"both were pinned at the same instant and its id {a.ticket_id} sorts first"
     if a.severity_rank != b.severity_rank:
         return f"its severity {a.severity_code} outranks {b.severity_code}"
     if a.tier_rank != b.tier_rank:
