@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sladesk.clock import (
@@ -15,6 +15,7 @@ from sladesk.clock import (
     UnionCalendar,
     WeeklyCalendar,
     WeeklyHours,
+    always,
     parse_date_rule,
     parse_range,
 )
@@ -22,13 +23,26 @@ from sladesk.clock.durations import Duration
 from sladesk.errors import SladeskError
 from sladesk.policy.model import (
     CalendarSpec,
+    ConditionSpec,
     HolidayRuleSpec,
     MetricSpec,
     PolicySpec,
     SeveritySpec,
     StatusKind,
     StatusSpec,
+    TargetFields,
 )
+
+ELAPSED = "elapsed"  # the calendar every policy has: every hour of every day, holidays included
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The ticket's facts a target may depend on besides its severity (as they are at the instant read)."""
+
+    category: str | None = None
+    tier: str | None = None
+    path: str | None = None
 
 
 class UnknownNameError(SladeskError):
@@ -48,10 +62,15 @@ class ClockRule:
     goal: timedelta | None
     due_words: str | None
     goal_words: str | None
+    releases: int | None = None  # due at the Nth release after the clock starts, counted on `elapsed`
+    opening_calendar: Calendar | None = None  # elapsed time counts from the start if open there, else its next opening
+    informational: bool = False  # the seed's aim is tracked as the goal; nothing is ever due
+    case: str | None = None  # in words, the facts that chose this target over the severity's own one
+    note: str | None = None
 
     @property
     def pause_statuses(self) -> tuple[str, ...]:
-        return self.metric.pause_statuses
+        return () if self.releases is not None else self.metric.pause_statuses
 
 
 class Policy:
@@ -70,6 +89,7 @@ class Policy:
         self._calendars: dict[str, Calendar] = {}
         for name in spec.calendars:
             self._build_calendar(name)
+        self._calendars.setdefault(ELAPSED, always(ELAPSED, self.tz))
 
     @property
     def id(self) -> str:
@@ -172,29 +192,115 @@ class Policy:
     def metric_ids(self) -> tuple[str, ...]:
         return tuple(self.spec.metrics)
 
-    def clock_rule(self, severity: SeveritySpec, metric_id: str) -> ClockRule:
-        """The metric's clock for `severity`: the severity's target overrides the metric's defaults."""
+    def clock_rule(self, severity: SeveritySpec, metric_id: str, situation: Situation | None = None) -> ClockRule:
+        """The metric's clock for `severity` in `situation`: the first of the severity's target cases that
+        matches, else the tier's own targets if it has any, else the severity's target; each overrides the
+        metric's defaults."""
         metric = self.spec.metrics.get(metric_id)
         if metric is None:
             raise UnknownNameError(
                 f"policy {self.id!r} has no metric {metric_id!r} (known: {', '.join(self.spec.metrics)})"
             )
-        target = severity.targets.get(metric_id)
+        target, case = self._target(severity, metric_id, situation or Situation())
         calendar_id = (target.calendar if target else None) or metric.calendar
         calendar = self.calendar(calendar_id)
         due = target.due if target else None
         goal = target.goal if target else None
+        informational = bool(target and target.informational)
+        if informational:
+            due, goal = None, due or goal
+        releases = target.releases if target and not informational else None
+        opening = calendar if target and target.counting == "elapsed_when_open" else None
+        counting_id = ELAPSED if releases is not None or opening is not None else calendar_id
+        counting = self.calendar(counting_id)
+        due_words = _words(due, counting)
+        if releases is not None:
+            due_words = f"within {releases} release version{'s' if releases != 1 else ''}"
+        elif opening is not None and due is not None:
+            name = opening.name or calendar_id
+            due_words = f"{due} of elapsed time if opened within {name}, else {due} after its next opening"
         return ClockRule(
             metric_id=metric_id,
             metric=metric,
-            calendar_id=calendar_id,
-            calendar=calendar,
+            calendar_id=counting_id,
+            calendar=counting,
             start=(target.start if target else None) or metric.start,
-            due=due.on(calendar) if due else None,
-            goal=goal.on(calendar) if goal else None,
-            due_words=_words(due, calendar),
-            goal_words=_words(goal, calendar),
+            due=due.on(counting) if due else None,
+            goal=goal.on(counting) if goal else None,
+            due_words=due_words,
+            goal_words=_words(goal, counting),
+            releases=releases,
+            opening_calendar=opening,
+            informational=informational,
+            case=case,
+            note=target.note if target else None,
         )
+
+    def _target(
+        self, severity: SeveritySpec, metric_id: str, situation: Situation
+    ) -> tuple[TargetFields | None, str | None]:
+        own = severity.targets.get(metric_id)
+        for case in own.cases if own else ():
+            if self.matches(case.when, situation, severity):
+                return case, describe_condition(case.when, self)
+        tier = next((t for t in self.spec.tiers if t.id == situation.tier), None)
+        if tier is not None and tier.targets is not None:
+            return tier.targets.get(metric_id), f"tier {tier.name}"
+        return own, None
+
+    def matches(self, when: ConditionSpec, situation: Situation, severity: SeveritySpec) -> bool:
+        """Whether the ticket's facts meet every condition listed (intake answers are not facts of the clocks)."""
+        return (
+            (not when.category or situation.category in when.category)
+            and (not when.tier or situation.tier in when.tier)
+            and (not when.path or situation.path in when.path)
+            and (not when.severity or severity.code.lower() in {code.lower() for code in when.severity})
+        )
+
+    # releases
+
+    def releases_after(self, instant: datetime, count: int) -> list[datetime]:
+        """The next `count` release instants strictly after `instant` (fewer if the release calendar ends)."""
+        spec = self.spec.releases
+        if spec is None:
+            return []
+        hour, minute = (int(part) for part in spec.at.split(":"))
+        at = time(hour, minute)
+        local_day = instant.astimezone(self.tz).date()
+        found = sorted(moment for day in spec.dates if (moment := _local(day, at, self.tz)) > instant)
+        if spec.every is not None and spec.first is not None:
+            step = timedelta(days=spec.every)
+            skipped = max((local_day - spec.first).days // spec.every - 1, 0)
+            day = spec.first + step * skipped
+            regular: list[datetime] = []
+            while len(regular) < count:
+                moment = _local(day, at, self.tz)
+                if moment > instant:
+                    regular.append(moment)
+                day += step
+            found = sorted(set(found) | set(regular))
+        return found[:count]
+
+
+def describe_condition(when: ConditionSpec, policy: Policy) -> str:
+    """A target case's condition in words: `category Software defect, path Needs a release`."""
+    names = {
+        "category": {c.id: c.name for c in policy.spec.categories},
+        "tier": {t.id: t.name for t in policy.spec.tiers},
+        "path": {p.id: p.name for p in policy.spec.paths},
+    }
+    parts = []
+    for field in ("category", "tier", "path"):
+        values = getattr(when, field)
+        if values:
+            parts.append(f"{field} " + " or ".join(names[field].get(v, v) for v in values))
+    if when.severity:
+        parts.append("severity " + " or ".join(when.severity))
+    return ", ".join(parts) or "always"
+
+
+def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
 
 
 def _words(duration: Duration | None, calendar: Calendar) -> str | None:

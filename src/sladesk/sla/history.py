@@ -15,11 +15,13 @@ from sladesk.sla.events import (
     Event,
     OpenedEvent,
     OutsideIncidentEvent,
+    PathEvent,
     ReplyEvent,
     SeverityEvent,
     StatusEvent,
     TicketFacts,
     TierEvent,
+    TriagedEvent,
 )
 
 
@@ -56,6 +58,9 @@ class History:
     last_customer_reply: datetime | None = None
     believed_resolved_at: datetime | None = None  # support's marker, unless cleared or answered by the customer
     comms_updates: tuple[tuple[str, datetime], ...] = ()  # (channel, instant) of posted updates and reminders
+    path: str | None = None  # the resolution path staff marked, as it is at `now`
+    awaiting_triage: bool = False  # support assigns severity and has not confirmed one yet
+    requested_severity: SeveritySpec | None = None  # what the customer asked for, when triage applies
 
     @property
     def severity(self) -> SeveritySpec:
@@ -70,11 +75,17 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     """Check every event against the policy (in order, with its index) and keep those up to `now`."""
     if not events or not isinstance(events[0], OpenedEvent):
         raise InputError("the first event must be `opened`", 0 if events else None)
-    initial_severity = _severity(policy, ticket.severity, None)
+    requested = _severity(policy, ticket.severity, None)
+    initial_severity = requested
+    triage = policy.spec.severity_assignment.by == "support" and events[0].by != "agent"
+    if triage:
+        initial_severity = provisional_severity(policy, requested)
     _check_tier(policy, ticket.tier, None)
     _check_category(policy, ticket.category, None)
     tier_changes: list[tuple[datetime, str | None]] = []
     category_changes: list[tuple[datetime, str | None]] = []
+    path_changes: list[tuple[datetime, str | None]] = []
+    confirmed: list[datetime] = []
     opened_at = events[0].at
     if now < opened_at:
         raise InputError(f"`now` ({now.isoformat()}) is before the ticket was opened ({opened_at.isoformat()})")
@@ -122,6 +133,13 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
                 move(rule.to, event.at)
         elif isinstance(event, SeverityEvent):
             changes.append(SeverityChange(event.at, _severity(policy, event.to, index), event.reason, event.by))
+            confirmed.append(event.at)
+        elif isinstance(event, TriagedEvent):
+            reason = event.reason or "severity confirmed in triage"
+            changes.append(SeverityChange(event.at, _severity(policy, event.severity, index), reason, event.by))
+            confirmed.append(event.at)
+        elif isinstance(event, PathEvent):
+            path_changes.append((event.at, _check_path(policy, event.to, index)))
         elif isinstance(event, TierEvent):
             tier_changes.append((event.at, _check_tier(policy, event.to, index)))
         elif isinstance(event, CategoryEvent):
@@ -143,6 +161,7 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     incident = [reason for at, reason in incidents if at <= now]
     tiers = [tier for at, tier in tier_changes if at <= now]
     categories = [category for at, category in category_changes if at <= now]
+    paths = [path for at, path in path_changes if at <= now]
     answered = [at for at in customer_replies if at <= now]
     marked = [(at, flag) for at, flag in markers if at <= now]
     marker_at = marked[-1][0] if marked and marked[-1][1] else None
@@ -161,7 +180,20 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         last_customer_reply=answered[-1] if answered else None,
         believed_resolved_at=marker_at,
         comms_updates=tuple((channel, at) for channel, at in comms if at <= now),
+        path=paths[-1] if paths else None,
+        awaiting_triage=triage and not any(at <= now for at in confirmed),
+        requested_severity=requested if triage else None,
     )
+
+
+def provisional_severity(policy: Policy, requested: SeveritySpec) -> SeveritySpec:
+    """The severity a ticket's clocks run on in triage: the more severe of the requested and the policy's
+    provisional one ("when in doubt, choose the more severe")."""
+    provisional = policy.spec.severity_assignment.provisional
+    if provisional is None:
+        return requested
+    default = policy.severity(provisional)
+    return default if default.rank < requested.rank else requested
 
 
 def _severity(policy: Policy, value: int | str, index: int | None) -> SeveritySpec:
@@ -182,6 +214,14 @@ def _check_tier(policy: Policy, tier: str | None, index: int | None) -> str | No
     if tier is not None:
         _named(policy.tier_rank, tier, index)
     return tier
+
+
+def _check_path(policy: Policy, path: str | None, index: int | None) -> str | None:
+    paths = [p.id for p in policy.spec.paths]
+    if path is not None and path not in paths:
+        known = ", ".join(paths) or "none defined"
+        raise InputError(f"policy {policy.id!r} has no resolution path {path!r} (known: {known})", index)
+    return path
 
 
 def _check_category(policy: Policy, category: str | None, index: int | None) -> str | None:

@@ -9,7 +9,8 @@ from typing import Any
 
 from sladesk.clock import Calendar
 from sladesk.policy import ClockRule, Policy, SeveritySpec
-from sladesk.sla.events import Event, SeverityEvent, TicketFacts
+from sladesk.policy.policy import Situation
+from sladesk.sla.events import CategoryEvent, Event, PathEvent, SeverityEvent, TicketFacts, TierEvent, TriagedEvent
 from sladesk.sla.history import History, StatusSpan, build_history
 from sladesk.sla.state import ClockInstants, ClockReading, MetricState, read_clock
 
@@ -169,19 +170,22 @@ def replay(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: da
 def _replay_once(policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime) -> ReplayReport:
     history = build_history(policy, ticket, events, now)
     severity = history.severity
+    situation = Situation(history.category, history.tier, history.path)
     reports: dict[str, MetricReport] = {}
-    for metric_id in _in_start_order(policy, severity):
-        reports[metric_id] = _metric_report(policy.clock_rule(severity, metric_id), history, reports, policy)
+    for metric_id in _in_start_order(policy, severity, situation):
+        rule = policy.clock_rule(severity, metric_id, situation)
+        reports[metric_id] = _metric_report(rule, history, reports, policy)
     return ReplayReport(policy, history, {m: reports[m] for m in policy.metric_ids})
 
 
 def _earlier_breaches(
     policy: Policy, ticket: TicketFacts, events: Sequence[Event], now: datetime
 ) -> dict[str, tuple[datetime, str]]:
-    """For each metric, the first due instant that passed under a severity later changed: when, and which."""
+    """For each metric, the first due instant that passed under a severity (or category, tier or resolution
+    path) later changed: when, and under which severity."""
     found: dict[str, tuple[datetime, str]] = {}
     for index, event in enumerate(events):
-        if not isinstance(event, SeverityEvent) or event.at > now or index == 0:
+        if not isinstance(event, _TARGET_CHANGES) or event.at > now or index == 0:
             continue
         before = _replay_once(policy, ticket, events[:index], event.at)
         for metric_id, metric in before.metrics.items():
@@ -190,13 +194,16 @@ def _earlier_breaches(
     return found
 
 
-def _in_start_order(policy: Policy, severity: SeveritySpec) -> list[str]:
+_TARGET_CHANGES = (SeverityEvent, TriagedEvent, CategoryEvent, TierEvent, PathEvent)
+
+
+def _in_start_order(policy: Policy, severity: SeveritySpec, situation: Situation) -> list[str]:
     """Metrics ordered so that one started by another's stop comes after it."""
     ordered: list[str] = []
     remaining = list(policy.metric_ids)
     while remaining:
         for metric_id in remaining:
-            start = policy.clock_rule(severity, metric_id).start
+            start = policy.clock_rule(severity, metric_id, situation).start
             if start == "opened" or start in ordered:
                 ordered.append(metric_id)
                 remaining.remove(metric_id)
@@ -222,30 +229,35 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
         for span in history.status_spans
         if span.status in rule.pause_statuses and _overlaps(span, cycle_start, end)
     )
-    segments = _segments(cycle_start, end, pauses)
+    count_from = _count_from(rule, cycle_start)
+    segments = _segments(count_from, end, pauses) if count_from < end else []
     calendar = rule.calendar
     counted = sum((calendar.between(a, b) for a, b in segments), timedelta())
     paused_since = pauses[-1].start if stopped_at is None and pauses and pauses[-1].end is None else None
-    tail_from = None if paused_since is not None else end
+    tail_from = None if paused_since is not None else max(end, count_from)
+    due_span = rule.due
+    if rule.releases is not None:
+        releases = policy.releases_after(cycle_start, rule.releases)
+        due_span = releases[-1] - count_from if len(releases) == rule.releases else None
 
     def reached(target: timedelta | None) -> datetime | None:
-        return _instant_reaching(target, calendar, cycle_start, segments, tail_from)
+        return _instant_reaching(target, calendar, count_from, segments, tail_from)
 
     fraction = policy.spec.warning_fraction
     instants = ClockInstants(
         metric_id=rule.metric_id,
         calendar_id=rule.calendar_id,
-        target_seconds=_seconds(rule.due),
+        target_seconds=_seconds(due_span),
         goal_seconds=_seconds(rule.goal),
         started_at=cycle_start,
         stopped_at=stopped_at,
         stop_reason=stop_reason,
         stop_cancels=_stopped_by_finishing(rule, history, stopped_at),
-        due=reached(rule.due),
+        due=reached(due_span),
         goal=reached(rule.goal),
-        warning_at=reached(rule.due * fraction) if rule.due is not None and fraction else None,
+        warning_at=reached(due_span * fraction) if due_span is not None and fraction else None,
         counted=counted,
-        counting_from=None if stopped_at is not None or paused_since is not None else now,
+        counting_from=None if stopped_at is not None or paused_since is not None else max(now, count_from),
         paused_since=paused_since,
         excuse=history.outside_incident,
         cycle=cycle,
@@ -260,6 +272,13 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
         segments=tuple(segments),
         tail_from=tail_from,
     )
+
+
+def _count_from(rule: ClockRule, cycle_start: datetime) -> datetime:
+    """Where counting begins: the cycle's start, or for elapsed time from the next opening, that opening."""
+    if rule.opening_calendar is None:
+        return cycle_start
+    return rule.opening_calendar.add(cycle_start, timedelta())
 
 
 def _seconds(duration: timedelta | None) -> int | None:
