@@ -249,6 +249,8 @@ def apply_report(ticket: Ticket, report: ReplayReport, timers: Sequence[PlannedT
     ticket.tier = history.tier
     ticket.tier_rank = report.policy.tier_rank(history.tier)
     ticket.category = history.category
+    ticket.path = history.path
+    ticket.awaiting_triage = history.awaiting_triage
     ticket.next_due_at = next_pending_due(report)
     ticket.next_timer_at = min((timer.at for timer in timers), default=None)
 

@@ -113,6 +113,15 @@ class ReplayReport:
             "status": self.history.status,
             "now": self._instant(self.now),
             "metrics": {metric_id: self._metric_json(m) for metric_id, m in self.metrics.items()},
+            **({"path": self.history.path} if self.history.path else {}),
+            **(
+                {
+                    "awaiting_triage": self.history.awaiting_triage,
+                    "requested_severity": self.history.requested_severity.code,
+                }
+                if self.history.requested_severity is not None
+                else {}
+            ),
         }
 
     def _metric_json(self, report: MetricReport) -> dict[str, Any]:
@@ -130,6 +139,8 @@ class ReplayReport:
             "excused": report.excused,
             "cycle": report.cycle,
             "goal_met": report.reading.goal_met,
+            **({"informational": True} if report.rule.informational else {}),
+            **({"target_case": report.rule.case} if report.rule.case else {}),
             **(
                 {"earlier_breach": {"due": self._instant(due), "severity": report.instants.earlier_breach_severity}}
                 if (due := report.instants.earlier_breach_at) is not None

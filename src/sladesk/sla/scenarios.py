@@ -12,11 +12,21 @@ from sladesk.errors import InputError, PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, load_policy, read_yaml
 from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_document
 from sladesk.sla.events import parse_events, parse_instant, parse_ticket
-from sladesk.sla.replay import replay
+from sladesk.sla.replay import ReplayReport, replay
 
 _INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at")
-_VALUE_KEYS = ("state", "counted_seconds", "remaining_seconds", "percent_used", "excused", "cycle", "calendar")
-_TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect"}
+_VALUE_KEYS = (
+    "state",
+    "counted_seconds",
+    "remaining_seconds",
+    "percent_used",
+    "excused",
+    "cycle",
+    "calendar",
+    "goal_met",
+)
+_TICKET_KEYS = ("severity", "status", "awaiting_triage", "path", "category", "tier")
+_TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect", "expect_ticket"}
 TESTS_SUFFIX = ".tests.yaml"
 
 
@@ -159,6 +169,7 @@ def _run_one(policy: Policy, test: Any, index: int, document: Any, file_name: st
         report = replay(policy, parse_ticket(test.get("ticket")), events, now)
         actual = report.to_json()["metrics"]
         mismatches = _compare(test.get("expect") or {}, actual)
+        mismatches += _compare_ticket(test.get("expect_ticket") or {}, report)
     except SladeskError as error:
         return ScenarioResult(name, file_name, where.line, (), str(error))
     return ScenarioResult(name, file_name, where.line, tuple(mismatches))
@@ -179,6 +190,28 @@ def _compare(expect: Any, actual: Mapping[str, Any]) -> list[Mismatch]:
             got = actual[metric_id][field]
             if not _same(field, wanted, got):
                 mismatches.append(Mismatch(metric_id, field, wanted, got))
+    return mismatches
+
+
+def _compare_ticket(expect: Any, report: ReplayReport) -> list[Mismatch]:
+    """The ticket's own facts at `now`: its live severity (by code), status, triage, path, category and tier."""
+    if not isinstance(expect, Mapping):
+        raise InputError("`expect_ticket` must map ticket fields to expected values")
+    history = report.history
+    actual = {
+        "severity": report.severity.code,
+        "status": history.status,
+        "awaiting_triage": history.awaiting_triage,
+        "path": history.path,
+        "category": history.category,
+        "tier": history.tier,
+    }
+    mismatches = []
+    for field, wanted in expect.items():
+        if field not in _TICKET_KEYS:
+            raise InputError(f"`expect_ticket` has unknown field {field!r} (known: {', '.join(_TICKET_KEYS)})")
+        if wanted != actual[field]:
+            mismatches.append(Mismatch("ticket", field, wanted, actual[field]))
     return mismatches
 
 
