@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sladesk.clock.holidays import Offset, parse_date_rule
-from sladesk.policy.model import PolicySpec, StatusKind
+from sladesk.policy.model import ELAPSED, ConditionSpec, PolicySpec, StatusKind, TargetFields
 
 Location = tuple[str | int, ...]
 
@@ -39,6 +39,8 @@ def reference_problems(
         (("severities",), "code", [s.code for s in spec.severities]),
         (("tiers",), "id", [t.id for t in spec.tiers]),
         (("categories",), "id", [c.id for c in spec.categories]),
+        (("paths",), "id", [p.id for p in spec.paths]),
+        (("teams",), "id", [t.id for t in spec.teams]),
         (("intake",), "id", [f.id for f in spec.intake]),
         (("holidays", "rules"), "id", [r.id for r in spec.holidays.rules]),
     ):
@@ -93,21 +95,82 @@ def reference_problems(
         for index, status in enumerate(metric.pause_statuses):
             need("status", statuses, status, ("metrics", name, "pause_statuses", index))
 
+    categories = known_ids("categories", {c.id for c in spec.categories})
+    tiers = known_ids("tiers", {t.id for t in spec.tiers})
+    paths = known_ids("paths", {p.id for p in spec.paths})
+    codes = {severity.code for severity in spec.severities}
+
+    def check_when(when: ConditionSpec, at: Location, intake_allowed: bool) -> None:
+        for field, known, kind in (
+            ("category", categories, "category"),
+            ("tier", tiers, "tier"),
+            ("path", paths, "resolution path"),
+        ):
+            for index, value in enumerate(getattr(when, field)):
+                need(kind, known, value, (*at, "when", field, index))
+        lowered = {code.lower() for code in codes}
+        for index, code in enumerate(when.severity):
+            if "severities" not in broken and code.lower() not in lowered:
+                known_codes = ", ".join(sorted(codes))
+                problems.append(((*at, "when", "severity", index), f"no severity {code!r} (known: {known_codes})"))
+        if when.intake and not intake_allowed:
+            message = "a target case looks at category, tier, path and severity; intake answers route, not time"
+            problems.append(((*at, "when", "intake"), message))
+        fields = {f.id: f for f in spec.intake}
+        for field_id, values in when.intake.items():
+            if field_id not in fields:
+                need("intake field", set(fields), field_id, (*at, "when", "intake", field_id))
+            elif fields[field_id].choices:
+                for index, value in enumerate(values):
+                    if value not in fields[field_id].choices:
+                        message = f"{value!r} is not one of the field's choices ({', '.join(fields[field_id].choices)})"
+                        problems.append(((*at, "when", "intake", field_id, index), message))
+
+    def check_target(metric_id: str, target: TargetFields, at: Location) -> None:
+        if target.calendar is not None:
+            need("calendar", calendars, target.calendar, (*at, "calendar"))
+        if target.start is not None:
+            _check_start(target.start, metric_id, metrics, (*at, "start"), problems)
+        if target.informational and target.due is not None and target.goal is not None:
+            problems.append((at, "an informational target tracks one aim: give `due` only"))
+        elif target.due is None and target.releases is None and target.goal is not None and not target.informational:
+            problems.append((at, "a goal needs a due target beside it"))
+        if target.releases is not None and spec.releases is None and "releases" not in broken:
+            problems.append(((*at, "releases"), "a target in release versions needs the policy's `releases` calendar"))
+
     for s_index, severity in enumerate(spec.severities):
         for metric_id, metric_target in severity.targets.items():
             at: Location = ("severities", s_index, "targets", metric_id)
             need("metric", metrics, metric_id, at)
-            if metric_target.calendar is not None:
-                need("calendar", calendars, metric_target.calendar, (*at, "calendar"))
-            if metric_target.start is not None:
-                _check_start(metric_target.start, metric_id, metrics, (*at, "start"), problems)
-            if metric_target.due is None and metric_target.goal is not None:
-                problems.append((at, "a goal needs a due target beside it"))
+            check_target(metric_id, metric_target, at)
+            for c_index, case in enumerate(metric_target.cases):
+                case_at: Location = (*at, "cases", c_index)
+                check_when(case.when, case_at, intake_allowed=False)
+                check_target(metric_id, case, case_at)
         if severity.comms_update is not None:
             calendar_at: Location = ("severities", s_index, "comms_update", "calendar")
             need("calendar", calendars, severity.comms_update.calendar, calendar_at)
 
-    codes = {severity.code for severity in spec.severities}
+    for t_index, tier in enumerate(spec.tiers):
+        for metric_id, tier_target in (tier.targets or {}).items():
+            tier_at: Location = ("tiers", t_index, "targets", metric_id)
+            need("metric", metrics, metric_id, tier_at)
+            check_target(metric_id, tier_target, tier_at)
+            if tier_target.cases:
+                problems.append(((*tier_at, "cases"), "a tier's own target has no cases: put cases on severities"))
+    teams = known_ids("teams", {t.id for t in spec.teams})
+    for r_index, routing in enumerate(spec.routing):
+        check_when(routing.when, ("routing", r_index), intake_allowed=True)
+        need("team", teams, routing.team, ("routing", r_index, "team"))
+    provisional = spec.severity_assignment.provisional
+    lowered_codes = {code.lower() for code in codes}
+    if provisional is not None and "severities" not in broken and provisional.lower() not in lowered_codes:
+        known_codes = ", ".join(sorted(codes))
+        problems.append((("severity_assignment", "provisional"), f"no severity {provisional!r} (known: {known_codes})"))
+    if ELAPSED in spec.calendars:
+        message = f"the calendar id {ELAPSED!r} is kept for elapsed time (every hour of every day): choose another"
+        problems.append((("calendars", ELAPSED), message))
+
     for r_index, notification in enumerate(spec.notifications):
         for index, metric_id in enumerate(notification.metrics):
             need("metric", metrics, metric_id, ("notifications", r_index, "metrics", index))

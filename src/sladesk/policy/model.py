@@ -20,6 +20,7 @@ from sladesk.clock.holidays import check_country
 from sladesk.clock.weekly import parse_weekdays
 from sladesk.errors import CalendarError
 
+ELAPSED = "elapsed"  # the calendar every policy has: every hour of every day, holidays included
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

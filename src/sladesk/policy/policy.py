@@ -22,6 +22,7 @@ from sladesk.clock import (
 from sladesk.clock.durations import Duration
 from sladesk.errors import SladeskError
 from sladesk.policy.model import (
+    ELAPSED,
     CalendarSpec,
     ConditionSpec,
     HolidayRuleSpec,
@@ -32,8 +33,6 @@ from sladesk.policy.model import (
     StatusSpec,
     TargetFields,
 )
-
-ELAPSED = "elapsed"  # the calendar every policy has: every hour of every day, holidays included
 
 
 @dataclass(frozen=True)
