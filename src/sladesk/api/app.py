@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sladesk import __version__
 from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
-from sladesk.api.routes import delivery, directory, files, meta, metrics, teams, tickets, worklog
+from sladesk.api.routes import delivery, directory, files, meta, metrics, teams, tickets, triage, worklog
 from sladesk.store.engine import DatabaseUnavailableError
 
 
@@ -49,6 +49,7 @@ def create_app(
     app.include_router(tickets.router)
     app.include_router(files.router)
     app.include_router(meta.router)
+    app.include_router(triage.router)
     app.include_router(directory.router)
     app.include_router(delivery.router)
     app.include_router(metrics.router)
