@@ -99,10 +99,14 @@ class UserCreate(Body):
     password: str | None = Field(
         default=None, min_length=8, max_length=1024, description="For signing in to the web pages; kept hashed"
     )
+    support_contact: bool = Field(
+        default=False,
+        description="A customer who may open tickets where the organisation's policy lets only support contacts",
+    )
 
 
 class UserUpdate(PartialUpdate):
-    NOT_NULL = ("name", "active", "role")
+    NOT_NULL = ("name", "active", "role", "support_contact")
     name: Text | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = Field(
         default=None, description="false: the user keeps its history but no token or password signs it in"
@@ -121,6 +125,11 @@ class UserUpdate(PartialUpdate):
     organisation_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="A customer's organisation; null for agents and admins"
     )
+    support_contact: bool | None = Field(
+        default=None,
+        description="true: this customer may open tickets where the organisation's policy lets only its "
+        "support contacts do so; staff are never support contacts",
+    )
 
 
 class UserOut(BaseModel):
@@ -132,6 +141,7 @@ class UserOut(BaseModel):
     active: bool
     timezone: str | None
     quiet_hours: str | None
+    support_contact: bool
     created_at: Instant
 
     @classmethod
@@ -145,6 +155,7 @@ class UserOut(BaseModel):
             active=row.active,
             timezone=row.timezone,
             quiet_hours=row.quiet_hours,
+            support_contact=bool(row.support_contact),
             created_at=row.created_at,
         )
 

@@ -92,15 +92,16 @@ def update_organisation(
 def update_user(session: Session, actor: Actor | None, user_id: int, changes: Mapping[str, Any]) -> User:
     """Rename a user, or deactivate (and reactivate) one: a deactivated user stays in every history it is
     part of, but its password signs in no more and its API tokens are revoked (deleted), so reactivating it
-    revives none of them: it needs a new one. `changes` holds name, active, timezone, quiet_hours, role and
-    organisation_id (see `_change_role`).
+    revives none of them: it needs a new one. `changes` holds name, active, timezone, quiet_hours, role,
+    organisation_id (see `_change_role`) and support_contact (a customer who may open tickets where the
+    organisation's policy lets only support contacts do so; staff are never support contacts).
 
     Users set their own time zone and quiet hours; everything else is for admins.
     """
     own = {"timezone", "quiet_hours"}
     if not (actor is not None and actor.user_id == user_id and set(changes) <= own):
         _require_admin(actor)
-    unknown = set(changes) - {"name", "active", "role", "organisation_id"} - own
+    unknown = set(changes) - {"name", "active", "role", "organisation_id", "support_contact"} - own
     if unknown:
         raise InvalidFieldError(sorted(unknown)[0], "unknown field")
     if changes.get("quiet_hours") is not None:
@@ -123,7 +124,19 @@ def update_user(session: Session, actor: Actor | None, user_id: int, changes: Ma
         setattr(user, field, changes[field])
     if "role" in changes or "organisation_id" in changes:
         _change_role(session, user, changes)
+        if user.role != Role.CUSTOMER.value:
+            user.support_contact = False  # staff open tickets for anyone; only a customer is a support contact
+    if "support_contact" in changes:
+        user.support_contact = _support_contact(Role(user.role), changes["support_contact"])
     return user
+
+
+def _support_contact(role: Role, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidFieldError("support_contact", "must be true or false")
+    if value and role is not Role.CUSTOMER:
+        raise InvalidFieldError("support_contact", "only customers are support contacts of their organisation")
+    return value
 
 
 def _change_role(session: Session, user: User, changes: Mapping[str, Any]) -> None:
@@ -183,10 +196,16 @@ def create_user(
     role: Role,
     organisation_id: int | None = None,
     password: str | None = None,
+    support_contact: bool = False,
     now: datetime | None = None,
 ) -> User:
-    """A customer (of an organisation), an agent or an admin; the password is kept as an argon2 hash."""
+    """A customer (of an organisation), an agent or an admin; the password is kept as an argon2 hash.
+
+    `support_contact` marks a customer who may open tickets where the organisation's policy lets only its
+    support contacts do so.
+    """
     _require_admin(actor)
+    support_contact = _support_contact(role, support_contact)
     if role is Role.CUSTOMER and organisation_id is None:
         raise InvalidFieldError("organisation_id", "a customer belongs to an organisation")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
@@ -199,6 +218,7 @@ def create_user(
         role=role.value,
         organisation_id=organisation_id,
         password_hash=_hasher.hash(password) if password else None,
+        support_contact=support_contact,
         created_at=now or datetime.now(UTC),
     )
     session.add(user)

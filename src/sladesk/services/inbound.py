@@ -7,7 +7,9 @@ open one per message and acknowledge the message only once it committed. Each me
 - `opened`: a new ticket of the sender's organisation, from its subject and text;
 - `replied`: a public reply on the ticket the mail names (`[#id]` in the subject, or a desk Message-ID it
   answers), through `services.tickets.reply`, so the SLA clocks move as for a reply on the web;
-- `refused`: not from an active user of the desk; an unknown sender gets one polite reply a day at most;
+- `refused`: not from an active user of the desk (an unknown sender gets one polite reply a day at most), a
+  reply on a ticket closed under a policy that takes no updates on closed tickets, or a new ticket from someone
+  who is not a support contact where the policy asks for one (both answered with the policy's words);
 - `ignored`: sent by a machine (an auto-reply, a bounce, a list), by the desk itself, or holding nothing new;
 - `quarantined`: not a mail the desk can read, or one it could not act on; kept whole for an admin.
 """
@@ -35,11 +37,12 @@ from sladesk.policy.model import IntakeFieldSpec, StatusKind
 from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import add_attachment
 from sladesk.services.clocks import ticket_policy
+from sladesk.services.contacts import NotASupportContactError
 from sladesk.services.errors import InvalidFieldError, NotFoundError
 from sladesk.services.outbox import enqueue
 from sladesk.services.policies import pin_policy
 from sladesk.services.record import record_change
-from sladesk.services.tickets import Opening, get_ticket, prepare_opening, reply
+from sladesk.services.tickets import ClosedTicketError, Opening, closed_refusal, get_ticket, prepare_opening, reply
 from sladesk.store.tables import InboundMessage, Organisation, Ticket, User
 
 # An unknown address gets the polite reply at most once in this long, however often it writes.
@@ -171,6 +174,14 @@ def _act(
         # A use case that refuses the mail undoes its own writes here, and the mail goes to the quarantine.
         with session.begin_nested():
             _file(session, row, actor, message, now, mail_domain, attachments_dir)
+    except NotASupportContactError as error:
+        _answer_refusal(session, row, message, now, desk_addresses, mail_domain, str(error))
+    except ClosedTicketError as error:
+        text = (
+            f"{error.hint}\n\nYour message has not been added to ticket #{error.ticket_id}. To send it, open a "
+            f"follow-up request on our support portal at {error.portal_url} (it links to ticket #{error.ticket_id})."
+        )
+        _answer_refusal(session, row, message, now, desk_addresses, mail_domain, text, error.ticket_id)
     except SladeskError as error:
         _decide(row, Outcome.QUARANTINED, f"could not be filed: {error}")
 
@@ -192,6 +203,9 @@ def _file(
         if actor.is_staff:
             _decide(row, Outcome.REFUSED, f"ticket #{ticket.id} is closed; agents answer open tickets by mail")
             return
+        refusal = closed_refusal(session, ticket)
+        if refusal is not None:
+            raise refusal
         notes.append(f"ticket #{ticket.id} is closed: opened a follow-up")
         ticket_id = _open(session, actor, message, now, notes, follow_up_of=ticket.id)
         outcome = Outcome.OPENED
@@ -269,7 +283,8 @@ def _open(
         intake={key: value for key, value in stand_ins.items() if value is not None},
         follow_up_of=follow_up_of,
     )
-    ticket, event, policy = prepare_opening(session, actor, opening, organisation)
+    requester = session.get_one(User, actor.user_id)
+    ticket, event, policy = prepare_opening(session, actor, opening, organisation, requester=requester)
     ticket.intake = {key: value for key, value in ticket.intake.items() if key not in stand_ins}
     ticket.requested_severity_rank = None  # the mail suggested no severity
     return record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy).event.ticket_id
@@ -365,21 +380,47 @@ def _refuse_unknown_sender(
     _decide(row, Outcome.REFUSED, "not from a user of the desk; answered with the polite reply")
 
 
+def _answer_refusal(
+    session: Session,
+    row: InboundMessage,
+    message: ParsedMessage,
+    now: datetime,
+    desk_addresses: set[str],
+    mail_domain: str | None,
+    reason: str,
+    ticket_id: int | None = None,
+) -> None:
+    """Refuse a known user's mail the policy does not take, answering them with why (and what to do instead)."""
+    domain = mail_domain or next(iter(sorted(desk_addresses)), "sladesk.invalid").rpartition("@")[2]
+    text = f"Hello,\n\n{reason}\n\nThis reply was sent automatically.\n"
+    enqueue(session, "email", _answer(row, message, domain, text), idempotency_key=f"inbound-refusal-{row.id}", now=now)
+    row.answered = True
+    _decide(row, Outcome.REFUSED, reason.replace("\n\n", " "), ticket_id)
+
+
 def _polite_reply(row: InboundMessage, message: ParsedMessage, domain: str) -> dict[str, Any]:
+    return _answer(
+        row,
+        message,
+        domain,
+        "Hello,\n\n"
+        "Thank you for writing to us. This address takes support requests only from the registered "
+        "contacts of our customers, so your message has not been opened as a ticket.\n\n"
+        "If your organisation is a customer, please write again from the address of your account, or "
+        "ask your organisation's administrator to add you.\n\n"
+        "This reply was sent automatically, at most once a day.\n",
+    )
+
+
+def _answer(row: InboundMessage, message: ParsedMessage, domain: str, text: str) -> dict[str, Any]:
+    """The desk's automatic answer to a mail it did not take, threaded under it (RFC 3834)."""
     subject = message.subject or "your message"
     # Only a well-formed Message-ID threads the answer; a malformed one would make the mail unsendable.
     answers = message.message_id if message.message_id and _THREADABLE_ID.fullmatch(message.message_id) else None
     return {
         "to": [message.sender],
         "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
-        "text": (
-            "Hello,\n\n"
-            "Thank you for writing to us. This address takes support requests only from the registered "
-            "contacts of our customers, so your message has not been opened as a ticket.\n\n"
-            "If your organisation is a customer, please write again from the address of your account, or "
-            "ask your organisation's administrator to add you.\n\n"
-            "This reply was sent automatically, at most once a day.\n"
-        ),
+        "text": text,
         "message_id": f"<inbound-{row.id}-refused@{domain}>",
         "in_reply_to": answers,
         "references": [answers] if answers else [],

@@ -13,8 +13,11 @@ from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError, UnknownPolicyError
 from sladesk.policy import Policy
+from sladesk.policy.model import StatusKind
+from sladesk.routing import TicketFacts
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import ticket_policy
+from sladesk.services.contacts import check_may_open
 from sladesk.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -24,9 +27,11 @@ from sladesk.services.errors import (
 )
 from sladesk.services.policies import pin_policy
 from sladesk.services.record import record_change
+from sladesk.services.teams import routed_team_row, team_by_slug
 from sladesk.sla import Event
 from sladesk.sla.events import (
     AssignedEvent,
+    AttachmentEvent,
     BelievedResolvedEvent,
     CategoryEvent,
     CommsEvent,
@@ -37,10 +42,11 @@ from sladesk.sla.events import (
     ReplyEvent,
     SeverityEvent,
     StatusEvent,
+    TeamEvent,
     TierEvent,
     TriagedEvent,
 )
-from sladesk.store.tables import Comment, Organisation, SlaClock, Ticket, TicketEvent, User
+from sladesk.store.tables import Comment, Organisation, SlaClock, Team, Ticket, TicketEvent, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -96,7 +102,7 @@ def open_ticket(
         intake=intake,
         follow_up_of=follow_up_of,
     )
-    ticket, event, policy = prepare_opening(session, actor, opening, organisation)
+    ticket, event, policy = prepare_opening(session, actor, opening, organisation, requester=requester)
     recorded = record_change(session, ticket, event, actor_id=actor.user_id, prior=[], policy=policy)
     return Change(ticket, recorded.event, recorded.clocks)
 
@@ -117,13 +123,21 @@ class Opening:
 
 
 def prepare_opening(
-    session: Session, actor: Actor, opening: Opening, organisation: Organisation
+    session: Session, actor: Actor, opening: Opening, organisation: Organisation, *, requester: User | None = None
 ) -> tuple[Ticket, OpenedEvent, Policy]:
-    """Check an opening against its organisation's current policy: the new ticket row and its `opened` event."""
+    """Check an opening against its organisation's current policy: the new ticket row and its `opened` event.
+
+    With `requester` (the user the ticket is opened for), a policy that lets only support contacts open tickets
+    is enforced on them (an import, which gives none, records tickets that were opened elsewhere). The first
+    routing rule of the policy that matches the ticket's facts sends it to its team, created if the desk has
+    none by that id yet.
+    """
     try:
         policy = pin_policy(session, organisation.policy_id)
     except UnknownPolicyError as error:
         raise ConflictError(f"organisation {organisation.id}: {error}") from None
+    if requester is not None:
+        check_may_open(session, policy, organisation, requester, on_behalf=actor.user_id != requester.id)
     rank = _severity_rank(policy, opening.severity)
     _check_text("subject", opening.subject, 300)
     _check_text("description", opening.description, 100_000)
@@ -140,6 +154,13 @@ def prepare_opening(
         if earlier is None or not actor.may_see_organisation(earlier.organisation_id):
             raise InvalidFieldError("follow_up_of", f"no ticket {opening.follow_up_of}")
     at = opening.opened_at
+    facts = TicketFacts(
+        severity=(policy.severity(rank).code, str(rank)),
+        category=opening.category,
+        tier=tier,
+        intake=answers,
+    )
+    team = routed_team_row(session, policy, facts, at) if policy.spec.routing else None
     ticket = Ticket(
         organisation_id=organisation.id,
         requester_id=opening.requester_id,
@@ -151,6 +172,7 @@ def prepare_opening(
         intake=answers,
         outside_incident=False,
         follow_up_of_id=opening.follow_up_of,
+        team_id=team.id if team is not None else None,
         version=1,
         public_version=1,
         opened_at=at,
@@ -164,6 +186,7 @@ def prepare_opening(
         tier=tier,
         category=opening.category,
         follow_up_of=opening.follow_up_of,
+        team=team.slug if team is not None else None,
     )
     return ticket, event, policy
 
@@ -448,6 +471,37 @@ def assign(
     return change_ticket(session, actor, ticket_id, expected_version, now, change)
 
 
+def change_team(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    to: str | None,
+    reason: str | None = None,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Change:
+    """Staff move the ticket to another team's queue (by its slug), or out of every team with None."""
+    if not actor.is_staff:
+        raise ForbiddenError("only agents and admins move tickets between teams")
+    if reason is not None:
+        _check_text("reason", reason, 2000)
+
+    def change(ticket: Ticket, at: datetime) -> Event:
+        team: Team | None = None
+        if to is not None:
+            team = team_by_slug(session, to)
+            if team is None:
+                known = ", ".join(session.scalars(select(Team.slug).order_by(Team.slug))) or "none yet"
+                raise InvalidFieldError("team", f"no team {to!r} (teams: {known})")
+        if (team.id if team is not None else None) == ticket.team_id:
+            raise ConflictError(f"the ticket is already in team {to}" if to else "the ticket is in no team already")
+        ticket.team_id = team.id if team is not None else None
+        return TeamEvent(at=at, to=to, reason=reason.strip() if reason else None)
+
+    return change_ticket(session, actor, ticket_id, expected_version, now, change)
+
+
 def set_outside_incident(
     session: Session,
     actor: Actor,
@@ -589,8 +643,64 @@ def change_ticket(
         raise StaleVersionError(ticket_id, expected_version, current)
     at = max(_now(now), ticket.updated_at)
     event = change(ticket, at)
+    if _updates_conversation(event):
+        refusal = closed_refusal(session, ticket)
+        if refusal is not None:
+            raise refusal
     recorded = record_change(session, ticket, event, actor_id=actor.user_id)
     return Change(ticket, recorded.event, recorded.clocks)
+
+
+FOLLOW_UP_PORTAL = "/portal/new?follow_up_of={ticket_id}"
+FOLLOW_UP_API = "/api/v1/tickets"
+CLOSED_HINT = "This ticket is closed: open a new ticket for any update."
+
+
+class ClosedTicketError(ConflictError):
+    """A reply on a ticket that is closed under a policy that refuses updates on closed tickets.
+
+    The message is the policy's hint and where to open the follow-up ticket that takes the update instead;
+    `follow_up` holds the same links for a client to follow.
+    """
+
+    def __init__(self, ticket_id: int, hint: str) -> None:
+        self.ticket_id = ticket_id
+        self.hint = hint
+        self.portal_url = FOLLOW_UP_PORTAL.format(ticket_id=ticket_id)
+        super().__init__(
+            f"{hint} Open a follow-up ticket: {self.portal_url} on the portal, or POST {FOLLOW_UP_API} "
+            f'with "follow_up_of": {ticket_id}.'
+        )
+
+    @property
+    def follow_up(self) -> dict[str, object]:
+        """Where the follow-up ticket is opened: the portal's form, and the API's request."""
+        return {
+            "portal": self.portal_url,
+            "api": {"method": "POST", "path": FOLLOW_UP_API, "body": {"follow_up_of": self.ticket_id}},
+        }
+
+
+def closed_refusal(session: Session, ticket: Ticket) -> ClosedTicketError | None:
+    """The refusal of an update on `ticket`, if it is closed under a policy whose closed tickets take none."""
+    policy = ticket_policy(session, ticket)
+    if policy.spec.closed.updates != "refused":
+        return None
+    try:
+        closed = policy.status(ticket.status).kind is StatusKind.CLOSED
+    except SladeskError:  # a status the policy version no longer knows is not one of its closed ones
+        closed = False
+    if not closed:
+        return None
+    hint = (policy.spec.closed.hint or policy.spec.reopen.otherwise or CLOSED_HINT).strip()
+    return ClosedTicketError(ticket.id, " ".join(hint.split()))
+
+
+def _updates_conversation(event: Event) -> bool:
+    """Whether the event adds to the conversation the customer sees: a public reply or a public file."""
+    if isinstance(event, ReplyEvent):
+        return event.public_reply
+    return isinstance(event, AttachmentEvent) and event.public_file
 
 
 def visible_version(ticket: Ticket, actor: Actor) -> int:

@@ -98,6 +98,7 @@ def add_user(
             role=body.role,
             organisation_id=body.organisation_id,
             password=body.password,
+            support_contact=body.support_contact,
             now=request.app.state.clock(),
         )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
@@ -143,7 +144,8 @@ def read_user(user_id: int, actor: CurrentActor, sessions: Sessions) -> UserOut:
 def change_user(
     user_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: UserUpdate, actor: CurrentActor, sessions: Sessions
 ) -> UserOut:
-    """Rename a user or deactivate one (admins): its history stays, its tokens stop working.
+    """Rename a user or deactivate one (admins): its history stays, its tokens stop working; mark a customer
+    as a support contact of its organisation (`support_contact`).
 
     Users may set their own `timezone` and `quiet_hours` (notification emails wait until quiet hours end).
     """
