@@ -14,7 +14,7 @@ from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_
 from sladesk.sla.events import parse_events, parse_instant, parse_ticket
 from sladesk.sla.replay import ReplayReport, replay
 
-_INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at")
+_INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at", "earlier_breach_due")
 _VALUE_KEYS = (
     "state",
     "counted_seconds",
@@ -187,7 +187,11 @@ def _compare(expect: Any, actual: Mapping[str, Any]) -> list[Mismatch]:
         for field, wanted in fields.items():
             if field not in _INSTANT_KEYS and field not in _VALUE_KEYS:
                 raise InputError(f"`expect.{metric_id}` has unknown field {field!r}")
-            got = actual[metric_id][field]
+            got = (
+                (actual[metric_id].get("earlier_breach") or {}).get("due")
+                if field == "earlier_breach_due"
+                else actual[metric_id][field]
+            )
             if not _same(field, wanted, got):
                 mismatches.append(Mismatch(metric_id, field, wanted, got))
     return mismatches
