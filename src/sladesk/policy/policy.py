@@ -61,7 +61,7 @@ class ClockRule:
     goal: timedelta | None
     due_words: str | None
     goal_words: str | None
-    releases: int | None = None  # due at the Nth release after the clock starts, counted on `elapsed`
+    releases: int | None = None  # due (or, informational, aimed at) the Nth release after the clock starts
     opening_calendar: Calendar | None = None  # elapsed time counts from the start if open there, else its next opening
     informational: bool = False  # the seed's aim is tracked as the goal; nothing is ever due
     case: str | None = None  # in words, the facts that chose this target over the severity's own one
@@ -206,9 +206,7 @@ class Policy:
         due = target.due if target else None
         goal = target.goal if target else None
         informational = bool(target and target.informational)
-        if informational:
-            due, goal = None, due or goal
-        releases = target.releases if target and not informational else None
+        releases = target.releases if target else None
         opening = calendar if target and target.counting == "elapsed_when_open" else None
         counting_id = ELAPSED if releases is not None or opening is not None else calendar_id
         counting = self.calendar(counting_id)
@@ -218,6 +216,10 @@ class Policy:
         elif opening is not None and due is not None:
             name = opening.name or calendar_id
             due_words = f"{due} of elapsed time if opened within {name}, else {due} after its next opening"
+        goal_words = _words(goal, counting)
+        if informational:  # the aim is tracked as the goal; nothing falls due
+            due, goal = None, due or goal
+            goal_words, due_words = due_words or goal_words, None
         return ClockRule(
             metric_id=metric_id,
             metric=metric,
@@ -227,7 +229,7 @@ class Policy:
             due=due.on(counting) if due else None,
             goal=goal.on(counting) if goal else None,
             due_words=due_words,
-            goal_words=_words(goal, counting),
+            goal_words=goal_words,
             releases=releases,
             opening_calendar=opening,
             informational=informational,

@@ -246,10 +246,11 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
     counted = sum((calendar.between(a, b) for a, b in segments), timedelta())
     paused_since = pauses[-1].start if stopped_at is None and pauses and pauses[-1].end is None else None
     tail_from = None if paused_since is not None else max(end, count_from)
-    due_span = rule.due
+    due_span, goal_span = rule.due, rule.goal
     if rule.releases is not None:
         releases = policy.releases_after(cycle_start, rule.releases)
-        due_span = releases[-1] - count_from if len(releases) == rule.releases else None
+        release_span = releases[-1] - count_from if len(releases) == rule.releases else None
+        due_span, goal_span = (None, release_span) if rule.informational else (release_span, rule.goal)
 
     def reached(target: timedelta | None) -> datetime | None:
         return _instant_reaching(target, calendar, count_from, segments, tail_from)
@@ -259,13 +260,13 @@ def _metric_report(rule: ClockRule, history: History, done: dict[str, MetricRepo
         metric_id=rule.metric_id,
         calendar_id=rule.calendar_id,
         target_seconds=_seconds(due_span),
-        goal_seconds=_seconds(rule.goal),
+        goal_seconds=_seconds(goal_span),
         started_at=cycle_start,
         stopped_at=stopped_at,
         stop_reason=stop_reason,
         stop_cancels=_stopped_by_finishing(rule, history, stopped_at),
         due=reached(due_span),
-        goal=reached(rule.goal),
+        goal=reached(goal_span),
         warning_at=reached(due_span * fraction) if due_span is not None and fraction else None,
         counted=counted,
         counting_from=None if stopped_at is not None or paused_since is not None else max(now, count_from),
