@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -249,14 +250,31 @@ class Policy:
             return tier.targets.get(metric_id), f"tier {tier.name}"
         return own, None
 
-    def matches(self, when: ConditionSpec, situation: Situation, severity: SeveritySpec) -> bool:
-        """Whether the ticket's facts meet every condition listed (intake answers are not facts of the clocks)."""
+    def matches(
+        self,
+        when: ConditionSpec,
+        situation: Situation,
+        severity: SeveritySpec,
+        intake: Mapping[str, object] | None = None,
+    ) -> bool:
+        """Whether the ticket's facts meet every condition listed (intake answers only where given)."""
+        answers = intake or {}
         return (
             (not when.category or situation.category in when.category)
             and (not when.tier or situation.tier in when.tier)
             and (not when.path or situation.path in when.path)
             and (not when.severity or severity.code.lower() in {code.lower() for code in when.severity})
+            and all(str(answers.get(field_id)) in values for field_id, values in when.intake.items())
         )
+
+    def route(
+        self, severity: SeveritySpec, situation: Situation, intake: Mapping[str, object] | None = None
+    ) -> str | None:
+        """The team a new ticket goes to: the first routing rule its facts match, else none."""
+        for rule in self.spec.routing:
+            if self.matches(rule.when, situation, severity, intake):
+                return rule.team
+        return None
 
     # releases
 

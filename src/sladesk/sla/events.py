@@ -380,6 +380,7 @@ class TicketFacts:
     severity: int | str
     tier: str | None = None
     category: str | None = None
+    intake: Mapping[str, Any] | None = None  # the answers routing rules may look at
 
 
 @dataclass(frozen=True)
@@ -459,17 +460,20 @@ def parse_events(raw: Any) -> tuple[Event, ...]:
 def parse_ticket(raw: Any) -> TicketFacts:
     if not isinstance(raw, Mapping):
         raise InputError("`ticket` must be an object with at least `severity`")
-    unknown = set(raw) - {"severity", "tier", "category"}
+    unknown = set(raw) - {"severity", "tier", "category", "intake"}
     if unknown:
         raise InputError(f"unknown field(s) in `ticket`: {', '.join(sorted(unknown))}")
     severity = raw.get("severity")
     if severity is None or isinstance(severity, bool) or not isinstance(severity, int | str):
         raise InputError(f"`ticket.severity` must be a rank or a code, got {severity!r}")
-    tier, category = raw.get("tier"), raw.get("category")
+    tier, category, intake = raw.get("tier"), raw.get("category"), raw.get("intake")
+    if intake is not None and not isinstance(intake, Mapping):
+        raise InputError(f"`ticket.intake` must map intake field ids to answers, got {intake!r}")
     return TicketFacts(
         severity=severity,
         tier=str(tier) if tier is not None else None,
         category=str(category) if category is not None else None,
+        intake=dict(intake) if intake is not None else None,
     )
 
 

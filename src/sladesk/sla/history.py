@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sladesk.errors import InputError, SladeskError
-from sladesk.policy import Policy, SeveritySpec
+from sladesk.policy import Policy, SeveritySpec, StatusKind
+from sladesk.policy.policy import Situation
 from sladesk.sla.events import (
+    AttachmentEvent,
     BelievedResolvedEvent,
     CategoryEvent,
     CommsEvent,
@@ -19,6 +21,7 @@ from sladesk.sla.events import (
     ReplyEvent,
     SeverityEvent,
     StatusEvent,
+    TeamEvent,
     TicketFacts,
     TierEvent,
     TriagedEvent,
@@ -61,6 +64,7 @@ class History:
     path: str | None = None  # the resolution path staff marked, as it is at `now`
     awaiting_triage: bool = False  # support assigns severity and has not confirmed one yet
     requested_severity: SeveritySpec | None = None  # what the customer asked for, when triage applies
+    team: str | None = None  # the team whose queue holds the ticket: routed at opening, or as changed
 
     @property
     def severity(self) -> SeveritySpec:
@@ -85,6 +89,13 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     tier_changes: list[tuple[datetime, str | None]] = []
     category_changes: list[tuple[datetime, str | None]] = []
     path_changes: list[tuple[datetime, str | None]] = []
+    team_changes: list[tuple[datetime, str | None]] = []
+    opened = events[0]
+    assert isinstance(opened, OpenedEvent)
+    routed = opened.team
+    if routed is None:
+        facts = Situation(ticket.category, ticket.tier, None)
+        routed = policy.route(initial_severity, facts, ticket.intake)
     confirmed: list[datetime] = []
     opened_at = events[0].at
     if now < opened_at:
@@ -116,6 +127,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         previous = event.at
         if index > 0 and isinstance(event, OpenedEvent):
             raise InputError("a ticket is opened only once (`opened` must be the first event only)", index)
+        if isinstance(event, ReplyEvent | AttachmentEvent) and event.public and refuses_updates(policy, status):
+            raise InputError(closed_refusal(policy), index)
         if isinstance(event, StatusEvent):
             target = event.to
             _named(policy.status, target, index)
@@ -138,6 +151,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
             reason = event.reason or "severity confirmed in triage"
             changes.append(SeverityChange(event.at, _severity(policy, event.severity, index), reason, event.by))
             confirmed.append(event.at)
+        elif isinstance(event, TeamEvent):
+            team_changes.append((event.at, event.to))
         elif isinstance(event, PathEvent):
             path_changes.append((event.at, _check_path(policy, event.to, index)))
         elif isinstance(event, TierEvent):
@@ -162,6 +177,7 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     tiers = [tier for at, tier in tier_changes if at <= now]
     categories = [category for at, category in category_changes if at <= now]
     paths = [path for at, path in path_changes if at <= now]
+    teams = [team for at, team in team_changes if at <= now]
     answered = [at for at in customer_replies if at <= now]
     marked = [(at, flag) for at, flag in markers if at <= now]
     marker_at = marked[-1][0] if marked and marked[-1][1] else None
@@ -181,9 +197,21 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
         believed_resolved_at=marker_at,
         comms_updates=tuple((channel, at) for channel, at in comms if at <= now),
         path=paths[-1] if paths else None,
+        team=teams[-1] if teams else routed,
         awaiting_triage=triage and not any(at <= now for at in confirmed),
         requested_severity=requested if triage else None,
     )
+
+
+def refuses_updates(policy: Policy, status: str) -> bool:
+    """Whether a public reply or attachment is refused in `status`: a closed kind, under `closed: refused`."""
+    return policy.spec.closed.updates == "refused" and policy.status(status).kind is StatusKind.CLOSED
+
+
+def closed_refusal(policy: Policy) -> str:
+    """What a refused update on a closed ticket is told: the policy's hint, or a plain one."""
+    hint = policy.spec.closed.hint or "open a new ticket for any update, as a follow-up of this one"
+    return f"the ticket is closed and takes no update: {hint}"
 
 
 def provisional_severity(policy: Policy, requested: SeveritySpec) -> SeveritySpec:

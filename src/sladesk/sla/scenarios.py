@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Any
 from sladesk.errors import InputError, PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, load_policy, read_yaml
 from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_document
-from sladesk.sla.events import parse_events, parse_instant, parse_ticket
+from sladesk.sla.events import Event, parse_events, parse_instant, parse_ticket
 from sladesk.sla.replay import ReplayReport, replay
 
 _INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at", "earlier_breach_due")
@@ -25,8 +25,8 @@ _VALUE_KEYS = (
     "calendar",
     "goal_met",
 )
-_TICKET_KEYS = ("severity", "status", "awaiting_triage", "path", "category", "tier")
-_TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect", "expect_ticket"}
+_TICKET_KEYS = ("severity", "status", "awaiting_triage", "path", "category", "tier", "team")
+_TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect", "expect_ticket", "expect_error"}
 TESTS_SUFFIX = ".tests.yaml"
 
 
@@ -166,6 +166,9 @@ def _run_one(policy: Policy, test: Any, index: int, document: Any, file_name: st
             raise InputError(f"unknown field(s) in scenario: {', '.join(sorted(unknown))}")
         events = parse_events(test.get("events"))
         now = parse_instant(test["now"], "`now`") if test.get("now") is not None else events[-1].at
+        refused = test.get("expect_error")
+        if refused is not None:
+            return _expect_refusal(policy, test, events, now, str(refused), (name, file_name, where.line))
         report = replay(policy, parse_ticket(test.get("ticket")), events, now)
         actual = report.to_json()["metrics"]
         mismatches = _compare(test.get("expect") or {}, actual)
@@ -173,6 +176,25 @@ def _run_one(policy: Policy, test: Any, index: int, document: Any, file_name: st
     except SladeskError as error:
         return ScenarioResult(name, file_name, where.line, (), str(error))
     return ScenarioResult(name, file_name, where.line, tuple(mismatches))
+
+
+def _expect_refusal(
+    policy: Policy,
+    test: Mapping[str, Any],
+    events: Sequence[Event],
+    now: datetime,
+    wanted: str,
+    where: tuple[str, str, int | None],
+) -> ScenarioResult:
+    """A scenario whose history the policy must refuse, with a message containing `wanted`."""
+    name, file_name, line = where
+    try:
+        replay(policy, parse_ticket(test.get("ticket")), events, now)
+    except InputError as error:
+        if wanted.lower() in str(error).lower():
+            return ScenarioResult(name, file_name, line, ())
+        return ScenarioResult(name, file_name, line, (Mismatch("history", "error", wanted, str(error)),))
+    return ScenarioResult(name, file_name, line, (Mismatch("history", "error", wanted, "accepted"),))
 
 
 def _compare(expect: Any, actual: Mapping[str, Any]) -> list[Mismatch]:
@@ -209,6 +231,7 @@ def _compare_ticket(expect: Any, report: ReplayReport) -> list[Mismatch]:
         "path": history.path,
         "category": history.category,
         "tier": history.tier,
+        "team": history.team,
     }
     mismatches = []
     for field, wanted in expect.items():
