@@ -19,9 +19,10 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import list_attachments
 from sladesk.services.errors import ForbiddenError, NotFoundError
 from sladesk.services.policies import current_policy, policy_at
+from sladesk.services.tickets import closed_refusal
 from sladesk.services.views import ClockView, CommentView, TicketFilters, TicketView, conversation, ticket_page
 from sladesk.services.views import ticket_view as read_ticket_view
-from sladesk.store.tables import Organisation, User
+from sladesk.store.tables import Organisation, Ticket, User
 
 FIRST_RESPONSE = "first_response"
 
@@ -110,6 +111,8 @@ class RequestPage:
     messages: tuple[Message, ...]
     files: tuple[FileView, ...]
     no_reopen: str | None  # closed for good: the policy's word on what to do instead (open a new request)
+    closed_hint: str | None = None  # closed under a policy that takes no updates on closed tickets: its hint
+    awaiting_triage: bool = False  # support has not confirmed the severity yet
 
 
 def organisation_policy(session: Session, actor: Actor) -> Policy:
@@ -170,6 +173,8 @@ def request_page(session: Session, actor: Actor, ticket_id: int, now: datetime) 
         status_name, status_description, closed_for_good = view.status, None, False
     fields = {f.id: f for f in policy.spec.intake}
     categories = {c.id: c.name for c in policy.spec.categories}
+    row = session.get_one(Ticket, ticket_id)
+    refusal = closed_refusal(session, row)
     return RequestPage(
         ticket=view,
         status_name=status_name,
@@ -208,6 +213,8 @@ def request_page(session: Session, actor: Actor, ticket_id: int, now: datetime) 
             for row in attachments
         ),
         no_reopen=(policy.spec.reopen.otherwise or "This request is closed.") if closed_for_good else None,
+        closed_hint=refusal.hint if refusal is not None else None,
+        awaiting_triage=bool(row.awaiting_triage),
     )
 
 
