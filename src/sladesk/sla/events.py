@@ -37,6 +37,7 @@ class OpenedEvent(_Event):
     category: str | None = None
     follow_up_of: int | None = None
     team: str | None = None  # the team a routing rule of the policy sent it to
+    support_contact: bool | None = None  # whether the customer who opened it is a named support contact
 
     def describe(self) -> str:
         facts = [f"severity {self.severity}"] if self.severity is not None else []
@@ -356,7 +357,7 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 # the event types a `sladesk sla replay` input may hold, and the fields each may carry there
 _REPLAY_FIELDS: dict[str, set[str]] = {
-    "opened": {"by"},
+    "opened": {"by", "support_contact"},
     "reply": {"by", "public"},
     "status": {"to", "by"},
     "severity": {"to", "by", "reason"},
@@ -435,6 +436,10 @@ def parse_event(raw: Any, index: int) -> Event:
         raise InputError(f"`set` must be true or false, got {flag!r}", index)
     reason = raw.get("reason")
     fields: dict[str, Any] = {"at": at, "type": kind, "by": str(by) if by is not None else None}
+    if kind == "opened" and "support_contact" in raw:
+        if not isinstance(raw["support_contact"], bool):
+            raise InputError(f"`support_contact` must be true or false, got {raw['support_contact']!r}", index)
+        fields["support_contact"] = raw["support_contact"]
     if kind == "reply":
         fields["public"] = public
     elif kind == "status":

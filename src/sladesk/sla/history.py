@@ -92,6 +92,8 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
     team_changes: list[tuple[datetime, str | None]] = []
     opened = events[0]
     assert isinstance(opened, OpenedEvent)
+    if opened.by == "customer" and opened.support_contact is False and policy.spec.opening.requires_support_contact:
+        raise InputError(support_contact_refusal(policy), 0)
     routed = opened.team
     if routed is None:
         facts = Situation(ticket.category, ticket.tier, None)
@@ -206,6 +208,12 @@ def build_history(policy: Policy, ticket: TicketFacts, events: Sequence[Event], 
 def refuses_updates(policy: Policy, status: str) -> bool:
     """Whether a public reply or attachment is refused in `status`: a closed kind, under `closed: refused`."""
     return policy.spec.closed.updates == "refused" and policy.status(status).kind is StatusKind.CLOSED
+
+
+def support_contact_refusal(policy: Policy) -> str:
+    """What a customer who is not a named support contact is told when the policy asks for one."""
+    hint = policy.spec.opening.hint or "ask one of your organisation's support contacts to open it"
+    return f"only your organisation's support contacts open tickets: {hint}"
 
 
 def closed_refusal(policy: Policy) -> str:
