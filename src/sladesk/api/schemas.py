@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from sladesk.services.views import ClockView, TicketView
+from sladesk.services.worklog import MAX_MINUTES, TimeLogLine
 
 
 def _in_utc(instant: datetime) -> datetime:
@@ -92,7 +93,15 @@ class TicketChange(Body):
     severity_reason: str | None = Field(default=None, max_length=2000, description="Why the severity changes")
     tier: str | None = Field(default=None, description="The ticket's own tier (with `reason`); null clears it")
     category: Category | None = Field(default=None, description="The ticket's category (with `reason`); null clears it")
-    reason: str | None = Field(default=None, max_length=2000, description="Why the tier or category changes")
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Why the tier, category or resolution path changes"
+    )
+    path: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The resolution path (one of the policy's `paths`, e.g. release or hotfix; with `reason`);"
+        " null clears it",
+    )
     assignee_id: RowId | None = None
     outside_incident: str | None = Field(
         default=None, max_length=2000, description="The reason; empty string clears it"
@@ -102,6 +111,54 @@ class TicketChange(Body):
         description="Support believes the issue is resolved (true) or takes that back (false); `reason` optional."
         " A policy's auto-close may wait for it",
     )
+
+
+class TriageRequest(Body):
+    """Support confirms the severity of a ticket awaiting triage."""
+
+    severity: Severity = Field(description="A rank (1 is most severe) or the policy's code, e.g. P2")
+    reason: str | None = Field(default=None, max_length=2000, description="Why this severity (optional)")
+
+
+class PinRequest(Body):
+    """A staff pin: the ticket goes above its computed place in the queue until `until`."""
+
+    until: datetime = Field(description="When the pin stops counting: in the future, at most 30 days ahead")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the ticket deviates from the order")
+
+
+Work = Literal["customer", "internal"]
+
+
+class TimeLogCreate(Body):
+    """Time an agent spent: customer work on a ticket, or internal work on none."""
+
+    minutes: int = Field(ge=1, le=MAX_MINUTES)
+    work: Work
+    ticket_id: RowId | None = Field(default=None, description="The ticket worked on; customer work only")
+    note: str | None = Field(default=None, max_length=2000)
+    worked_on: date | None = Field(default=None, description="The day worked (default: today in UTC)")
+
+
+class TimeLogOut(BaseModel):
+    id: int
+    user_id: int
+    user_name: str
+    ticket_id: int | None
+    work: str
+    minutes: int
+    note: str | None
+    worked_on: date
+    logged_at: Instant
+
+    @classmethod
+    def of(cls, line: TimeLogLine) -> TimeLogOut:
+        return cls.model_validate(line, from_attributes=True)
+
+
+class TimeLogPage(BaseModel):
+    items: list[TimeLogOut]
+    next_cursor: str | None
 
 
 class CommsUpdate(Body):
@@ -187,6 +244,11 @@ class TicketOut(BaseModel):
     updated_at: Instant
     next_due_at: Instant | None
     sla: dict[str, ClockOut]
+    awaiting_triage: bool = Field(description="support has not confirmed the severity yet (POST .../triage)")
+    path: str | None = Field(description="the resolution path staff marked, e.g. release or hotfix")
+    team: str | None = Field(description="the slug of the team whose queue holds the ticket (staff only)")
+    pinned_until: Instant | None = Field(description="a staff pin in force now: until when (staff only)")
+    pin_reason: str | None = Field(description="why the ticket is pinned (staff only)")
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:
@@ -213,6 +275,11 @@ class TicketOut(BaseModel):
             updated_at=view.updated_at,
             next_due_at=view.next_due_at,
             sla={clock.metric: ClockOut.of(clock) for clock in view.clocks},
+            awaiting_triage=view.awaiting_triage,
+            path=view.path,
+            team=view.team,
+            pinned_until=view.pinned_until,
+            pin_reason=view.pin_reason,
         )
 
 
@@ -253,6 +320,11 @@ class QueueItemOut(BaseModel):
         "met, cancelled, or none when no clock has a target"
     )
     reason: str
+    team: str | None = Field(default=None, description="the slug of the team whose queue holds the ticket")
+    awaiting_triage: bool = Field(default=False, description="support has not confirmed the severity yet")
+    pinned_until: Instant | None = Field(default=None, description="a staff pin in force now: until when")
+    pin_reason: str | None = Field(default=None, description="why the ticket is pinned")
+    pinned_by: str | None = Field(default=None, description="who pinned it, by name")
 
 
 class PolicyVersionOut(BaseModel):

@@ -7,7 +7,7 @@ Reads only, except saved views (each agent's own rows): the queue keeps the one 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -30,6 +30,7 @@ from sladesk.services.views import (
     history,
     queue_entry,
     queue_order,
+    team_filter,
     ticket_view,
 )
 from sladesk.sla import ClockInstants, MetricState, read_clock
@@ -38,7 +39,7 @@ from sladesk.sla.explain import explain_metric
 from sladesk.sla.history import History
 from sladesk.sla.queue import QueueEntry, explain_order
 from sladesk.sla.timers import comms_due
-from sladesk.store.tables import Attachment, Organisation, SavedView, SlaClock, Ticket, TicketEvent, User
+from sladesk.store.tables import Attachment, Organisation, SavedView, SlaClock, Team, Ticket, TicketEvent, TimeLog, User
 
 Assignee = Literal["me", "unassigned"]
 StateFilter = Literal["breached", "warning"]
@@ -53,10 +54,14 @@ class QueueFilters:
     organisation_id: int | None = None
     assignee: Assignee | None = None
     state: StateFilter | None = None
+    team: str | None = None  # a team's slug, or `mine`: the teams the agent belongs to
 
     @classmethod
     def of(cls, values: Mapping[str, str]) -> QueueFilters:
         """Filters from a query string or a saved view; an empty value means no filter."""
+        team = (values.get("team") or "").strip() or None
+        if team is not None and (len(team) > 64 or not team.isascii() or not team.isprintable()):
+            raise InvalidFieldError("team", "choose a team")
         severity = _whole_number(values, "severity")
         organisation_id = _whole_number(values, "organisation")
         assignee = values.get("assignee") or None
@@ -65,7 +70,9 @@ class QueueFilters:
         state = values.get("state") or None
         if state not in (None, "breached", "warning"):
             raise InvalidFieldError("state", "choose breached or warning")
-        return cls(severity, organisation_id, cast("Assignee | None", assignee), cast("StateFilter | None", state))
+        return cls(
+            severity, organisation_id, cast("Assignee | None", assignee), cast("StateFilter | None", state), team
+        )
 
     def query(self) -> dict[str, str]:
         """The filters as query parameters (only those set), as a saved view keeps them."""
@@ -74,6 +81,7 @@ class QueueFilters:
             "organisation": str(self.organisation_id) if self.organisation_id is not None else "",
             "assignee": self.assignee or "",
             "state": self.state or "",
+            "team": self.team or "",
         }
         return {name: value for name, value in values.items() if value}
 
@@ -109,6 +117,11 @@ class ConsoleRow:
     warning: bool  # the most urgent clock is running past its warning instant (a paused one reads paused)
     excused: str | None  # the most urgent clock is breached, excused by an outside incident
     reason: str  # why it stands where it does
+    team: str | None = None  # the name of the team whose queue holds it
+    awaiting_triage: bool = False  # support has not confirmed the severity yet
+    pinned_until: datetime | None = None  # a staff pin in force at `now`
+    pin_reason: str | None = None
+    pinned_by: str | None = None
 
     @property
     def mark(self) -> str:
@@ -123,7 +136,9 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
     if not actor.is_staff:
         raise ForbiddenError("the work queue is for agents and admins")
     joined = select(Ticket, Organisation.name).join(Organisation, Organisation.id == Ticket.organisation_id)
-    query = queue_order(cast("Select[Any]", joined))
+    query = queue_order(cast("Select[Any]", joined), now)
+    if filters.team is not None:
+        query = query.where(team_filter(session, actor, filters.team))
     if filters.severity is not None:
         query = query.where(Ticket.severity_rank == filters.severity)
     if filters.organisation_id is not None:
@@ -140,20 +155,24 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
     tickets = [ticket for ticket, _ in rows]
     organisations = {ticket.id: name for ticket, name in rows}
     clocks = _clocks_of(session, [ticket.id for ticket in tickets])
-    assignees = _names(session, {t.assignee_id for t in tickets if t.assignee_id is not None})
+    people = {t.assignee_id for t in tickets if t.assignee_id is not None}
+    people |= {t.pinned_by_id for t in tickets if t.pinned_by_id is not None}
+    assignees = _names(session, people)
+    teams = _team_names(session, {t.team_id for t in tickets if t.team_id is not None})
     entries: list[QueueEntry] = []
     readings: dict[int, list[ClockView]] = {}
     for ticket in tickets:
         policy = ticket_policy(session, ticket)
-        entries.append(queue_entry(ticket, policy))
+        entries.append(queue_entry(ticket, policy, assignees.get(ticket.pinned_by_id or 0)))
         readings[ticket.id] = [
             ClockView(instants, read_clock(instants, policy.calendar(instants.calendar_id), now))
             for instants in clocks.get(ticket.id, [])
         ]
     by_id = {ticket.id: ticket for ticket in tickets}
     result = []
-    for position in explain_order(entries)[:limit]:
+    for position in explain_order(entries, now)[:limit]:
         ticket = by_id[int(position.entry.ticket_id)]
+        pinned = position.entry.pin_in_force(now)
         urgent = most_urgent(readings[ticket.id])
         policy = ticket_policy(session, ticket)
         result.append(
@@ -172,6 +191,11 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
                 warning=bool(urgent and mark_of(urgent) == "warning"),
                 excused=urgent.reading.excused if urgent else None,
                 reason=position.reason,
+                team=teams.get(ticket.team_id) if ticket.team_id is not None else None,
+                awaiting_triage=ticket.awaiting_triage,
+                pinned_until=ticket.pinned_until if pinned else None,
+                pin_reason=ticket.pin_reason if pinned else None,
+                pinned_by=position.entry.pinned_by if pinned else None,
             )
         )
     return result
@@ -222,6 +246,17 @@ def _clocks_of(session: Session, ticket_ids: list[int]) -> dict[int, list[ClockI
         for row in session.scalars(select(SlaClock).where(SlaClock.ticket_id.in_(ticket_ids))):
             grouped.setdefault(row.ticket_id, []).append(instants_of(row))
     return grouped
+
+
+def _team_names(session: Session, team_ids: set[int]) -> dict[int, str]:
+    if not team_ids:
+        return {}
+    return {team_id: name for team_id, name in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))}
+
+
+def team_choices(session: Session) -> list[Choice]:
+    """Every team, by name, for the queue's team filter (its value is the team's slug)."""
+    return [Choice(slug, name) for slug, name in session.execute(select(Team.slug, Team.name).order_by(Team.name))]
 
 
 def _names(session: Session, user_ids: set[int]) -> dict[int, str]:
@@ -353,6 +388,9 @@ class ConsoleTicket:
     believed_resolved: bool
     merged_into: int | None
     comms: list[CommsLine]  # empty when the severity requires none (or the ticket is finished)
+    paths: list[Choice] = field(default_factory=list)  # the policy's resolution paths (none: it defines none)
+    team: str | None = None  # the name of the team whose queue holds it
+    logged_minutes: int = 0  # the time agents logged on the ticket, all of them together
 
 
 def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime) -> ConsoleTicket:
@@ -407,6 +445,12 @@ def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime
         believed_resolved=report.history.believed_resolved_at is not None,
         merged_into=ticket.merged_into_id,
         comms=comms_checklist(policy, report.history, events, now),
+        paths=[Choice(p.id, p.name) for p in policy.spec.paths],
+        team=session.get_one(Team, ticket.team_id).name if ticket.team_id is not None else None,
+        logged_minutes=session.scalar(
+            select(func.coalesce(func.sum(TimeLog.minutes), 0)).where(TimeLog.ticket_id == ticket_id)
+        )
+        or 0,
     )
 
 

@@ -13,18 +13,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
 from sladesk.services.actors import Actor
 from sladesk.services.clocks import instants_of
-from sladesk.services.errors import ForbiddenError
+from sladesk.services.errors import ForbiddenError, InvalidFieldError
 from sladesk.services.policies import policy_at
 from sladesk.services.tickets import Change, get_ticket, visible_version
 from sladesk.sla import ClockInstants, ClockReading, MetricState, event_of, read_clock
 from sladesk.sla.queue import QueueEntry, QueuePosition, explain_order
-from sladesk.store.tables import Comment, SlaClock, Ticket, TicketEvent, User
+from sladesk.store.tables import Comment, SlaClock, Team, TeamMember, Ticket, TicketEvent, User
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ class TicketView:
     updated_at: datetime  # the last change the reader can see
     next_due_at: datetime | None
     clocks: tuple[ClockView, ...]
+    awaiting_triage: bool = False  # support has not confirmed the severity yet (a policy where support assigns it)
+    path: str | None = None  # the resolution path staff marked (`release`, `hotfix`)
+    team: str | None = None  # the slug of the team whose queue holds it (staff only)
+    pinned_until: datetime | None = None  # a staff pin in force at `now` (staff only)
+    pin_reason: str | None = None
+    pinned_by: str | None = None  # the pin's author, by name
 
     @property
     def breached(self) -> bool:
@@ -116,6 +122,11 @@ class QueueItem:
     next_due_at: datetime | None
     sla_state: MetricState  # the most urgent state among the ticket's clocks at `now` (none: no clock has a target)
     reason: str
+    team: str | None = None  # the slug of the team whose queue holds it
+    awaiting_triage: bool = False
+    pinned_until: datetime | None = None  # a pin in force at `now`
+    pin_reason: str | None = None
+    pinned_by: str | None = None
 
 
 def breached_at(now: datetime) -> ColumnElement[bool]:
@@ -127,9 +138,23 @@ def breached_at(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def queue_order(query: Select[Any]) -> Select[Any]:
-    """The one total order of work (severity, tier, next due, opened, id), on `ix_tickets_queue_order`."""
-    return query.where(Ticket.is_open.is_(True)).order_by(
+def pin_in_force(now: datetime) -> ColumnElement[bool]:
+    """SQL: the ticket has a staff pin still in force at `now`."""
+    return and_(Ticket.pinned_at.is_not(None), Ticket.pinned_until.is_not(None), Ticket.pinned_until > now)
+
+
+def queue_order(query: Select[Any], now: datetime | None = None) -> Select[Any]:
+    """The one total order of work, as `sla.queue.order_queue` sorts it: tickets pinned at `now` first (the
+    earliest pinned, then id), then severity, tier, next due, opened, id. Without `now`, no pin counts."""
+    query = query.where(Ticket.is_open.is_(True))
+    if now is not None:
+        pinned = pin_in_force(now)
+        query = query.order_by(
+            case((pinned, 0), else_=1),
+            case((pinned, Ticket.pinned_at), else_=None),
+            case((pinned, Ticket.id), else_=None),
+        )
+    return query.order_by(
         Ticket.severity_rank,
         Ticket.tier_rank.asc().nulls_last(),
         Ticket.next_due_at.asc().nulls_last(),
@@ -179,6 +204,7 @@ def ticket_page(
         query = query.where(Ticket.id < after if newest_first else Ticket.id > after)
     rows = list(session.scalars(query))
     page = rows[:limit]
+    _load_teams(session, {ticket.team_id for ticket in page if ticket.team_id is not None})
     clocks = _clocks_of(session, [ticket.id for ticket in page])
     items = tuple(_view(session, ticket, clocks[ticket.id], actor, now) for ticket in page)
     return TicketPageView(items, page[-1].id if len(rows) > limit else None)
@@ -229,24 +255,45 @@ def _named(session: Session, entries: list[HistoryEntry]) -> list[HistoryEntry]:
     return named
 
 
-def queue_page(session: Session, actor: Actor, now: datetime, limit: int) -> list[QueueItem]:
-    """Open tickets in the one total order, each with its state at `now` and the reason for its place."""
+MY_TEAMS = "mine"  # the team filter's value for "the teams I belong to"
+
+
+def team_filter(session: Session, actor: Actor, team: str) -> ColumnElement[bool]:
+    """SQL: the ticket is in the queue of team `team` (a slug), or of one of the actor's teams for `mine`."""
+    if team == MY_TEAMS:
+        return Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == actor.user_id))
+    team_id = session.scalar(select(Team.id).where(Team.slug == team))
+    if team_id is None:
+        raise InvalidFieldError("team", f"no team {team[:64]!r}")
+    return Ticket.team_id == team_id
+
+
+def queue_page(
+    session: Session, actor: Actor, now: datetime, limit: int, *, team: str | None = None
+) -> list[QueueItem]:
+    """Open tickets in the one total order at `now` (of one team's queue, or the actor's teams' with `mine`),
+    each with its state at `now` and the reason for its place."""
     if not actor.is_staff:
         raise ForbiddenError("the work queue is for agents and admins")
+    query = queue_order(select(Ticket), now)
+    if team is not None:
+        query = query.where(team_filter(session, actor, team))
     # one more row than shown, so the last one shown can say why it is ahead of the next
-    rows = list(session.scalars(queue_order(select(Ticket)).limit(limit + 1)))
+    rows = list(session.scalars(query.limit(limit + 1)))
     clocks = _clocks_of(session, [ticket.id for ticket in rows])
+    teams = _load_teams(session, {ticket.team_id for ticket in rows if ticket.team_id is not None})
+    authors = _user_names(session, {ticket.pinned_by_id for ticket in rows if ticket.pinned_by_id is not None})
     entries: list[QueueEntry] = []
     states: dict[int, MetricState] = {}
     for ticket in rows:
         policy = policy_at(session, ticket.policy_id, ticket.policy_version)
-        entries.append(queue_entry(ticket, policy))
+        entries.append(queue_entry(ticket, policy, authors.get(ticket.pinned_by_id or 0)))
         states[ticket.id] = _most_urgent(_readings(policy, clocks[ticket.id], now))
-    subjects = {ticket.id: ticket.subject for ticket in rows}
-    return [_queue_item(position, subjects, states) for position in explain_order(entries)[:limit]]
+    by_id = {ticket.id: ticket for ticket in rows}
+    return [_queue_item(position, by_id, teams, states, now) for position in explain_order(entries, now)[:limit]]
 
 
-def queue_entry(ticket: Ticket, policy: Policy) -> QueueEntry:
+def queue_entry(ticket: Ticket, policy: Policy, pinned_by: str | None = None) -> QueueEntry:
     """The ticket as the queue orders it (the order of `queue_order`, explained by `sla.queue`)."""
     return QueueEntry(
         ticket_id=ticket.id,
@@ -256,23 +303,52 @@ def queue_entry(ticket: Ticket, policy: Policy) -> QueueEntry:
         tier_rank=ticket.tier_rank,
         next_due=ticket.next_due_at,
         opened_at=ticket.opened_at,
+        pinned_at=ticket.pinned_at,
+        pinned_until=ticket.pinned_until,
+        pin_reason=ticket.pin_reason,
+        pinned_by=pinned_by,
     )
 
 
-def _queue_item(position: QueuePosition, subjects: dict[int, str], states: dict[int, MetricState]) -> QueueItem:
+def _queue_item(
+    position: QueuePosition,
+    tickets: dict[int, Ticket],
+    teams: dict[int, Team],
+    states: dict[int, MetricState],
+    now: datetime,
+) -> QueueItem:
     entry = position.entry
-    ticket_id = int(entry.ticket_id)
+    ticket = tickets[int(entry.ticket_id)]
+    pinned = entry.pin_in_force(now)
     return QueueItem(
         position=position.position,
-        ticket_id=ticket_id,
-        subject=subjects[ticket_id],
+        ticket_id=ticket.id,
+        subject=ticket.subject,
         severity=entry.severity_rank,
         severity_code=entry.severity_code,
         tier=entry.tier,
         next_due_at=entry.next_due,
-        sla_state=states[ticket_id],
+        sla_state=states[ticket.id],
         reason=position.reason,
+        team=teams[ticket.team_id].slug if ticket.team_id is not None and ticket.team_id in teams else None,
+        awaiting_triage=ticket.awaiting_triage,
+        pinned_until=entry.pinned_until if pinned else None,
+        pin_reason=entry.pin_reason if pinned else None,
+        pinned_by=entry.pinned_by if pinned else None,
     )
+
+
+def _load_teams(session: Session, team_ids: set[int]) -> dict[int, Team]:
+    """The teams by id, read in one statement (and kept in the session for `session.get`)."""
+    if not team_ids:
+        return {}
+    return {team.id: team for team in session.scalars(select(Team).where(Team.id.in_(team_ids)))}
+
+
+def _user_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return {user_id: name for user_id, name in session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))}
 
 
 _URGENCY = (
@@ -310,6 +386,10 @@ def _readings(policy: Policy, rows: Sequence[SlaClock], now: datetime) -> tuple[
 
 def _view(session: Session, ticket: Ticket, clocks: Sequence[SlaClock], actor: Actor, now: datetime) -> TicketView:
     policy = policy_at(session, ticket.policy_id, ticket.policy_version)
+    staff = actor.is_staff
+    team = session.get(Team, ticket.team_id) if staff and ticket.team_id is not None else None
+    pinned = staff and ticket.pinned_at is not None and ticket.pinned_until is not None and ticket.pinned_until > now
+    author = session.get(User, ticket.pinned_by_id) if pinned and ticket.pinned_by_id is not None else None
     return TicketView(
         id=ticket.id,
         subject=ticket.subject,
@@ -333,4 +413,10 @@ def _view(session: Session, ticket: Ticket, clocks: Sequence[SlaClock], actor: A
         updated_at=ticket.updated_at if actor.is_staff else ticket.public_updated_at,
         next_due_at=ticket.next_due_at,
         clocks=_readings(policy, clocks, now),
+        awaiting_triage=ticket.awaiting_triage,
+        path=ticket.path,
+        team=team.slug if team is not None else None,
+        pinned_until=ticket.pinned_until if pinned else None,
+        pin_reason=ticket.pin_reason if pinned else None,
+        pinned_by=author.name if author is not None else None,
     )

@@ -27,6 +27,7 @@ from sladesk.api.schemas import (
     TicketCreate,
     TicketOut,
     TicketPage,
+    TriageRequest,
 )
 from sladesk.services import (
     Actor,
@@ -44,7 +45,7 @@ from sladesk.services import (
     set_outside_incident,
 )
 from sladesk.services.clocks import load_events, replay_events, ticket_policy
-from sladesk.services.tickets import mark_believed_resolved, post_comms_update
+from sladesk.services.tickets import change_path, confirm_severity, mark_believed_resolved, post_comms_update
 from sladesk.services.views import TicketFilters, changed_view, conversation, history, ticket_page, ticket_view
 from sladesk.sla.explain import explain
 from sladesk.sla.timers import plan_timers
@@ -57,15 +58,16 @@ AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
 
-def _now(request: Request) -> datetime:
+def request_now(request: Request) -> datetime:
+    """The instant the desk reads as now for this request (its clock, fixed in tests)."""
     clock = request.app.state.clock
     now: datetime = clock()
     return now
 
 
-def _answer(session: Session, actor: Actor, ticket_id: int, request: Request, response: Response) -> TicketOut:
+def answer_ticket(session: Session, actor: Actor, ticket_id: int, request: Request, response: Response) -> TicketOut:
     """The ticket as the actor sees it now, with its ETag (the version to send back in If-Match)."""
-    view = ticket_view(session, actor, ticket_id, _now(request))
+    view = ticket_view(session, actor, ticket_id, request_now(request))
     response.headers["ETag"] = f'"{view.version}"'
     return TicketOut.of(view)
 
@@ -73,7 +75,7 @@ def _answer(session: Session, actor: Actor, ticket_id: int, request: Request, re
 _VERSION = re.compile(r"[0-9]{1,18}")  # no ticket is changed 10**18 times
 
 
-def _if_match(value: str | None) -> int:
+def if_match_version(value: str | None) -> int:
     if value is None:
         raise HTTPException(428, "send If-Match with the ticket's version (its ETag) to change it")
     text = value.strip().removeprefix("W/").strip('"')
@@ -95,7 +97,7 @@ def create_ticket(
     ] = None,
 ) -> Any:
     """Open a ticket under the organisation's policy; a retry with the same Idempotency-Key opens none."""
-    now = _now(request)
+    now = request_now(request)
     held: idempotency.Claim | None = None
     if idempotency_key is not None:
         digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
@@ -159,7 +161,7 @@ def list_tickets(
             raise InvalidFieldError("due_before", "is outside the years 1 to 9999 in UTC") from None
     filters = TicketFilters(status, severity, organisation_id, breached, due_before)
     with reading(sessions) as session:
-        page = ticket_page(session, actor, filters, _now(request), after=decode_cursor("t", cursor), limit=limit)
+        page = ticket_page(session, actor, filters, request_now(request), after=decode_cursor("t", cursor), limit=limit)
     next_cursor = encode_cursor("t", page.last_id) if page.last_id is not None else None
     return TicketPage(items=[TicketOut.of(view) for view in page.items], next_cursor=next_cursor)
 
@@ -170,7 +172,7 @@ def read_ticket(
 ) -> TicketOut:
     """One ticket with its SLA clocks as they read now; the ETag is its version, for If-Match."""
     with reading(sessions) as session:
-        return _answer(session, actor, ticket_id, request, response)
+        return answer_ticket(session, actor, ticket_id, request, response)
 
 
 @router.patch("/{ticket_id}", response_model=TicketOut)
@@ -183,16 +185,18 @@ def change_ticket(
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> TicketOut:
-    """One change (status, severity, tier or category with a reason, assignee, outside incident) at the version read."""
-    version = _if_match(if_match)
+    """One change (status, severity, tier, category or resolution path with a reason, assignee, outside incident)
+    at the version read."""
+    version = if_match_version(if_match)
     given = body.model_dump(exclude_unset=True)
     changes = [key for key in given if key not in ("severity_reason", "reason")]
     if len(changes) != 1:
         raise InvalidFieldError(
             "body",
-            "send exactly one of status, severity, tier, category, assignee_id, outside_incident, believed_resolved",
+            "send exactly one of status, severity, tier, category, path, assignee_id, outside_incident,"
+            " believed_resolved",
         )
-    now = _now(request)
+    now = request_now(request)
     with transaction(sessions) as session:
         if "status" in given and body.status is not None:
             change_status(session, actor, ticket_id, body.status, expected_version=version, now=now)
@@ -207,6 +211,10 @@ def change_ticket(
                 raise InvalidFieldError("reason", f"say why the {changes[0]} changes")
             use_case = change_tier if "tier" in given else change_category
             use_case(session, actor, ticket_id, given[changes[0]], body.reason, expected_version=version, now=now)
+        elif "path" in given:
+            if not body.reason:
+                raise InvalidFieldError("reason", "say why the resolution path changes")
+            change_path(session, actor, ticket_id, body.path, body.reason, expected_version=version, now=now)
         elif "assignee_id" in given:
             assign(session, actor, ticket_id, body.assignee_id, expected_version=version, now=now)
         elif "outside_incident" in given:
@@ -218,7 +226,27 @@ def change_ticket(
             )
         else:
             raise InvalidFieldError(changes[0], "must not be null")
-        return _answer(session, actor, ticket_id, request, response)
+        return answer_ticket(session, actor, ticket_id, request, response)
+
+
+@router.post("/{ticket_id}/triage", response_model=TicketOut)
+def triage_ticket(
+    ticket_id: TicketId,
+    body: TriageRequest,
+    actor: CurrentActor,
+    sessions: Sessions,
+    request: Request,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> TicketOut:
+    """Support confirms the severity of a ticket awaiting triage (`awaiting_triage`); the clocks follow it from
+    their start. If-Match is optional: a ticket leaves triage once, so a second confirmation answers 409."""
+    version = if_match_version(if_match) if if_match is not None else None
+    with transaction(sessions) as session:
+        confirm_severity(
+            session, actor, ticket_id, body.severity, body.reason, expected_version=version, now=request_now(request)
+        )
+        return answer_ticket(session, actor, ticket_id, request, response)
 
 
 @router.post("/{ticket_id}/comms", response_model=TicketOut)
@@ -235,12 +263,12 @@ def record_comms_update(
 
     If-Match is optional here, as for comments: an update is added, never overwritten.
     """
-    version = _if_match(if_match) if if_match is not None else None
+    version = if_match_version(if_match) if if_match is not None else None
     with transaction(sessions) as session:
         post_comms_update(
-            session, actor, ticket_id, body.channel, body.note, expected_version=version, now=_now(request)
+            session, actor, ticket_id, body.channel, body.note, expected_version=version, now=request_now(request)
         )
-        return _answer(session, actor, ticket_id, request, response)
+        return answer_ticket(session, actor, ticket_id, request, response)
 
 
 @router.post("/{ticket_id}/merge", response_model=TicketOut)
@@ -254,10 +282,10 @@ def merge_ticket(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> TicketOut:
     """Close this duplicate into another ticket; both histories record the merge."""
-    version = _if_match(if_match)
+    version = if_match_version(if_match)
     with transaction(sessions) as session:
-        merge_duplicate(session, actor, ticket_id, body.into, expected_version=version, now=_now(request))
-        return _answer(session, actor, ticket_id, request, response)
+        merge_duplicate(session, actor, ticket_id, body.into, expected_version=version, now=request_now(request))
+        return answer_ticket(session, actor, ticket_id, request, response)
 
 
 @router.post("/{ticket_id}/comments", status_code=201, response_model=CommentOut)
@@ -266,7 +294,7 @@ def add_comment(
 ) -> CommentOut:
     """A public reply, or for agents an internal note (`public: false`)."""
     with transaction(sessions) as session:
-        change = reply(session, actor, ticket_id, body.body, public=body.public, now=_now(request))
+        change = reply(session, actor, ticket_id, body.body, public=body.public, now=request_now(request))
         comment = session.scalars(select(Comment).where(Comment.event_id == change.event.id)).one()
         return CommentOut(
             id=comment.id,
@@ -301,7 +329,7 @@ def ticket_sla(ticket_id: TicketId, actor: CurrentActor, sessions: Sessions, req
     with reading(sessions) as session:
         ticket = get_ticket(session, actor, ticket_id)
         events = load_events(session, ticket.id)
-        report = replay_events(ticket_policy(session, ticket), events, max(_now(request), events[-1].at))
+        report = replay_events(ticket_policy(session, ticket), events, max(request_now(request), events[-1].at))
     document = report.to_json()
     document["explanation"] = explain(report)
     if actor.is_staff:
