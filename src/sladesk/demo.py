@@ -576,6 +576,7 @@ def _create(session: Session, now: datetime) -> int:
             session, None, name=org.name, policy_id=org.policy_id, tier=org.tier, now=start
         )
         person = org.customer
+        policy = load_policy(org.policy_id)
         user = create_user(
             session,
             None,
@@ -584,11 +585,11 @@ def _create(session: Session, now: datetime) -> int:
             role=Role.CUSTOMER,
             organisation_id=organisation.id,
             password=person.password,
+            # where the policy lets only named support contacts open tickets (Alleo), the demo's customer is one
+            support_contact=policy.spec.opening.requires_support_contact,
             now=start,
         )
-        desk = _Desk(
-            session, load_policy(org.policy_id), actor_of(session, user.id), agents[index % len(agents)], lead, now
-        )
+        desk = _Desk(session, policy, actor_of(session, user.id), agents[index % len(agents)], lead, now)
         org.tickets(desk)
         opened += len(desk.tickets)
     return opened
