@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from sladesk.policy import builtin_source
+from sladesk.policy import builtin_source, load_policy
 from sladesk.services import Role
 
 NOW = datetime.fromisoformat("2026-12-02T09:00:00-05:00")
@@ -32,8 +32,11 @@ def test_a_customer_gets_p1_for_the_whole_platform_down_with_the_definition_quot
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert (body["policy_id"], body["policy_version"]) == ("alli", 2)
+    assert (body["policy_id"], body["policy_version"]) == ("alli", load_policy("alli").version)
     assert (body["severity"], body["rank"], body["name"]) == ("P1", 1, "Priority 1 - Highest severity")
+    assert (
+        body["matched"] == "production is down or so degraded for all Alli users that business cannot reasonably go on"
+    )
     assert body["reasons"][0] == (
         "It matches P1's definition: 'production is down or so degraded for all Alli users that business cannot "
         "reasonably go on' (score 0.2101)."
@@ -57,7 +60,7 @@ def test_staff_may_ask_about_any_policy_and_the_reasons_name_the_matched_example
     )
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["severity"] == "L1"
+    assert (body["severity"], body["matched"]) == ("L1", "The online shop is completely down.")
     assert body["candidates"][0]["matched_example"] == "The online shop is completely down."
     assert "Closest L1 example: 'The online shop is completely down.' (score 0.9669)." in body["reasons"]
 
@@ -69,7 +72,7 @@ def test_a_subject_alone_is_enough(desk):
 
 def test_a_text_that_matches_nothing_gets_no_suggestion(desk):
     body = triage(desk, "alleo", {"subject": "zzq", "description": "qqx"}).json()
-    assert (body["severity"], body["rank"], body["name"]) == (None, None, None)
+    assert (body["severity"], body["rank"], body["name"], body["matched"]) == (None, None, None, None)
     assert body["reasons"] == [
         "No word of the text matches any severity's definition or examples: choose from the guide."
     ]
@@ -85,7 +88,8 @@ def test_an_uploaded_version_is_suggested_from_with_its_own_words(desk):
     body = triage(desk, "acme_custom", {"subject": "Robots", "description": "The warehouse robots halt."}).json()
     assert (body["policy_id"], body["severity"]) == ("acme_custom", "Sev1")
     assert body["candidates"][0]["matched_example"] == "The warehouse robots halt."
-    assert triage(desk, "acme_custom", {"subject": "Robots"}, version=1).json()["severity"] == "Sev1"
+    version = body["policy_version"]
+    assert triage(desk, "acme_custom", {"subject": "Robots"}, version=version).json()["severity"] == "Sev1"
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Path, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from sladesk.api.routes.triage import triage_out
 from sladesk.api.schemas import MAX_ID
 from sladesk.services import ConflictError, InvalidFieldError, open_ticket, reply
 from sladesk.services.actors import Actor
@@ -25,6 +26,7 @@ from sladesk.services.portal_views import RequestForm, organisation_policy, requ
 from sladesk.services.signin import Visitor
 from sladesk.store import reading, transaction
 from sladesk.store.engine import attachments_dir
+from sladesk.triage import Suggestion, quoted_match, suggest_severity
 from sladesk.web.pages import (
     CheckedForm,
     Customer,
@@ -40,6 +42,8 @@ from sladesk.web.pages import (
 )
 
 PAGE_SIZE = 50
+MAX_SUBJECT = 300  # a suggestion reads what a request may hold: the limits of `open_ticket`
+MAX_DESCRIPTION = 100_000
 ACCEPTED_FILES = ",".join(sorted(ALLOWED_CONTENT_TYPES))
 
 TicketId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -85,6 +89,72 @@ def submit_request(request: Request, visitor: Customer, form: CheckedForm) -> Re
         return _submit(request, visitor, form)
     finally:
         _close_files(form)
+
+
+@router.post("/portal/new/suggestion", response_model=None)
+def suggest(request: Request, visitor: Customer, form: CheckedForm) -> Response:
+    """A severity suggested from the subject and description typed so far; nothing is stored or submitted.
+
+    The portal's script asks with `Accept: application/json` and gets the API's triage answer; without the
+    script the form comes back with what was typed and the suggestion beside the severities. A
+    `choose_severity` button of that page sends the form back with that severity chosen.
+    """
+    try:
+        return _suggest(request, visitor, form)
+    finally:
+        _close_files(form)
+
+
+def _suggest(request: Request, visitor: Visitor, form: FormData) -> Response:
+    wants_json = "application/json" in request.headers.get("accept", "")
+    typed = {name: value for name, value in form.multi_items() if isinstance(value, str) and name != "csrf"}
+    chosen = typed.pop("choose_severity", "")
+    subject, description = typed.get("subject", ""), typed.get("description", "")
+    errors = _suggestion_problems(subject, description)
+    with reading(sessions_of(request)) as session:
+        asked = request_form(session, visitor.actor)
+        policy = organisation_policy(session, visitor.actor)
+    if errors:
+        if wants_json:
+            name, message = next(iter(errors.items()))
+            return JSONResponse({"field": name, "detail": message}, status_code=422)
+        return _form_page(request, asked, typed, errors, status_code=422)
+    suggestion = suggest_severity(policy, subject, description)
+    if wants_json:
+        return JSONResponse(triage_out(policy, suggestion).model_dump(mode="json"))
+    if chosen and any(severity.code == chosen for severity in asked.severities):
+        typed["severity"] = chosen
+    files_dropped = any(isinstance(value, UploadFile) and value.filename for _, value in form.multi_items())
+    return _form_page(request, asked, typed, {}, suggestion=_suggestion_words(suggestion, files_dropped))
+
+
+def _suggestion_problems(subject: str, description: str) -> dict[str, str]:
+    """What keeps a suggestion from being made, by field: no text at all, or more than a request may hold."""
+    if len(subject) > MAX_SUBJECT:
+        return {"subject": f"The subject is {len(subject)} characters long; a request's is {MAX_SUBJECT} at most."}
+    if len(description) > MAX_DESCRIPTION:
+        return {"description": f"The description is {len(description)} characters long; {MAX_DESCRIPTION} at most."}
+    if not subject.strip() and not description.strip():
+        return {"description": "Write a subject or a description first, then ask for a suggestion."}
+    return {}
+
+
+@dataclass(frozen=True)
+class SuggestionWords:
+    """A suggestion as the form shows it: the level, the words it matched, and whether files must be chosen again."""
+
+    code: str | None
+    label: str
+    because: str
+    files_dropped: bool
+
+
+def _suggestion_words(suggestion: Suggestion, files_dropped: bool) -> SuggestionWords:
+    severity = suggestion.severity
+    if severity is None:
+        return SuggestionWords(None, "", suggestion.reasons[0], files_dropped)
+    candidate = next(c for c in suggestion.candidates if c.code == severity.code)
+    return SuggestionWords(severity.code, f"{severity.code} - {severity.name}", quoted_match(candidate), files_dropped)
 
 
 def _submit(request: Request, visitor: Visitor, form: FormData) -> Response:
@@ -190,9 +260,16 @@ def _request_page(
 
 
 def _form_page(
-    request: Request, form: RequestForm, typed: dict[str, str], errors: dict[str, str], *, status_code: int = 200
+    request: Request,
+    form: RequestForm,
+    typed: dict[str, str],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+    suggestion: SuggestionWords | None = None,
 ) -> HTMLResponse:
     context = {
+        "suggestion": suggestion,
         "title": "Submit a request",
         "form": form,
         "zone_name": zone_of(visitor_or_none(request), form.timezone).key,

@@ -18,7 +18,7 @@ from sladesk.errors import UnknownPolicyError
 from sladesk.policy import Policy
 from sladesk.services import InvalidFieldError, NotFoundError, policies
 from sladesk.store import reading
-from sladesk.triage import CLOSE_MARGIN, Suggestion, suggest_severity
+from sladesk.triage import CLOSE_MARGIN, Suggestion, quoted_match, suggest_severity
 
 router = APIRouter(prefix="/api/v1", tags=["policies and queue"])
 
@@ -49,6 +49,9 @@ class TriageOut(BaseModel):
     severity: str | None = Field(description="The suggested severity's code, e.g. P1")
     rank: int | None
     name: str | None
+    matched: str | None = Field(
+        description="The policy's words the suggestion rests on most: its best example, or its definition's clause"
+    )
     reasons: list[str]
     close_margin: float = Field(description="Scores this close count as a tie, which the more severe level wins")
     candidates: list[CandidateOut] = Field(description="Every severity of the policy, most severe first")
@@ -57,12 +60,14 @@ class TriageOut(BaseModel):
 def triage_out(policy: Policy, suggestion: Suggestion) -> TriageOut:
     """The answer the API (and the portal's script) gets for a suggestion."""
     chosen = suggestion.severity
+    best = next((c for c in suggestion.candidates if chosen is not None and c.code == chosen.code), None)
     return TriageOut(
         policy_id=policy.id,
         policy_version=policy.version,
         severity=chosen.code if chosen else None,
         rank=chosen.rank if chosen else None,
         name=chosen.name if chosen else None,
+        matched=quoted_match(best) if best else None,
         reasons=list(suggestion.reasons),
         close_margin=CLOSE_MARGIN,
         candidates=[

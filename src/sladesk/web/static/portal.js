@@ -1,4 +1,5 @@
-// The customer portal: file inputs become drop zones. Without this script each is a plain file input.
+// The customer portal: file inputs become drop zones, and a severity can be suggested without leaving the form.
+// Without this script each file input is a plain one and the suggestion comes back as the page.
 "use strict";
 
 function fileListOf(files) {
@@ -44,4 +45,89 @@ function enhance(zone) {
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const zone of document.querySelectorAll("[data-dropzone]")) enhance(zone);
+});
+
+// Severity suggestion: "Suggest a severity" asks the desk (as JSON, with the form's CSRF token) for the level
+// the subject and description suggest, and shows it with a button that chooses that level. Without this script
+// the button sends the form back and the page shows the same suggestion. Nothing here ever submits a request.
+function paragraph(text, className) {
+  const element = document.createElement("p");
+  if (className) element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function chooseSeverity(form, code) {
+  const radio = [...form.querySelectorAll('input[name="severity"]')].find((input) => input.value === code);
+  if (!radio) return;
+  radio.checked = true;
+  radio.focus();
+}
+
+function chooseButton(form, code) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = `Choose ${code}`;
+  button.addEventListener("click", () => chooseSeverity(form, code));
+  const holder = document.createElement("p");
+  holder.append(button);
+  return holder;
+}
+
+function showSuggestion(box, form, answer) {
+  if (!answer.severity) {
+    box.replaceChildren(paragraph(answer.reasons[0], "follow-up"));
+    return;
+  }
+  const line = paragraph("Suggested: ", "follow-up");
+  const level = document.createElement("strong");
+  level.textContent = `${answer.severity} - ${answer.name}`;
+  line.append(level, ` because it matches '${answer.matched}'.`);
+  box.replaceChildren(line, chooseButton(form, answer.severity));
+}
+
+async function askSuggestion(form, box, address) {
+  const data = new FormData();
+  for (const name of ["csrf", "subject", "description"]) {
+    const input = form.elements.namedItem(name);
+    if (input) data.append(name, input.value);
+  }
+  box.replaceChildren(paragraph("Looking for a suggestion…", "help"));
+  const response = await fetch(address, {
+    method: "POST",
+    body: data,
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+  });
+  if (response.status === 422) {
+    box.replaceChildren(paragraph((await response.json()).detail, "error"));
+    return;
+  }
+  if (!response.ok) throw new Error(`answered ${response.status}`);
+  showSuggestion(box, form, await response.json());
+}
+
+function enhanceSuggestion(button) {
+  const form = button.form;
+  const box = document.getElementById("suggestion");
+  if (!form || !box || typeof fetch === "undefined") return;
+  const address = button.getAttribute("formaction");
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    askSuggestion(form, box, address).catch(() => {
+      box.replaceChildren(paragraph("No suggestion could be had: reload the page and try again.", "error"));
+    });
+  });
+  // A suggestion the page was sent with (asked for before this script ran) chooses its level here, too.
+  for (const choose of box.querySelectorAll("[data-choose-severity]")) {
+    choose.addEventListener("click", (event) => {
+      event.preventDefault();
+      chooseSeverity(form, choose.dataset.chooseSeverity);
+    });
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("suggest-severity");
+  if (button) enhanceSuggestion(button);
 });
