@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.services import Role
-from sladesk.store import reading
+from sladesk.services import Role, update_user
+from sladesk.store import reading, transaction
 from sladesk.store.tables import TicketEvent
 from tests.support.desk import Desk
 
@@ -15,6 +15,8 @@ from tests.support.desk import Desk
 def desk(desk: Desk) -> Desk:
     """Acme (alleo) with a Sev1 (#1), a Sev3 (#2) and a Sev4 (#3), opened Monday 7 December 09:00 New York."""
     desk.user("carol", Role.CUSTOMER, desk.organisation("Acme", "alleo"))
+    with transaction(desk.sessions) as session:  # only Acme's support contacts open tickets under alleo
+        update_user(session, None, desk.ids["carol"], {"support_contact": True})
     desk.user("ann", Role.AGENT)
     desk.user("bo", Role.AGENT)
     for subject, severity in (("Nobody can sign in", "Sev1"), ("Export is slow", "Sev3"), ("Typo", "Sev4")):

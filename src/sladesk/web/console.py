@@ -8,8 +8,10 @@ stores nothing, so two agents never overwrite each other silently.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -43,11 +45,16 @@ from sladesk.services.console_views import (
     queue_mark,
     save_view,
     saved_views,
+    team_choices,
 )
+from sladesk.services.pins import pin_ticket, unpin_ticket
 from sladesk.services.signin import Visitor
-from sladesk.services.tickets import mark_believed_resolved, post_comms_update
+from sladesk.services.tickets import change_path, confirm_severity, mark_believed_resolved, post_comms_update
+from sladesk.services.worklog import MAX_MINUTES, TimeLogFilters, log_time, minutes_by_work, time_logs
 from sladesk.store import reading, transaction
 from sladesk.store.engine import attachments_dir
+from sladesk.store.tables import Ticket
+from sladesk.web.format import local_time
 from sladesk.web.pages import (
     CheckedForm,
     Staff,
@@ -85,6 +92,7 @@ def queue(request: Request, visitor: Staff) -> HTMLResponse:
         rows = console_queue(session, visitor.actor, filters, now, QUEUE_LENGTH)
         views = saved_views(session, visitor.actor)
         organisations = organisation_choices(session)
+        teams = team_choices(session)
         floor = event_floor(session)
         live_since = f"{floor}:{queue_mark(session, floor)}"  # the stream starts from what this page shows
     return render(
@@ -96,6 +104,7 @@ def queue(request: Request, visitor: Staff) -> HTMLResponse:
             "filters": filters,
             "views": views,
             "organisations": organisations,
+            "teams": teams,
             "query_of": _query_of,
             "live_since": live_since,
         },
@@ -109,7 +118,8 @@ def _query_of(filters: QueueFilters) -> str:
 
 @router.post("/queue/views")
 def save_queue_view(request: Request, visitor: Staff, form: CheckedForm) -> Response:
-    filters = QueueFilters.of({name: field(form, name) for name in ("severity", "organisation", "assignee", "state")})
+    names = ("severity", "organisation", "assignee", "state", "team")
+    filters = QueueFilters.of({name: field(form, name) for name in names})
     with transaction(sessions_of(request)) as session:
         saved = save_view(session, visitor.actor, field(form, "name"), filters, now_of(request))
     return redirect(f"/queue{_query_of(filters)}", done=f"Saved the view “{saved.name}”.")
@@ -391,3 +401,145 @@ def believed_resolved_page(request: Request, visitor: Staff, ticket_id: TicketId
         return "Marked as believed resolved." if believed else "No longer marked as believed resolved."
 
     return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/triage")
+def triage_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        severity = _severity_of(form)
+        reason = field(form, "reason").strip() or None
+        change = confirm_severity(
+            session, visitor.actor, ticket_id, severity, reason, expected_version=version, now=now_of(request)
+        )
+        spec = ticket_policy(session, change.ticket).severity(change.ticket.severity_rank)
+        return f"Severity confirmed as {spec.code} ({spec.name}): the ticket has left triage."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+def _severity_of(form: CheckedForm) -> int | str:
+    severity = field(form, "severity").strip()
+    if not severity:
+        raise InvalidFieldError("severity", "choose a severity")
+    return int(severity) if severity.isascii() and severity.isdigit() and len(severity) < 6 else severity
+
+
+@router.post("/tickets/{ticket_id}/path")
+def path_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        path = field(form, "path").strip() or None
+        reason = _reason(form, "resolution path")
+        change_path(session, visitor.actor, ticket_id, path, reason, expected_version=version, now=now_of(request))
+        if path is None:
+            return "Resolution path cleared."
+        names = {p.id: p.name for p in ticket_policy(session, session.get_one(Ticket, ticket_id)).spec.paths}
+        return f"Resolution path changed to {names.get(path, path)}."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/pin")
+def pin_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        ticket = session.get(Ticket, ticket_id)
+        zone = zone_of(visitor, ticket_policy(session, ticket).spec.timezone if ticket is not None else None)
+        until = _local_instant(field(form, "until"), zone)
+        reason = field(form, "reason").strip()
+        if not reason:
+            raise InvalidFieldError("reason", "say why the ticket deviates from the queue's order")
+        pin_ticket(session, visitor.actor, ticket_id, until, reason, expected_version=version, now=now_of(request))
+        return f"Pinned to the top of the queue until {local_time(until, zone)}."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+def _local_instant(text: str, zone: ZoneInfo) -> datetime:
+    """A `datetime-local` field's value (or ISO 8601 with an offset) as an instant; a bare one is in `zone`."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidFieldError("until", "give a date and time such as 2026-12-07T14:00")
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+
+
+@router.post("/tickets/{ticket_id}/unpin")
+def unpin_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        reason = field(form, "reason").strip() or None
+        unpin_ticket(session, visitor.actor, ticket_id, reason, expected_version=version, now=now_of(request))
+        return "Pin lifted: the ticket is back at its place in the queue."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/time")
+def log_time_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        minutes = _minutes_of(form)
+        worked_on = _day_of(field(form, "worked_on"), "worked_on")
+        note = field(form, "note")
+        log_time(session, visitor.actor, minutes, "customer", ticket_id, note, worked_on, now=now_of(request))
+        return f"Logged {minutes} min on this ticket."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+def _minutes_of(form: CheckedForm) -> int:
+    text = field(form, "minutes").strip()
+    if not (text.isascii() and text.isdigit() and len(text) < 6):
+        raise InvalidFieldError("minutes", f"give a whole number of minutes from 1 to {MAX_MINUTES}")
+    return int(text)
+
+
+def _day_of(text: str, name: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidFieldError(name, f"{text[:40]!r} is not a date such as 2026-12-07") from None
+
+
+# The agent's own time: the week's logs with totals per kind of work, and internal work logged here.
+
+
+@router.get("/console/time")
+def time_page(request: Request, visitor: Staff) -> HTMLResponse:
+    zone = zone_of(visitor)
+    today = now_of(request).astimezone(zone).date()
+    chosen = _day_of(request.query_params.get("week", ""), "week") or today
+    monday = chosen - timedelta(days=chosen.weekday())
+    sunday = monday + timedelta(days=6)
+    filters = TimeLogFilters(user_id=visitor.actor.user_id, since=monday, until=sunday)
+    with reading(sessions_of(request)) as session:
+        logs = time_logs(session, visitor.actor, filters, limit=1000)
+    totals = minutes_by_work(logs)
+    context = {
+        "title": "My time",
+        "logs": logs,
+        "totals": totals,
+        "total": sum(totals.values()),
+        "monday": monday,
+        "sunday": sunday,
+        "today": today,
+        "previous_week": monday - timedelta(days=7),
+        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= today else None,
+        "max_minutes": MAX_MINUTES,
+        "zone": zone,
+    }
+    return render(request, "console/time.html", context)
+
+
+@router.post("/console/time")
+def log_internal_time(request: Request, visitor: Staff, form: CheckedForm) -> Response:
+    minutes = _minutes_of(form)
+    worked_on = _day_of(field(form, "worked_on"), "worked_on")
+    with transaction(sessions_of(request)) as session:
+        line = log_time(
+            session, visitor.actor, minutes, "internal", None, field(form, "note"), worked_on, now=now_of(request)
+        )
+    return redirect(f"/console/time?week={line.worked_on.isoformat()}", done=f"Logged {minutes} min of internal work.")
