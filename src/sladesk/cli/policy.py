@@ -13,6 +13,7 @@ from rich.table import Table
 from sladesk.cli.common import out
 from sladesk.errors import PolicyError, UnknownPolicyError
 from sladesk.policy import BUILTIN_IDS, builtin_source, load_policy
+from sladesk.policy.words import rules_in_words, target_lines
 from sladesk.sla.scenarios import run_policy_tests, tests_file_beside
 
 app = typer.Typer(help="Read, check and test SLA policies.", no_args_is_help=True)
@@ -65,27 +66,23 @@ def policy_show(
     if spec.holidays.country:
         region = spec.holidays.country + (f"-{spec.holidays.subdivision}" if spec.holidays.subdivision else "")
         out.print(f"Public holidays of {region} apply too (from the holidays package).")
-    severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)", *policy.metric_ids)
+    now = datetime.now(UTC)
+    severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)", "targets")
     severities.title, severities.title_justify = "Severities", "left"
     for severity in policy.severities:
-        cells = []
-        for metric_id in policy.metric_ids:
-            rule = policy.clock_rule(severity, metric_id)
-            if rule.due_words is None:
-                cells.append(f"no target ({rule.calendar_id})")
-            else:
-                goal = f", goal {rule.goal_words}" if rule.goal_words else ""
-                start = f", from {rule.start.replace('_', ' ')}" if rule.start != "opened" else ""
-                cells.append(f"{rule.due_words}{goal} on {rule.calendar_id}{start}")
+        lines = [
+            f"{line.metric_id}" + (f" ({line.case})" if line.case else "") + f": {line.words}"
+            for line in target_lines(policy, severity, now)
+        ]
         severities.add_row(
             str(severity.rank),
             severity.code,
             severity.name,
             "yes" if severity.pages_oncall else "no",
             f"{severity.internal_comms.value}/{severity.external_comms.value}",
-            *cells,
+            "\n".join(lines),
         )
-    out.print(severities)
+    out.print(severities, markup=False)
     for severity in policy.severities:
         out.print(f"[bold]{severity.code}[/bold] {severity.name}: ", end="")
         out.print(severity.definition, markup=False)
@@ -118,6 +115,11 @@ def policy_show(
             + (f" ({rule_text.condition})" if rule_text.condition else ""),
             markup=False,
         )
+    rules = rules_in_words(policy, now)
+    if rules:
+        out.print("\n[bold]Rules[/bold]")
+        for line in rules:
+            out.print(f"- {line}", markup=False)
     if spec.assumptions:
         out.print("\n[bold]Assumptions[/bold]")
         for assumption in spec.assumptions:

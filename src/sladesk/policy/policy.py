@@ -215,7 +215,7 @@ class Policy:
         if releases is not None:
             due_words = f"within {releases} release version{'s' if releases != 1 else ''}"
         elif opening is not None and due is not None:
-            name = opening.name or calendar_id
+            name = self.spec.calendars[calendar_id].name or calendar_id
             due_words = f"{due} of elapsed time if opened within {name}, else {due} after its next opening"
         goal_words = _words(goal, counting)
         if informational:  # the aim is tracked as the goal; nothing falls due

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sladesk.clock.calendar import Calendar, UnionCalendar, WeeklyCalendar
 from sladesk.errors import SladeskError
 from sladesk.policy import BUILTIN_IDS, Policy, builtin_source
+from sladesk.policy.words import calendar_name, target_lines
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ForbiddenError
 from sladesk.sla.scenarios import ScenarioResult, run_policy_tests
@@ -48,21 +49,15 @@ class SeverityRow:
     targets: tuple[TargetWords, ...]
 
 
-def severity_table(policy: Policy) -> list[SeverityRow]:
+def severity_table(policy: Policy, now: datetime | None = None) -> list[SeverityRow]:
     """Each severity of the policy with each metric's target in words (due, goal, calendar and start)."""
     rows = []
+    at = now or datetime.now(UTC)
     for severity in policy.severities:
         targets = []
-        for metric_id in policy.metric_ids:
-            rule = policy.clock_rule(severity, metric_id)
-            calendar = calendar_name(policy, rule.calendar_id)
-            if rule.due_words is None:
-                words = f"no target (counted on {calendar})"
-            else:
-                start = f", from the {rule.start.replace('_', ' ')}" if rule.start != "opened" else ""
-                goal = f"; goal {rule.goal_words}" if rule.goal_words else ""
-                words = f"{rule.due_words} on {calendar}{start}{goal}"
-            targets.append(TargetWords(metric_id, rule.metric.name or metric_id, words))
+        for line in target_lines(policy, severity, at):
+            name = line.metric_name + (f" ({line.case})" if line.case else "")
+            targets.append(TargetWords(line.metric_id, name, line.words))
         rows.append(
             SeverityRow(
                 severity.rank,
@@ -74,11 +69,6 @@ def severity_table(policy: Policy) -> list[SeverityRow]:
             )
         )
     return rows
-
-
-def calendar_name(policy: Policy, calendar_id: str) -> str:
-    spec = policy.spec.calendars.get(calendar_id)
-    return spec.name if spec is not None and spec.name else calendar_id
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,6 +14,7 @@ from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import MAX_ID, PolicySummary, PolicyVersionOut, QueueItemOut
 from sladesk.errors import UnknownPolicyError
 from sladesk.policy import Policy
+from sladesk.policy.words import target_lines
 from sladesk.services import policies
 from sladesk.services.views import queue_page
 from sladesk.store import reading, transaction
@@ -34,11 +36,21 @@ async def yaml_body(request: Request) -> str:
 
 def _summary(policy: Policy) -> PolicySummary:
     severities = []
+    now = datetime.now(UTC)
     for severity in policy.severities:
         targets = {}
         for metric_id in policy.metric_ids:
             rule = policy.clock_rule(severity, metric_id)
-            targets[metric_id] = {"due": rule.due_words, "goal": rule.goal_words, "calendar": rule.calendar_id}
+            targets[metric_id] = {
+                "due": rule.due_words,
+                "goal": rule.goal_words,
+                "calendar": rule.calendar_id,
+                "informational": rule.informational,
+            }
+        in_words = [
+            {"metric": line.metric_id, "case": line.case, "words": line.words}
+            for line in target_lines(policy, severity, now)
+        ]
         severities.append(
             {
                 "rank": severity.rank,
@@ -48,6 +60,7 @@ def _summary(policy: Policy) -> PolicySummary:
                 "examples": list(severity.examples),
                 "pages_oncall": severity.pages_oncall,
                 "targets": targets,
+                "targets_in_words": in_words,
             }
         )
     return PolicySummary(
