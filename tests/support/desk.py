@@ -51,8 +51,19 @@ class Desk:
         self.ids[name] = organisation.id
         return organisation.id
 
-    def user(self, key: str, role: Role, organisation: int | None = None, password: str | None = None) -> int:
-        """A user `key`@example.com named `key`, with an API token named "tests" (and `password` to sign in)."""
+    def user(
+        self,
+        key: str,
+        role: Role,
+        organisation: int | None = None,
+        password: str | None = None,
+        support_contact: bool | None = None,
+    ) -> int:
+        """A user `key`@example.com named `key`, with an API token named "tests" (and `password` to sign in).
+
+        A customer is a support contact of their organisation unless `support_contact` says otherwise, so
+        that they may open tickets under policies that ask for one (Alleo).
+        """
         user = create_user(
             self.sessions,
             None,
@@ -61,6 +72,7 @@ class Desk:
             role=role,
             organisation_id=organisation,
             password=password,
+            support_contact=role is Role.CUSTOMER if support_contact is None else support_contact,
             now=self.clock(),
         )
         self.ids[key] = user.id
