@@ -1,4 +1,5 @@
-"""The admin area: organisations, users and tokens, the outbox's failed deliveries, and the policies."""
+"""The admin area: organisations, users and tokens, teams and their members, the outbox's failed deliveries, and
+the policies."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from sladesk.services import (
     delivery,
     policies,
 )
+from sladesk.services import teams as team_services
 from sladesk.services.actors import Actor
 from sladesk.services.directory import create_organisation, create_user, update_organisation, update_user
 from sladesk.store import reading, transaction
@@ -182,13 +184,20 @@ def users(request: Request, visitor: Admin, after: int | None = None, role: str 
 
 @router.get("/admin/users/new")
 def new_user(request: Request, visitor: Admin, organisation: int | None = None) -> HTMLResponse:
-    values = {"email": "", "name": "", "role": Role.CUSTOMER.value, "organisation_id": str(organisation or "")}
+    values = {
+        "email": "",
+        "name": "",
+        "role": Role.CUSTOMER.value,
+        "organisation_id": str(organisation or ""),
+        "support_contact": "",
+    }
     return _user_form(request, values)
 
 
 @router.post("/admin/users/new", response_model=None)
 def create_user_page(request: Request, visitor: Admin, form: CheckedForm) -> Response:
     values = {name: field(form, name).strip() for name in ("email", "name", "role", "organisation_id")}
+    values["support_contact"] = "yes" if field(form, "support_contact") == "yes" else ""
     password = field(form, "password")
     try:
         if not EMAIL.fullmatch(values["email"]) or len(values["email"]) > 320:
@@ -212,6 +221,7 @@ def create_user_page(request: Request, visitor: Admin, form: CheckedForm) -> Res
                 role=role,
                 organisation_id=organisation_id,
                 password=password or None,
+                support_contact=bool(values["support_contact"]) and role is Role.CUSTOMER,
                 now=now_of(request),
             )
             user_id, email = user.id, user.email
@@ -318,6 +328,21 @@ def change_role(request: Request, visitor: Admin, form: CheckedForm, user_id: in
     return redirect(f"/admin/users/{user_id}", done=done)
 
 
+@router.post("/admin/users/{user_id}/support-contact", response_model=None)
+def set_support_contact(request: Request, visitor: Admin, form: CheckedForm, user_id: int) -> Response:
+    """Mark a customer as a support contact of their organisation, or no longer."""
+    _check_id(user_id, f"no user {user_id}")
+    contact = field(form, "support_contact") == "yes"
+    try:
+        with transaction(sessions_of(request)) as session:
+            changed = update_user(session, visitor.actor, user_id, {"support_contact": contact})
+            name = changed.name
+    except InvalidFieldError as error:
+        return _user_page(request, user_id, error=error, status_code=422)
+    done = f"{name} is a support contact now." if contact else f"{name} is no longer a support contact."
+    return redirect(f"/admin/users/{user_id}", done=done)
+
+
 def _role_words(role: Role) -> str:
     return {Role.CUSTOMER: "a customer", Role.AGENT: "an agent", Role.ADMIN: "an admin"}[role]
 
@@ -353,6 +378,111 @@ def revoke_token(request: Request, visitor: Admin, form: CheckedForm, user_id: i
     with transaction(sessions_of(request)) as session:
         accounts.revoke_token(session, visitor.actor, user_id, token_id)
     return redirect(f"/admin/users/{user_id}", done="Token revoked: it signs in no more.")
+
+
+# teams
+
+
+@router.get("/admin/teams")
+def teams(request: Request, visitor: Admin) -> HTMLResponse:
+    return _teams_page(request, {"slug": "", "name": ""})
+
+
+@router.post("/admin/teams/new", response_model=None)
+def create_team_page(request: Request, visitor: Admin, form: CheckedForm) -> Response:
+    values = {name: field(form, name).strip() for name in ("slug", "name")}
+    try:
+        with transaction(sessions_of(request)) as session:
+            team = team_services.create_team(
+                session, visitor.actor, values["slug"], values["name"], now=now_of(request)
+            )
+            slug, name = team.slug, team.name
+    except (InvalidFieldError, ConflictError) as error:
+        return _teams_page(request, values, error)
+    return redirect(f"/admin/teams/{slug}", done=f"Team {name} created.")
+
+
+def _teams_page(request: Request, values: dict[str, str], error: SladeskError | None = None) -> HTMLResponse:
+    visitor = request.scope["visitor"]
+    with reading(sessions_of(request)) as session:
+        known = team_services.list_teams(session, visitor.actor)
+    context = {
+        "title": "Teams",
+        "teams": known,
+        "values": values,
+        "error": error,
+        "error_field": getattr(error, "field", None),
+    }
+    status = 200 if error is None else 409 if isinstance(error, ConflictError) else 422
+    return render(request, "admin/teams.html", context, status_code=status)
+
+
+@router.get("/admin/teams/{slug}")
+def team(request: Request, visitor: Admin, slug: str) -> HTMLResponse:
+    return _team_page(request, slug)
+
+
+@router.post("/admin/teams/{slug}", response_model=None)
+def rename_team_page(request: Request, visitor: Admin, form: CheckedForm, slug: str) -> Response:
+    try:
+        with transaction(sessions_of(request)) as session:
+            team_services.rename_team(session, visitor.actor, slug, field(form, "name"))
+    except InvalidFieldError as error:
+        return _team_page(request, slug, error=error, name=field(form, "name"), status_code=422)
+    return redirect(f"/admin/teams/{slug}", done="Team renamed.")
+
+
+@router.post("/admin/teams/{slug}/members", response_model=None)
+def add_member_page(request: Request, visitor: Admin, form: CheckedForm, slug: str) -> Response:
+    try:
+        user_id = _whole_number(field(form, "user_id").strip(), "user_id")
+        if user_id is None:
+            raise InvalidFieldError("user_id", "choose an agent or admin to add")
+        with transaction(sessions_of(request)) as session:
+            view, _ = team_services.add_member(session, visitor.actor, slug, user_id)
+            added = next(member.name for member in view.members if member.id == user_id)
+            team_name = view.name
+    except InvalidFieldError as error:
+        return _team_page(request, slug, error=error, status_code=422)
+    return redirect(f"/admin/teams/{slug}", done=f"{added} is in {team_name} now.")
+
+
+@router.post("/admin/teams/{slug}/members/{user_id}/remove", response_model=None)
+def remove_member_page(request: Request, visitor: Admin, form: CheckedForm, slug: str, user_id: int) -> Response:
+    _check_id(user_id, f"user {user_id} is not a member of team {slug!r}")
+    with transaction(sessions_of(request)) as session:
+        view = team_services.remove_member(session, visitor.actor, slug, user_id)
+        team_name = view.name
+    return redirect(f"/admin/teams/{slug}", done=f"Removed from {team_name}.")
+
+
+def _team_page(
+    request: Request,
+    slug: str,
+    *,
+    error: SladeskError | None = None,
+    name: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    visitor = request.scope["visitor"]
+    with reading(sessions_of(request)) as session:
+        view = team_services.get_team(session, visitor.actor, slug)
+        staff = [
+            user
+            for role in (Role.AGENT, Role.ADMIN)
+            for user in accounts.list_users(session, visitor.actor, role=role, limit=1000)
+            if user.active
+        ]
+    members = {member.id for member in view.members}
+    context = {
+        "title": f"Team {view.name}",
+        "team": view,
+        "name": view.name if name is None else name,
+        "candidates": sorted((u for u in staff if u.id not in members), key=lambda u: (u.name, u.id)),
+        "error": error,
+        "error_field": getattr(error, "field", None),
+    }
+    return render(request, "admin/team.html", context, status_code=status_code)
 
 
 # the outbox
