@@ -39,7 +39,7 @@ def desk(desk: Desk) -> Desk:
     upload(desk.sessions, desk.actors["admin"], asking, now=desk.clock())
     upload(desk.sessions, desk.actors["admin"], open_to_all, now=desk.clock())
     acme = desk.organisation("Acme", "alleo_contacts")
-    desk.user("carl", Role.CUSTOMER, acme)
+    desk.user("carl", Role.CUSTOMER, acme, support_contact=False)
     desk.user("freed", Role.CUSTOMER, desk.organisation("Open Co", "alleo_open"))
     desk.user("agent", Role.AGENT)
     for key, name in (("ann", "Ann Lee"), ("bo", "Bo Park")):

@@ -19,7 +19,7 @@ from tests.support.web import PASSWORD, WebPerson
 @pytest.fixture
 def people(desk: Desk) -> Desk:
     acme = desk.organisation("Acme", "alleo")
-    desk.user("customer", Role.CUSTOMER, acme, password=PASSWORD)
+    desk.user("customer", Role.CUSTOMER, acme, password=PASSWORD, support_contact=False)
     desk.user("agent", Role.AGENT, password=PASSWORD)
     desk.user("admin", Role.ADMIN, password=PASSWORD)
     return desk

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
-from sladesk.routing import TicketFacts, routed_team
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
 from sladesk.store.tables import Team, TeamMember, User
@@ -133,15 +132,12 @@ def team_by_slug(session: Session, slug: str) -> Team | None:
     return session.scalar(select(Team).where(Team.slug == slug))
 
 
-def routed_team_row(session: Session, policy: Policy, facts: TicketFacts, now: datetime) -> Team | None:
-    """The desk's team that the policy's routing sends a ticket with `facts` to, or None when no rule matches.
+def routed_team_row(session: Session, policy: Policy, slug: str, now: datetime) -> Team:
+    """The desk's team `slug`, which the policy's routing sent a new ticket to.
 
     A team the desk does not have yet is created under the name the policy gives it, so a routed ticket
     always lands in a queue.
     """
-    slug = routed_team(policy.spec.routing, facts)
-    if slug is None:
-        return None
     team = team_by_slug(session, slug)
     if team is not None:
         return team

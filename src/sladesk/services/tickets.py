@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sladesk.errors import SladeskError, UnknownPolicyError
 from sladesk.policy import Policy
 from sladesk.policy.model import StatusKind
-from sladesk.routing import TicketFacts
+from sladesk.policy.policy import Situation
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.contacts import check_may_open
@@ -154,13 +154,8 @@ def prepare_opening(
         if earlier is None or not actor.may_see_organisation(earlier.organisation_id):
             raise InvalidFieldError("follow_up_of", f"no ticket {opening.follow_up_of}")
     at = opening.opened_at
-    facts = TicketFacts(
-        severity=(policy.severity(rank).code, str(rank)),
-        category=opening.category,
-        tier=tier,
-        intake=answers,
-    )
-    team = routed_team_row(session, policy, facts, at) if policy.spec.routing else None
+    routed = policy.route(policy.severity(rank), Situation(opening.category, tier, None), answers)
+    team = routed_team_row(session, policy, routed, at) if routed is not None else None
     ticket = Ticket(
         organisation_id=organisation.id,
         requester_id=opening.requester_id,
@@ -187,6 +182,7 @@ def prepare_opening(
         category=opening.category,
         follow_up_of=opening.follow_up_of,
         team=team.slug if team is not None else None,
+        support_contact=requester.support_contact if requester is not None and not actor.is_staff else None,
     )
     return ticket, event, policy
 
