@@ -111,6 +111,7 @@ def test_lifting_a_pin_puts_the_ticket_back_and_both_are_in_its_history(desk: De
         ({"until": "2026-12-07T08:00:00-05:00", "reason": "x"}, "until", "must be in the future"),
         ({"until": "2027-01-07T09:00:01-05:00", "reason": "x"}, "until", "a pin lasts at most 30 days"),
         ({"until": "2026-12-08T08:00:00", "reason": "x"}, "until", "give a UTC offset"),
+        ({"until": "0001-01-01T00:00:00+14:00", "reason": "x"}, "until", "outside the years 1 to 9999"),
         ({"until": "2026-12-08T08:00:00Z", "reason": "   "}, "reason", "say why the ticket deviates"),
         ({"until": "2026-12-08T08:00:00Z"}, "reason", "Field required"),
     ],

@@ -39,7 +39,10 @@ def pin_ticket(
     text = _reason(reason)
     if until.tzinfo is None:
         raise InvalidFieldError("until", "give a UTC offset")
-    expiry = until.astimezone(UTC)
+    try:
+        expiry = until.astimezone(UTC)
+    except OverflowError:
+        raise InvalidFieldError("until", "is outside the years 1 to 9999 in UTC") from None
 
     def change(ticket: Ticket, at: datetime) -> Event:
         if not ticket.is_open:
