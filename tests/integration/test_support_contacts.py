@@ -6,6 +6,7 @@ their behalf, and by mail. A policy without the rule lets every customer open ti
 
 from __future__ import annotations
 
+import html
 import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -23,6 +24,7 @@ from tests.support.desk import Desk
 from tests.support.processes import free_port
 from tests.support.units import committed, update_user
 from tests.support.variants import variant
+from tests.support.web import PASSWORD, WebPerson
 
 upload = committed(upload_policy)
 DESK = "support@desk.example"
@@ -39,7 +41,7 @@ def desk(desk: Desk) -> Desk:
     upload(desk.sessions, desk.actors["admin"], asking, now=desk.clock())
     upload(desk.sessions, desk.actors["admin"], open_to_all, now=desk.clock())
     acme = desk.organisation("Acme", "alleo_contacts")
-    desk.user("carl", Role.CUSTOMER, acme, support_contact=False)
+    desk.user("carl", Role.CUSTOMER, acme, password=PASSWORD, support_contact=False)
     desk.user("freed", Role.CUSTOMER, desk.organisation("Open Co", "alleo_open"))
     desk.user("agent", Role.AGENT)
     for key, name in (("ann", "Ann Lee"), ("bo", "Bo Park")):
@@ -189,3 +191,15 @@ def test_a_mail_from_a_customer_who_is_not_a_support_contact_is_answered_with_th
         outcomes = [(m.sender, m.outcome) for m in session.scalars(select(InboundMessage).order_by(InboundMessage.id))]
     assert outcomes == [("carl@example.com", "refused"), ("ann@example.com", "opened")]
     assert ticket_count(desk) == 1
+
+
+def test_the_portal_refuses_a_request_from_a_customer_who_is_not_a_support_contact_naming_the_contacts(desk: Desk):
+    person = WebPerson(desk.app())
+    person.sign_in("carl@example.com")
+    person.get("/portal/new")
+    sent = person.submit(
+        "/portal/new", {"subject": "Nobody can sign in", "description": "Since 08:50.", "severity": "Sev2"}
+    )
+    assert sent.status_code == 403
+    assert html.escape(refusal("Ann Lee <ann@example.com>", "Bo Park <bo@example.com>")) in sent.text
+    assert ticket_count(desk) == 0
