@@ -22,7 +22,7 @@ DOWN = {
 }
 SEV1_SUGGESTED = (
     "Suggested: <strong>Sev1 - Severity Level 1</strong> because it matches "
-    "'Alleo cannot be reached or does not work at all'."
+    "'Alleo cannot be reached or does not work at all'</p>"
 )
 
 

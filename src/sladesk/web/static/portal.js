@@ -82,7 +82,7 @@ function showSuggestion(box, form, answer) {
   const line = paragraph("Suggested: ", "follow-up");
   const level = document.createElement("strong");
   level.textContent = `${answer.severity} - ${answer.name}`;
-  line.append(level, ` because it matches '${answer.matched}'.`);
+  line.append(level, ` because it matches '${answer.matched}'`);
   box.replaceChildren(line, chooseButton(form, answer.severity));
 }
 
@@ -91,6 +91,10 @@ async function askSuggestion(form, box, address) {
   for (const name of ["csrf", "subject", "description"]) {
     const input = form.elements.namedItem(name);
     if (input) data.append(name, input.value);
+  }
+  if (!String(data.get("subject") || "").trim() && !String(data.get("description") || "").trim()) {
+    box.replaceChildren(paragraph("Write a subject or a description first, then ask for a suggestion.", "error"));
+    return;
   }
   box.replaceChildren(paragraph("Looking for a suggestion…", "help"));
   const response = await fetch(address, {
