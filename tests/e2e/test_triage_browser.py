@@ -1,10 +1,12 @@
 """A severity suggested on the portal's form in a real browser: the portal's script asks for it, shows it with
 the words it matched, and its button chooses that level, under the page's Content-Security-Policy. The form
-is not submitted by any of it. The page is saved as build/screenshots/triage-suggested.png.
+is not submitted by any of it, and Enter in a field still submits the request. The page with the suggestion
+is saved as build/screenshots/triage-suggested.png.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -58,6 +60,13 @@ def test_the_customer_asks_for_a_suggestion_and_chooses_it_without_leaving_the_f
     customer.get_by_label("Description").fill("")
     customer.get_by_role("button", name="Suggest a severity").click()
     expect(suggestion).to_have_text("Write a subject or a description first, then ask for a suggestion.")
+
+    # Enter in a field still submits the request itself, once every required field is given.
+    customer.get_by_label("Subject").fill("Instance unusable")
+    customer.get_by_label("Description").fill("Every search fails.")
+    customer.get_by_role("radio", name="p1", exact=True).check()
+    customer.get_by_label("Subject").press("Enter")
+    expect(customer).to_have_url(re.compile(r"/portal/tickets/1(\?|$)"))
 
     assert pages.problems(context) == []
     context.close()

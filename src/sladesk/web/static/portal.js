@@ -122,6 +122,16 @@ function enhanceSuggestion(button) {
       box.replaceChildren(paragraph("No suggestion could be had: reload the page and try again.", "error"));
     });
   });
+  // Enter in a field submits the request, as it did before the suggestion's button came first in the form
+  // (a browser sends a form by its first button); without this script Enter only asks for a suggestion.
+  const submit = form.querySelector('button[type="submit"].primary');
+  form.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (event.key !== "Enter" || !submit || !(field instanceof HTMLInputElement)) return;
+    if (["button", "submit", "reset", "file"].includes(field.type)) return;
+    event.preventDefault();
+    form.requestSubmit(submit);
+  });
   // A suggestion the page was sent with (asked for before this script ran) chooses its level here, too.
   for (const choose of box.querySelectorAll("[data-choose-severity]")) {
     choose.addEventListener("click", (event) => {
