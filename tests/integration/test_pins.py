@@ -69,6 +69,9 @@ def test_a_pinned_ticket_leads_the_queue_with_its_reason_until_the_pin_runs_out(
         "is pinned and #1 is not."
     )
     assert items[1]["pinned_until"] is None
+    # a shorter page still says why its last ticket is ahead of the next one
+    one = desk.client.get("/api/v1/queue?limit=1", headers=desk.headers["bo"]).json()
+    assert [(item["ticket_id"], item["reason"]) for item in one] == [(3, first["reason"])]
 
     desk.clock.set("2026-12-07T10:59:59-05:00")
     assert queue(desk) == [3, 1, 2]

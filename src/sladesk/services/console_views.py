@@ -1,7 +1,7 @@
 """What the agent console reads: the filtered queue, saved views, a ticket's whole page, and change marks.
 
 Reads only, except saved views (each agent's own rows): the queue keeps the one total order of
-`services.views.queue_order`, filters only narrow it, and every clock is read for the reader's `now`.
+`services.views.queue_rows`, filters only narrow it, and every clock is read for the reader's `now`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sladesk.services.views import (
     conversation,
     history,
     queue_entry,
-    queue_order,
+    queue_rows,
     team_filter,
     ticket_view,
 )
@@ -136,7 +136,7 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
     if not actor.is_staff:
         raise ForbiddenError("the work queue is for agents and admins")
     joined = select(Ticket, Organisation.name).join(Organisation, Organisation.id == Ticket.organisation_id)
-    query = queue_order(cast("Select[Any]", joined), now)
+    query = cast("Select[Any]", joined)
     if filters.team is not None:
         query = query.where(team_filter(session, actor, filters.team))
     if filters.severity is not None:
@@ -151,7 +151,7 @@ def console_queue(session: Session, actor: Actor, filters: QueueFilters, now: da
         query = query.where(breached_at(now))
     elif filters.state == "warning":
         query = query.where(warning_at(now))
-    rows: list[tuple[Ticket, str]] = [(row[0], row[1]) for row in session.execute(query.limit(limit + 1))]
+    rows: list[tuple[Ticket, str]] = [(row[0], row[1]) for row in queue_rows(session, query, now, limit + 1)]
     tickets = [ticket for ticket, _ in rows]
     organisations = {ticket.id: name for ticket, name in rows}
     clocks = _clocks_of(session, [ticket.id for ticket in tickets])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
@@ -143,17 +143,28 @@ def pin_in_force(now: datetime) -> ColumnElement[bool]:
     return and_(Ticket.pinned_at.is_not(None), Ticket.pinned_until.is_not(None), Ticket.pinned_until > now)
 
 
-def queue_order(query: Select[Any], now: datetime | None = None) -> Select[Any]:
-    """The one total order of work, as `sla.queue.order_queue` sorts it: tickets pinned at `now` first (the
-    earliest pinned, then id), then severity, tier, next due, opened, id. Without `now`, no pin counts."""
-    query = query.where(Ticket.is_open.is_(True))
-    if now is not None:
-        pinned = pin_in_force(now)
-        query = query.order_by(
-            case((pinned, 0), else_=1),
-            case((pinned, Ticket.pinned_at), else_=None),
-            case((pinned, Ticket.id), else_=None),
+def queue_rows(session: Session, query: Select[Any], now: datetime, limit: int) -> list[Any]:
+    """The first `limit` rows of `query` (a select of tickets, filtered as wished) in the one total order at
+    `now`, as `sla.queue.order_queue` sorts it: the open tickets pinned at `now` first (the earliest pinned,
+    then id), then the others in the computed order of `queue_order`.
+
+    Two statements, so the unpinned part still reads `ix_tickets_queue_order` in order and stops at `limit`.
+    """
+    pinned = pin_in_force(now)
+    first = list(
+        session.execute(
+            query.where(Ticket.is_open.is_(True), pinned).order_by(Ticket.pinned_at, Ticket.id).limit(limit)
         )
+    )
+    if len(first) >= limit:
+        return first
+    return first + list(session.execute(queue_order(query.where(~pinned)).limit(limit - len(first))))
+
+
+def queue_order(query: Select[Any]) -> Select[Any]:
+    """The computed order of work (severity, tier, next due, opened, id), on `ix_tickets_queue_order`; pins in
+    force come before it (`queue_rows`)."""
+    query = query.where(Ticket.is_open.is_(True))
     return query.order_by(
         Ticket.severity_rank,
         Ticket.tier_rank.asc().nulls_last(),
@@ -275,11 +286,11 @@ def queue_page(
     each with its state at `now` and the reason for its place."""
     if not actor.is_staff:
         raise ForbiddenError("the work queue is for agents and admins")
-    query = queue_order(select(Ticket), now)
+    query = select(Ticket)
     if team is not None:
         query = query.where(team_filter(session, actor, team))
     # one more row than shown, so the last one shown can say why it is ahead of the next
-    rows = list(session.scalars(query.limit(limit + 1)))
+    rows: list[Ticket] = [row[0] for row in queue_rows(session, query, now, limit + 1)]
     clocks = _clocks_of(session, [ticket.id for ticket in rows])
     teams = _load_teams(session, {ticket.team_id for ticket in rows if ticket.team_id is not None})
     authors = _user_names(session, {ticket.pinned_by_id for ticket in rows if ticket.pinned_by_id is not None})
