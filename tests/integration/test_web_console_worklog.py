@@ -150,5 +150,5 @@ def test_the_resolution_path_form_lists_the_policy_paths_and_records_the_change(
     )
     assert changed.status_code == 303, changed.text
     page = alice.get("/tickets/3").text
-    assert '<dd id="path">Needs a new version</dd>' in page
+    assert '<dd id="ticket-path">Needs a new version</dd>' in page
     assert events_of(console, 3) == ["opened", "path"]
