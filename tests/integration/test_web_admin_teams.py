@@ -96,6 +96,8 @@ def test_an_admin_marks_a_customer_as_support_contact_and_back(people: Desk):
     page = admin.get(marked.headers["location"]).text
     assert "customer is a support contact now." in page
     assert 'name="support_contact" type="checkbox" value="yes" checked' in page
+    organisation = admin.get(f"/admin/organisations/{people.ids['Acme']}").text
+    assert "(customer@example.com) — support contact</li>" in organisation
     unmarked = admin.submit(f"/admin/users/{customer_id}/support-contact", {})
     assert unmarked.status_code == 303
     with reading(people.sessions) as session:
