@@ -479,7 +479,7 @@ def unpin_page(request: Request, visitor: Staff, ticket_id: TicketId, form: Chec
 def log_time_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
     def action(session: Session, version: int) -> str:
         minutes = _minutes_of(form)
-        worked_on = _day_of(field(form, "worked_on"), "worked_on")
+        worked_on = _day_of(field(form, "worked_on"), "worked_on") or _today(request, visitor)
         note = field(form, "note")
         log_time(session, visitor.actor, minutes, "customer", ticket_id, note, worked_on, now=now_of(request))
         return f"Logged {minutes} min on this ticket."
@@ -492,6 +492,11 @@ def _minutes_of(form: CheckedForm) -> int:
     if not (text.isascii() and text.isdigit() and len(text) < 6):
         raise InvalidFieldError("minutes", f"give a whole number of minutes from 1 to {MAX_MINUTES}")
     return int(text)
+
+
+def _today(request: Request, visitor: Visitor) -> date:
+    """Today in the agent's own time zone (UTC when they have none): the day a log is for unless they say."""
+    return now_of(request).astimezone(zone_of(visitor)).date()
 
 
 def _day_of(text: str, name: str) -> date | None:
@@ -510,7 +515,7 @@ def _day_of(text: str, name: str) -> date | None:
 @router.get("/console/time")
 def time_page(request: Request, visitor: Staff) -> HTMLResponse:
     zone = zone_of(visitor)
-    today = now_of(request).astimezone(zone).date()
+    today = _today(request, visitor)
     chosen = _day_of(request.query_params.get("week", ""), "week") or today
     monday = chosen - timedelta(days=chosen.weekday())
     sunday = monday + timedelta(days=6)
@@ -537,7 +542,7 @@ def time_page(request: Request, visitor: Staff) -> HTMLResponse:
 @router.post("/console/time")
 def log_internal_time(request: Request, visitor: Staff, form: CheckedForm) -> Response:
     minutes = _minutes_of(form)
-    worked_on = _day_of(field(form, "worked_on"), "worked_on")
+    worked_on = _day_of(field(form, "worked_on"), "worked_on") or _today(request, visitor)
     with transaction(sessions_of(request)) as session:
         line = log_time(
             session, visitor.actor, minutes, "internal", None, field(form, "note"), worked_on, now=now_of(request)
