@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -75,7 +77,7 @@ def test_replay_now_option_replays_before_the_first_reply(sladesk):
                 {"at": "2026-11-26T09:00:00-05:00", "type": "escalate"},
             ],
             "error: event 1: unknown type 'escalate' (expected one of: opened, reply, status, severity, "
-            "tier, category, outside_incident)",
+            "triaged, path, tier, category, outside_incident)",
         ),
     ],
     ids=["naive-timestamp", "unknown-status", "out-of-order", "unknown-severity", "unknown-type"],
@@ -158,17 +160,33 @@ def test_policy_list_names_the_five_built_ins(sladesk):
 def test_policy_show_gives_targets_in_words(sladesk):
     result = sladesk("policy", "show", "alleo")
     assert result.code == 0, result.stderr
-    assert "5 business days (45h of working time) on business" in result.stdout
+    assert "  first_response: 5 business days (45h of working time) on Alleo support hours\n" in result.stdout
     assert "Thanksgiving Day" in result.stdout
+    assert "- Only an organisation's support contacts open tickets." in result.stdout
 
 
 def test_policy_show_writes_targets_in_the_units_a_policy_file_reads(sladesk):
     result = sladesk("policy", "show", "aspenware")
     assert result.code == 0, result.stderr
-    level_1 = next(line for line in result.stdout.splitlines() if " L1 " in line)
-    assert "│ 1h on " in level_1
-    assert "│ 24h on always" in level_1
+    lines = result.stdout.splitlines()
+    level_2 = lines[lines.index("  first_response: 9h on Business hours") :]
+    assert level_2[2] == (
+        "  resolution (category Software defect, path Needs a new version): within 2 release versions (next releases "
+        + ", ".join(moment.strftime("%Y-%m-%d") for moment in _next_releases(2))
+        + ")"
+    )
+    assert "  resolution: 24h on Calendar time, from the first response" in lines
     assert "1d" not in result.stdout
+
+
+def _next_releases(count: int) -> list[datetime]:
+    """Aspenware's releases: every 4 weeks from Tue 6 Jan 2026 at 06:00 Mountain, the next `count` from now."""
+    zone = ZoneInfo("America/Denver")
+    moment = datetime(2026, 1, 6, 6, tzinfo=zone)
+    now = datetime.now(UTC)
+    while moment <= now:
+        moment = datetime.combine(moment.date() + timedelta(weeks=4), moment.time(), tzinfo=zone)
+    return [datetime.combine(moment.date() + timedelta(weeks=4 * i), moment.time(), tzinfo=zone) for i in range(count)]
 
 
 def test_policy_test_runs_every_built_in_green(sladesk):

@@ -67,27 +67,25 @@ def policy_show(
         region = spec.holidays.country + (f"-{spec.holidays.subdivision}" if spec.holidays.subdivision else "")
         out.print(f"Public holidays of {region} apply too (from the holidays package).")
     now = datetime.now(UTC)
-    severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)", "targets")
+    severities = Table("rank", "code", "name", "pages on-call", "comms (int/ext)")
     severities.title, severities.title_justify = "Severities", "left"
     for severity in policy.severities:
-        lines = [
-            f"{line.metric_id}" + (f" ({line.case})" if line.case else "") + f": {line.words}"
-            for line in target_lines(policy, severity, now)
-        ]
         severities.add_row(
             str(severity.rank),
             severity.code,
             severity.name,
             "yes" if severity.pages_oncall else "no",
             f"{severity.internal_comms.value}/{severity.external_comms.value}",
-            "\n".join(lines),
         )
-    out.print(severities, markup=False)
+    out.print(severities)
     for severity in policy.severities:
         out.print(f"[bold]{severity.code}[/bold] {severity.name}: ", end="")
         out.print(severity.definition, markup=False)
         for example in severity.examples:
             out.print(f"  - {example}", markup=False)
+        for line in target_lines(policy, severity, now):
+            case = f" ({line.case})" if line.case else ""
+            out.print(f"  {line.metric_id}{case}: {line.words}", markup=False, soft_wrap=True)
     out.print()
     statuses = Table("status", "name", "kind", "moves to", title="Statuses", title_justify="left")
     for status in spec.statuses:
