@@ -124,7 +124,7 @@ def _broken(source: str, old: str, new: str) -> tuple[str, int]:
 def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
     pages: Chromium, desk: ServedDesk, tmp_path: Path
 ) -> None:
-    source = builtin_source("sourcegraph").replace("\nversion: 1\n", "\nversion: 2\n")
+    source = builtin_source("sourcegraph").replace("\nversion: 2\n", "\nversion: 3\n")
     source, calendar_line = _broken(
         source, "calendar: always\n    start: opened", "calendar: nowhere\n    start: opened"
     )

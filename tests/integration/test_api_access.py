@@ -445,6 +445,7 @@ def test_who_am_i_is_the_caller_and_no_answer_carries_a_password_hash_or_a_token
         "active": True,
         "timezone": None,
         "quiet_hours": None,
+        "support_contact": False,
         "created_at": None,
     }
     answers = [

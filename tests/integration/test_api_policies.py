@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -17,7 +18,8 @@ at = datetime.fromisoformat
 def custom_text(policy_id: str = "acme_custom", version: int = 1, sev1: str = "2h") -> str:
     """Alleo's shipped policy under another id, version and Sev1 first-response target."""
     text = builtin_source("alleo")
-    text = text.replace("id: alleo\n", f"id: {policy_id}\n", 1).replace("version: 1\n", f"version: {version}\n", 1)
+    text = text.replace("id: alleo\n", f"id: {policy_id}\n", 1)
+    text = re.sub(r"^version: \d+$", f"version: {version}", text, count=1, flags=re.MULTILINE)
     return text.replace("first_response: 4h\n", f"first_response: {sev1}\n", 1)
 
 
@@ -67,7 +69,7 @@ def test_an_uploaded_policy_serves_new_tickets_and_old_ones_keep_their_version(d
     tickets = desk.client.get("/api/v1/tickets", headers=desk.headers["agent"]).json()["items"]
     pinned = sorted((t["id"], t["policy_id"], t["policy_version"]) for t in tickets)
     first = on_v1[0]["id"]
-    assert pinned == [(first, "alleo", 1), (first + 1, "acme_custom", 1), (first + 2, "acme_custom", 2)]
+    assert pinned == [(first, "alleo", 2), (first + 1, "acme_custom", 1), (first + 2, "acme_custom", 2)]
     # a later change replays the ticket under its own version: still 2 h, not the 1 h of version 2
     answered = desk.client.post(
         f"/api/v1/tickets/{first + 1}/comments", headers=desk.headers["customer"], json={"body": "Any news?"}
@@ -89,7 +91,7 @@ def test_every_problem_in_an_upload_comes_back_with_its_line(desk):
     errors = refused.json()["errors"]
     assert [(e["line"], e["field"]) for e in errors] == [
         (11, "warning_fraction"),
-        (85, "severities[0].targets.first_response.due"),
+        (91, "severities[0].targets.first_response.due"),
     ]
     assert all(e["file"] == "uploaded policy" for e in errors)
     syntax = upload(desk, "id: [unclosed\n")
@@ -106,7 +108,7 @@ def test_a_version_means_one_text_for_good(desk):
     assert again.json()["detail"] == (
         "version: policy 'acme_custom' is at version 1 already; give the new text version: 2"
     )
-    builtin = upload(desk, custom_text(policy_id="alleo", version=1))
+    builtin = upload(desk, custom_text(policy_id="alleo", version=2))  # the shipped version
     assert builtin.status_code == 422 and builtin.json()["field"] == "version"
     source = desk.client.get("/api/v1/policies/acme_custom/source", headers=desk.headers["customer"])
     assert source.status_code == 200
@@ -125,19 +127,19 @@ def test_a_dry_run_checks_without_storing(desk):
 
 def test_versions_list_uploads_and_the_shipped_text_tickets_used(desk):
     shipped = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
-    assert [(v["version"], v["builtin"], v["created_at"]) for v in shipped] == [(1, True, None)]
+    assert [(v["version"], v["builtin"], v["created_at"]) for v in shipped] == [(2, True, None)]
     first_response_due(desk)  # the first ticket on alleo stores the shipped text
     stored = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
-    assert [(v["version"], v["builtin"], v["uploaded_by_id"]) for v in stored] == [(1, True, None)]
+    assert [(v["version"], v["builtin"], v["uploaded_by_id"]) for v in stored] == [(2, True, None)]
     assert stored[0]["created_at"] is not None
     assert stored[0]["sha256"] == shipped[0]["sha256"]
 
-    assert upload(desk, custom_text(policy_id="alleo", version=2, sev1="1h")).status_code == 201
+    assert upload(desk, custom_text(policy_id="alleo", version=3, sev1="1h")).status_code == 201
     versions = desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["agent"]).json()
-    assert [(v["version"], v["builtin"]) for v in versions] == [(2, False), (1, True)]
-    assert desk.client.get("/api/v1/policies/alleo", headers=desk.headers["agent"]).json()["version"] == 2
-    assert desk.client.get("/api/v1/policies/alleo?version=1", headers=desk.headers["agent"]).json()["version"] == 1
-    assert desk.client.get("/api/v1/policies/alleo?version=3", headers=desk.headers["agent"]).status_code == 404
+    assert [(v["version"], v["builtin"]) for v in versions] == [(3, False), (2, True)]
+    assert desk.client.get("/api/v1/policies/alleo", headers=desk.headers["agent"]).json()["version"] == 3
+    assert desk.client.get("/api/v1/policies/alleo?version=2", headers=desk.headers["agent"]).json()["version"] == 2
+    assert desk.client.get("/api/v1/policies/alleo?version=4", headers=desk.headers["agent"]).status_code == 404
     assert first_response_due(desk) == at("2026-12-02T10:00:00-05:00")
 
 

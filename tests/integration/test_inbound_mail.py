@@ -238,20 +238,20 @@ def test_a_reply_to_a_closed_ticket_opens_a_follow_up(desk, smtp):
 def test_required_intake_questions_do_not_stop_a_mail_and_are_noted(desk, smtp):
     desk.user("admin", Role.ADMIN)
     source = (ROOT / "src/sladesk/policy/builtin/alleo.yaml").read_text()
-    required = source.replace("version: 1\n", "version: 2\n", 1).replace(
+    required = source.replace("version: 2\n", "version: 3\n", 1).replace(
         "type: long_text, required: false", "type: long_text, required: true", 1
     )
     upload(desk.sessions, desk.actors["admin"], required, now=desk.clock())
     send(smtp, mail())
     [ticket] = rows(desk.sessions, Ticket)
-    assert (ticket.policy_version, ticket.intake) == (2, {})
+    assert (ticket.policy_version, ticket.intake) == (3, {})
     assert inbound(desk.sessions)[0].reason == "not answered by mail: Steps to reproduce the issue"
 
 
 def test_a_mail_the_policy_cannot_take_is_quarantined_with_the_reason_and_leaves_no_ticket(desk, smtp):
     desk.user("admin", Role.ADMIN)
     source = (ROOT / "src/sladesk/policy/builtin/alleo.yaml").read_text()
-    files_required = source.replace("version: 1\n", "version: 2\n", 1).replace(
+    files_required = source.replace("version: 2\n", "version: 3\n", 1).replace(
         "type: attachment, required: false", "type: attachment, required: true", 1
     )
     upload(desk.sessions, desk.actors["admin"], files_required, now=desk.clock())

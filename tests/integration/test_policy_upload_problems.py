@@ -31,9 +31,9 @@ def test_a_dry_run_lists_a_bad_date_a_repeated_status_a_bad_transition_and_a_bad
         (38, "statuses[2].id", "'open' is defined again (first at statuses[0])"),
         (58, "transitions.new[2]", "unknown status 'gone' (known: awaiting_customer, closed, new, on_hold, open)"),
         (
-            86,
+            92,
             "severities[0].targets.first_response.due",
             "unknown unit 'hourz' in duration '4 hourz' (use s, m, h or business days)",
         ),
     ]
-    assert desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["admin"]).json()[0]["version"] == 1
+    assert desk.client.get("/api/v1/policies/alleo/versions", headers=desk.headers["admin"]).json()[0]["version"] == 2

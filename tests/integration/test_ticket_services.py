@@ -328,7 +328,7 @@ def test_the_first_tickets_on_a_built_in_opened_at_once_store_its_text_once(engi
         assert len(opened) == 1
         with first() as session:
             rows = session.execute(select(PolicyVersion.policy_id, PolicyVersion.version, PolicyVersion.builtin)).all()
-        assert rows == [("alleo", 1, True)]
-        assert desk.ticket(opened[0]).policy_version == 1
+        assert rows == [("alleo", 2, True)]
+        assert desk.ticket(opened[0]).policy_version == 2
     finally:
         other_engine.dispose()

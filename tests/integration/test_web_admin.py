@@ -314,7 +314,7 @@ def test_the_scenario_results_list_every_scenario_of_the_built_in_policy_as_pass
 
 
 def _alleo(version: int, first_response: str = "4h") -> str:
-    text = builtin_source("alleo").replace("version: 1", f"version: {version}", 1)
+    text = re.sub(r"^version: \d+$", f"version: {version}", builtin_source("alleo"), count=1, flags=re.MULTILINE)
     return text.replace("first_response: 4h", f"first_response: {first_response}", 1)
 
 
@@ -342,43 +342,43 @@ def test_an_upload_with_a_bad_duration_shows_the_problem_under_its_line_and_stor
 def test_an_upload_that_does_not_raise_the_version_is_refused_at_its_version_line(people: Desk):
     admin = _admin(people)
     admin.get("/admin/policies/alleo/upload")
-    answer = admin.submit("/admin/policies/alleo/upload", {"source": _alleo(1)})
+    answer = admin.submit("/admin/policies/alleo/upload", {"source": _alleo(2)})
     assert answer.status_code == 422
-    assert "✖ Line 5, version: policy &#39;alleo&#39; is at version 1 already; give the new text version: 2" in (
+    assert "✖ Line 5, version: policy &#39;alleo&#39; is at version 2 already; give the new text version: 3" in (
         answer.text
     )
 
 
-def test_a_good_upload_by_file_becomes_version_2_and_shows_as_current(people: Desk):
+def test_a_good_upload_by_file_becomes_version_3_and_shows_as_current(people: Desk):
     admin = _admin(people)
     admin.get("/admin/policies/alleo/upload")
-    source = _alleo(2, "2h")
+    source = _alleo(3, "2h")
     answer = admin.submit(
         "/admin/policies/alleo/upload", {"source": ""}, files={"file": ("alleo.yaml", source.encode(), "text/yaml")}
     )
     assert answer.status_code == 303
     assert answer.headers["location"] == (
-        "/admin/policies/alleo?done=Version%202%20stored%3A%20it%20is%20the%20current%20version%20now."
+        "/admin/policies/alleo?done=Version%203%20stored%3A%20it%20is%20the%20current%20version%20now."
     )
     page = admin.get(answer.headers["location"]).text
-    assert "version 2 (current)" in page
+    assert "version 3 (current)" in page
     assert _rows(_table(page.replace('class="severities"', 'id="severities"'), "severities"))[0][1] == (
         "2h on Alleo support hours"
     )
     assert [row[:2] for row in _rows(_table(page.replace('class="versions"', 'id="versions"'), "versions"))] == [
-        ["Version 2 (current)", "Uploaded by admin"]
+        ["Version 3 (current)", "Uploaded by admin"]
     ]
     assert "This version carries no scenario tests." in page  # the upload has no `tests:` of its own
-    shipped = admin.get("/admin/policies/alleo?version=1&week=2026-11-23").text
-    assert 'version 1, not the current one: <a href="/admin/policies/alleo">see version 2</a>' in shipped
+    shipped = admin.get("/admin/policies/alleo?version=2&week=2026-11-23").text
+    assert 'version 2, not the current one: <a href="/admin/policies/alleo">see version 3</a>' in shipped
     assert _rows(_table(shipped.replace('class="severities"', 'id="severities"'), "severities"))[0][1] == (
         "4h on Alleo support hours"
     )
-    assert 'href="/admin/policies/alleo?week=2026-11-30&amp;version=1#week"' in shipped
-    assert "14 passed, 0 failed." in shipped  # the shipped version's scenarios
-    assert admin.get("/admin/policies/alleo?version=3").status_code == 404
+    assert 'href="/admin/policies/alleo?week=2026-11-30&amp;version=2#week"' in shipped
+    assert "16 passed, 0 failed." in shipped  # the shipped version's scenarios
+    assert admin.get("/admin/policies/alleo?version=4").status_code == 404
     listed = _rows(_table(admin.get("/admin/policies").text.replace("<table>", '<table id="p">', 1), "p"))
-    assert listed[1][:3] == ["alleo", "Alleo Support", "2"]
+    assert listed[1][:3] == ["alleo", "Alleo Support", "3"]
 
 
 def test_a_new_policy_is_uploaded_and_an_organisation_can_be_served_under_it(people: Desk):
@@ -445,7 +445,7 @@ tests:
     expect:
       first_response: {state: running, due: "2026-12-07T12:00:00-05:00"}
 """
-    source = _alleo(2) + scenarios
+    source = _alleo(3) + scenarios
     first = source.split("\n").index("  - name: Sev1 opened Monday 09:00 is due 13:00") + 1
     admin = _admin(people)
     admin.get("/admin/policies/alleo/upload")
@@ -454,10 +454,10 @@ tests:
     assert "1 passed, 1 failed." in page
     rows = _rows(_table(page.replace('class="scenarios"', 'id="scenarios-table"'), "scenarios-table"))
     assert rows == [
-        ["Passed", f"Sev1 opened Monday 09:00 is due 13:00 (version 2, line {first})", "—"],
+        ["Passed", f"Sev1 opened Monday 09:00 is due 13:00 (version 3, line {first})", "—"],
         [
             "Failed",
-            f"Sev1 opened Monday 09:00 is due 12:00 (version 2, line {first + 6})",
+            f"Sev1 opened Monday 09:00 is due 12:00 (version 3, line {first + 6})",
             "first_response due: expected 2026-12-07T12:00:00-05:00, got 2026-12-07T13:00:00-05:00",
         ],
     ]

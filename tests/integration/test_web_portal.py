@@ -399,10 +399,13 @@ def test_a_closed_choozle_request_says_to_open_a_follow_up_which_links_to_it(peo
     page = marketer.get("/portal/tickets/1").text
     assert '<dd id="status">Closed' in page
     assert (
-        '<p class="closed-note" id="closed-note">A closed ticket cannot be reopened: open a new ticket for any update '
-        "or new issue, linked to the closed one.</p>" in page
+        '<p class="closed-note" id="closed-note">Once an existing ticket is in a &#39;Closed&#39; status, a new ticket '
+        "is required for any update or new issue: open a follow-up ticket, linked to this one.</p>" in page
     )
-    assert '<a class="button" href="/portal/new?follow_up_of=1">Submit a follow-up request</a>' in page
+    assert (
+        '<a class="button primary" id="follow-up" href="/portal/new?follow_up_of=1">Open a follow-up request</a>'
+        in page
+    )
     assert 'action="/portal/tickets/1/reply"' not in page
     form = marketer.get("/portal/new?follow_up_of=1").text
     assert '<input type="hidden" name="follow_up_of" value="1">' in form
@@ -457,7 +460,7 @@ def test_an_internal_file_is_neither_listed_nor_downloadable_for_the_customer(pe
 def test_every_required_intake_field_left_blank_is_named_at_once(people: Desk):
     people.user("admin", Role.ADMIN)
     source = (Path(policy_package.__file__).parent / "builtin" / "alleo.yaml").read_text(encoding="utf-8")
-    required = source.replace("version: 1\n", "version: 2\n", 1).replace(
+    required = source.replace("version: 2\n", "version: 3\n", 1).replace(
         "type: long_text, required: false", "type: long_text, required: true", 1
     )
     committed(upload_policy)(people.sessions, people.actors["admin"], required, now=people.clock())

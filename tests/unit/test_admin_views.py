@@ -29,8 +29,14 @@ def test_targets_read_due_then_calendar_then_start_then_goal():
     ]
     level_1 = severity_table(load_policy("aspenware"))[0]
     assert [t.words for t in level_1.targets] == [
-        "1h on Business hours or on-call period",
+        "1h of elapsed time if opened within Business hours or on-call period, else 1h after its next opening",
         "24h on Calendar time, from the first response",
+        "1 business day (9h of working time) on Business hours, from the first response",
+    ]
+    assert [t.metric_name for t in level_1.targets] == [
+        "Expected response time",
+        "Expected resolution time",
+        "Expected resolution time (category Software defect, path Hotfix)",
     ]
     assert level_1.pages_oncall is True
 
@@ -71,7 +77,7 @@ def test_a_day_of_the_clock_change_is_24_wall_hours_and_part_hours_show_their_mi
 
 def test_an_uploaded_text_without_scenarios_has_none_and_broken_scenarios_say_why():
     policy = load_policy("alleo")
-    assert scenario_run(policy, builtin_source("alleo").replace("version: 1", "version: 2")).results == ()
+    assert scenario_run(policy, builtin_source("alleo").replace("version: 2", "version: 3")).results == ()
     broken = scenario_run(policy, builtin_source("alleo") + "\ntests: not a list\n")
     assert broken.error is not None and "`tests` must be a list of scenarios" in broken.error
 

@@ -91,8 +91,7 @@ def test_broken_rules_are_located_problems(tmp_path):
     assert located(tmp_path, text) == [
         "severity_assignment.provisional: no severity 'S9' (known: S1, S2)",
         "routing[0].team: unknown team 'opps' (known: ops)",
-        "severities[0].targets.resolution.cases[0].when.category: unknown category 'defects' "
-        "(known: defect, question)",
+        "severities[0].targets.resolution.cases[0].when.category: unknown category 'defects' (known: defect, question)",
         "severities[0].targets.resolution.cases[0].when.path: unknown resolution path 'relase' (known: release)",
     ]
 
