@@ -85,13 +85,14 @@ def test_the_queue_lists_tickets_in_the_total_order_with_the_first_marked(consol
     assert rows_of(page.text) == [
         "1 · work this first #3 Nobody can sign in New · Number one: severity Sev1 (rank 1), due "
         "2026-12-07T18:00:00+00:00, opened 2026-12-07T14:00:00+00:00. Ahead of #2 because its severity Sev1 "
-        "outranks p2. Sev1 — Acme Unassigned Mon 7 Dec 2026, 18:00 UTC Mon 7 Dec 2026, 18:00 UTC Running",
-        "2 #2 Search is slow New · "
+        "outranks p2. Sev1 — — Acme Unassigned Mon 7 Dec 2026, 18:00 UTC Mon 7 Dec 2026, 18:00 UTC Running",
+        # Sourcegraph's priority is assigned by support: the customer's p2 waits in triage
+        "2 #2 Search is slow Awaiting triage New · "
         + _reason(page.text, 1)
-        + " p2 enterprise Globex Unassigned Tue 8 Dec 2026, 14:00 UTC Tue 8 Dec 2026, 14:00 UTC Running",
+        + " p2 enterprise — Globex Unassigned Tue 8 Dec 2026, 14:00 UTC Tue 8 Dec 2026, 14:00 UTC Running",
         "3 #1 How do I set up SSO? New · "
         + _reason(page.text, 2)
-        + " Sev3 — Acme Unassigned Wed 9 Dec 2026, 14:00 UTC Wed 9 Dec 2026, 14:00 UTC Running",
+        + " Sev3 — — Acme Unassigned Wed 9 Dec 2026, 14:00 UTC Wed 9 Dec 2026, 14:00 UTC Running",
     ]
     assert page.text.count("work this first") == 1
     assert '<tr class="first">' in page.text and 'data-live="/events/queue?since=0:3"' in page.text

@@ -73,6 +73,6 @@ def test_entry_from_a_sourcegraph_replay_uses_tier_rank_and_pending_due():
     events = parse_events([{"at": "2026-12-01T10:00:00+00:00", "type": "opened"}])
     report = replay(policy, TicketFacts("p1", "free"), events, at("2026-12-01T10:30:00+00:00"))
     queued = entry_from_report(42, report)
-    assert queued.tier_rank == 4  # pre_sales, enterprise, team, free
+    assert queued.tier_rank == 5  # pre_sales, enterprise, team, cloud, free
     assert queued.next_due == at("2026-12-02T10:00:00+00:00")
     assert queued.severity_rank == 1
