@@ -75,6 +75,8 @@ NEW_USER = {
 }
 
 # fmt: off
+PIN = {"reason": "the customer's launch is tonight", "until": "2026-12-08T09:00:00-05:00"}
+
 ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     # method    path                                                               body                                       anonymous customer_a customer_b agent admin
     ("GET",    "/api/health",                                                      None,                                      (200, 200, 200, 200, 200)),
@@ -152,6 +154,19 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("DELETE", "/api/v1/users/{customer_a}/tokens/{spare_token_b}",                None,                                      (401, 404, 403, 403, 404)),
     ("DELETE", "/api/v1/users/{customer_a}/tokens/{missing}",                      None,                                      (401, 404, 403, 403, 404)),
     ("DELETE", "/api/v1/users/{missing}/tokens/{spare_token_a}",                   None,                                      (401, 403, 403, 403, 404)),
+    ("GET",    "/api/v1/teams",                                                    None,                                      (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/teams",                                                    {"slug": "ops", "name": "Ops"},            (401, 403, 403, 403, 201)),
+    ("GET",    "/api/v1/teams/nope",                                               None,                                      (401, 403, 403, 404, 404)),
+    ("PATCH",  "/api/v1/teams/nope",                                               {"name": "Ops"},                           (401, 403, 403, 403, 404)),
+    ("PUT",    "/api/v1/teams/nope/members/{agent}",                               None,                                      (401, 403, 403, 403, 404)),
+    ("DELETE", "/api/v1/teams/nope/members/{agent}",                               None,                                      (401, 403, 403, 403, 404)),
+    ("PUT",    "/api/v1/tickets/{fresh_ticket_a}/team",                            {"team": None, "reason": "x"},             (401, 403, 403, 409, 409)),
+    ("POST",   "/api/v1/tickets/{fresh_ticket_a}/pin",                             PIN,                                       (401, 403, 403, 200, 200)),
+    ("DELETE", "/api/v1/tickets/{fresh_ticket_a}/pin",                             None,                                      (401, 403, 403, 409, 409)),
+    ("POST",   "/api/v1/tickets/{fresh_ticket_a}/triage",                          {"severity": 2},                           (401, 403, 403, 409, 409)),
+    ("POST",   "/api/v1/time-logs",                                                {"minutes": 30, "work": "internal"},       (401, 403, 403, 201, 201)),
+    ("GET",    "/api/v1/time-logs",                                                None,                                      (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/policies/alleo/triage",                                    {"subject": "Nobody can sign in"},         (401, 200, 200, 200, 200)),
 ]
 # fmt: on
 
