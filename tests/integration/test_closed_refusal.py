@@ -155,7 +155,8 @@ def test_a_mail_reply_to_a_closed_ticket_is_answered_with_the_hint_and_adds_noth
     message["Subject"] = f"Re: [#{ticket_id}] Export fails"
     message["Message-ID"] = make_msgid(domain="example.com")
     message.set_content("It is back since this morning.")
-    with smtplib.SMTP(*smtp, timeout=30) as client:
+    host, port = smtp
+    with smtplib.SMTP(host, port, timeout=30) as client:
         client.send_message(message)
 
     with reading(desk.sessions) as session:

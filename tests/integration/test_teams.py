@@ -48,14 +48,19 @@ def desk(desk: Desk) -> Desk:
 
 
 def open_ticket(desk: Desk, severity: str, category: str | None = None, **intake: str) -> dict:
-    body = {"subject": "Campaign stopped", "description": "No impressions since 08:00.", "severity": severity}
+    body: dict[str, object] = {
+        "subject": "Campaign stopped",
+        "description": "No impressions since 08:00.",
+        "severity": severity,
+    }
     if category is not None:
         body["category"] = category
     if intake:
         body["intake"] = intake
     answer = desk.client.post("/api/v1/tickets", headers=desk.headers["customer"], json=body)
     assert answer.status_code == 201, answer.text
-    return answer.json()
+    created: dict = answer.json()
+    return created
 
 
 def team_of(desk: Desk, ticket_id: int) -> str | None:

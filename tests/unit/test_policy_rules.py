@@ -12,7 +12,16 @@ from sladesk.errors import InputError, PolicyError
 from sladesk.policy import load_policy, policy_from_text
 from sladesk.policy.policy import Situation
 from sladesk.policy.words import rules_in_words, target_lines
-from sladesk.sla.events import OpenedEvent, PathEvent, ReplyEvent, StatusEvent, TeamEvent, TicketFacts, TriagedEvent
+from sladesk.sla.events import (
+    Event,
+    OpenedEvent,
+    PathEvent,
+    ReplyEvent,
+    StatusEvent,
+    TeamEvent,
+    TicketFacts,
+    TriagedEvent,
+)
 from sladesk.sla.replay import replay
 
 BASE = """\
@@ -191,7 +200,7 @@ def test_the_first_matching_case_replaces_the_severitys_target():
 def test_a_release_target_is_due_at_the_second_release_after_the_start():
     policy = policy_from_text(BASE, "rules.yaml")
     # Opened Wed 4 Mar 2026 10:00 MST; releases after it: 16 Mar 06:00 MDT and 30 Mar 06:00 MDT.
-    events = [
+    events: list[Event] = [
         OpenedEvent(at=at("2026-03-04T10:00:00-07:00"), by="agent"),
         PathEvent(at=at("2026-03-05T10:00:00-07:00"), to="release", reason="code fix"),
     ]
@@ -272,7 +281,7 @@ def test_intake_answers_route_when_a_rule_asks_for_them():
 def test_a_closed_ticket_refuses_a_public_reply_but_takes_an_internal_note():
     text = BASE.replace("categories:", "closed: {updates: refused, hint: Open a new ticket.}\ncategories:")
     policy = policy_from_text(text, "rules.yaml")
-    history = [
+    history: list[Event] = [
         OpenedEvent(at=at("2026-03-04T09:00:00-07:00")),
         StatusEvent(at=at("2026-03-04T10:00:00-07:00"), to="closed"),
     ]

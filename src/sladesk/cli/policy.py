@@ -116,8 +116,8 @@ def policy_show(
     rules = rules_in_words(policy, now)
     if rules:
         out.print("\n[bold]Rules[/bold]")
-        for line in rules:
-            out.print(f"- {line}", markup=False)
+        for rule in rules:
+            out.print(f"- {rule}", markup=False)
     if spec.assumptions:
         out.print("\n[bold]Assumptions[/bold]")
         for assumption in spec.assumptions:
