@@ -70,6 +70,19 @@ def test_a_team_queue_keeps_the_total_order_and_my_teams_follow_membership(desk:
     assert first.reason.endswith("Ahead of #3 because its severity S1 outranks S2.")
 
 
+def test_the_api_queue_takes_a_team_or_mine_and_names_an_unknown_team(desk: Desk):
+    def queue(agent: str, team: str) -> list[int]:
+        answer = desk.client.get("/api/v1/queue", params={"team": team}, headers=desk.headers[agent])
+        assert answer.status_code == 200, answer.text
+        return [item["ticket_id"] for item in answer.json()]
+
+    assert queue("cy", "tech_ops") == [4, 3, 1]
+    assert queue("ann", "mine") == [4, 3, 1]
+    assert queue("bo", "mine") == []
+    unknown = desk.client.get("/api/v1/queue", params={"team": "ops"}, headers=desk.headers["cy"])
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "team")
+
+
 def test_the_console_filters_by_team_and_by_my_teams_and_shows_the_team(desk: Desk):
     ann = WebPerson(desk.app())
     ann.sign_in("ann@example.com")

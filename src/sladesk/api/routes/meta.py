@@ -168,12 +168,17 @@ def queue(
     sessions: Sessions,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    team: Annotated[
+        str | None, Query(max_length=64, description="one team's queue (its slug), or `mine`: the caller's teams")
+    ] = None,
 ) -> list[QueueItemOut]:
     """Open tickets in the one total order of the work queue, each with its state now and the reason for its place.
+
+    Pinned tickets come first while their pin is in force; `team` keeps one team's queue, in the same order.
 
     The database sorts (severity, tier, next due, opened, id: the index `ix_tickets_queue_order`), so a
     page costs the same however many tickets are open.
     """
     with reading(sessions) as session:
-        items = queue_page(session, actor, request.app.state.clock(), limit)
+        items = queue_page(session, actor, request.app.state.clock(), limit, team=team)
     return [QueueItemOut.model_validate(item, from_attributes=True) for item in items]
