@@ -121,6 +121,8 @@ def test_team_writes_are_for_admins_reads_for_staff_and_bad_input_names_its_fiel
     assert (taken.status_code, taken.json()["detail"]) == (409, "a team 'tech_ops' exists already")
     bad = desk.client.post("/api/v1/teams", headers=admin, json={"slug": "Tech Ops", "name": "T"})
     assert (bad.status_code, bad.json()["field"]) == (422, "slug")
+    kept = desk.client.post("/api/v1/teams", headers=admin, json={"slug": "mine", "name": "Mine"})
+    assert (kept.status_code, kept.json()["field"]) == (422, "slug")  # the queue filter's "my teams"
     blank = desk.client.patch("/api/v1/teams/tech_ops", headers=admin, json={"name": "  "})
     assert (blank.status_code, blank.json()["detail"]) == (422, "name: give the team a name")
     customer = desk.client.put(f"/api/v1/teams/tech_ops/members/{desk.ids['customer']}", headers=admin)

@@ -49,6 +49,8 @@ def check_slug(slug: str) -> str:
     """The slug if it can name a team (lower-case letters, digits and _, starting with a letter, 64 at most)."""
     if not isinstance(slug, str) or not SLUG.fullmatch(slug):
         raise InvalidFieldError("slug", f"{slug!r} is not a team id: use lower-case letters, digits and _ (64 at most)")
+    if slug == "mine":
+        raise InvalidFieldError("slug", "'mine' is kept for the queue filter that means my own teams: choose another")
     return slug
 
 
