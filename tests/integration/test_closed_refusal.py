@@ -83,6 +83,10 @@ def test_replies_and_files_on_a_closed_ticket_are_refused_with_the_hint_and_the_
     assert customer.status_code == 409
     assert customer.headers["content-type"] == "application/problem+json"
     assert customer.json()["detail"] == REFUSED
+    assert customer.json()["follow_up"] == {
+        "portal": f"/portal/new?follow_up_of={ticket_id}",
+        "api": {"method": "POST", "path": "/api/v1/tickets", "body": {"follow_up_of": ticket_id}},
+    }
     agent = desk.client.post(comments, headers=desk.headers["agent"], json={"body": "Any news?"})
     assert (agent.status_code, agent.json()["detail"]) == (409, REFUSED)
     attached = desk.client.post(

@@ -123,7 +123,7 @@ def install(app: FastAPI) -> None:
         if isinstance(error, StaleVersionError):
             return problem(412, str(error), "If-Match", current_version=error.current)
         if isinstance(error, ConflictError):
-            return problem(409, str(error))
+            return problem(409, str(error), **error.details)
         if isinstance(error, PolicyError):
             errors = [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in error.problems]
             return problem(422, str(error), error.problems[0].field or None, errors=errors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sladesk.errors import SladeskError
 
 
@@ -15,6 +17,11 @@ class ForbiddenError(SladeskError):
 
 class ConflictError(SladeskError):
     """The request clashes with the current state (a transition the policy does not allow)."""
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """More members of the problem document (a link to what to do instead); none by default."""
+        return {}
 
 
 class StaleVersionError(SladeskError):

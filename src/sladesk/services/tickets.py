@@ -669,6 +669,10 @@ class ClosedTicketError(ConflictError):
         )
 
     @property
+    def details(self) -> dict[str, Any]:
+        return {"follow_up": self.follow_up}
+
+    @property
     def follow_up(self) -> dict[str, object]:
         """Where the follow-up ticket is opened: the portal's form, and the API's request."""
         return {
