@@ -165,3 +165,29 @@ def test_an_organisation_cannot_move_to_a_tier_its_new_policy_lacks(desk):
     assert null_name.status_code == 422
     kept = desk.client.get(url, headers=desk.headers["admin"]).json()
     assert (kept["name"], kept["policy_id"], kept["tier"]) == ("Acme", "alleo", None)
+
+
+def test_the_policy_summary_says_each_target_case_and_rule_in_words(desk):
+    summary = desk.client.get("/api/v1/policies/aspenware", headers=desk.headers["customer"]).json()
+    level_2 = summary["severities"][1]
+    assert level_2["targets_in_words"][2]["case"] == "category Software defect, path Needs a new version"
+    assert level_2["targets_in_words"][2]["words"].startswith("within 2 release versions (next releases ")
+    level_4 = summary["severities"][3]["targets_in_words"][2]
+    assert (level_4["case"], level_4["words"]) == (
+        "category Software defect or Feature request",
+        "informational, never breached: no aim, counted on Business hours",
+    )
+    assert summary["rules"][0] == "Resolution paths staff can mark: Needs a new version, Hotfix."
+    sourcegraph = desk.client.get("/api/v1/policies/sourcegraph", headers=desk.headers["customer"]).json()
+    assert sourcegraph["rules"] == [
+        "Severity is assigned by support: a customer's ticket waits in triage, its clocks running on the more"
+        " severe of the requested severity and p2, until an agent confirms one."
+    ]
+    cloud = [line for line in sourcegraph["severities"][0]["targets_in_words"] if line["case"] == "tier Cloud"]
+    assert cloud == [
+        {
+            "metric": "first_response",
+            "case": "tier Cloud",
+            "words": "informational, never breached: no aim, counted on Calendar time",
+        }
+    ]

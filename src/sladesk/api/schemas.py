@@ -343,3 +343,4 @@ class PolicySummary(BaseModel):
     timezone: str
     severities: list[dict[str, Any]]
     metrics: list[str]
+    rules: list[str] = Field(default_factory=list, description="the policy's rules beyond its targets, in words")

@@ -14,7 +14,7 @@ from sladesk.api.auth import CurrentActor, Sessions
 from sladesk.api.schemas import MAX_ID, PolicySummary, PolicyVersionOut, QueueItemOut
 from sladesk.errors import UnknownPolicyError
 from sladesk.policy import Policy
-from sladesk.policy.words import target_lines
+from sladesk.policy.words import rules_in_words, target_lines
 from sladesk.services import policies
 from sladesk.services.views import queue_page
 from sladesk.store import reading, transaction
@@ -70,6 +70,7 @@ def _summary(policy: Policy) -> PolicySummary:
         timezone=policy.spec.timezone,
         severities=severities,
         metrics=list(policy.metric_ids),
+        rules=rules_in_words(policy, now),
     )
 
 
