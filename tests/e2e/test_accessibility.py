@@ -122,7 +122,7 @@ def test_the_policy_upload_with_problems_passes_wcag_aa(
     page = context.new_page()
     page.goto(f"{desk.url}/admin/policies/alli/upload")
     broken = (
-        builtin_source("alli").replace("\nversion: 1\n", "\nversion: 2\n").replace("timezone: ", "timezone: Mars/", 1)
+        builtin_source("alli").replace("\nversion: 3\n", "\nversion: 4\n").replace("timezone: ", "timezone: Mars/", 1)
     )
     page.get_by_label("Policy YAML").fill(broken)
     page.get_by_role("button", name="Check and upload").click()
