@@ -293,6 +293,21 @@ def test_the_aspenware_week_marks_the_on_call_period_and_its_holiday_hours(peopl
     assert _rows(always)[3][:2] == ["Thu 26 Nov", "00:00-24:00"] and 'class="holiday"' not in always
 
 
+def test_a_policy_page_lists_the_targets_that_depend_on_the_ticket_and_the_rules(people: Desk):
+    page = _admin(people).get("/admin/policies/aspenware").text  # the desk's clock: Mon 7 Dec 2026
+    level_2 = page[page.index('<tr id="severity-L2">') : page.index('<tr id="severity-L3">')]
+    assert (
+        "<li>Expected resolution time (category Software defect, path Needs a new version): within 2 release "
+        "versions (next releases 2026-12-08, 2027-01-05)</li>"
+    ) in level_2
+    assert '<td data-metric="resolution">5 business days (45h of working time) on Business hours</td>' in level_2
+    rules = page[page.index('<h2 id="rules">') :]
+    assert "<li>Resolution paths staff can mark: Needs a new version, Hotfix.</li>" in rules
+    assert (
+        "<li>Releases: the next are Tue 08 Dec 2026 06:00, Tue 05 Jan 2027 06:00, Tue 02 Feb 2027 06:00.</li>" in rules
+    )
+
+
 def test_the_week_defaults_to_the_current_one_and_a_bad_week_is_refused(people: Desk):
     admin = _admin(people)
     assert "Calendars in the week of Mon 7 Dec 2026" in admin.get("/admin/policies/alleo").text

@@ -31,12 +31,12 @@ def test_targets_read_due_then_calendar_then_start_then_goal():
     assert [t.words for t in level_1.targets] == [
         "1h of elapsed time if opened within Business hours or on-call period, else 1h after its next opening",
         "24h on Calendar time, from the first response",
-        "1 business day (9h of working time) on Business hours, from the first response",
     ]
-    assert [t.metric_name for t in level_1.targets] == [
-        "Expected response time",
-        "Expected resolution time",
-        "Expected resolution time (category Software defect, path Hotfix)",
+    assert [(t.metric_name, t.words) for t in level_1.cases] == [
+        (
+            "Expected resolution time (category Software defect, path Hotfix)",
+            "1 business day (9h of working time) on Business hours, from the first response",
+        )
     ]
     assert level_1.pages_oncall is True
 

@@ -46,7 +46,8 @@ class SeverityRow:
     name: str
     definition: str
     pages_oncall: bool
-    targets: tuple[TargetWords, ...]
+    targets: tuple[TargetWords, ...]  # the severity's own target for each metric, in the policy's metric order
+    cases: tuple[TargetWords, ...] = ()  # targets that replace one of them for some tickets (`metric_name (case)`)
 
 
 def severity_table(policy: Policy, now: datetime | None = None) -> list[SeverityRow]:
@@ -54,10 +55,12 @@ def severity_table(policy: Policy, now: datetime | None = None) -> list[Severity
     rows = []
     at = now or datetime.now(UTC)
     for severity in policy.severities:
-        targets = []
+        targets, cases = [], []
         for line in target_lines(policy, severity, at):
-            name = line.metric_name + (f" ({line.case})" if line.case else "")
-            targets.append(TargetWords(line.metric_id, name, line.words))
+            if line.case is None:
+                targets.append(TargetWords(line.metric_id, line.metric_name, line.words))
+            else:
+                cases.append(TargetWords(line.metric_id, f"{line.metric_name} ({line.case})", line.words))
         rows.append(
             SeverityRow(
                 severity.rank,
@@ -66,6 +69,7 @@ def severity_table(policy: Policy, now: datetime | None = None) -> list[Severity
                 severity.definition,
                 severity.pages_oncall,
                 tuple(targets),
+                tuple(cases),
             )
         )
     return rows

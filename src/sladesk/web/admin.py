@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from sladesk.errors import PolicyError, Problem, SladeskError, UnknownPolicyError
 from sladesk.policy import Policy
 from sladesk.policy.model import check_zone
+from sladesk.policy.words import rules_in_words
 from sladesk.services import (
     ConflictError,
     InvalidFieldError,
@@ -546,7 +547,8 @@ def policy_page(
         "policy": policy,
         "current_version": current.version,
         "asked_version": version,
-        "severities": admin_views.severity_table(policy),
+        "severities": admin_views.severity_table(policy, now_of(request)),
+        "rules": rules_in_words(policy, now_of(request)),
         "week": admin_views.policy_week(policy, shown),
         "scenarios": admin_views.scenario_run(policy, source),
         "versions": versions,
