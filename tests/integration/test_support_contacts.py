@@ -196,7 +196,11 @@ def test_a_mail_from_a_customer_who_is_not_a_support_contact_is_answered_with_th
 def test_the_portal_refuses_a_request_from_a_customer_who_is_not_a_support_contact_naming_the_contacts(desk: Desk):
     person = WebPerson(desk.app())
     person.sign_in("carl@example.com")
-    person.get("/portal/new")
+    form = person.get("/portal/new").text
+    # said before anything is typed, and no form to fill in
+    expected = html.escape(refusal("Ann Lee <ann@example.com>", "Bo Park <bo@example.com>"))
+    assert f'<p class="error" role="status" id="not-a-contact">{expected}</p>' in form
+    assert 'action="/portal/new"' not in form
     sent = person.submit(
         "/portal/new", {"subject": "Nobody can sign in", "description": "Since 08:50.", "severity": "Sev2"}
     )

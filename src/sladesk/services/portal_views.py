@@ -17,6 +17,7 @@ from sladesk.policy import Policy
 from sladesk.policy.model import IntakeFieldSpec, NamedSpec, StatusKind
 from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import list_attachments
+from sladesk.services.contacts import NotASupportContactError, check_may_open
 from sladesk.services.errors import ForbiddenError, NotFoundError
 from sladesk.services.policies import current_policy, policy_at
 from sladesk.services.tickets import closed_refusal
@@ -48,6 +49,7 @@ class RequestForm:
     categories: tuple[NamedSpec, ...]
     intake: tuple[IntakeFieldSpec, ...]  # answered in words (every type but attachment)
     file_fields: tuple[IntakeFieldSpec, ...]  # the attachment fields: files added to the ticket
+    refusal: str | None = None  # why this customer may not open a request (not a support contact), said up front
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,14 @@ def organisation_policy(session: Session, actor: Actor) -> Policy:
 def request_form(session: Session, actor: Actor) -> RequestForm:
     """The fields, severities (with their guide) and categories a customer's new request is asked for."""
     policy = organisation_policy(session, actor)
+    refusal = None
+    organisation = session.get(Organisation, actor.organisation_id)
+    requester = session.get(User, actor.user_id)
+    if organisation is not None and requester is not None:
+        try:
+            check_may_open(session, policy, organisation, requester, on_behalf=False)
+        except NotASupportContactError as error:
+            refusal = str(error)
     return RequestForm(
         policy_name=policy.name,
         timezone=policy.spec.timezone,
@@ -135,6 +145,7 @@ def request_form(session: Session, actor: Actor) -> RequestForm:
         categories=policy.spec.categories,
         intake=tuple(f for f in policy.spec.intake if f.type != "attachment"),
         file_fields=tuple(f for f in policy.spec.intake if f.type == "attachment"),
+        refusal=refusal,
     )
 
 
