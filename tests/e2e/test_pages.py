@@ -165,7 +165,7 @@ def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
     admin.goto(f"{desk.url}/admin/policies/sourcegraph")
     versions = admin.get_by_role("table", name="Stored versions, newest first").locator("tbody tr")
     expect(versions).to_have_count(1)
-    expect(versions).to_contain_text("1 (current)")
+    expect(versions).to_contain_text("2 (current)")
     # The page of problems answers 422, which the browser logs; nothing else went wrong.
     assert pages.problems(context) == [
         f"console error on {desk.url}/admin/policies/sourcegraph/upload: "
