@@ -157,7 +157,7 @@ class Ticket(Base):
     path: Mapped[str | None] = mapped_column(String(64))  # the resolution path staff marked (`release`, `hotfix`)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)  # routed or assigned team
     pinned_at: Mapped[datetime | None]  # a staff pin puts the ticket above its computed place until `pinned_until`
-    pinned_until: Mapped[datetime | None]
+    pinned_until: Mapped[datetime | None] = mapped_column(index=True)  # the queue reads pins in force by range
     pin_reason: Mapped[str | None] = mapped_column(Text)
     pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -63,6 +63,7 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f("fk_tickets_team_id_teams"), "teams", ["team_id"], ["id"])
         batch.create_foreign_key(op.f("fk_tickets_pinned_by_id_users"), "users", ["pinned_by_id"], ["id"])
         batch.create_index(op.f("ix_tickets_team_id"), ["team_id"])
+        batch.create_index(op.f("ix_tickets_pinned_until"), ["pinned_until"])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("support_contact", sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -71,6 +72,7 @@ def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.drop_column("support_contact")
     with op.batch_alter_table("tickets") as batch:
+        batch.drop_index(op.f("ix_tickets_pinned_until"))
         batch.drop_index(op.f("ix_tickets_team_id"))
         batch.drop_constraint(op.f("fk_tickets_pinned_by_id_users"), type_="foreignkey")
         batch.drop_constraint(op.f("fk_tickets_team_id_teams"), type_="foreignkey")
