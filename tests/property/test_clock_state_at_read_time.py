@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from sladesk.policy import load_policy
 from sladesk.sla import TicketFacts, read_clock, replay
-from sladesk.sla.events import OpenedEvent, ReplyEvent, SeverityEvent, StatusEvent
+from sladesk.sla.events import CategoryEvent, OpenedEvent, PathEvent, ReplyEvent, SeverityEvent, StatusEvent
+from sladesk.sla.history import refuses_updates
 
 POLICIES = ("alleo", "choozle", "aspenware", "sourcegraph")
 START = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -32,8 +33,16 @@ def histories(draw: st.DrawFn):
     status = policy.initial_status
     for _ in range(draw(st.integers(0, 8))):
         at += timedelta(minutes=draw(st.integers(0, 60 * 30)))
-        kind = draw(st.sampled_from(("agent", "customer", "note", "status", "severity")))
-        if kind == "status":
+        kind = draw(st.sampled_from(("agent", "customer", "note", "status", "severity", "category", "path")))
+        if kind == "category" and policy.spec.categories:
+            category = draw(st.sampled_from([None, *(c.id for c in policy.spec.categories)]))
+            events.append(CategoryEvent(at=at, to=category, reason="recategorised"))
+        elif kind == "path" and policy.spec.paths:
+            path = draw(st.sampled_from([None, *(p.id for p in policy.spec.paths)]))
+            events.append(PathEvent(at=at, to=path, reason="the fix needs it"))
+        elif kind in ("category", "path"):
+            continue
+        elif kind == "status":
             allowed = list(policy.spec.transitions.get(status, ()))
             if not allowed:
                 continue
@@ -43,6 +52,8 @@ def histories(draw: st.DrawFn):
             events.append(SeverityEvent(at=at, to=draw(st.sampled_from(ranks)), reason="re-triaged"))
         else:
             by = "customer" if kind == "customer" else "agent"
+            if kind != "note" and refuses_updates(policy, status):
+                continue  # the policy takes no public reply on a closed ticket (Choozle)
             events.append(ReplyEvent(at=at, by=by, public_reply=kind != "note"))
             rule = policy.spec.customer_reply
             if by == "customer" and rule.to is not None and status in rule.moves_from:

@@ -23,6 +23,7 @@ from sladesk.sla.events import (
     TriagedEvent,
 )
 from sladesk.sla.replay import replay
+from sladesk.sla.state import read_clock
 
 BASE = """\
 id: rules
@@ -320,3 +321,13 @@ def test_targets_and_rules_read_in_words():
     )
     choozle = rules_in_words(load_policy("choozle"), now)
     assert "Tickets with category Technical issue or platform error go to the Tech Ops team's queue." in choozle
+
+
+def test_an_elapsed_when_open_clock_stored_before_its_opening_reads_later_as_a_replay_then():
+    policy = policy_from_text(BASE, "rules.yaml")
+    opened = OpenedEvent(at=at("2026-03-06T18:00:00-07:00"), by="agent")  # Friday evening, closed until Monday
+    stored = replay(policy, TicketFacts("S1"), [opened], opened.at).metrics["first_response"]
+    later = at("2026-03-09T08:30:00-06:00")
+    read = read_clock(stored.instants, stored.calendar, later)
+    assert (read.counted_seconds, read.remaining_seconds) == (1800, 1800)  # counted from Monday 08:00 only
+    assert read == replay(policy, TicketFacts("S1"), [opened], later).metrics["first_response"].reading
