@@ -17,7 +17,16 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from sladesk.clock.weekly import WallRange, parse_range, parse_weekdays
 from sladesk.errors import CalendarError, SladeskError
@@ -81,6 +90,18 @@ def _local_minute(value: datetime | None, field: str) -> None:
         raise ValueError(f"`{field}` must fall on a whole minute")
 
 
+def _at_least_one(what: str) -> AfterValidator:
+    """A non-empty check that runs after the items (not `min_length`), so that a list whose only
+    item is wrong is reported at that item and not also as empty."""
+
+    def check(value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not value:
+            raise ValueError(f"give at least one {what}")
+        return value
+
+    return AfterValidator(check)
+
+
 Identifier = Annotated[str, BeforeValidator(_identifier)]
 ZoneName = Annotated[str, BeforeValidator(_zone_name)]
 RotationText = Annotated[str, BeforeValidator(_rotation)]
@@ -126,7 +147,7 @@ class Layer(_Model):
     start: datetime
     rotation: RotationText
     handoff: time | None = None
-    people: tuple[UserId, ...] = Field(min_length=1)
+    people: Annotated[tuple[UserId, ...], _at_least_one("person (a user id)")]
     restrictions: tuple[Restriction, ...] = ()
     end: datetime | None = None
 
@@ -159,7 +180,7 @@ class Schedule(_Model):
 
     id: Identifier
     timezone: ZoneName
-    layers: tuple[Layer, ...] = Field(min_length=1)
+    layers: Annotated[tuple[Layer, ...], _at_least_one("layer")]
 
     @property
     def zone(self) -> ZoneInfo:
