@@ -430,3 +430,61 @@ class SavedView(Base):
     name: Mapped[str] = mapped_column(String(100))
     filters: Mapped[dict[str, Any]]  # the queue's query parameters: severity, organisation, assignee, state
     created_at: Mapped[datetime]
+
+
+class OncallSchedule(Base):
+    """An on-call schedule: its layers as validated `sladesk.oncall.Schedule` JSON, numbered by version."""
+
+    __tablename__ = "oncall_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]  # the Schedule model dumped as JSON (its `id` is the slug)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OncallOverride(Base):
+    """A change to a schedule for a while: `add` puts `user_id` on call, `remove` takes `user_id` off, `replace`
+    puts `user_id` on call wherever `replaces_user_id` would be."""
+
+    __tablename__ = "oncall_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("oncall_schedules.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    replaces_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class EscalationPolicyRow(Base):
+    """An escalation policy: its steps as JSON in the API's body shape, numbered by version."""
+
+    __tablename__ = "escalation_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]]
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CalendarFeedToken(Base):
+    """The secret of a calendar feed URL (hashed): one schedule's shifts, or one person's across schedules."""
+
+    __tablename__ = "calendar_feed_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_schedules.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the URL's secret
+    created_at: Mapped[datetime]
