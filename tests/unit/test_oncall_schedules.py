@@ -524,3 +524,35 @@ def test_a_schedule_needs_a_layer_and_a_layer_needs_a_person() -> None:
     assert problems({"id": "s", "timezone": "UTC", "layers": [layer_data(people=[])]}) == [
         (("layers", 0, "people"), "Value error, give at least one person (a user id)")
     ]
+
+
+def test_a_restriction_inside_the_skipped_hour_is_empty_that_day_only() -> None:
+    # sun 02:00-02:30 in New York: on 1 March (EST) 07:00-07:30 UTC; on 8 March both ends fall in
+    # the skipped hour and happen at 03:00 EDT, so no one; on 15 March (EDT) 06:00-06:30 UTC.
+    schedule = one_layer(
+        "America/New_York",
+        start="2026-03-01T00:00",
+        rotation="weekly",
+        people=[5],
+        restrictions=[{"days": "sun", "hours": "02:00-02:30"}],
+    )
+    covered = [shift for shift in final_schedule(schedule, [], utc(2026, 3, 1), utc(2026, 3, 16)) if shift.people]
+    assert table(covered) == [
+        (utc(2026, 3, 1, 7), utc(2026, 3, 1, 7, 30), {5}),
+        (utc(2026, 3, 15, 6), utc(2026, 3, 15, 6, 30), {5}),
+    ]
+
+
+def test_a_schedule_dumped_as_json_reads_back_the_same() -> None:
+    schedule = business_hours_over_daily()
+    dumped = schedule.model_dump(mode="json")
+    assert dumped["layers"][1] == {
+        "id": "business",
+        "start": "2026-11-02T00:00:00",
+        "rotation": "weekly",
+        "handoff": None,
+        "people": [7, 8],
+        "restrictions": [{"days": "mon-fri", "hours": "09:00-17:00"}],
+        "end": None,
+    }
+    assert Schedule.model_validate(dumped) == schedule
