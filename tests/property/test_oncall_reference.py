@@ -19,14 +19,14 @@ at its first occurrence) read from first principles. Then, at each minute:
   the first minute whose wall time reached `start`;
 - the top-most layer with someone wins, then the overrides act in order.
 
-`on_call_at` at every minute, the shift of `final_schedule` holding every minute, and
-`next_change` from the window's start must all agree with it exactly.
+The shifts of `final_schedule` must be exactly the reference's stretches of equal people, and
+`on_call_at` at every minute, each layer's own shifts (`layer_shifts`), and `next_change`,
+`who_is_next` and `gaps` from the window's start must all agree with it exactly.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -42,9 +42,11 @@ from sladesk.oncall import (
     Restriction,
     Schedule,
     final_schedule,
+    gaps,
     layer_shifts,
     next_change,
     on_call_at,
+    who_is_next,
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -249,21 +251,28 @@ def restriction_holds(restriction: Restriction, shown: datetime) -> bool:
     return False
 
 
-def reference_people(case: Case) -> list[tuple[int, frozenset[int]]]:
-    """(UTC minute, people on call) for every minute of the window."""
+@dataclass(frozen=True)
+class Minute:
+    """What the reference finds at one UTC minute: each layer's person (bottom first) and the final people."""
+
+    minute: int
+    layer_people: tuple[int | None, ...]
+    people: frozenset[int]
+
+
+def reference_minutes(case: Case) -> list[Minute]:
+    """Every minute of the window, worked out from the wall clock."""
     zone = ZoneInfo(case.schedule.timezone)
     first = int((case.window_start - EPOCH).total_seconds()) // 60
     last = int((case.window_end - EPOCH).total_seconds()) // 60
+    # The latest wall time shown before the window: no zone turns its clock back by 4 hours.
     shown = max(wall(zone, m) for m in range(first - 4 * 60, first + 1))
     answers = []
     for minute in range(first, last):
         shown = max(shown, wall(zone, minute))
-        people: frozenset[int] = frozenset()
-        for layer in reversed(case.schedule.layers):
-            person = reference_layer_person(layer, zone, minute, shown)
-            if person is not None:
-                people = frozenset({person})
-                break
+        layer_people = tuple(reference_layer_person(layer, zone, minute, shown) for layer in case.schedule.layers)
+        on_layers = [person for person in layer_people if person is not None]
+        people: frozenset[int] = frozenset(on_layers[-1:])
         at = minute_to_utc(minute)
         for override in case.overrides:
             if not override.start <= at < override.end:
@@ -274,8 +283,22 @@ def reference_people(case: Case) -> list[tuple[int, frozenset[int]]]:
                 people = people - {override.user}
             elif override.user in people:
                 people = (people - {override.user}) | {override.by}
-        answers.append((minute, people))
+        answers.append(Minute(minute, layer_people, people))
     return answers
+
+
+def stretches(minutes: list[Minute], end: datetime) -> list[tuple[datetime, datetime, frozenset[int]]]:
+    """The reference's minutes joined into maximal stretches of the same people."""
+    joined: list[tuple[datetime, datetime, frozenset[int]]] = []
+    for found in minutes:
+        at = minute_to_utc(found.minute)
+        if joined and joined[-1][2] == found.people:
+            joined[-1] = (joined[-1][0], at + timedelta(minutes=1), found.people)
+        else:
+            joined.append((at, at + timedelta(minutes=1), found.people))
+    if joined:
+        joined[-1] = (joined[-1][0], end, joined[-1][2])
+    return joined
 
 
 # --- the properties ------------------------------------------------------------------------------
@@ -284,40 +307,44 @@ def reference_people(case: Case) -> list[tuple[int, frozenset[int]]]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_on_call_at_final_schedule_and_next_change_agree_with_the_minute_reference(case: Case) -> None:
-    expected = reference_people(case)
+    minutes = reference_minutes(case)
+    expected = stretches(minutes, case.window_end)
     shifts = final_schedule(case.schedule, case.overrides, case.window_start, case.window_end)
 
-    # The shifts cover the window end to end, and neighbours differ (each is as long as it can be).
-    assert shifts[0].start == case.window_start
-    assert shifts[-1].end == case.window_end
-    for before, after in itertools.pairwise(shifts):
-        assert before.end == after.start
-        assert before.people != after.people
-    for shift in shifts:
-        assert shift.start < shift.end
-        assert shift.start.tzinfo is UTC
+    # The final schedule is the reference's stretches exactly: covering the window end to end,
+    # each as long as it can be (neighbours differ), in UTC.
+    assert [(shift.start, shift.end, shift.people) for shift in shifts] == expected
+    assert all(shift.start.tzinfo is UTC and shift.end.tzinfo is UTC for shift in shifts)
 
-    position = 0
-    for minute, people in expected:
-        at = minute_to_utc(minute)
-        while shifts[position].end <= at:
-            position += 1
-        assert shifts[position].people == people, f"final_schedule at {at.isoformat()}"
-        assert on_call_at(case.schedule, case.overrides, at) == people, f"on_call_at at {at.isoformat()}"
+    for found in minutes:
+        at = minute_to_utc(found.minute)
+        assert on_call_at(case.schedule, case.overrides, at) == found.people, f"on_call_at at {at.isoformat()}"
 
-    # The next change from the window's start: the first minute the reference differs, until the next.
+    # Each layer's own shifts put the reference's person of that layer on call, minute by minute.
+    every_layer_shift = layer_shifts(case.schedule, case.window_start, case.window_end)
+    for number, layer in enumerate(case.schedule.layers):
+        own = [shift for shift in every_layer_shift if shift.layer_id == layer.id]
+        position = 0
+        for found in minutes:
+            at = minute_to_utc(found.minute)
+            while position < len(own) and own[position].end <= at:
+                position += 1
+            holder = own[position].user if position < len(own) and own[position].start <= at else None
+            assert holder == found.layer_people[number], f"layer {layer.id} at {at.isoformat()}"
+
+    # The next change, who is next and the gaps, asked from the window's start over the window.
     within = case.window_end - case.window_start
+    following = expected[1] if len(expected) > 1 else None
     change = next_change(case.schedule, case.overrides, case.window_start, within=within)
-    changed = [(minute, people) for minute, people in expected if people != expected[0][1]]
-    if not changed:
-        assert change is None
-        return
-    assert change is not None
-    first_minute, first_people = changed[0]
-    assert change.start == minute_to_utc(first_minute)
-    assert change.people == first_people
-    later = [minute for minute, people in expected if minute > first_minute and people != first_people]
-    assert change.end == (minute_to_utc(later[0]) if later else case.window_end)
+    assert (None if change is None else (change.start, change.end, change.people)) == following
+    others = [s for s in expected[1:] if s[2] and s[2] != expected[0][2]]
+    nxt = who_is_next(case.schedule, case.overrides, case.window_start, within=within)
+    assert (None if nxt is None else (nxt.start, nxt.end, nxt.people)) == (others[0] if others else None)
+    if within >= timedelta(days=1):
+        day_end = case.window_start + timedelta(days=1)
+        expected_gaps = [(s, min(e, day_end)) for s, e, people in expected if not people and s < day_end]
+        found_gaps = gaps(case.schedule, case.overrides, case.window_start, days=1)
+        assert [(gap.start, gap.end) for gap in found_gaps] == expected_gaps
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
