@@ -10,12 +10,14 @@ EST is UTC-5, EDT UTC-4, GMT UTC+0, BST UTC+1.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from sladesk.errors import CalendarError
 from sladesk.oncall import (
     AddOverride,
     Layer,
@@ -23,6 +25,7 @@ from sladesk.oncall import (
     RemoveOverride,
     ReplaceOverride,
     Restriction,
+    RotationLength,
     Schedule,
     ScheduleError,
     Shift,
@@ -31,6 +34,7 @@ from sladesk.oncall import (
     layer_shifts,
     next_change,
     on_call_at,
+    parse_rotation,
     who_is_next,
 )
 
@@ -556,3 +560,38 @@ def test_a_schedule_dumped_as_json_reads_back_the_same() -> None:
         "end": None,
     }
     assert Schedule.model_validate(dumped) == schedule
+
+
+@pytest.mark.parametrize(
+    ("text", "elapsed_seconds", "days"),
+    [
+        ("hourly", 3600, 0),
+        ("daily", 0, 1),
+        ("weekly", 0, 7),
+        ("12h", 43200, 0),
+        ("1h 30m", 5400, 0),
+        ("3 days", 0, 3),
+        ("2 weeks", 0, 14),
+    ],
+)
+def test_rotation_lengths_read_as_elapsed_time_or_calendar_days(text: str, elapsed_seconds: int, days: int) -> None:
+    assert parse_rotation(text) == RotationLength(elapsed_seconds=elapsed_seconds, days=days)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0 days", "rotation '0 days' is empty: a turn lasts at least a minute"),
+        ("90s", "rotation '90s' must be a whole number of minutes, at least one"),
+        ("2 business days", "rotation '2 business days': a rotation counts calendar days, not business days"),
+        ("sometimes", "cannot read 'sometimes' as a rotation"),
+    ],
+)
+def test_rotation_lengths_that_cannot_be_a_turn_are_refused(text: str, message: str) -> None:
+    with pytest.raises(CalendarError, match=re.escape(message)):
+        parse_rotation(text)
+
+
+def test_next_change_refuses_a_horizon_that_is_not_ahead() -> None:
+    with pytest.raises(ScheduleError, match="`within` must be a positive length of time"):
+        next_change(two_people_daily(), [], utc(2026, 11, 2), within=timedelta(0))

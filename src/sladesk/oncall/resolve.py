@@ -130,6 +130,8 @@ def _first_shift_after(
 ) -> Shift | None:
     """The first shift after the one in progress at `at` that `wanted` accepts (given the people
     on call at `at`), over a window grown until that shift is whole or `within` is reached."""
+    if within <= timedelta(0):
+        raise ScheduleError(f"`within` must be a positive length of time, got {within}")
     span = min(timedelta(days=2), within)
     while True:
         shifts = final_schedule(schedule, overrides, at, at + span)
