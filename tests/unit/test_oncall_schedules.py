@@ -118,6 +118,26 @@ def test_weekly_monday_handoff_in_new_york_lasts_167_hours_in_march_and_169_in_n
     assert (november[0].end - november[0].start) == timedelta(hours=169)
 
 
+def test_weekly_rotation_in_chicago_has_no_gap_or_overlap_at_either_change() -> None:
+    # Tuesdays 09:00 from 1 October 2024 (turn 0: user 1). Chicago falls back on Sun 3 November
+    # 2024 and springs forward on Sun 9 March 2025. 09:00 CDT is 14:00 UTC, 09:00 CST 15:00 UTC.
+    # Tue 29 October is turn 4 (user 1), 5 November turn 5 (2), 12 November turn 6 (1);
+    # Tue 4 March 2025 is turn 22 (1), 11 March turn 23 (2), 18 March turn 24 (1).
+    schedule = one_layer("America/Chicago", start="2024-10-01T09:00", rotation="weekly", people=[1, 2])
+    autumn = final_schedule(schedule, [], utc(2024, 10, 29, 14), utc(2024, 11, 12, 15))
+    assert table(autumn) == [
+        (utc(2024, 10, 29, 14), utc(2024, 11, 5, 15), {1}),
+        (utc(2024, 11, 5, 15), utc(2024, 11, 12, 15), {2}),
+    ]
+    spring = final_schedule(schedule, [], utc(2025, 3, 4, 15), utc(2025, 3, 18, 14))
+    assert table(spring) == [
+        (utc(2025, 3, 4, 15), utc(2025, 3, 11, 14), {1}),
+        (utc(2025, 3, 11, 14), utc(2025, 3, 18, 14), {2}),
+    ]
+    assert [hours(s) for s in autumn + spring] == [169, 168, 167, 168]
+    assert gaps(schedule, [], utc(2024, 10, 20), days=180) == []
+
+
 def test_hourly_rotation_counts_real_hours_across_spring_forward() -> None:
     # From Sun 8 March 00:00 EST (05:00 UTC): hand-offs every real hour at 05:00, 06:00, 07:00 and
     # 08:00 UTC, which the wall shows as 00:00 EST, 01:00 EST, 03:00 EDT and 04:00 EDT.
