@@ -22,8 +22,10 @@ from sladesk.services import (
     Role,
     actor_of,
     assign,
+    change_path,
     change_severity,
     change_status,
+    confirm_severity,
     create_organisation,
     create_user,
     issue_token,
@@ -185,6 +187,14 @@ class _Desk:
 
     def severity(self, ticket_id: int, to: str, reason: str, at: datetime) -> None:
         change_severity(self.session, self.lead, ticket_id, to, reason, now=self._check(at))
+
+    def triage(self, ticket_id: int, severity: str, reason: str, at: datetime) -> None:
+        """Support confirms the ticket's severity, where the policy says support assigns it."""
+        confirm_severity(self.session, self.agent, ticket_id, severity, reason, now=self._check(at))
+
+    def path(self, ticket_id: int, to: str, reason: str, at: datetime) -> None:
+        """Staff mark the resolution path (Aspenware: the fix needs a new version, or a hotfix)."""
+        change_path(self.session, self.agent, ticket_id, to, reason, now=self._check(at))
 
     def outside_incident(self, ticket_id: int, reason: str, at: datetime) -> None:
         set_outside_incident(self.session, self.lead, ticket_id, reason, now=self._check(at))
@@ -410,15 +420,31 @@ def _aspenware_tickets(d: _Desk) -> None:
     d.answer(t, d.at(day, "14:00"), "Agreed; the change ships in the next release.")
     d.move(t, "waiting_on_release", d.at(day, "14:05"))
 
+    # A Level 2 defect whose fix needs a new version: due at the second release after it was submitted.
+    day = d.day(10)
+    t = d.open(
+        d.at(day, "10:00"),
+        "L2",
+        "Day passes oversold",
+        "The inventory let us sell 40 more day passes than the mountain holds.",
+        category="software_defect",
+    )
+    d.answer(t, d.at(day, "11:00"), "Reproduced: the stock check skips bundles. No existing version avoids it.")
+    d.path(t, "release", "The fix needs a code change, so it ships in a coming release.", d.at(day, "11:30"))
+    d.move(t, "waiting_on_release", d.at(day, "11:35"))
+
 
 def _sourcegraph_tickets(d: _Desk) -> None:
     day = d.day(5)
+    # Priority is assigned by support: each ticket waits in triage until an agent confirms one.
     t = d.open(d.at(day, "14:00"), "p1", "Code search returns no results", "Every search returns nothing since 13:30.")
+    d.triage(t, "p1", "Search is down for the whole instance.", d.at(day, "14:10"))
     d.answer(t, d.at(day, "14:45"), "The search index was rebuilding; it is back now.")
     d.move(t, "closed", d.at(day + timedelta(days=1), "10:00"))
 
     day = d.day(3)
     t = d.open(d.at(day, "09:00"), "p2", "Batch changes stuck in processing", "Two batch changes never finish.")
+    d.triage(t, "p2", "A workaround exists: rerun the batch change.", d.at(day, "09:30"))
     d.answer(t, d.at(day, "15:00"), "Reproduced; engineering is looking at the worker.")
     d.move(t, "waiting_on_engineering", d.at(day, "15:05"))
 
@@ -450,6 +476,7 @@ def _choozle_tickets(d: _Desk) -> None:
         "S1",
         "Campaigns stopped spending",
         "All campaigns show zero spend since 08:00.",
+        category="technical",  # routed to the Tech Ops team's queue
         intake={**intake, "occurred_at": d.at(day, "08:00").isoformat()},
     )
     d.answer(t, d.at(day, "09:30"), "A billing hold was set by mistake; removed. Spend resumes within the hour.")
@@ -461,6 +488,7 @@ def _choozle_tickets(d: _Desk) -> None:
         "S2",
         "Ad group rejected by the exchange",
         "The exchange rejects the ad group with no reason.",
+        category="technical",
         intake={**intake, "ad_group_name": "Spring Sale - Video"},
     )
     d.answer(t, d.at(day, "11:00"), "We asked the exchange partner why; waiting on them.")
