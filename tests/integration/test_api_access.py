@@ -74,6 +74,19 @@ NEW_USER = {
     "password": "correct horse battery",
 }
 
+# The admin's schedule and escalation policy name someone the desk does not have: each is refused 422 naming
+# the field (`layers.0.people.0`, `steps.0.targets.0.user`), after the role check that the others fail.
+NEW_SCHEDULE = {
+    "slug": "primary",
+    "name": "Primary",
+    "timezone": "America/New_York",
+    "layers": [{"id": "weekly", "start": "2026-12-07T09:00", "rotation": "weekly", "people": [MISSING]}],
+}
+SCHEDULE_CHANGE = {key: value for key, value in NEW_SCHEDULE.items() if key != "slug"}
+NEW_OVERRIDE = {"kind": "add", "user_id": "{agent}", "start": "2026-12-07T09:00:00Z", "end": "2026-12-07T17:00:00Z"}
+NEW_ESCALATION = {"slug": "sev1", "name": "Sev 1", "steps": [{"targets": [{"user": MISSING}], "escalate_after": "5m"}]}
+ESCALATION_CHANGE = {key: value for key, value in NEW_ESCALATION.items() if key != "slug"}
+
 # fmt: off
 PIN = {"reason": "the customer's launch is tonight", "until": "2026-12-08T09:00:00-05:00"}
 
@@ -167,6 +180,26 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("POST",   "/api/v1/time-logs",                                                {"minutes": 30, "work": "internal"},       (401, 403, 403, 201, 201)),
     ("GET",    "/api/v1/time-logs",                                                None,                                      (401, 403, 403, 200, 200)),
     ("POST",   "/api/v1/policies/alleo/triage",                                    {"subject": "Nobody can sign in"},         (401, 200, 200, 200, 200)),
+    ("GET",    "/api/v1/oncall/schedules",                                         None,                                      (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/oncall/schedules",                                         NEW_SCHEDULE,                              (401, 403, 403, 403, 422)),
+    ("GET",    "/api/v1/oncall/schedules/nope",                                    None,                                      (401, 403, 403, 404, 404)),
+    ("PUT",    "/api/v1/oncall/schedules/nope",                                    SCHEDULE_CHANGE,                           (401, 403, 403, 403, 404)),
+    ("DELETE", "/api/v1/oncall/schedules/nope",                                    None,                                      (401, 403, 403, 403, 404)),
+    ("GET",    "/api/v1/oncall/schedules/nope/now",                                None,                                      (401, 403, 403, 404, 404)),
+    ("GET",    "/api/v1/oncall/schedules/nope/next",                               None,                                      (401, 403, 403, 404, 404)),
+    ("GET",    "/api/v1/oncall/schedules/nope/final",                              None,                                      (401, 403, 403, 404, 404)),
+    ("GET",    "/api/v1/oncall/schedules/nope/gaps",                               None,                                      (401, 403, 403, 404, 404)),
+    ("POST",   "/api/v1/oncall/schedules/nope/overrides",                          NEW_OVERRIDE,                              (401, 403, 403, 404, 404)),
+    ("GET",    "/api/v1/oncall/schedules/nope/overrides",                          None,                                      (401, 403, 403, 404, 404)),
+    ("DELETE", "/api/v1/oncall/schedules/nope/overrides/{missing}",                None,                                      (401, 403, 403, 404, 404)),
+    ("GET",    "/api/v1/oncall/escalation-policies",                               None,                                      (401, 403, 403, 200, 200)),
+    ("POST",   "/api/v1/oncall/escalation-policies",                               NEW_ESCALATION,                            (401, 403, 403, 403, 422)),
+    ("GET",    "/api/v1/oncall/escalation-policies/nope",                          None,                                      (401, 403, 403, 404, 404)),
+    ("PUT",    "/api/v1/oncall/escalation-policies/nope",                          ESCALATION_CHANGE,                         (401, 403, 403, 403, 404)),
+    ("DELETE", "/api/v1/oncall/escalation-policies/nope",                          None,                                      (401, 403, 403, 403, 404)),
+    ("POST",   "/api/v1/oncall/feeds",                                             {"user_id": "{agent}"},                    (401, 403, 403, 201, 201)),
+    ("POST",   "/api/v1/oncall/feeds",                                             {"user_id": "{admin}"},                    (401, 403, 403, 403, 201)),
+    ("GET",    "/oncall/feeds/nope.ics",                                           None,                                      (404, 404, 404, 404, 404)),
 ]
 # fmt: on
 
