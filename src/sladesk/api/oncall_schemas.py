@@ -52,8 +52,9 @@ class ScheduleUpdate(Body):
     name: Name
     timezone: str = Field(max_length=64, description="An IANA time zone, e.g. America/New_York")
     layers: list[dict[str, Any]] = Field(
+        max_length=20,
         description="Each: id, start (local), rotation (daily, weekly, 12h, 3 days...), people, "
-        "optional handoff, restrictions and end"
+        "optional handoff, restrictions and end",
     )
 
 

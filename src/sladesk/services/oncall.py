@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -41,7 +41,10 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_NAME_LENGTH = 200
 MAX_REASON_LENGTH = 2000
 MAX_WINDOW = timedelta(days=62)  # the longest final schedule one request may ask for
+DEFAULT_WINDOW = timedelta(days=14)  # the final schedule's window when no end is given
 GAP_DAYS = 30  # how far ahead `schedule_gaps` looks
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # instants a desk's schedules are asked about lie in [EARLIEST, LATEST)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 OVERRIDE_KINDS = ("add", "remove", "replace")
 
 PureOverride = AddOverride | RemoveOverride | ReplaceOverride
@@ -107,7 +110,7 @@ def field_path(location: Iterable[Any]) -> str:
 def validate_schedule(slug: str, timezone: Any, layers: Any) -> Schedule:
     """The pure schedule of a request's `timezone` and `layers`; a 422 naming the first bad field's path."""
     try:
-        return Schedule.model_validate({"id": slug, "timezone": timezone, "layers": layers})
+        schedule = Schedule.model_validate({"id": slug, "timezone": timezone, "layers": layers})
     except ValidationError as error:
         first = error.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -116,6 +119,13 @@ def validate_schedule(slug: str, timezone: Any, layers: Any) -> Schedule:
         elif first["type"] == "missing":
             message = "required"
         raise InvalidFieldError(field_path(first["loc"]) or "layers", message) from None
+    for index, layer in enumerate(schedule.layers):
+        for name, value in (("start", layer.start), ("end", layer.end)):
+            if value is not None and not EARLIEST.year <= value.year < LATEST.year:
+                raise InvalidFieldError(
+                    f"layers.{index}.{name}", f"must be in the years {EARLIEST.year} to {LATEST.year - 1}"
+                )
+    return schedule
 
 
 def _check_people(session: Session, schedule: Schedule) -> None:
@@ -245,6 +255,8 @@ def add_override(session: Session, actor: Actor, slug: str, wanted: OverrideInpu
         raise InvalidFieldError("replaces_user_id", "required for a replace: who the user stands in for")
     if wanted.kind != "replace" and wanted.replaces_user_id is not None:
         raise InvalidFieldError("replaces_user_id", f"only a replace names it, not an {wanted.kind}")
+    _aware(wanted.start, "start")
+    _aware(wanted.end, "end")
     if wanted.end <= wanted.start:
         raise InvalidFieldError("end", "must be after `start`")
     if wanted.reason is not None and len(wanted.reason) > MAX_REASON_LENGTH:
@@ -303,14 +315,18 @@ def next_on_call(stored_schedule: StoredSchedule, after: datetime) -> Shift | No
     return who_is_next(stored_schedule.schedule, stored_schedule.pure_overrides, _aware(after, "after"))
 
 
-def resolved_shifts(stored_schedule: StoredSchedule, start: datetime, end: datetime) -> list[Shift]:
-    """The final schedule over [start, end), at most `MAX_WINDOW` long; gaps are shifts with no one."""
-    start, end = _aware(start, "from"), _aware(end, "to")
+def resolved_shifts(
+    stored_schedule: StoredSchedule, start: datetime, end: datetime | None
+) -> tuple[datetime, datetime, list[Shift]]:
+    """The final schedule over [start, end) (end by default `DEFAULT_WINDOW` after start), at most `MAX_WINDOW`
+    long; gaps are shifts with no one. Returns the window with its shifts."""
+    start = _aware(start, "from")
+    end = _aware(end, "to") if end is not None else start + DEFAULT_WINDOW
     if end <= start:
         raise InvalidFieldError("to", "must be after `from`")
     if end - start > MAX_WINDOW:
         raise InvalidFieldError("to", f"the window is at most {MAX_WINDOW.days} days long")
-    return final_schedule(stored_schedule.schedule, stored_schedule.pure_overrides, start, end)
+    return start, end, final_schedule(stored_schedule.schedule, stored_schedule.pure_overrides, start, end)
 
 
 def schedule_gaps(stored_schedule: StoredSchedule, now: datetime) -> list[Shift]:
@@ -333,4 +349,6 @@ def people_of(shifts: Sequence[Shift]) -> set[int]:
 def _aware(instant: datetime, field: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidFieldError(field, f"{instant.isoformat()} has no UTC offset: give one, e.g. Z or -05:00")
+    if not EARLIEST <= instant < LATEST:
+        raise InvalidFieldError(field, f"must be in the years {EARLIEST.year} to {LATEST.year - 1}")
     return instant

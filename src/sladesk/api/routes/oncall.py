@@ -142,11 +142,9 @@ def final(
     end: Annotated[AwareDatetime | None, Query(alias="to", description="Default: 14 days after `from`")] = None,
 ) -> FinalOut:
     """The final schedule from `from` to `to` (at most 62 days): shifts with their people, gaps with none."""
-    first = start or request_now(request)
-    last = end or first + timedelta(days=14)
     with reading(sessions) as session:
         stored = oncall.get_schedule(session, actor, slug)
-        shifts = oncall.resolved_shifts(stored, first, last)
+        first, last, shifts = oncall.resolved_shifts(stored, start or request_now(request), end)
         names = oncall.user_names(session, oncall.people_of(shifts))
         return FinalOut(schedule=slug, start=first, end=last, shifts=[ShiftOut.of(s, names) for s in shifts])
 
