@@ -1,9 +1,7 @@
 """On-call schedules and escalation policies over HTTP, on SQLite and PostgreSQL.
 
-The schedule `primary` hands over every Monday at 09:00 in New York among Alice, Bob and Carol, from
-Monday 2 March 2026 to Monday 30 March 2026 09:00. Daylight saving time starts on Sunday 8 March, so
-Alice's first week is 167 hours long: it runs from 14:00Z on 2 March (09:00 EST) to 13:00Z on 9 March
-(09:00 EDT), and every later hand-off is at 13:00Z.
+The desk and its schedule `primary` are those of `tests.support.oncall`: a weekly New York rota whose
+first week is 167 hours long because daylight saving time starts on Sunday 8 March 2026.
 """
 
 from __future__ import annotations
@@ -12,61 +10,17 @@ from typing import Any
 
 import pytest
 
-from sladesk.services import Role
-from tests.support.clock import FixedClock
 from tests.support.desk import Desk
-
-NOW = "2026-03-05T12:00:00Z"  # a Thursday of Alice's week
-
-LAYERS: list[dict[str, Any]] = [
-    {"id": "weekly", "start": "2026-03-02T09:00", "rotation": "weekly", "people": [], "end": "2026-03-30T09:00"}
-]
+from tests.support.oncall import add_override, create_primary, get_schedule, on_call, oncall_desk, primary_body
 
 
 @pytest.fixture
 def desk(sessions, tmp_path) -> Desk:
-    """Alice, Bob and Carol (agents), Dave (an agent off the rota), the admin Morgan and a customer."""
-    desk = Desk(sessions, FixedClock(NOW), tmp_path / "attachments")
-    acme = desk.organisation("Acme", "alleo")
-    for key in ("alice", "bob", "carol", "dave"):
-        desk.user(key, Role.AGENT)
-    desk.user("morgan", Role.ADMIN)
-    desk.user("customer", Role.CUSTOMER, acme)
-    return desk
-
-
-def _primary(desk: Desk) -> dict[str, Any]:
-    layers = [dict(LAYERS[0], people=[desk.ids["alice"], desk.ids["bob"], desk.ids["carol"]])]
-    return {"slug": "primary", "name": "Primary", "timezone": "America/New_York", "layers": layers}
-
-
-def _create(desk: Desk, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer = desk.client.post("/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=body or _primary(desk))
-    assert answer.status_code == 201, answer.text
-    assert answer.headers["Location"] == "/api/v1/oncall/schedules/primary"
-    created: dict[str, Any] = answer.json()
-    return created
-
-
-def _get(desk: Desk, path: str, role: str = "alice") -> Any:
-    answer = desk.client.get(f"/api/v1/oncall/schedules/primary{path}", headers=desk.headers[role])
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def _on_call(desk: Desk, at: str) -> list[str]:
-    return [person["name"] for person in _get(desk, f"/now?at={at.replace('+', '%2B')}")["on_call"]]
-
-
-def _override(desk: Desk, body: dict[str, Any], role: str = "alice") -> dict[str, Any]:
-    answer = desk.client.post("/api/v1/oncall/schedules/primary/overrides", headers=desk.headers[role], json=body)
-    assert answer.status_code == 201, answer.text
-    created: dict[str, Any] = answer.json()
-    return created
+    return oncall_desk(sessions, tmp_path)
 
 
 def test_a_schedule_is_created_and_read_back(desk):
-    created = _create(desk)
+    created = create_primary(desk)
     assert created["slug"] == "primary"
     assert created["name"] == "Primary"
     assert created["version"] == 1
@@ -76,20 +30,20 @@ def test_a_schedule_is_created_and_read_back(desk):
     assert created["created_at"] == "2026-03-05T12:00:00Z"
     listed = desk.client.get("/api/v1/oncall/schedules", headers=desk.headers["alice"]).json()
     assert [s["slug"] for s in listed] == ["primary"]
-    assert _get(desk, "") == created
+    assert get_schedule(desk, "") == created
 
 
 def test_who_is_on_call_follows_new_york_wall_clock_across_the_dst_change(desk):
-    _create(desk)
-    assert _on_call(desk, "2026-03-02T13:59:00Z") == []  # 08:59 EST: the rota has not started
-    assert _on_call(desk, "2026-03-02T14:00:00Z") == ["alice"]
-    assert _on_call(desk, "2026-03-08T12:00:00Z") == ["alice"]  # Sunday, the day the clocks go forward
-    assert _on_call(desk, "2026-03-09T12:59:00Z") == ["alice"]  # 08:59 EDT
-    assert _on_call(desk, "2026-03-09T09:00:00-04:00") == ["bob"]  # 13:00Z, not 14:00Z
-    assert _on_call(desk, "2026-03-16T13:00:00Z") == ["carol"]
-    assert _on_call(desk, "2026-03-23T13:00:00Z") == ["alice"]
-    assert _on_call(desk, "2026-03-30T13:00:00Z") == []  # the layer ended at 09:00 EDT
-    now = _get(desk, "/now")
+    create_primary(desk)
+    assert on_call(desk, "2026-03-02T13:59:00Z") == []  # 08:59 EST: the rota has not started
+    assert on_call(desk, "2026-03-02T14:00:00Z") == ["alice"]
+    assert on_call(desk, "2026-03-08T12:00:00Z") == ["alice"]  # Sunday, the day the clocks go forward
+    assert on_call(desk, "2026-03-09T12:59:00Z") == ["alice"]  # 08:59 EDT
+    assert on_call(desk, "2026-03-09T09:00:00-04:00") == ["bob"]  # 13:00Z, not 14:00Z
+    assert on_call(desk, "2026-03-16T13:00:00Z") == ["carol"]
+    assert on_call(desk, "2026-03-23T13:00:00Z") == ["alice"]
+    assert on_call(desk, "2026-03-30T13:00:00Z") == []  # the layer ended at 09:00 EDT
+    now = get_schedule(desk, "/now")
     assert now == {
         "schedule": "primary",
         "at": "2026-03-05T12:00:00Z",
@@ -98,19 +52,19 @@ def test_who_is_on_call_follows_new_york_wall_clock_across_the_dst_change(desk):
 
 
 def test_who_is_next(desk):
-    _create(desk)
-    following = _get(desk, "/next")
+    create_primary(desk)
+    following = get_schedule(desk, "/next")
     assert following["after"] == "2026-03-05T12:00:00Z"
     assert following["next"]["start"] == "2026-03-09T13:00:00Z"
     assert following["next"]["end"] == "2026-03-16T13:00:00Z"
     assert [p["name"] for p in following["next"]["people"]] == ["bob"]
-    last = _get(desk, "/next?after=2026-03-24T00:00:00Z")
+    last = get_schedule(desk, "/next?after=2026-03-24T00:00:00Z")
     assert last["next"] is None  # after Alice's last week nobody is on call again
 
 
 def test_overrides_change_who_is_on_call_and_the_final_schedule(desk):
-    _create(desk)
-    removed = _override(
+    create_primary(desk)
+    removed = add_override(
         desk,
         {
             "kind": "remove",
@@ -123,7 +77,7 @@ def test_overrides_change_who_is_on_call_and_the_final_schedule(desk):
     assert removed["kind"] == "remove"
     assert removed["reason"] == "Dentist"
     assert removed["created_by_id"] == desk.ids["alice"]
-    replaced = _override(
+    replaced = add_override(
         desk,
         {
             "kind": "replace",
@@ -135,10 +89,10 @@ def test_overrides_change_who_is_on_call_and_the_final_schedule(desk):
         role="dave",
     )
     assert replaced["start"] == "2026-03-06T14:00:00Z"
-    assert _on_call(desk, "2026-03-06T03:00:00Z") == []
-    assert _on_call(desk, "2026-03-06T15:00:00Z") == ["carol"]
-    assert _on_call(desk, "2026-03-06T22:00:00Z") == ["alice"]
-    final = _get(desk, "/final?from=2026-03-06T00:00:00Z&to=2026-03-10T00:00:00Z")
+    assert on_call(desk, "2026-03-06T03:00:00Z") == []
+    assert on_call(desk, "2026-03-06T15:00:00Z") == ["carol"]
+    assert on_call(desk, "2026-03-06T22:00:00Z") == ["alice"]
+    final = get_schedule(desk, "/final?from=2026-03-06T00:00:00Z&to=2026-03-10T00:00:00Z")
     assert [(s["start"], s["end"], [p["name"] for p in s["people"]]) for s in final["shifts"]] == [
         ("2026-03-06T00:00:00Z", "2026-03-06T06:00:00Z", []),
         ("2026-03-06T06:00:00Z", "2026-03-06T14:00:00Z", ["alice"]),
@@ -146,25 +100,25 @@ def test_overrides_change_who_is_on_call_and_the_final_schedule(desk):
         ("2026-03-06T22:00:00Z", "2026-03-09T13:00:00Z", ["alice"]),
         ("2026-03-09T13:00:00Z", "2026-03-10T00:00:00Z", ["bob"]),
     ]
-    listed = _get(desk, "/overrides")
+    listed = get_schedule(desk, "/overrides")
     assert [o["id"] for o in listed] == [removed["id"], replaced["id"]]
-    assert _get(desk, "")["version"] == 3
+    assert get_schedule(desk, "")["version"] == 3
 
     deleted = desk.client.delete(
         f"/api/v1/oncall/schedules/primary/overrides/{replaced['id']}", headers=desk.headers["alice"]
     )
     assert deleted.status_code == 204
-    assert _on_call(desk, "2026-03-06T15:00:00Z") == ["alice"]
+    assert on_call(desk, "2026-03-06T15:00:00Z") == ["alice"]
     again = desk.client.delete(
         f"/api/v1/oncall/schedules/primary/overrides/{replaced['id']}", headers=desk.headers["alice"]
     )
     assert again.status_code == 404
-    assert _get(desk, "")["version"] == 4
+    assert get_schedule(desk, "")["version"] == 4
 
 
 def test_gaps_of_the_next_30_days(desk):
-    _create(desk)
-    _override(
+    create_primary(desk)
+    add_override(
         desk,
         {
             "kind": "remove",
@@ -173,7 +127,7 @@ def test_gaps_of_the_next_30_days(desk):
             "end": "2026-03-06T06:00:00Z",
         },
     )
-    assert _get(desk, "/gaps") == {
+    assert get_schedule(desk, "/gaps") == {
         "schedule": "primary",
         "start": "2026-03-05T12:00:00Z",
         "end": "2026-04-04T12:00:00Z",
@@ -185,8 +139,8 @@ def test_gaps_of_the_next_30_days(desk):
 
 
 def test_put_replaces_the_layers_and_counts_a_version(desk):
-    _create(desk)
-    body = _primary(desk)
+    create_primary(desk)
+    body = primary_body(desk)
     del body["slug"]
     body["layers"][0]["rotation"] = "daily"
     body["name"] = "Primary (daily)"
@@ -194,7 +148,7 @@ def test_put_replaces_the_layers_and_counts_a_version(desk):
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     assert changed.json()["name"] == "Primary (daily)"
-    assert _on_call(desk, "2026-03-03T14:00:00Z") == ["bob"]
+    assert on_call(desk, "2026-03-03T14:00:00Z") == ["bob"]
 
 
 @pytest.mark.parametrize(
@@ -208,7 +162,7 @@ def test_put_replaces_the_layers_and_counts_a_version(desk):
     ],
 )
 def test_a_bad_layer_is_a_422_naming_its_field_path(desk, change, field, message):
-    body = _primary(desk)
+    body = primary_body(desk)
     body["layers"][0].update(change)
     answer = desk.client.post("/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=body)
     assert answer.status_code == 422, answer.text
@@ -218,19 +172,21 @@ def test_a_bad_layer_is_a_422_naming_its_field_path(desk, change, field, message
 
 
 def test_other_refusals_name_their_field(desk):
-    body = _primary(desk)
+    body = primary_body(desk)
     body["timezone"] = "Mars/Olympus_Mons"
     answer = desk.client.post("/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=body)
     assert (answer.status_code, answer.json()["field"]) == (422, "timezone")
 
-    body = _primary(desk)
+    body = primary_body(desk)
     body["layers"][0]["people"] = [desk.ids["alice"], desk.ids["customer"]]
     answer = desk.client.post("/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=body)
     assert (answer.status_code, answer.json()["field"]) == (422, "layers.0.people.1")
 
-    _create(desk)
+    create_primary(desk)
     assert (
-        desk.client.post("/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=_primary(desk)).status_code
+        desk.client.post(
+            "/api/v1/oncall/schedules", headers=desk.headers["morgan"], json=primary_body(desk)
+        ).status_code
         == 409
     )
 
@@ -260,17 +216,17 @@ def test_other_refusals_name_their_field(desk):
     }
     answer = desk.client.post(overrides, headers=desk.headers["alice"], json=lonely)
     assert (answer.status_code, answer.json()["field"]) == (422, "replaces_user_id")
-    assert _get(desk, "/overrides") == []
-    assert _get(desk, "")["version"] == 1
+    assert get_schedule(desk, "/overrides") == []
+    assert get_schedule(desk, "")["version"] == 1
 
 
 def test_who_may_do_what(desk):
-    _create(desk)
+    create_primary(desk)
     url = "/api/v1/oncall/schedules"
     assert desk.client.get(url, headers=desk.headers["customer"]).status_code == 403
     assert desk.client.get(f"{url}/primary/now", headers=desk.headers["customer"]).status_code == 403
     assert desk.client.get(url).status_code == 401
-    body = dict(_primary(desk), slug="secondary")
+    body = dict(primary_body(desk), slug="secondary")
     assert desk.client.post(url, headers=desk.headers["alice"], json=body).status_code == 403
     assert desk.client.delete(f"{url}/primary", headers=desk.headers["alice"]).status_code == 403
     add = {"kind": "add", "user_id": desk.ids["dave"], "start": "2026-03-06T00:00:00Z", "end": "2026-03-07T00:00:00Z"}
@@ -297,7 +253,7 @@ def _escalation(desk: Desk) -> dict[str, Any]:
 
 
 def test_an_escalation_policy_is_stored_read_changed_and_deleted(desk):
-    _create(desk)
+    create_primary(desk)
     url = "/api/v1/oncall/escalation-policies"
     created = desk.client.post(url, headers=desk.headers["morgan"], json=_escalation(desk))
     assert created.status_code == 201, created.text
@@ -346,7 +302,7 @@ def test_an_escalation_policy_is_stored_read_changed_and_deleted(desk):
     ],
 )
 def test_a_bad_escalation_policy_is_a_422_naming_its_field(desk, path, value, field):
-    _create(desk)
+    create_primary(desk)
     body = _escalation(desk)
     holder: Any = body
     for part in path[:-1]:
