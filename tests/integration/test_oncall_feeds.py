@@ -44,7 +44,7 @@ def _events(desk, path: str) -> list[tuple[str, str, datetime, datetime, str, in
             event.decoded("DTSTART"),
             event.decoded("DTEND"),
             str(event["STATUS"]),
-            int(event["SEQUENCE"]),
+            int(event.decoded("SEQUENCE")),
         )
         for event in calendar.walk("VEVENT")
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from sladesk.cli import db, desk, mail, policy, serve, sla, worker
+from sladesk.cli import db, desk, mail, oncall, policy, serve, sla, worker
 from sladesk.cli.common import VersionOption, run
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
@@ -28,6 +28,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(sla.app, name="sla")
 app.add_typer(db.app, name="db")
 app.add_typer(mail.app, name="mail")
+app.add_typer(oncall.app, name="oncall")
 
 
 def main() -> None:

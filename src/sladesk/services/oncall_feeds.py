@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sladesk.oncall import Shift, final_schedule, layer_shifts
 from sladesk.services.actors import Actor, Role
 from sladesk.services.errors import ForbiddenError, InvalidFieldError
-from sladesk.services.oncall import StoredSchedule, require_staff, schedule_row, stored, user_names
+from sladesk.services.oncall import EARLIEST, LATEST, StoredSchedule, require_staff, schedule_row, stored, user_names
 from sladesk.store.tables import CalendarFeedToken, OncallSchedule, User
 
 FEED_PAST = timedelta(days=7)
@@ -109,6 +109,9 @@ def feed_calendar(session: Session, secret: str, now: datetime) -> bytes | None:
 
 def schedule_calendar(session: Session, slug: str, start: datetime, end: datetime) -> bytes:
     """The iCalendar text of one schedule's shifts overlapping [start, end), as its feed gives them."""
+    for field, instant in (("from", start), ("to", end)):
+        if not EARLIEST <= instant < LATEST:
+            raise InvalidFieldError(field, f"must be in the years {EARLIEST.year} to {LATEST.year - 1}")
     if end <= start:
         raise InvalidFieldError("to", "must be after `from`")
     row = schedule_row(session, slug)
