@@ -1,11 +1,12 @@
 """sladesk oncall now / next / export on a desk's database, as an operator runs them.
 
-The desk has the schedule of `tests.support.oncall`: weekly hand-offs at 09:00 New York time among Alice,
+On SQLite and PostgreSQL. The desk has the schedule of `tests.support.oncall`: weekly hand-offs at 09:00 New York time among Alice,
 Bob and Carol from 2 March 2026 (14:00Z) to 30 March 2026, every hand-off after DST starts at 13:00Z.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,25 +17,20 @@ from sqlalchemy.engine import URL
 from sladesk.services import Actor, Role, oncall
 from sladesk.services.oncall import OverrideInput
 from sladesk.store import make_engine, make_sessions, transaction, upgrade
+from tests.support.database import Postgres, PostgresSchema
 from tests.support.oncall import LAYERS
 from tests.support.units import create_user
 
 NOW = datetime(2026, 3, 5, 12, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated SQLite desk with the schedule `primary` and Bob's second week handed to Dave."""
-    path: Path = tmp_path_factory.mktemp("oncall") / "desk.db"
-    url = URL.create("sqlite", database=str(path)).render_as_string()
+def _seed(url: str) -> None:
+    """Four agents, an admin, the schedule `primary`, and Carol's first day handed to Dave."""
     engine = make_engine(url)
-    upgrade(engine)
     sessions = make_sessions(engine)
     ids = {}
-    for key, role in (("alice", Role.AGENT), ("bob", Role.AGENT), ("carol", Role.AGENT), ("dave", Role.AGENT)):
-        user = create_user(
-            sessions, None, email=f"{key}@example.com", name=key.title(), role=role, organisation_id=None, now=NOW
-        )
+    for key in ("alice", "bob", "carol", "dave"):
+        user = create_user(sessions, None, email=f"{key}@example.com", name=key.title(), role=Role.AGENT, now=NOW)
         ids[key] = user.id
     admin = create_user(sessions, None, email="morgan@example.com", name="Morgan", role=Role.ADMIN, now=NOW)
     actor = Actor(admin.id, Role.ADMIN, None)
@@ -50,7 +46,31 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
         )
         oncall.add_override(session, actor, "primary", handover, now=NOW)
     engine.dispose()
-    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a migrated desk (a SQLite file, or a schema of its own on the test PostgreSQL server)."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("oncall") / "desk.db"
+        url = URL.create("sqlite", database=str(path)).render_as_string()
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        _seed(url)
+        yield url
+        return
+    server = Postgres()
+    try:
+        schema = PostgresSchema(server)
+        try:
+            url = schema.url.render_as_string(hide_password=False)
+            _seed(url)
+            yield url
+        finally:
+            schema.drop()
+    finally:
+        server.dispose()
 
 
 def test_now_names_who_is_on_call_at_an_instant(sladesk, database):
