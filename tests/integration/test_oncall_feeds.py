@@ -176,3 +176,18 @@ def test_an_unknown_feed_is_404_and_a_deleted_schedule_takes_its_feed_along(desk
     deleted = desk.client.delete("/api/v1/oncall/schedules/primary", headers=desk.headers["morgan"])
     assert deleted.status_code == 204
     assert desk.client.get(path).status_code == 404
+
+
+def test_a_feed_answers_304_while_nothing_changed(desk):
+    create_primary(desk)
+    path = _feed(desk, {"schedule": "primary"})
+    first = desk.client.get(path)
+    etag = first.headers["ETag"]
+    assert desk.client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    add_override(
+        desk,
+        {"kind": "add", "user_id": desk.ids["dave"], "start": "2026-03-10T00:00:00Z", "end": "2026-03-11T00:00:00Z"},
+    )
+    changed = desk.client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != etag

@@ -3,6 +3,7 @@ and /oncall/feeds/{secret}.ics, the feeds themselves, which calendar apps fetch 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -266,10 +267,18 @@ def create_feed(body: FeedCreate, actor: CurrentActor, sessions: Sessions, reque
     responses={200: {"content": {"text/calendar": {}}, "description": "An iCalendar document"}},
 )
 def feed(token: Annotated[str, Path(max_length=200)], sessions: Sessions, request: Request) -> Response:
-    """A calendar feed's shifts from 7 days ago to 60 days ahead; the secret in the URL is the credential."""
+    """A calendar feed's shifts from 7 days ago to 60 days ahead; the secret in the URL is the credential.
+
+    Its ETag is a hash of the text: a calendar app that sends it back in If-None-Match gets 304 while
+    nothing changed.
+    """
     now: datetime = request_now(request)
     with reading(sessions) as session:
         text = feed_calendar(session, token, now)
     if text is None:
         raise HTTPException(404, "no such calendar feed")
-    return Response(text, media_type="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=300"})
+    etag = f'"{hashlib.sha256(text).hexdigest()[:32]}"'
+    headers = {"Cache-Control": "private, max-age=300", "ETag": etag}
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(text, media_type="text/calendar; charset=utf-8", headers=headers)
