@@ -153,6 +153,17 @@ def test_the_severity_guide_sits_beside_the_choice_with_each_definition_and_when
     assert "Highly recommended." in page
 
 
+def test_aspenware_guide_says_the_level_1_hour_in_its_own_words(people: Desk):
+    people.user("skier", Role.CUSTOMER, people.organisation("Summit", "aspenware"), password=PASSWORD)
+    page = signed_in(people, "skier").get("/portal/new")
+    assert page.status_code == 200
+    assert (
+        '<p class="help">Expected response time: 1h of elapsed time if opened within Business hours or on-call '
+        "period, else 1h after its next opening</p>"
+    ) in page.text
+    assert '<p class="help">Expected response time: 9h (Business hours)</p>' in page.text
+
+
 def test_choozle_asks_for_the_advertiser_campaign_ad_group_and_creative_names(people: Desk):
     page = signed_in(people, "marketer").get("/portal/new").text
     for field_id, label in (

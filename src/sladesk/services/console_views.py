@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
+from sladesk.policy.policy import Situation
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import instants_of, load_events, replay_events, ticket_policy
 from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
@@ -333,6 +334,8 @@ class MetricPanel:
     due_words: str | None
     goal_words: str | None
     explanation: list[str]
+    informational: bool = False  # tracked and shown, never due
+    case: str | None = None  # the facts that chose this target over the severity's own one
 
     @property
     def mark(self) -> str:
@@ -412,9 +415,25 @@ def console_ticket(session: Session, actor: Actor, ticket_id: int, now: datetime
     severity = policy.severity(ticket.severity_rank)
     metrics = []
     for clock in view.clocks:
-        rule = policy.clock_rule(severity, clock.metric)
+        # the rule the replay used: a case of the target (category, tier, resolution path) if one applies
+        rule = (
+            report.metrics[clock.metric].rule
+            if clock.metric in report.metrics
+            else policy.clock_rule(severity, clock.metric, Situation(ticket.category, ticket.tier, ticket.path))
+        )
         explanation = explain_metric(report, clock.metric) if clock.metric in report.metrics else []
-        metrics.append(MetricPanel(clock.metric, rule.metric.name, clock, rule.due_words, rule.goal_words, explanation))
+        metrics.append(
+            MetricPanel(
+                clock.metric,
+                rule.metric.name,
+                clock,
+                rule.due_words,
+                rule.goal_words,
+                explanation,
+                rule.informational,
+                rule.case,
+            )
+        )
     agents = session.execute(
         select(User.id, User.name).where(User.role != Role.CUSTOMER.value, User.active.is_(True)).order_by(User.name)
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
 from sladesk.policy.model import IntakeFieldSpec, NamedSpec, StatusKind
+from sladesk.policy.words import calendar_name
 from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import list_attachments
 from sladesk.services.contacts import NotASupportContactError, check_may_open
@@ -235,8 +236,10 @@ def _guide(policy: Policy, rank: int) -> SeverityGuide:
     for metric_id in policy.metric_ids:
         rule = policy.clock_rule(severity, metric_id)
         if rule.due_words:
-            calendar = policy.spec.calendars[rule.calendar_id]
-            targets.append(f"{rule.metric.name}: {rule.due_words} ({calendar.name or rule.calendar_id})")
+            # a target in elapsed time or release versions says where it counts in its own words
+            plain = rule.opening_calendar is None and rule.releases is None
+            where = f" ({calendar_name(policy, rule.calendar_id)})" if plain else ""
+            targets.append(f"{rule.metric.name}: {rule.due_words}{where}")
     label = _severity_label(policy, rank)
     return SeverityGuide(severity.code, label, severity.definition, severity.examples, tuple(targets))
 
