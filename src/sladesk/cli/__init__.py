@@ -1,7 +1,7 @@
 """The `sladesk` command: policies and SLA clocks from the terminal, and the desk's service.
 
-One module per command group: `policy`, `sla`, `db`, `serve` (the service), `worker`, `mail` and `desk`
-(admin, demo);
+One module per command group: `policy`, `sla`, `db`, `serve` (the service), `worker`, `mail`, `oncall`
+(who is on call, and a schedule as iCalendar) and `desk` (admin, demo);
 `common` holds what they share.
 """
 
