@@ -176,6 +176,8 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("PUT",    "/api/v1/tickets/{fresh_ticket_a}/team",                            {"team": None, "reason": "x"},             (401, 403, 403, 409, 409)),
     ("POST",   "/api/v1/tickets/{fresh_ticket_a}/pin",                             PIN,                                       (401, 403, 403, 200, 200)),
     ("DELETE", "/api/v1/tickets/{fresh_ticket_a}/pin",                             None,                                      (401, 403, 403, 409, 409)),
+    ("POST",   "/api/v1/tickets/{fresh_ticket_a}/incident/acknowledge",            None,                                      (401, 403, 403, 409, 409)),
+    ("POST",   "/api/v1/tickets/{fresh_ticket_a}/incident/resolve",                None,                                      (401, 403, 403, 409, 409)),
     ("POST",   "/api/v1/tickets/{fresh_ticket_a}/triage",                          {"severity": 2},                           (401, 403, 403, 409, 409)),
     ("POST",   "/api/v1/time-logs",                                                {"minutes": 30, "work": "internal"},       (401, 403, 403, 201, 201)),
     ("GET",    "/api/v1/time-logs",                                                None,                                      (401, 403, 403, 200, 200)),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sladesk import __version__
 from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
-from sladesk.api.routes import delivery, directory, files, meta, metrics, teams, tickets, triage, worklog
+from sladesk.api.routes import delivery, directory, files, incidents, meta, metrics, teams, tickets, triage, worklog
 from sladesk.api.routes import oncall as oncall_routes
 from sladesk.store.engine import DatabaseUnavailableError
 
@@ -56,6 +56,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(teams.router)
     app.include_router(worklog.router)
+    app.include_router(incidents.router)
     app.include_router(oncall_routes.router)
 
     @app.get("/api/health", tags=["health"])

@@ -7,20 +7,24 @@ so the same plan serves the worker that pages and the page that explains it.
 
 from sladesk.paging.escalation import (
     Condition,
+    EscalationPlan,
     EscalationPolicy,
     EscalationStep,
     FiredStep,
     IncidentFacts,
     StepTarget,
     escalation_plan,
+    policy_from_spec,
 )
 
 __all__ = [
     "Condition",
+    "EscalationPlan",
     "EscalationPolicy",
     "EscalationStep",
     "FiredStep",
     "IncidentFacts",
     "StepTarget",
     "escalation_plan",
+    "policy_from_spec",
 ]

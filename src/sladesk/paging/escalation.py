@@ -17,11 +17,13 @@ to, so a worker's fencing token can be (incident, round, step)), and the next on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
+
+from sladesk.clock import parse_duration
 
 
 class Condition(StrEnum):
@@ -202,3 +204,31 @@ def _people(step: EscalationStep, incident: IncidentFacts, at: datetime, resolve
         else:
             people |= resolve(target, at)
     return frozenset(people)
+
+
+def policy_from_spec(spec: Mapping[str, Any]) -> EscalationPolicy:
+    """An escalation policy from its stored JSON (the API's body shape, already checked when it was stored):
+    `{"steps": [{"targets": [{"user": 7} | {"schedule": "primary"} | {"team": "ops"} | {"round_robin": [..]}],
+    "escalate_after": "5m", "condition": "not_acknowledged"}], "repeat": 0, "ack_timeout": "30m"}`."""
+    steps = []
+    for step in spec["steps"]:
+        targets = []
+        for target in step["targets"]:
+            if "round_robin" in target:
+                targets.append(StepTarget("round_robin", users=tuple(int(u) for u in target["round_robin"])))
+            elif "user" in target:
+                targets.append(StepTarget("user", int(target["user"])))
+            elif "schedule" in target:
+                targets.append(StepTarget("schedule", str(target["schedule"])))
+            else:
+                targets.append(StepTarget("team", str(target["team"])))
+        condition = Condition(step.get("condition", Condition.NOT_ACKNOWLEDGED))
+        steps.append(EscalationStep(tuple(targets), _elapsed(step["escalate_after"]), condition))
+    ack_timeout = spec.get("ack_timeout")
+    return EscalationPolicy(
+        tuple(steps), int(spec.get("repeat", 0)), _elapsed(ack_timeout) if ack_timeout is not None else None
+    )
+
+
+def _elapsed(text: str) -> timedelta:
+    return timedelta(seconds=parse_duration(str(text)).seconds)

@@ -365,6 +365,12 @@ class ReleaseCalendarSpec(Spec):
         return self
 
 
+class PagingSpec(Spec):
+    """Severities that page on-call (`pages_oncall`) start an incident under this escalation policy (its slug)."""
+
+    escalation_policy: str = Field(min_length=1, max_length=64)
+
+
 class OpeningSpec(Spec):
     """Who may open tickets: with `requires_support_contact`, only the organisation's named support contacts."""
 
@@ -486,6 +492,7 @@ class PolicySpec(Spec):
     releases: ReleaseCalendarSpec | None = None
     severity_assignment: SeverityAssignmentSpec = SeverityAssignmentSpec()
     opening: OpeningSpec = OpeningSpec()
+    paging: PagingSpec | None = None
     closed: ClosedSpec = ClosedSpec()
     teams: tuple[NamedSpec, ...] = ()
     routing: tuple[RoutingRuleSpec, ...] = ()

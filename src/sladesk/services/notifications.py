@@ -99,7 +99,8 @@ def people_messages(ticket: Ticket, row: TicketEvent, users: Sequence[User], pol
     messages = []
     for user in users:
         zone = _zone(user.timezone) or policy.tz
-        available = quiet_until(user.quiet_hours, zone, row.at) or row.at
+        # a page goes out whatever the person's quiet hours
+        available = row.at if row.type == "page" else quiet_until(user.quiet_hours, zone, row.at) or row.at
         messages.append(
             message_values(
                 "email",

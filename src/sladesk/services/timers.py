@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from sladesk.policy import Policy
 from sladesk.services.clocks import replay_events, ticket_policy
+from sladesk.services.incidents import page, start_incident
 from sladesk.services.notifications import label, people, recipients
 from sladesk.services.record import Change, prepare_change, record_changes
 from sladesk.sla import Event, ReplayReport, event_of
@@ -292,6 +293,10 @@ def _action(
             ),
             told,
         )
+    if timer.kind == "incident":
+        return start_incident(session, policy, at, timer.at), []
+    if timer.kind == "page":
+        return page(session, ticket, events, timer, at)
     plan = auto_close_plan(policy, report.history)
     assert plan is not None  # the timer is in the current plan, so the rule applies
     if timer.kind == "close_notice":

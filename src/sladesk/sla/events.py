@@ -152,6 +152,47 @@ class TimeLoggedEvent(_Event):
         return f"Logged {self.minutes} min of work" + (f": {self.note}" if self.note else "")
 
 
+class IncidentEvent(_Event):
+    """The ticket's on-call incident started (with its escalation policy as it was then), was acknowledged,
+    or was resolved."""
+
+    type: Literal["incident"] = "incident"
+    action: Literal["triggered", "acknowledged", "resolved"]
+    escalation_policy: str | None = None  # its slug, when triggered
+    snapshot: dict[str, Any] | None = None  # the escalation policy's steps when the incident started
+    started_at: AwareDatetime | None = None  # when triggered: the instant the paging severity took effect
+    reason: str | None = None
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        if self.action == "triggered":
+            policy = f" under escalation policy {self.escalation_policy}" if self.escalation_policy else ""
+            return f"On-call incident started{policy}" + (f": {self.reason}" if self.reason else "")
+        return f"On-call incident {self.action}" + (f": {self.reason}" if self.reason else "")
+
+
+class PageEvent(_Event):
+    """One escalation step paged its people (a round and step of the incident's escalation policy)."""
+
+    type: Literal["page"] = "page"
+    round: int
+    step: int
+    due_at: AwareDatetime  # when the step fell due
+    people: tuple[int, ...] = ()
+    notified: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        who = ", ".join(self.notified) if self.notified else "nobody (no one on call)"
+        return f"Paged {who} (escalation step {self.step + 1}, round {self.round + 1})"
+
+
 class TierEvent(_Event):
     type: Literal["tier"] = "tier"
     to: str | None = None
@@ -317,6 +358,8 @@ Event = Annotated[
     | PinnedEvent
     | TeamEvent
     | TimeLoggedEvent
+    | IncidentEvent
+    | PageEvent
     | TierEvent
     | CategoryEvent
     | OutsideIncidentEvent
@@ -343,6 +386,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "pinned",
     "team",
     "time_logged",
+    "incident",
+    "page",
     "tier",
     "category",
     "outside_incident",

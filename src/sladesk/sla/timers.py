@@ -10,7 +10,9 @@ Kinds:
 - `close_notice`, `auto_close`: the policy's auto-close rule tells the customer, then moves the ticket;
 - `comms_overdue`: a required internal or external update is overdue (`subject` is the channel);
 - `notify`: a notification rule's `after` has passed since a moment, the clock still running (`subject` is
-  `<moment>:<metric>:<rule index>`).
+  `<moment>:<metric>:<rule index>`);
+- `incident`, `page`: a paging severity starts the ticket's on-call incident (`subject` `start`), and each of
+  its escalation steps falls due (`subject` `<round>:<step>`; `sladesk.sla.incidents`).
 A moment already recorded in the history (an `sla`, `close_notice` or `comms` event for the same instant)
 is not planned again.
 """
@@ -25,6 +27,8 @@ from sladesk.policy import Policy
 from sladesk.policy.model import AutoCloseSpec, Comms
 from sladesk.sla.events import CloseNoticeEvent, CommsEvent, Event, NotifiedEvent, SlaEvent
 from sladesk.sla.history import History
+from sladesk.sla.incidents import START as INCIDENT_START
+from sladesk.sla.incidents import page_times
 from sladesk.sla.replay import ReplayReport
 
 TimerKey = tuple[str, str | None, datetime]
@@ -73,6 +77,8 @@ def plan_timers(report: ReplayReport, events: Sequence[Event]) -> list[PlannedTi
         if ("comms_overdue", channel, due) not in done:
             planned.append(PlannedTimer("comms_overdue", channel, due))
     planned += [timer for timer in delayed_notifications(report, events) if timer.key not in done]
+    for subject, at in page_times(report, events):
+        planned.append(PlannedTimer("incident" if subject == INCIDENT_START else "page", subject, at))
     return sorted(planned, key=lambda timer: (timer.at, timer.kind, timer.subject or ""))
 
 
