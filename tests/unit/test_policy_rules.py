@@ -22,6 +22,7 @@ from sladesk.sla.events import (
     TicketFacts,
     TriagedEvent,
 )
+from sladesk.sla.incidents import page_times
 from sladesk.sla.replay import replay
 from sladesk.sla.state import read_clock
 
@@ -331,3 +332,25 @@ def test_an_elapsed_when_open_clock_stored_before_its_opening_reads_later_as_a_r
     read = read_clock(stored.instants, stored.calendar, later)
     assert (read.counted_seconds, read.remaining_seconds) == (1800, 1800)  # counted from Monday 08:00 only
     assert read == replay(policy, TicketFacts("S1"), [opened], later).metrics["first_response"].reading
+
+
+def test_a_severity_pages_only_when_it_takes_effect_within_its_calendar():
+    text = (
+        BASE.replace("id: rules\n", "id: rules\npaging: {escalation_policy: night}\n")
+        .replace(
+            "  - code: S1\n    rank: 1\n",
+            "  - code: S1\n    rank: 1\n    pages_oncall: true\n    pages_within: evenings\n",
+        )
+        .replace("calendars:\n", 'calendars:\n  evenings:\n    hours: {mon-fri: "17:00-22:00"}\n')
+    )
+    policy = policy_from_text(text, "rules.yaml")
+    evening = OpenedEvent(at=at("2026-03-04T18:00:00-07:00"), by="customer")
+    morning = OpenedEvent(at=at("2026-03-04T10:00:00-07:00"), by="customer")
+    assert page_times(replay(policy, TicketFacts("S1"), [evening], evening.at), [evening]) == [("start", evening.at)]
+    assert page_times(replay(policy, TicketFacts("S1"), [morning], morning.at), [morning]) == []
+    assert page_times(replay(policy, TicketFacts("S2"), [evening], evening.at), [evening]) == []  # S2 does not page
+
+
+def test_pages_within_names_a_calendar_the_policy_has(tmp_path):
+    text = BASE.replace("  - code: S1\n    rank: 1\n", "  - code: S1\n    rank: 1\n    pages_within: nights\n")
+    assert located(tmp_path, text) == ["severities[0].pages_within: unknown calendar 'nights' (known: business)"]

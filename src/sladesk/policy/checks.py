@@ -147,6 +147,8 @@ def reference_problems(
                 case_at: Location = (*at, "cases", c_index)
                 check_when(case.when, case_at, intake_allowed=False)
                 check_target(metric_id, case, case_at)
+        if severity.pages_within is not None:
+            need("calendar", calendars, severity.pages_within, ("severities", s_index, "pages_within"))
         if severity.comms_update is not None:
             calendar_at: Location = ("severities", s_index, "comms_update", "calendar")
             need("calendar", calendars, severity.comms_update.calendar, calendar_at)

@@ -290,6 +290,7 @@ class SeveritySpec(Spec):
     definition: str
     examples: tuple[str, ...] = ()
     pages_oncall: bool = False
+    pages_within: Identifier | None = None  # a calendar: pages only when the severity takes effect in its hours
     handled: str | None = None
     internal_comms: Comms = Comms.NONE
     external_comms: Comms = Comms.NONE

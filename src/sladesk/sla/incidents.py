@@ -69,7 +69,11 @@ def incident_start(report: ReplayReport, events: Sequence[Event]) -> datetime | 
     if policy.is_finished(history.status):
         return None
     changes = history.severity_changes
-    return changes[-1].at if changes else history.opened_at
+    start = changes[-1].at if changes else history.opened_at
+    within = report.severity.pages_within
+    if within is not None and not policy.calendar(within).is_working(start):
+        return None  # Aspenware's Level 1 pages in the on-call period; in business hours the team has it
+    return start
 
 
 def plan_of(incident: Incident, report: ReplayReport, ticket_id: int = 0) -> EscalationPlan | None:
