@@ -9,7 +9,6 @@ durations are written like `5m` or `1h 30m`.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
@@ -18,7 +17,7 @@ from sladesk.api.schemas import Body, Instant, RowId
 from sladesk.clock.durations import parse_duration
 from sladesk.errors import CalendarError
 from sladesk.oncall import Shift
-from sladesk.paging import Condition, EscalationPolicy, EscalationStep, StepTarget
+from sladesk.paging import Condition, EscalationPolicy, policy_from_spec
 from sladesk.services.oncall_feeds import IssuedFeed
 from sladesk.store.tables import EscalationPolicyRow, OncallOverride, OncallSchedule, User
 
@@ -199,27 +198,11 @@ class TargetBody(Body):
             raise ValueError("a target is one of {user: id}, {schedule: slug}, {team: slug}, {round_robin: [ids]}")
         return self
 
-    def to_target(self) -> StepTarget:
-        if self.user is not None:
-            return StepTarget("user", self.user)
-        if self.schedule is not None:
-            return StepTarget("schedule", self.schedule)
-        if self.team is not None:
-            return StepTarget("team", self.team)
-        return StepTarget("round_robin", users=tuple(self.round_robin or ()))
-
 
 class StepBody(Body):
     targets: list[TargetBody] = Field(min_length=1, max_length=50)
     escalate_after: Elapsed = Field(description="How long after this step the next one comes, e.g. 5m")
     condition: Condition = Condition.NOT_ACKNOWLEDGED
-
-    def to_step(self) -> EscalationStep:
-        return EscalationStep(
-            targets=tuple(target.to_target() for target in self.targets),
-            escalate_after=_timedelta(self.escalate_after),
-            condition=self.condition,
-        )
 
 
 class EscalationPolicyUpdate(Body):
@@ -229,12 +212,8 @@ class EscalationPolicyUpdate(Body):
     ack_timeout: Elapsed | None = Field(default=None, description="An acknowledgement lapses after this long")
 
     def to_policy(self) -> EscalationPolicy:
-        """The policy as `sladesk.paging` runs it."""
-        return EscalationPolicy(
-            steps=tuple(step.to_step() for step in self.steps),
-            repeat=self.repeat,
-            ack_timeout=_timedelta(self.ack_timeout) if self.ack_timeout is not None else None,
-        )
+        """The policy as `sladesk.paging` runs it (from what is stored, as the worker reads it)."""
+        return policy_from_spec(self.spec())
 
     def spec(self) -> dict[str, Any]:
         """What is stored: the steps, repeat and ack_timeout, each target with only its own key."""
@@ -270,16 +249,6 @@ class EscalationPolicyOut(BaseModel):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
-
-
-def stored_policy(row: EscalationPolicyRow) -> EscalationPolicy:
-    """A stored escalation policy as `sladesk.paging` runs it."""
-    body = EscalationPolicyUpdate.model_validate({"name": row.name, **row.spec})
-    return body.to_policy()
-
-
-def _timedelta(text: str) -> timedelta:
-    return timedelta(seconds=parse_duration(text).seconds)
 
 
 # Calendar feeds

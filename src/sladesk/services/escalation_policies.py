@@ -16,20 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sladesk.services.actors import Actor, Role
-from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.services.actors import Actor, Role, require_admin, require_staff
+from sladesk.services.errors import ConflictError, InvalidFieldError, NotFoundError
 from sladesk.services.oncall import check_name, check_slug
 from sladesk.store.tables import EscalationPolicyRow, OncallSchedule, Team, User
-
-
-def require_staff(actor: Actor) -> None:
-    if not actor.is_staff:
-        raise ForbiddenError("only agents and admins see escalation policies")
-
-
-def require_admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise ForbiddenError("only admins manage escalation policies")
 
 
 def check_targets(session: Session, spec: dict[str, Any]) -> None:
@@ -62,7 +52,7 @@ def create_policy(
     session: Session, actor: Actor, slug: str, name: str, spec: dict[str, Any], *, now: datetime
 ) -> EscalationPolicyRow:
     """A new escalation policy at version 1 (admins); 409 when the slug is taken."""
-    require_admin(actor)
+    require_admin(actor, "manage escalation policies")
     slug, name = check_slug(slug), check_name(name)
     check_targets(session, spec)
     if session.scalar(select(EscalationPolicyRow.id).where(EscalationPolicyRow.slug == slug)) is not None:
@@ -80,7 +70,7 @@ def update_policy(
     session: Session, actor: Actor, slug: str, name: str, spec: dict[str, Any], *, now: datetime
 ) -> EscalationPolicyRow:
     """Replace a policy's name and steps (admins); its version goes up by one."""
-    require_admin(actor)
+    require_admin(actor, "manage escalation policies")
     name = check_name(name)
     row = policy_row(session, slug, for_update=True)
     check_targets(session, spec)
@@ -93,19 +83,19 @@ def update_policy(
 
 def delete_policy(session: Session, actor: Actor, slug: str) -> None:
     """Delete an escalation policy (admins)."""
-    require_admin(actor)
+    require_admin(actor, "manage escalation policies")
     session.delete(policy_row(session, slug, for_update=True))
 
 
 def get_policy(session: Session, actor: Actor, slug: str) -> EscalationPolicyRow:
     """One escalation policy (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see escalation policies")
     return policy_row(session, slug)
 
 
 def list_policies(session: Session, actor: Actor) -> list[EscalationPolicyRow]:
     """Every escalation policy by slug (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see escalation policies")
     return list(session.scalars(select(EscalationPolicyRow).order_by(EscalationPolicyRow.slug)))
 
 

@@ -33,8 +33,8 @@ from sladesk.oncall import (
     on_call_at,
     who_is_next,
 )
-from sladesk.services.actors import Actor, Role
-from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.services.actors import Actor, Role, require_admin, require_staff
+from sladesk.services.errors import ConflictError, InvalidFieldError, NotFoundError
 from sladesk.store.tables import CalendarFeedToken, EscalationPolicyRow, OncallOverride, OncallSchedule, User
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -75,16 +75,6 @@ class StoredSchedule:
     def pure_overrides(self) -> list[PureOverride]:
         """The overrides in the order they were added, which is the order they apply in."""
         return [pure_override(row) for row in self.overrides]
-
-
-def require_staff(actor: Actor) -> None:
-    if not actor.is_staff:
-        raise ForbiddenError("only agents and admins see on-call schedules")
-
-
-def require_admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise ForbiddenError("only admins manage on-call schedules")
 
 
 def check_slug(slug: str, field: str = "slug") -> str:
@@ -146,7 +136,7 @@ def create_schedule(
     session: Session, actor: Actor, slug: str, name: str, timezone: Any, layers: Any, *, now: datetime
 ) -> OncallSchedule:
     """A new schedule at version 1 (admins); 409 when the slug is taken."""
-    require_admin(actor)
+    require_admin(actor, "manage on-call schedules")
     slug, name = check_slug(slug), check_name(name)
     schedule = validate_schedule(slug, timezone, layers)
     _check_people(session, schedule)
@@ -167,7 +157,7 @@ def update_schedule(
     session: Session, actor: Actor, slug: str, name: str, timezone: Any, layers: Any, *, now: datetime
 ) -> OncallSchedule:
     """Replace a schedule's name, zone and layers (admins); its version goes up by one."""
-    require_admin(actor)
+    require_admin(actor, "manage on-call schedules")
     name = check_name(name)
     row = schedule_row(session, slug, for_update=True)
     schedule = validate_schedule(slug, timezone, layers)
@@ -180,7 +170,7 @@ def update_schedule(
 
 def delete_schedule(session: Session, actor: Actor, slug: str) -> None:
     """Delete a schedule with its overrides and feeds (admins); 409 while an escalation policy targets it."""
-    require_admin(actor)
+    require_admin(actor, "manage on-call schedules")
     row = schedule_row(session, slug, for_update=True)
     users = [
         policy.slug
@@ -214,7 +204,7 @@ def schedule_row(session: Session, slug: str, *, for_update: bool = False) -> On
 
 def get_schedule(session: Session, actor: Actor, slug: str) -> StoredSchedule:
     """A schedule with its overrides (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see on-call schedules")
     return load_schedule(session, slug)
 
 
@@ -232,7 +222,7 @@ def stored(session: Session, row: OncallSchedule) -> StoredSchedule:
 
 def list_schedules(session: Session, actor: Actor) -> list[OncallSchedule]:
     """Every schedule by slug (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see on-call schedules")
     return list(session.scalars(select(OncallSchedule).order_by(OncallSchedule.slug)))
 
 
@@ -248,7 +238,7 @@ def pure_override(row: OncallOverride) -> PureOverride:
 
 def add_override(session: Session, actor: Actor, slug: str, wanted: OverrideInput, *, now: datetime) -> OncallOverride:
     """Store an override of the schedule (staff); the schedule's version goes up by one."""
-    require_staff(actor)
+    require_staff(actor, "see on-call schedules")
     if wanted.kind not in OVERRIDE_KINDS:
         raise InvalidFieldError("kind", f"{wanted.kind!r} is not one of add, remove, replace")
     if wanted.kind == "replace" and wanted.replaces_user_id is None:
@@ -291,7 +281,7 @@ def add_override(session: Session, actor: Actor, slug: str, wanted: OverrideInpu
 
 def remove_override(session: Session, actor: Actor, slug: str, override_id: int, *, now: datetime) -> None:
     """Delete an override of the schedule (staff); 404 when the schedule has no such override."""
-    require_staff(actor)
+    require_staff(actor, "see on-call schedules")
     row = schedule_row(session, slug, for_update=True)
     override = session.get(OncallOverride, override_id)
     if override is None or override.schedule_id != row.id:

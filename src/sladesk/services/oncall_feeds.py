@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sladesk.oncall import Shift, final_schedule, layer_shifts
-from sladesk.services.actors import Actor, Role
+from sladesk.services.actors import Actor, Role, require_staff
 from sladesk.services.errors import ForbiddenError, InvalidFieldError
-from sladesk.services.oncall import EARLIEST, LATEST, StoredSchedule, require_staff, schedule_row, stored, user_names
+from sladesk.services.oncall import EARLIEST, LATEST, StoredSchedule, schedule_row, stored, user_names
 from sladesk.store.tables import CalendarFeedToken, OncallSchedule, User
 
 FEED_PAST = timedelta(days=7)
@@ -66,7 +66,7 @@ def issue_feed(
     session: Session, actor: Actor, *, schedule: str | None, user_id: int | None, now: datetime
 ) -> IssuedFeed:
     """A feed URL for one schedule (staff) or one person's shifts (that person, or an admin for anyone)."""
-    require_staff(actor)
+    require_staff(actor, "see on-call schedules")
     if (schedule is None) == (user_id is None):
         raise InvalidFieldError("schedule", "give either `schedule` (a schedule's slug) or `user_id`, not both")
     schedule_id = None

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sladesk.policy import Policy
-from sladesk.services.actors import Actor, Role
-from sladesk.services.errors import ConflictError, ForbiddenError, InvalidFieldError, NotFoundError
+from sladesk.services.actors import Actor, Role, require_admin, require_staff
+from sladesk.services.errors import ConflictError, InvalidFieldError, NotFoundError
 from sladesk.store.tables import Team, TeamMember, User
 
 SLUG = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -33,16 +33,6 @@ class TeamView:
     name: str
     created_at: datetime
     members: tuple[User, ...]
-
-
-def require_staff(actor: Actor) -> None:
-    if not actor.is_staff:
-        raise ForbiddenError("only agents and admins see teams")
-
-
-def require_admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise ForbiddenError("only admins manage teams and their members")
 
 
 def check_slug(slug: str) -> str:
@@ -65,7 +55,7 @@ def check_name(name: str) -> str:
 def create_team(session: Session, actor: Actor | None, slug: str, name: str, *, now: datetime) -> Team:
     """A new team (admins; `actor` None is the operator); 409 when the slug is taken."""
     if actor is not None:
-        require_admin(actor)
+        require_admin(actor, "manage teams and their members")
     slug, name = check_slug(slug), check_name(name)
     if session.scalar(select(Team.id).where(Team.slug == slug)) is not None:
         raise ConflictError(f"a team {slug!r} exists already")
@@ -79,7 +69,7 @@ def create_team(session: Session, actor: Actor | None, slug: str, name: str, *, 
 
 
 def rename_team(session: Session, actor: Actor, slug: str, name: str) -> Team:
-    require_admin(actor)
+    require_admin(actor, "manage teams and their members")
     name = check_name(name)
     team = _team(session, slug, for_update=True)
     team.name = name
@@ -88,13 +78,13 @@ def rename_team(session: Session, actor: Actor, slug: str, name: str) -> Team:
 
 def get_team(session: Session, actor: Actor, slug: str) -> TeamView:
     """The team and its members (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see teams")
     return _view(session, _team(session, slug))
 
 
 def list_teams(session: Session, actor: Actor) -> list[TeamView]:
     """Every team of the desk with its members, by name (staff)."""
-    require_staff(actor)
+    require_staff(actor, "see teams")
     teams = list(session.scalars(select(Team).order_by(Team.name, Team.id)))
     members = _members(session, [team.id for team in teams])
     return [_as_view(team, members.get(team.id, [])) for team in teams]
@@ -102,7 +92,7 @@ def list_teams(session: Session, actor: Actor) -> list[TeamView]:
 
 def add_member(session: Session, actor: Actor, slug: str, user_id: int) -> tuple[TeamView, bool]:
     """Put an active agent or admin in the team (admins); whether they were not a member before."""
-    require_admin(actor)
+    require_admin(actor, "manage teams and their members")
     team = _team(session, slug, for_update=True)
     user = session.get(User, user_id)
     if user is None or not user.active or user.role == Role.CUSTOMER.value:
@@ -119,7 +109,7 @@ def add_member(session: Session, actor: Actor, slug: str, user_id: int) -> tuple
 
 def remove_member(session: Session, actor: Actor, slug: str, user_id: int) -> TeamView:
     """Take a user out of the team (admins); 404 when they are not in it."""
-    require_admin(actor)
+    require_admin(actor, "manage teams and their members")
     team = _team(session, slug, for_update=True)
     removed = session.execute(
         delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id),
