@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from sladesk.paging import policy_from_spec
 from sladesk.policy import Policy
-from sladesk.services.actors import Actor
+from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import load_events
-from sladesk.services.errors import ConflictError, ForbiddenError, NotFoundError
+from sladesk.services.errors import ConflictError, NotFoundError
 from sladesk.services.notifications import label
 from sladesk.services.oncall import load_schedule, who_is_on_call
 from sladesk.services.tickets import Change, change_ticket
@@ -99,8 +99,7 @@ def _incident_change(
     expected_version: int | None,
     now: datetime | None,
 ) -> Change:
-    if not actor.is_staff:
-        raise ForbiddenError("only agents and admins acknowledge or resolve incidents")
+    require_staff(actor, "acknowledge or resolve incidents")
 
     def change(ticket: Ticket, at: datetime) -> Event:
         incident = incident_of(load_events(session, ticket.id))
