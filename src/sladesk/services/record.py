@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from sladesk.policy import Policy
 from sladesk.services.clocks import clock_row, clock_values, load_events, replay_events, ticket_policy
 from sladesk.services.notifications import event_messages, people_messages
+from sladesk.services.page_messages import incident_messages, page_messages
 from sladesk.sla import Event, OpenedEvent, ReplayReport
+from sladesk.sla.events import IncidentEvent, PageEvent
 from sladesk.sla.queue import next_pending_due
 from sladesk.sla.timers import PlannedTimer, TimerKey, plan_timers
 from sladesk.store.tables import Base, OutboxMessage, SlaClock, Ticket, TicketEvent, Timer, User
@@ -162,7 +164,12 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
         ]
         if final and change.timers:
             timer_written(session, change.timers[0].at, change.event.at)
-        messages += people_messages(ticket, row, change.told, change.policy)
+        if isinstance(change.event, PageEvent):
+            messages += page_messages(session, ticket, row, change.event, change.told, change.policy)
+        else:
+            messages += people_messages(ticket, row, change.told, change.policy)
+        if isinstance(change.event, IncidentEvent):
+            messages += incident_messages(session, ticket, row, change.event)
         messages += event_messages(session, ticket, row, change.event, change.policy)
         recorded.append(Recorded(row, clocks))
     # Core INSERTs of the tables: the ORM's bulk INSERT would split the rows at every change of which columns
