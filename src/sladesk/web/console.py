@@ -7,7 +7,8 @@ stores nothing, so two agents never overwrite each other silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -47,9 +48,11 @@ from sladesk.services.console_views import (
     saved_views,
     team_choices,
 )
+from sladesk.services.incidents import acknowledge_incident, resolve_incident
 from sladesk.services.pins import pin_ticket, unpin_ticket
 from sladesk.services.signin import Visitor
 from sladesk.services.tickets import change_path, confirm_severity, mark_believed_resolved, post_comms_update
+from sladesk.services.views import HistoryEntry
 from sladesk.services.worklog import MAX_MINUTES, TimeLogFilters, log_time, minutes_by_work, time_logs
 from sladesk.store import reading, transaction
 from sladesk.store.engine import attachments_dir
@@ -136,8 +139,54 @@ def delete_queue_view(request: Request, visitor: Staff, form: CheckedForm, view_
 def ticket_page(request: Request, visitor: Staff, ticket_id: TicketId) -> HTMLResponse:
     with reading(sessions_of(request)) as session:
         page = console_ticket(session, visitor.actor, ticket_id, now_of(request))
-    context = {"title": f"#{ticket_id} {page.ticket.subject}", "page": page, "zone": zone_of(visitor, page.zone)}
+    context = {
+        "title": f"#{ticket_id} {page.ticket.subject}",
+        "page": page,
+        "zone": zone_of(visitor, page.zone),
+        "incident": incident_panel(page.history),
+    }
     return render(request, "console/ticket.html", context | _FILE_LIMITS)
+
+
+@dataclass(frozen=True)
+class IncidentPanel:
+    """The ticket's on-call incident as its history tells it: its state in words, and its pages so far."""
+
+    started_at: datetime
+    escalation_policy: str | None
+    state: str  # Triggered, Acknowledged, Resolved
+    by: str | None  # who acknowledged (the latest) or resolved it
+    at: datetime | None  # when
+    pages: list[HistoryEntry]
+    note: str | None  # why nobody is paged, when the desk said so at the start
+
+    @property
+    def resolved(self) -> bool:
+        return self.state == "Resolved"
+
+
+def incident_panel(history: Sequence[HistoryEntry]) -> IncidentPanel | None:
+    """The incident panel of a ticket page, or None when no incident started."""
+    started = next((e for e in history if e.type == "incident" and e.data.get("action") == "triggered"), None)
+    if started is None:
+        return None
+    state, by, at = "Triggered", None, None
+    for entry in history:
+        if entry.type != "incident" or entry.sequence <= started.sequence or state == "Resolved":
+            continue
+        if entry.data.get("action") == "acknowledged":
+            state, by, at = "Acknowledged", entry.actor_name or "the desk", entry.at
+        elif entry.data.get("action") == "resolved":
+            state, by, at = "Resolved", entry.actor_name or "the desk", entry.at
+    return IncidentPanel(
+        started_at=started.at,
+        escalation_policy=started.data.get("escalation_policy"),
+        state=state,
+        by=by,
+        at=at,
+        pages=[entry for entry in history if entry.type == "page"],
+        note=started.data.get("reason"),
+    )
 
 
 @router.get("/tickets/{ticket_id}/attachments/{attachment_id}")
@@ -173,6 +222,7 @@ def _refused(
         "title": f"#{ticket_id} {page.ticket.subject}",
         "page": page,
         "zone": zone_of(visitor, page.zone),
+        "incident": incident_panel(page.history),
         "problem": str(problem),
         "kept": {
             "action": request.url.path.rsplit("/", 1)[-1],
@@ -353,6 +403,24 @@ def outside_incident_page(request: Request, visitor: Staff, ticket_id: TicketId,
             raise InvalidFieldError("reason", "name the outside incident")
         set_outside_incident(session, visitor.actor, ticket_id, reason, expected_version=version, now=now_of(request))
         return "No longer marked as an outside incident." if clear else "Marked as caused by an outside incident."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/incident/acknowledge")
+def acknowledge_incident_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        acknowledge_incident(session, visitor.actor, ticket_id, expected_version=version, now=now_of(request))
+        return "On-call incident acknowledged: the steps waiting for an acknowledgement stop."
+
+    return _act(request, visitor, ticket_id, form, action)
+
+
+@router.post("/tickets/{ticket_id}/incident/resolve")
+def resolve_incident_page(request: Request, visitor: Staff, ticket_id: TicketId, form: CheckedForm) -> Response:
+    def action(session: Session, version: int) -> str:
+        resolve_incident(session, visitor.actor, ticket_id, expected_version=version, now=now_of(request))
+        return "On-call incident resolved: nobody is paged for it any more."
 
     return _act(request, visitor, ticket_id, form, action)
 
