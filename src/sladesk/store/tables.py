@@ -102,6 +102,8 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the policy's
     quiet_hours: Mapped[str | None] = mapped_column(String(32))  # "22:00-07:00" in `timezone`: notifications wait
     support_contact: Mapped[bool] = mapped_column(Boolean, default=False)  # may open tickets where a policy asks
+    # pages: [{"after": "5m", "channel": "pagerduty", "to": <routing key>}, ...]; None: one email at once
+    notification_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
 
