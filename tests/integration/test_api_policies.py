@@ -181,7 +181,11 @@ def test_the_policy_summary_says_each_target_case_and_rule_in_words(desk):
     sourcegraph = desk.client.get("/api/v1/policies/sourcegraph", headers=desk.headers["customer"]).json()
     assert sourcegraph["rules"] == [
         "Severity is assigned by support: a customer's ticket waits in triage, its clocks running on the more"
-        " severe of the requested severity and p2, until an agent confirms one."
+        " severe of the requested severity and p2, until an agent confirms one.",
+        "When nobody is on shift in the on-call schedule sourcegraph-support, or at least 3 waiting tickets have"
+        " used 50% or more of a running target, each ticket waiting on support is told once when the next shift"
+        ' starts: "We have an unusually large amount of work right now, so it may take us longer than usual to'
+        ' answer. Team members arriving at {arrival} will be able to help you."',
     ]
     cloud = [line for line in sourcegraph["severities"][0]["targets_in_words"] if line["case"] == "tier Cloud"]
     assert cloud == [

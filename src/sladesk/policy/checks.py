@@ -182,6 +182,9 @@ def reference_problems(
                 problems.append(
                     (("notifications", r_index, "severities", index), f"no severity {code!r} (known: {known})")
                 )
+    if spec.overload_notice is not None and spec.overload_notice.when is not None:
+        for index, metric_id in enumerate(spec.overload_notice.when.metrics):
+            need("metric", metrics, metric_id, ("overload_notice", "when", "metrics", index))
     return problems
 
 

@@ -7,6 +7,7 @@ into clear messages, so that every problem in a file is reported at once with it
 from __future__ import annotations
 
 import re
+import string
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -372,6 +373,73 @@ class PagingSpec(Spec):
     escalation_policy: str = Field(min_length=1, max_length=64)
 
 
+SCHEDULE_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # as the desk names its on-call schedules
+DEFAULT_OVERLOAD_TEXT = (
+    "We have more requests than usual right now, so our answer may take longer than we would like."
+    " Team members arriving at {arrival} will be able to help you."
+)
+
+
+def _share(value: Any) -> float:
+    """`50%` or a fraction such as 0.5, as a fraction of the whole target (above 0, at most 1)."""
+    if isinstance(value, str):
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$", value)
+        if not match:
+            raise ValueError(f"{value!r}: write a share of the target like 50%")
+        share = float(match.group(1)) / 100
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        share = float(value)
+    else:
+        raise ValueError(f"{value!r}: write a share of the target like 50%")
+    if not 0 < share <= 1:
+        raise ValueError(f"{value!r}: a share of the target is above 0% and at most 100%")
+    return share
+
+
+class OverloadLoadSpec(Spec):
+    """The load that counts as overloaded: at least `at_least` waiting tickets that have used `waiting_past`
+    (a share of their running target, `50%`) or more; `metrics` limits the clocks looked at (none: all)."""
+
+    waiting_past: Annotated[float, BeforeValidator(_share)]
+    at_least: int = Field(default=1, ge=1, le=1_000_000)
+    metrics: tuple[Identifier, ...] = ()
+
+
+class OverloadNoticeSpec(Spec):
+    """Tell each waiting customer once when the desk is overloaded: nobody on shift in the desk's on-call
+    `schedule` (its slug), or the load `when` says. The `text` says when help arrives (`{arrival}`)."""
+
+    schedule: str
+    when: OverloadLoadSpec | None = None
+    text: str = DEFAULT_OVERLOAD_TEXT
+    note: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_slug(cls, value: str) -> str:
+        if not SCHEDULE_SLUG.match(value):
+            raise ValueError(f"{value!r} is not a schedule id: use 1 to 64 lower-case letters, digits, - and _")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text_names_arrival(cls, value: str) -> str:
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(value) if field is not None]
+        except ValueError as error:
+            raise ValueError(
+                f"the text does not read as a template ({error}): write {{{{ and }}}} for braces"
+            ) from None
+        unknown = sorted({field for field in fields if field != "arrival"})
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}: the text knows only {{arrival}}")
+        if "arrival" not in fields:
+            raise ValueError("the text must say when help arrives: put {arrival} in it")
+        if len(value) > 2000:
+            raise ValueError(f"the text is {len(value)} characters long: 2000 at most")
+        return value
+
+
 class OpeningSpec(Spec):
     """Who may open tickets: with `requires_support_contact`, only the organisation's named support contacts."""
 
@@ -494,6 +562,7 @@ class PolicySpec(Spec):
     severity_assignment: SeverityAssignmentSpec = SeverityAssignmentSpec()
     opening: OpeningSpec = OpeningSpec()
     paging: PagingSpec | None = None
+    overload_notice: OverloadNoticeSpec | None = None
     closed: ClosedSpec = ClosedSpec()
     teams: tuple[NamedSpec, ...] = ()
     routing: tuple[RoutingRuleSpec, ...] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sladesk.policy.model import SeveritySpec, TargetCaseSpec
+from sladesk.policy.model import OverloadNoticeSpec, SeveritySpec, TargetCaseSpec
 from sladesk.policy.policy import ClockRule, Policy, Situation, describe_condition
 
 
@@ -88,12 +88,27 @@ def rules_in_words(policy: Policy, now: datetime) -> list[str]:
         lines.append(f"Tickets with {when} go to the {teams.get(rule.team, rule.team)} team's queue.")
     if spec.paths:
         lines.append("Resolution paths staff can mark: " + ", ".join(p.name for p in spec.paths) + ".")
+    if spec.overload_notice is not None:
+        lines.append(overload_words(spec.overload_notice))
     if spec.releases is not None:
         upcoming = ", ".join(
             m.astimezone(policy.tz).strftime("%a %d %b %Y %H:%M") for m in policy.releases_after(now, 3)
         )
         lines.append(f"Releases: the next are {upcoming or 'not listed'}.")
     return lines
+
+
+def overload_words(notice: OverloadNoticeSpec) -> str:
+    """The overload notice in one sentence: when the desk counts as overloaded and what waiting customers hear."""
+    when = f"nobody is on shift in the on-call schedule {notice.schedule}"
+    if notice.when is not None:
+        share = f"{notice.when.waiting_past * 100:g}%"
+        tickets = (
+            "1 waiting ticket has" if notice.when.at_least == 1 else f"{notice.when.at_least} waiting tickets have"
+        )
+        clocks = f" ({', '.join(notice.when.metrics)})" if notice.when.metrics else ""
+        when += f", or at least {tickets} used {share} or more of a running target{clocks}"
+    return f'When {when}, each ticket waiting on support is told once when the next shift starts: "{notice.text}"'
 
 
 def calendar_name(policy: Policy, calendar_id: str) -> str:

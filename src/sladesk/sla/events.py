@@ -327,6 +327,24 @@ class CloseNoticeEvent(_Event):
         return f"Notice: closes automatically at {self.close_at.isoformat()}{_recipients(self.notified)}"
 
 
+OverloadCause = Literal["nobody_on_shift", "load"]
+
+
+class NoticeEvent(_Event):
+    """The customer was told that the desk is overloaded (`cause`) and that team members arrive at `arrival`
+    (the policy's `overload_notice`); `text` is the notice as sent. No clock moves."""
+
+    type: Literal["overload_notice"] = "overload_notice"
+    arrival: AwareDatetime
+    cause: OverloadCause
+    text: str
+    notified: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        # The notice's own words, as the customer's email says them (the email adds the final full stop).
+        return self.text.rstrip().removesuffix(".")
+
+
 class CommsEvent(_Event):
     """An internal or external communication posted for the ticket, or a reminder that one is overdue."""
 
@@ -370,6 +388,7 @@ Event = Annotated[
     | SlaEvent
     | NotifiedEvent
     | CloseNoticeEvent
+    | NoticeEvent
     | CommsEvent,
     Field(discriminator="type"),
 ]
@@ -398,6 +417,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "sla",
     "notified",
     "close_notice",
+    "overload_notice",
     "comms",
 )
 # the event types a `sladesk sla replay` input may hold, and the fields each may carry there
