@@ -322,7 +322,7 @@ class OutboxMessage(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, dead
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, dead, cancelled (a page's rule)
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     available_at: Mapped[datetime]
