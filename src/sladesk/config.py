@@ -9,6 +9,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for signing what the desk hands out (sessions, links); unset until something signs."""
 
+    public_url: str | None = None
+    """The desk's address as people reach it, such as `https://support.example.com`: links in its mail start
+    with it. Unset: `sladesk serve` and `sladesk demo` use the address they listen on; other processes put no
+    links in mail."""
+
     smtp_host: str | None = None
     """Host of the SMTP server that carries the desk's outgoing mail; unset: no mail is sent (it waits)."""
 
@@ -85,7 +91,9 @@ class Settings(BaseSettings):
 
     Switch it off (`false`) when standalone `sladesk worker` processes do that work."""
 
-    @field_validator("database_url", "smtp_host", "smtp_username", "mail_from", "mail_domain", mode="before")
+    @field_validator(
+        "database_url", "public_url", "smtp_host", "smtp_username", "mail_from", "mail_domain", mode="before"
+    )
     @classmethod
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
@@ -94,6 +102,7 @@ class Settings(BaseSettings):
         "database_url",
         "data_dir",
         "secret_key",
+        "public_url",
         "smtp_host",
         "smtp_username",
         "smtp_password",
@@ -125,6 +134,18 @@ class Settings(BaseSettings):
         if value is not None and "@" not in parseaddr(value)[1]:
             raise ValueError("expected one address such as support@example.com or 'Support <support@example.com>'")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+            raise ValueError("expected an absolute http or https URL such as https://support.example.com")
+        if parts.query or parts.fragment or "?" in value or "#" in value:
+            raise ValueError("expected the desk's address without a query (?) or fragment (#)")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _mail_domain_from_address(self) -> Settings:

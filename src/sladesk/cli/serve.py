@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sladesk.cli.common import DatabaseUrlOption, DataDirOption, HostOption, PortOption, data_directory, out, sqlite_url
-from sladesk.config import DEFAULT_HOST, DEFAULT_PORT, Settings
+from sladesk.config import DEFAULT_HOST, DEFAULT_PORT, ENV_PREFIX, Settings
 from sladesk.errors import SladeskError
 
 if TYPE_CHECKING:
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 class ServeError(SladeskError):
     """The service cannot run as asked: the address is in use or not available, or SQLite for several workers."""
 
+
+PUBLIC_URL_ENV = f"{ENV_PREFIX}PUBLIC_URL"
+SECRET_KEY_ENV = f"{ENV_PREFIX}SECRET_KEY"
 
 WorkersOption = Annotated[
     int, typer.Option(help="API processes sharing the port; more than 1 needs PostgreSQL.", min=1)
@@ -118,6 +121,7 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
 
     base = base_url(host, port)
     out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
+    default_link_settings(host, port)
     try:
         uvicorn.run(
             compose(make_sessions(engine), attachments_dir=attachments_dir, worker=_worker_settings(load_settings())),
@@ -130,6 +134,30 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
         )
     finally:
         engine.dispose()
+
+
+def default_link_settings(host: str, port: int) -> None:
+    """Make the links in the desk's mail work when their settings are unset, for this process and its workers.
+
+    `SLADESK_PUBLIC_URL` becomes the address served (this machine's name when listening on every interface);
+    `SLADESK_SECRET_KEY`, which signs the links, a random key for this run only: links sent before a restart
+    then stop working, so a deployment sets its own.
+    """
+    import os
+    import secrets
+    import socket
+
+    if not os.environ.get(PUBLIC_URL_ENV, "").strip():
+        reachable = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+        os.environ[PUBLIC_URL_ENV] = base_url(reachable, port)
+    out.print(f"links in mail: {os.environ[PUBLIC_URL_ENV].strip()}", markup=False)
+    if not os.environ.get(SECRET_KEY_ENV, "").strip():
+        os.environ[SECRET_KEY_ENV] = secrets.token_urlsafe(32)
+        out.print(
+            f"links in mail are signed with a key for this run only; set {SECRET_KEY_ENV} to keep them working "
+            "after a restart",
+            markup=False,
+        )
 
 
 def _worker_settings(settings: Settings) -> Settings | None:
@@ -161,6 +189,7 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
 
     os.environ[DATABASE_URL_ENV] = url
     os.environ[DATA_DIR_ENV] = str(data_dir)
+    default_link_settings(host, port)
     base = base_url(host, port)
     out.print(
         f"Serving at {base} with {workers} worker processes (API docs at {base}/api/docs); Ctrl+C stops them.",

@@ -6,7 +6,9 @@ open one per message and acknowledge the message only once it committed. Each me
 
 - `opened`: a new ticket of the sender's organisation, from its subject and text;
 - `replied`: a public reply on the ticket the mail names (`[#id]` in the subject, or a desk Message-ID it
-  answers), through `services.tickets.reply`, so the SLA clocks move as for a reply on the web;
+  answers), through `services.tickets.reply`, so the SLA clocks move as for a reply on the web; or, from
+  staff, a reply whose first line is `ACK` or `RESOLVE`, which acknowledges or resolves the ticket's on-call
+  incident instead (`services.incident_links`; refused, with an answer, when there is nothing to do);
 - `refused`: not from an active user of the desk (an unknown sender gets one polite reply a day at most), a
   reply on a ticket closed under a policy that takes no updates on closed tickets, or a new ticket from someone
   who is not a support contact where the policy asks for one (both answered with the policy's words);
@@ -38,7 +40,8 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.attachments import add_attachment
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.contacts import NotASupportContactError
-from sladesk.services.errors import InvalidFieldError, NotFoundError
+from sladesk.services.errors import ConflictError, InvalidFieldError, NotFoundError
+from sladesk.services.incident_links import Action, act_on_incident, done_words, reply_action
 from sladesk.services.outbox import enqueue
 from sladesk.services.policies import pin_policy
 from sladesk.services.record import record_change
@@ -182,6 +185,12 @@ def _act(
             f"follow-up request on our support portal at {error.portal_url} (it links to ticket #{error.ticket_id})."
         )
         _answer_refusal(session, row, message, now, desk_addresses, mail_domain, text, error.ticket_id)
+    except IncidentCommandRefusedError as error:
+        text = (
+            f"Your {error.action.upper()} changed nothing: {error.reason}.\n\n"
+            f"The ticket's history in the console shows the incident as it is now."
+        )
+        _answer_refusal(session, row, message, now, desk_addresses, mail_domain, text, error.ticket_id)
     except SladeskError as error:
         _decide(row, Outcome.QUARANTINED, f"could not be filed: {error}")
 
@@ -210,6 +219,10 @@ def _file(
         ticket_id = _open(session, actor, message, now, notes, follow_up_of=ticket.id)
         outcome = Outcome.OPENED
     elif ticket is not None:
+        action = reply_action(latest_reply(message.text)) if actor.is_staff else None
+        if action is not None:
+            _act_on_incident(session, row, actor, ticket.id, action, now)
+            return
         text = _clip(latest_reply(message.text), TEXT_MAX_LENGTH, notes, "the reply")
         if not text.strip() and not message.attachments:
             _decide(row, Outcome.IGNORED, "the reply holds no new text", ticket.id)
@@ -225,6 +238,25 @@ def _file(
         outcome = Outcome.OPENED
     _attach(session, actor, ticket_id, message.attachments, now, attachments_dir, notes)
     _decide(row, outcome, "; ".join(notes) or None, ticket_id)
+
+
+def _act_on_incident(
+    session: Session, row: InboundMessage, actor: Actor, ticket_id: int, action: Action, now: datetime
+) -> None:
+    """A staff member's `ACK` or `RESOLVE`: the ticket's incident changes instead of a reply being added."""
+    try:
+        act_on_incident(session, actor, ticket_id, action, now)
+    except ConflictError as error:
+        raise IncidentCommandRefusedError(ticket_id, action, str(error)) from None
+    _decide(row, Outcome.REPLIED, f"{action.upper()}: the on-call incident is {done_words(action)}", ticket_id)
+
+
+class IncidentCommandRefusedError(SladeskError):
+    """A staff member's `ACK` or `RESOLVE` that the ticket's incident cannot take (none, or done already)."""
+
+    def __init__(self, ticket_id: int, action: Action, reason: str) -> None:
+        super().__init__(reason)
+        self.ticket_id, self.action, self.reason = ticket_id, action, reason
 
 
 def _named_ticket(session: Session, actor: Actor, reference: int, notes: list[str]) -> Ticket | None:

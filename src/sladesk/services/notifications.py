@@ -27,7 +27,7 @@ from sladesk.policy import Policy
 from sladesk.policy.model import NotificationMoment, Recipient
 from sladesk.services.outbox import message_values
 from sladesk.sla import Event, event_of
-from sladesk.sla.events import CloseNoticeEvent, CommsEvent, ReplyEvent, SlaEvent, StatusEvent
+from sladesk.sla.events import CloseNoticeEvent, CommsEvent, PageEvent, ReplyEvent, SlaEvent, StatusEvent
 from sladesk.store.tables import Comment, Subscription, Ticket, TicketEvent, User
 
 MESSAGE_DOMAIN_DEFAULT = "sladesk.invalid"  # Message-IDs' domain while no SLADESK_MAIL_FROM or _DOMAIN is set
@@ -269,6 +269,11 @@ def _email(
             f"{event.close_at.isoformat()}.",
             "",
         ]
+    elif isinstance(event, PageEvent):
+        # imported here: incident_links reaches this module through the incidents service
+        from sladesk.services.incident_links import page_lines
+
+        lines += [*page_lines(ticket, row, event, user, settings), ""]
     else:
         lines += [event.describe() + ".", ""]
     lines.append(f"Status: {ticket.status}")

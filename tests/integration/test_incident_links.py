@@ -1,0 +1,407 @@
+"""Acknowledging and resolving a page from its email, on both databases: the signed links it carries (a page
+to confirm on, a form that acts) and a reply saying ACK or RESOLVE through the desk's SMTP receiver.
+
+The desk: Prairie Media on Alli (P1 pages on-call) with `paging: {escalation_policy: night}`; `night` pages
+Ann at once, then Cy after 5 minutes unless someone acknowledged. Riley, a customer, opens a P1 at 03:00
+Chicago on Sunday 29 November 2026 (09:00 UTC); the worker pages Ann then.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from sladesk.config import Settings
+from sladesk.jobs import Worker
+from sladesk.mail.smtp import DeskHandler, receiver
+from sladesk.services import Role
+from sladesk.services import tickets as ticket_services
+from sladesk.services.clocks import load_events
+from sladesk.services.escalation_policies import create_policy
+from sladesk.services.incident_links import IncidentLink, read_link, sign_link
+from sladesk.services.policies import upload_policy
+from sladesk.sla.events import PageEvent, ReplyEvent
+from sladesk.store import reading
+from sladesk.store.tables import InboundMessage, OutboxMessage, TicketEvent
+from tests.support.desk import Desk
+from tests.support.processes import free_port
+from tests.support.units import committed
+from tests.support.variants import variant
+from tests.support.web import WebPerson
+
+SUNDAY_3AM = datetime.fromisoformat("2026-11-29T03:00:00-06:00")
+KEY = "a test key that signs the desk's links"
+DESK_ADDRESS = "support@desk.example"
+open_ticket = committed(ticket_services.open_ticket)
+
+
+class Sent:
+    """Stands in for the channels at the edge: every message the worker hands over, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any], str]] = []
+
+    def __call__(self, kind: str, payload: dict[str, Any], key: str, settings: Settings) -> None:
+        self.messages.append((kind, payload, key))
+
+    def emails_to(self, address: str) -> list[dict[str, Any]]:
+        return [payload for kind, payload, _ in self.messages if kind == "email" and address in payload["to"]]
+
+
+@pytest.fixture
+def paged(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Desk:
+    """The desk with Riley's P1 open (ticket #1) and Ann paged for it by the worker at 03:00."""
+    monkeypatch.setenv("SLADESK_SECRET_KEY", KEY)  # what the pages check links with
+    desk.clock.set(SUNDAY_3AM - timedelta(hours=1))
+    desk.user("morgan", Role.ADMIN)
+    for key in ("ann", "cy"):
+        desk.user(key, Role.AGENT)
+    committed(upload_policy)(
+        desk.sessions,
+        desk.actors["morgan"],
+        variant("alli", "alli_paging", paging={"escalation_policy": "night"}),
+        now=desk.clock(),
+    )
+    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli_paging"))
+    steps = [
+        {"targets": [{"user": desk.ids["ann"]}], "escalate_after": "5m"},
+        {"targets": [{"user": desk.ids["cy"]}], "escalate_after": "10m"},
+    ]
+    committed(create_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", {"steps": steps}, now=desk.clock())
+    desk.clock.set(SUNDAY_3AM)
+    change = open_ticket(
+        desk.sessions,
+        desk.actors["riley"],
+        subject="Every dashboard is empty",
+        description="No data for any client since 02:40.",
+        severity="P1",
+        now=SUNDAY_3AM,
+    )
+    assert change.ticket.id == 1
+    return desk
+
+
+def _worker(desk: Desk, sent: Sent, public_url: str | None = "https://desk.example") -> Worker:
+    settings = Settings(
+        smtp_host="smtp.desk.example", mail_domain="desk.example", public_url=public_url, secret_key=KEY
+    )
+    return Worker(desk.sessions, settings, clock=desk.clock, send=sent)
+
+
+def _page_links(desk: Desk) -> tuple[dict[str, Any], str, str]:
+    """Ann's page email and the paths of its acknowledge and resolve links."""
+    sent = Sent()
+    _worker(desk, sent).run_once()
+    [email] = sent.emails_to("ann@example.com")
+    acknowledge, resolve = re.findall(r"https://desk\.example(/incident/\S+)", email["text"])
+    return email, acknowledge, resolve
+
+
+def _incident_history(desk: Desk) -> list[tuple[str, str | None]]:
+    """(action, who) of each `incident` event of ticket #1, oldest first."""
+    with reading(desk.sessions) as session:
+        rows = session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == 1, TicketEvent.type == "incident")
+            .order_by(TicketEvent.id)
+        )
+        names = {user_id: key for key, user_id in desk.ids.items()}
+        return [(row.data["action"], names.get(row.actor_id) if row.actor_id else None) for row in rows]
+
+
+def _event_count(desk: Desk) -> int:
+    with reading(desk.sessions) as session:
+        return session.scalar(select(func.count()).select_from(TicketEvent)) or 0
+
+
+def _pages(desk: Desk) -> list[tuple[int, int]]:
+    with reading(desk.sessions) as session:
+        return [(e.round, e.step) for e in load_events(session, 1) if isinstance(e, PageEvent)]
+
+
+def _outcome(page: str) -> str:
+    found = re.search(r'id="incident-outcome">([^<]*)<', page)
+    assert found is not None, page
+    return found.group(1).replace("&#39;", "'")
+
+
+def test_the_page_email_says_who_is_paged_for_what_and_holds_both_links(paged: Desk):
+    email, acknowledge, resolve = _page_links(paged)
+    assert email["subject"] == "[#1] Every dashboard is empty"
+    assert email["text"] == (
+        "Ticket #1: Every dashboard is empty\n"
+        "\n"
+        "ann, you are paged for ticket #1, severity P1 (Priority 1 - Highest severity).\n"
+        "Paged ann <ann@example.com> by email (escalation step 1, round 1).\n"
+        "\n"
+        f"Acknowledge: https://desk.example{acknowledge}\n"
+        f"Resolve: https://desk.example{resolve}\n"
+        "\n"
+        "Or reply to this message with ACK or RESOLVE.\n"
+        "\n"
+        "Status: new\n"
+    )
+    with reading(paged.sessions) as session:
+        started = session.scalar(select(TicketEvent.id).where(TicketEvent.type == "incident"))
+    assert started is not None
+    expires = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 24 hours after the page
+    now = SUNDAY_3AM + timedelta(minutes=1)
+    ann = paged.ids["ann"]
+    assert read_link(acknowledge.removeprefix("/incident/"), KEY.encode(), now) == IncidentLink(
+        1, started, ann, "acknowledge", expires
+    )
+    assert read_link(resolve.removeprefix("/incident/"), KEY.encode(), now) == IncidentLink(
+        1, started, ann, "resolve", expires
+    )
+
+
+def test_without_a_public_url_the_page_email_says_to_reply(paged: Desk):
+    sent = Sent()
+    _worker(paged, sent, public_url=None).run_once()
+    [email] = sent.emails_to("ann@example.com")
+    assert "/incident/" not in email["text"]
+    assert email["text"].endswith(
+        "Paged ann <ann@example.com> by email (escalation step 1, round 1).\n"
+        "\n"
+        "Or reply to this message with ACK or RESOLVE.\n"
+        "\n"
+        "Status: new\n"
+    )
+
+
+def test_opening_the_link_shows_what_it_would_do_and_changes_nothing(paged: Desk):
+    _, acknowledge, _ = _page_links(paged)
+    before = _event_count(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=1))
+    person = WebPerson(paged.app())
+    page = person.get(acknowledge)
+    assert page.status_code == 200
+    assert "#1 Every dashboard is empty" in page.text
+    assert "P1 (Priority 1 - Highest severity)" in page.text
+    assert "You act as ann." in page.text
+    assert '<button type="submit" class="primary">Acknowledge</button>' in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert _event_count(paged) == before
+    assert _incident_history(paged) == [("triggered", None)]
+
+
+def test_the_acknowledge_link_acknowledges_as_the_person_paged_and_the_next_step_does_not_fire(paged: Desk):
+    _, acknowledge, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=2))
+    person = WebPerson(paged.app())  # nobody signed in: the link is the credential
+    person.get(acknowledge)
+    done = person.submit(acknowledge, {})
+    assert done.status_code == 200
+    assert _outcome(done.text) == (
+        "The on-call incident of ticket #1 is acknowledged, by ann. "
+        "The steps that wait for an acknowledgement will not page."
+    )
+    assert _incident_history(paged) == [("triggered", None), ("acknowledged", "ann")]
+    sent = Sent()
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=20))
+    _worker(paged, sent).run_once()
+    assert _pages(paged) == [(0, 0)]
+    assert sent.emails_to("cy@example.com") == []
+
+
+def test_a_second_post_says_it_was_acknowledged_already_and_by_whom(paged: Desk):
+    _, acknowledge, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=2))
+    person = WebPerson(paged.app())
+    person.get(acknowledge)
+    assert person.submit(acknowledge, {}).status_code == 200
+    again = person.submit(acknowledge, {}, csrf=_csrf_cookie(person))
+    assert again.status_code == 409
+    assert _outcome(again.text) == (
+        "Nothing changed: the on-call incident of ticket #1 was acknowledged already by ann at 2026-11-29 09:02 UTC."
+    )
+    assert _incident_history(paged) == [("triggered", None), ("acknowledged", "ann")]
+    shown = person.get(acknowledge)  # the link's page says so too, without a button
+    assert shown.status_code == 200 and "<button" not in shown.text.split("<main", 1)[1]
+    assert _outcome(shown.text) == (
+        "Nothing to do: the on-call incident was acknowledged already by ann at 2026-11-29 09:02 UTC."
+    )
+
+
+def test_the_resolve_link_resolves_and_nobody_is_paged_any_more(paged: Desk):
+    _, acknowledge, resolve = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=3))
+    person = WebPerson(paged.app())
+    person.get(resolve)
+    done = person.submit(resolve, {})
+    assert done.status_code == 200
+    assert _outcome(done.text) == (
+        "The on-call incident of ticket #1 is resolved, by ann. Nobody is paged for it any more."
+    )
+    assert _incident_history(paged) == [("triggered", None), ("resolved", "ann")]
+    person.get(acknowledge)
+    late = person.submit(acknowledge, {}, csrf=_csrf_cookie(person))
+    assert late.status_code == 409
+    assert _outcome(late.text) == (
+        "Nothing changed: the on-call incident of ticket #1 was resolved already by ann at 2026-11-29 09:03 UTC."
+    )
+    paged.clock.set(SUNDAY_3AM + timedelta(hours=1))
+    _worker(paged, Sent()).run_once()
+    assert _pages(paged) == [(0, 0)]
+
+
+def _csrf_cookie(person: WebPerson) -> str:
+    token = person.client.cookies.get("sladesk_sign_in")
+    assert token
+    return token
+
+
+def _tampered(path: str) -> str:
+    """The link naming the next user (Cy) with Ann's signature."""
+    ticket, incident, user, rest = path.removeprefix("/incident/").split(".", 3)
+    return f"/incident/{ticket}.{incident}.{int(user) + 1}.{rest}"
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "reason"),
+    [
+        (
+            _tampered,
+            400,
+            "This link is not one the desk sent: it has been changed, or was signed with another key.",
+        ),
+        (
+            lambda path: path[:-5],
+            400,
+            "This link is not one the desk sent: it may have been cut short; copy it whole.",
+        ),
+    ],
+    ids=["another-person", "cut-short"],
+)
+def test_a_changed_link_is_refused_and_stores_nothing(paged: Desk, make: Any, status: int, reason: str):
+    _, acknowledge, _ = _page_links(paged)
+    before = _event_count(paged)
+    person = WebPerson(paged.app())
+    person.get("/sign-in")
+    shown = person.get(make(acknowledge))
+    assert (shown.status_code, _outcome(shown.text)) == (status, reason)
+    posted = person.submit(make(acknowledge), {}, csrf=_csrf_cookie(person))
+    assert (posted.status_code, _outcome(posted.text)) == (status, reason)
+    assert _event_count(paged) == before
+
+
+def test_an_expired_link_is_refused_and_stores_nothing(paged: Desk):
+    _, acknowledge, _ = _page_links(paged)
+    person = WebPerson(paged.app())
+    person.get(acknowledge)
+    before = _event_count(paged)
+    paged.clock.set(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # 24 hours after the page
+    expired = person.submit(acknowledge, {})
+    assert expired.status_code == 410
+    assert _outcome(expired.text) == (
+        "This link expired at 2026-11-30 09:00 UTC; acknowledge or resolve from the ticket in the console."
+    )
+    assert _event_count(paged) == before
+    assert _incident_history(paged) == [("triggered", None)]
+
+
+def test_a_link_signed_with_another_key_is_refused(paged: Desk):
+    link = IncidentLink(1, 1, paged.ids["ann"], "acknowledge", datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    person = WebPerson(paged.app())
+    shown = person.get(f"/incident/{sign_link(link, b'another key')}")
+    assert shown.status_code == 400
+
+
+def test_the_form_without_its_csrf_token_is_refused(paged: Desk):
+    _, acknowledge, _ = _page_links(paged)
+    person = WebPerson(paged.app())
+    person.get(acknowledge)
+    refused = person.submit(acknowledge, {}, csrf="not the token")
+    assert refused.status_code == 403
+    assert _incident_history(paged) == [("triggered", None)]
+
+
+# --- replying to the page ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp(paged: Desk) -> Iterator[tuple[str, int]]:
+    """The desk's SMTP receiver on a free local port, at the desk's clock."""
+    handler = DeskHandler(
+        paged.sessions, [DESK_ADDRESS], mail_domain="desk.example", attachments_dir=paged.attachments, clock=paged.clock
+    )
+    controller = receiver(handler, "127.0.0.1", free_port())
+    controller.start()
+    try:
+        yield "127.0.0.1", controller.port
+    finally:
+        controller.stop()
+
+
+def _reply(server: tuple[str, int], sender: str, text: str, page: dict[str, Any]) -> None:
+    """A reply from `sender` to the page email, quoting it below the new text."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = DESK_ADDRESS
+    message["Subject"] = f"Re: {page['subject']}"
+    message["Message-ID"] = make_msgid(domain="example.com")
+    message["In-Reply-To"] = page["message_id"]
+    quoted = "\n".join(f"> {line}" for line in page["text"].splitlines())
+    message.set_content(f"{text}\n\nOn Sun, 29 Nov 2026 at 03:00, Support wrote:\n{quoted}\n")
+    with smtplib.SMTP(*server, timeout=30) as client:
+        client.send_message(message)
+
+
+def _inbound(desk: Desk) -> list[tuple[str, str | None]]:
+    with reading(desk.sessions) as session:
+        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id))
+        return [(row.outcome, row.reason) for row in rows]
+
+
+def test_the_paged_agent_replying_ack_acknowledges_as_themselves(paged: Desk, smtp: tuple[str, int]):
+    page, _, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=4))
+    _reply(smtp, "ann@example.com", "ACK", page)
+    assert _incident_history(paged) == [("triggered", None), ("acknowledged", "ann")]
+    assert _inbound(paged) == [("replied", "ACKNOWLEDGE: the on-call incident is acknowledged")]
+    with reading(paged.sessions) as session:
+        assert [e for e in load_events(session, 1) if isinstance(e, ReplyEvent)] == []
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=20))
+    _worker(paged, Sent()).run_once()
+    assert _pages(paged) == [(0, 0)]
+
+
+def test_a_reply_resolve_resolves_and_a_later_ack_is_answered_with_who_resolved_it(paged: Desk, smtp: tuple[str, int]):
+    page, _, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=4))
+    _reply(smtp, "cy@example.com", "Resolve.", page)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=6))
+    _reply(smtp, "ann@example.com", "ack", page)
+    assert _incident_history(paged) == [("triggered", None), ("resolved", "cy")]
+    reason = "the on-call incident of ticket #1 was resolved already by cy at 2026-11-29 09:04 UTC"
+    assert _inbound(paged) == [
+        ("replied", "RESOLVE: the on-call incident is resolved"),
+        (
+            "refused",
+            f"Your ACKNOWLEDGE changed nothing: {reason}. The ticket's history in the console shows the "
+            "incident as it is now.",
+        ),
+    ]
+    with reading(paged.sessions) as session:
+        [answer] = session.scalars(select(OutboxMessage).where(OutboxMessage.idempotency_key.like("inbound-%")))
+    assert answer.payload["to"] == ["ann@example.com"]
+    assert f"Your ACKNOWLEDGE changed nothing: {reason}." in answer.payload["text"]
+
+
+def test_a_customer_replying_ack_adds_an_ordinary_reply(paged: Desk, smtp: tuple[str, int]):
+    page, _, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=4))
+    _reply(smtp, "riley@example.com", "ack", page)
+    assert _incident_history(paged) == [("triggered", None)]
+    assert _inbound(paged) == [("replied", None)]
+    with reading(paged.sessions) as session:
+        [reply] = [e for e in load_events(session, 1) if isinstance(e, ReplyEvent)]
+    assert (reply.by, reply.public) == ("customer", True)
