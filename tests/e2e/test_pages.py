@@ -124,7 +124,7 @@ def _broken(source: str, old: str, new: str) -> tuple[str, int]:
 def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
     pages: Chromium, desk: ServedDesk, tmp_path: Path
 ) -> None:
-    source = builtin_source("sourcegraph").replace("\nversion: 2\n", "\nversion: 3\n")
+    source = builtin_source("sourcegraph").replace("\nversion: 3\n", "\nversion: 4\n")
     source, calendar_line = _broken(
         source, "calendar: always\n    start: opened", "calendar: nowhere\n    start: opened"
     )
@@ -165,7 +165,7 @@ def test_an_admin_uploads_a_broken_policy_and_reads_each_error_against_its_line(
     admin.goto(f"{desk.url}/admin/policies/sourcegraph")
     versions = admin.get_by_role("table", name="Stored versions, newest first").locator("tbody tr")
     expect(versions).to_have_count(1)
-    expect(versions).to_contain_text("2 (current)")
+    expect(versions).to_contain_text("3 (current)")
     # The page of problems answers 422, which the browser logs; nothing else went wrong.
     assert pages.problems(context) == [
         f"console error on {desk.url}/admin/policies/sourcegraph/upload: "
