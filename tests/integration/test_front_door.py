@@ -313,7 +313,7 @@ def test_serve_with_workers_runs_uvicorn_without_a_server_header(monkeypatch: py
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
-    for name in ("SLADESK_DATABASE_URL", "SLADESK_DATA_DIR"):
+    for name in ("SLADESK_DATABASE_URL", "SLADESK_DATA_DIR", "SLADESK_PUBLIC_URL", "SLADESK_SECRET_KEY"):
         monkeypatch.setenv(name, "")  # restored (or removed) afterwards: run_api_workers sets them
     monkeypatch.setattr(common.out, "print", lambda *args, **kwargs: None)
     serve.run_api_workers("postgresql+psycopg://desk@127.0.0.1/desk", tmp_path, "127.0.0.1", 1, 2)

@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import re
 import smtplib
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from sladesk.config import Settings
+from sladesk.config import ConfigError, Settings, load_settings
 from sladesk.jobs import Worker
 from sladesk.mail.smtp import DeskHandler, receiver
 from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
-from sladesk.services.escalation_policies import create_policy
+from sladesk.services.escalation_policies import create_policy, update_policy
 from sladesk.services.incident_links import IncidentLink, read_link, sign_link
 from sladesk.services.policies import upload_policy
 from sladesk.sla.events import PageEvent, ReplyEvent
 from sladesk.store import reading
 from sladesk.store.tables import InboundMessage, OutboxMessage, TicketEvent
 from tests.support.desk import Desk
-from tests.support.processes import free_port
+from tests.support.processes import free_port, serving
 from tests.support.units import committed
 from tests.support.variants import variant
 from tests.support.web import WebPerson
@@ -231,6 +234,25 @@ def test_a_second_post_says_it_was_acknowledged_already_and_by_whom(paged: Desk)
     )
 
 
+def test_after_an_acknowledgement_lapses_the_link_acknowledges_again(paged: Desk):
+    steps = [{"targets": [{"user": paged.ids["ann"]}], "escalate_after": "5m"}]
+    spec = {"steps": steps, "ack_timeout": "30m"}
+    committed(update_policy)(paged.sessions, paged.actors["morgan"], "night", "Night", spec, now=paged.clock())
+    _, acknowledge, _ = _page_links(paged)
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=2))
+    person = WebPerson(paged.app())
+    person.get(acknowledge)
+    assert person.submit(acknowledge, {}).status_code == 200
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=31))  # the acknowledgement holds until 03:32
+    assert _outcome(person.get(acknowledge).text).startswith("Nothing to do: the on-call incident was acknowledged")
+    paged.clock.set(SUNDAY_3AM + timedelta(minutes=33))
+    _worker(paged, Sent()).run_once()
+    assert _pages(paged) == [(0, 0), (1, 0)]  # it lapsed: Ann is paged again
+    again = person.submit(acknowledge, {}, csrf=_csrf_cookie(person))
+    assert again.status_code == 200
+    assert _incident_history(paged) == [("triggered", None), ("acknowledged", "ann"), ("acknowledged", "ann")]
+
+
 def test_the_resolve_link_resolves_and_nobody_is_paged_any_more(paged: Desk):
     _, acknowledge, resolve = _page_links(paged)
     paged.clock.set(SUNDAY_3AM + timedelta(minutes=3))
@@ -405,3 +427,54 @@ def test_a_customer_replying_ack_adds_an_ordinary_reply(paged: Desk, smtp: tuple
     with reading(paged.sessions) as session:
         [reply] = [e for e in load_events(session, 1) if isinstance(e, ReplyEvent)]
     assert (reply.by, reply.public) == ("customer", True)
+
+
+# --- the desk's address ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("https://support.example.com/", "https://support.example.com"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("https://example.com/desk/", "https://example.com/desk"),
+        ("  ", None),
+    ],
+)
+def test_the_public_url_is_kept_without_its_trailing_slash(given: str, kept: str | None):
+    assert Settings(public_url=given).public_url == kept
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("support.example.com", "expected an absolute http or https URL"),
+        ("ftp://support.example.com", "expected an absolute http or https URL"),
+        ("https://support.example.com/?desk=1", "expected the desk's address without a query (?) or fragment (#)"),
+        ("https://support.example.com/#top", "expected the desk's address without a query (?) or fragment (#)"),
+    ],
+)
+def test_a_public_url_that_is_not_the_desks_address_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, given: str, problem: str
+):
+    monkeypatch.setenv("SLADESK_PUBLIC_URL", given)
+    with pytest.raises(ConfigError, match=re.escape(f"SLADESK_PUBLIC_URL: Value error, {problem}")):
+        load_settings()
+
+
+@pytest.mark.cli
+def test_sladesk_serve_links_to_the_address_it_listens_on_when_none_is_set(tmp_path: Path):
+    port = free_port()
+    with serving(["serve", "--data-dir", str(tmp_path / "data")], port, tmp_path / "serve.log") as base:
+        with urllib.request.urlopen(f"{base}/sign-in", timeout=10) as answer:
+            assert answer.status == 200
+        try:
+            urllib.request.urlopen(f"{base}/incident/12.7.2.a.1796029200", timeout=10)
+        except urllib.error.HTTPError as refused:  # the desk has a key to check links with: not a 503
+            assert refused.code == 400
+            assert "it may have been cut short" in refused.read().decode()
+        else:
+            raise AssertionError("a cut link was not refused")
+    printed = (tmp_path / "serve.log").read_text()
+    assert f"links in mail: http://127.0.0.1:{port}\n" in printed
+    assert "links in mail are signed with a key for this run only" in printed

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, object_session
 
 from sladesk.config import Settings
 from sladesk.errors import SladeskError
+from sladesk.paging import policy_from_spec
 from sladesk.services.actors import Actor, Role
 from sladesk.services.clocks import ticket_policy
 from sladesk.services.errors import ConflictError, NotFoundError
@@ -87,19 +88,24 @@ class IncidentLink:
 
 @dataclass(frozen=True)
 class IncidentState:
-    """A ticket's incident as a link's page shows it: who acknowledged and resolved it, when (None: not yet)."""
+    """A ticket's incident as a link's page shows it: who last acknowledged it and who resolved it, when
+    (None: not yet), and when that acknowledgement lapses under the policy's `ack_timeout` (None: never)."""
 
     incident_id: int
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    acknowledgement_lapses_at: datetime | None
     resolved_by: str | None
     resolved_at: datetime | None
 
-    def done(self, action: Action) -> str | None:
-        """Why `action` has nothing left to do (`acknowledged already by ann at …`), or None if it has."""
+    def done(self, action: Action, now: datetime) -> str | None:
+        """Why `action` has nothing left to do at `now` (`acknowledged already by ann at …`), or None if it has.
+
+        An acknowledgement that lapsed leaves acknowledging to do again."""
         if self.resolved_at is not None:
             return f"resolved already by {self.resolved_by} at {_minute(self.resolved_at)}"
-        if action == "acknowledge" and self.acknowledged_at is not None:
+        lapses_at = self.acknowledgement_lapses_at
+        if action == "acknowledge" and self.acknowledged_at is not None and (lapses_at is None or now < lapses_at):
             return f"acknowledged already by {self.acknowledged_by} at {_minute(self.acknowledged_at)}"
         return None
 
@@ -176,30 +182,34 @@ def page_lines(ticket: Ticket, row: TicketEvent, event: PageEvent, user: User, s
 
 
 def incident_state(session: Session, ticket_id: int) -> IncidentState | None:
-    """The ticket's incident with the names of who acknowledged and resolved it first, or None if none started."""
+    """The ticket's incident with the names of who last acknowledged it and who resolved it, or None if none
+    started."""
     rows = session.scalars(
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket_id, TicketEvent.type == "incident")
         .order_by(TicketEvent.sequence)
     )
-    started: int | None = None
+    started: IncidentEvent | None = None
+    started_id = 0
     acknowledged: TicketEvent | None = None
     resolved: TicketEvent | None = None
     for row in rows:
         event = event_of(row.type, row.at, row.data)
         assert isinstance(event, IncidentEvent)
         if event.action == "triggered" and started is None:
-            started = row.id
-        elif event.action == "acknowledged" and started is not None and acknowledged is None:
+            started, started_id = event, row.id
+        elif event.action == "acknowledged" and started is not None:
             acknowledged = row
         elif event.action == "resolved" and started is not None and resolved is None:
             resolved = row
     if started is None:
         return None
+    timeout = policy_from_spec(started.snapshot).ack_timeout if started.snapshot else None
     return IncidentState(
-        started,
+        started_id,
         _name(session, acknowledged),
         acknowledged.at if acknowledged is not None else None,
+        acknowledged.at + timeout if acknowledged is not None and timeout is not None else None,
         _name(session, resolved),
         resolved.at if resolved is not None else None,
     )
@@ -208,7 +218,7 @@ def incident_state(session: Session, ticket_id: int) -> IncidentState | None:
 def act_on_incident(session: Session, actor: Actor, ticket_id: int, action: Action, now: datetime) -> Change:
     """Acknowledge or resolve the ticket's incident as `actor`; refused with who did it if that is done already."""
     state = incident_state(session, ticket_id)
-    if state is not None and (done := state.done(action)) is not None:
+    if state is not None and (done := state.done(action, now)) is not None:
         raise AlreadyDoneError(f"the on-call incident of ticket #{ticket_id} was {done}")
     if action == "acknowledge":
         return acknowledge_incident(session, actor, ticket_id, now=now)
@@ -232,6 +242,8 @@ def link_target(session: Session, link: IncidentLink) -> LinkTarget:
     person = session.get(User, link.user_id)
     if ticket is None or person is None:
         raise NotFoundError("the ticket or the person this link names is no longer on the desk")
+    if not person.active:
+        raise ExpiredLinkError(f"this link was for {person.name}, who can no longer act on the desk")
     state = incident_state(session, ticket.id)
     if state is None or state.incident_id != link.incident_id:
         raise ExpiredLinkError(f"this link is for an on-call incident that is no longer ticket #{ticket.id}'s")
@@ -242,8 +254,6 @@ def link_target(session: Session, link: IncidentLink) -> LinkTarget:
 def act_by_link(session: Session, link: IncidentLink, now: datetime) -> Change:
     """Do what `link` says as the person it was sent to (who must still be active staff)."""
     person = link_target(session, link).person
-    if not person.active:
-        raise ExpiredLinkError(f"this link was for {person.name}, who can no longer act on the desk")
     actor = Actor(person.id, Role(person.role), person.organisation_id)
     return act_on_incident(session, actor, link.ticket_id, link.action, now)
 

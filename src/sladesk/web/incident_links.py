@@ -45,12 +45,13 @@ _AFTER: dict[Action, str] = {
 @router.get("/incident/{token}")
 def incident_link_page(request: Request, token: str) -> Response:
     """What the link would do, and a button to do it; nothing changes here."""
+    now = now_of(request)
     try:
-        link = read_link(token, signing_key(load_settings()), now_of(request))
+        link = read_link(token, signing_key(load_settings()), now)
         with reading(sessions_of(request)) as session:
             target = link_target(session, link)
             facts = _facts(target)
-            done = target.state.done(link.action)
+            done = target.state.done(link.action, now)
     except LinkError as refused:
         return _refused(request, refused)
     if done is not None:
