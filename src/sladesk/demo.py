@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +34,12 @@ from sladesk.services import (
     reply,
     set_outside_incident,
 )
+from sladesk.services.escalation_policies import create_policy
+from sladesk.services.incidents import acknowledge_incident
+from sladesk.services.oncall import create_schedule
+from sladesk.services.timers import fire_due_timers
 from sladesk.store.tables import Organisation, SlaClock, Ticket, User
+from sladesk.store.wakeup import IN_WORKER
 
 TOKEN_NAME = "demo"
 
@@ -199,6 +205,13 @@ class _Desk:
     def outside_incident(self, ticket_id: int, reason: str, at: datetime) -> None:
         set_outside_incident(self.session, self.lead, ticket_id, reason, now=self._check(at))
 
+    def paged(self, ticket_id: int, at: datetime, acknowledged_at: datetime) -> None:
+        """The worker acts on the ticket's due timers at `at` (a paging severity starts its on-call incident and
+        pages that moment's on-call agent), and the agent acknowledges the page at `acknowledged_at`."""
+        fire_due_timers(self.session, self._check(at), ticket_ids=[ticket_id])
+        self.session.info.pop(IN_WORKER, None)
+        acknowledge_incident(self.session, self.agent, ticket_id, now=self._check(acknowledged_at))
+
 
 # The tickets of each organisation. Comments give the state each ticket is meant to show at `now`.
 
@@ -226,6 +239,7 @@ def _alli_tickets(d: _Desk) -> None:
         "None of the Monday reports reached our clients.",
         category="incident",
     )
+    d.paged(t, d.at(day, "10:00") + timedelta(seconds=1), d.at(day, "10:04"))  # P1 and P2 page on-call
     d.answer(t, d.at(day, "10:30"), "We see the mail queue stalled. Can you tell us which report IDs you expected?")
     d.move(t, "awaiting_customer", d.at(day, "10:35"))
 
@@ -250,6 +264,7 @@ def _alli_tickets(d: _Desk) -> None:
         category="bug",
     )
     d.severity(t, "P2", "Every client with a daily budget is affected, not one.", d.at(day, "09:40"))
+    d.paged(t, d.at(day, "09:40") + timedelta(seconds=1), d.at(day, "09:42"))  # raised to P2: it pages
     d.answer(t, d.at(day, "09:45"), "This affects all daily budgets; we have raised it to P2 and are on it.")
 
     day = d.day(12)
@@ -260,6 +275,7 @@ def _alli_tickets(d: _Desk) -> None:
         "Several of our planners cannot sign in.",
         category="incident",
     )
+    d.paged(t, d.at(day, "11:00") + timedelta(seconds=1), d.at(day, "11:03"))
     d.answer(t, d.at(day, "11:20"), "A session cookie change caused this; rolled back.")
     d.move(t, "resolved", d.at(day, "13:00"))
     d.move(t, "open", d.at(day + timedelta(days=1), "08:30"))
@@ -599,6 +615,7 @@ def _create(session: Session, now: datetime) -> int:
         staff[person.email] = actor_of(session, user.id)
     lead = staff[STAFF[0].email]
     agents = [staff[person.email] for person in STAFF if person.role is Role.AGENT]
+    _on_call(session, lead, agents, start)
     for index, org in enumerate(ORGANISATIONS):
         organisation = create_organisation(
             session, None, name=org.name, policy_id=org.policy_id, tier=org.tier, now=start
@@ -621,6 +638,32 @@ def _create(session: Session, now: datetime) -> int:
         org.tickets(desk)
         opened += len(desk.tickets)
     return opened
+
+
+def _on_call(session: Session, lead: Actor, agents: list[Actor], start: datetime) -> None:
+    """Who gets paged: the agents take a week of primary on-call each, handing over on Mondays at 09:00 Chicago
+    time; the escalation policy `default` (which Alli and Aspenware page through) pages that week's agent at
+    once, then the lead after 5 minutes without an acknowledgement, and runs once more. Sourcegraph's support
+    shifts (its overload notice tells customers when the next one starts) are weekdays 09:00-17:00 UTC."""
+    chicago = ZoneInfo("America/Chicago")
+    day = start.astimezone(chicago).date()
+    monday = day - timedelta(days=day.weekday())
+    people = [agent.user_id for agent in agents]
+    weekly = {"id": "weekly", "start": f"{monday.isoformat()}T09:00", "rotation": "weekly", "people": people}
+    create_schedule(session, lead, "primary", "Primary on-call", "America/Chicago", [weekly], now=start)
+    shifts = {
+        "id": "weekdays",
+        "start": f"{monday.isoformat()}T09:00",
+        "rotation": "weekly",
+        "people": people,
+        "restrictions": [{"days": "mon-fri", "hours": "09:00-17:00"}],
+    }
+    create_schedule(session, lead, "sourcegraph-support", "Sourcegraph support shifts", "UTC", [shifts], now=start)
+    steps = [
+        {"targets": [{"schedule": "primary"}], "escalate_after": "5m"},
+        {"targets": [{"user": lead.user_id}], "escalate_after": "10m"},
+    ]
+    create_policy(session, lead, "default", "Default on-call", {"steps": steps, "repeat": 1}, now=start)
 
 
 def _logins(session: Session, now: datetime, *, created: DeskCounts | None) -> DemoLogins:

@@ -179,7 +179,12 @@ def test_an_alli_p1_gets_its_comms_reminder_when_an_update_is_overdue(desk: Desk
     worker.run_once()
 
     events = desk.client.get(f"/api/v1/tickets/{ticket}/events", headers=agent).json()
-    assert [e["type"] for e in events] == ["opened", "severity", "comms", "comms"]
+    # raised to P1, it pages on-call: the incident starts, though this desk keeps no escalation policy to page by
+    assert [e["type"] for e in events] == ["opened", "severity", "comms", "incident", "comms"]
+    assert events[3]["summary"] == (
+        "On-call incident started under escalation policy default: "
+        "the desk has no escalation policy 'default', so nobody is paged"
+    )
     assert events[-1]["summary"].startswith("Internal update overdue (due 2026-12-07T09:00:00-06:00)")
     reminders = [mail for mail in mailbox.messages if mail.rcpt_tos == ("agent@example.com",)]
     assert len(reminders) == 1

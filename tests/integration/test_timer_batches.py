@@ -1,7 +1,8 @@
 """Timers fired a batch at a time, and a delivery pass sharing its connections.
 
 Alli P1 opened Monday 7 December 2026 at 08:00 CST (14:00Z): internal and external updates due hourly, at any
-hour, first at 09:00 CST (15:00Z), so each ticket has two timers due at that instant.
+hour, first at 09:00 CST (15:00Z), so each ticket has two timers due at that instant. The desk runs Alli's
+policy without its paging (`paging: null`, a desk that keeps no on-call), so those are its only timers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sladesk.notify import Channels
 from sladesk.services import Role, delivery
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
+from sladesk.services.policies import upload_policy
 from sladesk.services.timers import fire_due_timers
 from sladesk.sla.events import CommsEvent
 from sladesk.store import reading, transaction
@@ -26,6 +28,7 @@ from sladesk.store.tables import OutboxMessage, Ticket, Timer
 from tests.support.desk import Desk
 from tests.support.receivers import SmtpReceiver, smtp_receiver
 from tests.support.units import committed
+from tests.support.variants import variant
 
 open_ticket = committed(ticket_services.open_ticket)
 post_comms_update = committed(ticket_services.post_comms_update)
@@ -45,7 +48,10 @@ def _sent() -> tuple[list[tuple[str, str]], Any]:
 
 
 def _open_p1s(desk: Desk, count: int) -> list[int]:
-    organisation = desk.organisation("Acme", "alli")
+    desk.user("admin", Role.ADMIN)
+    quiet = variant("alli", "alli_unpaged", paging=None)
+    committed(upload_policy)(desk.sessions, desk.actors["admin"], quiet, now=desk.clock())
+    organisation = desk.organisation("Acme", "alli_unpaged")
     desk.user("customer", Role.CUSTOMER, organisation)
     desk.user("agent", Role.AGENT)
     desk.clock.set("2026-12-07T14:00:00Z")

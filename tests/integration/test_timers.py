@@ -23,7 +23,7 @@ from sladesk.jobs import Worker
 from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
-from sladesk.sla.events import CloseNoticeEvent, CommsEvent, SlaEvent, StatusEvent
+from sladesk.sla.events import CloseNoticeEvent, CommsEvent, IncidentEvent, SlaEvent, StatusEvent
 from sladesk.store import reading
 from sladesk.store.tables import OutboxMessage, Ticket, Timer
 from tests.support.desk import Desk
@@ -224,12 +224,16 @@ def test_an_alli_p1_reminds_the_team_when_each_update_is_overdue(desk: Desk, sen
     desk.clock.set("2026-12-07T14:00:00Z")
     ticket = _open(desk, organisation, "P1")
     assert _timers(desk, ticket) == [
+        ("incident", "start", utc("2026-12-07T14:00:00Z")),
         ("comms_overdue", "external", utc("2026-12-07T15:00:00Z")),
         ("comms_overdue", "internal", utc("2026-12-07T15:00:00Z")),
     ]
     worker = _worker(desk, sent)
     desk.clock.set("2026-12-07T15:00:00.5Z")
-    assert worker.run_once().fired == 2
+    assert worker.run_once().fired == 3
+    # a P1 pages on-call, but this desk keeps no escalation policy `default`: the history says so
+    [incident] = [e for e in _history(desk, ticket) if isinstance(e, IncidentEvent)]
+    assert incident.reason == "the desk has no escalation policy 'default', so nobody is paged"
     reminders = [e for e in _history(desk, ticket) if isinstance(e, CommsEvent)]
     assert sorted((e.channel, e.due_at) for e in reminders) == [
         ("external", utc("2026-12-07T15:00:00Z")),
@@ -281,6 +285,7 @@ def test_staff_see_what_the_desk_will_do_next_and_customers_do_not(desk: Desk):
     customer = desk.client.get(f"/api/v1/tickets/{ticket}/sla", headers=desk.headers["customer"]).json()
 
     assert staff["upcoming"] == [
+        {"kind": "incident", "subject": "start", "at": "2026-12-07T08:00:00-06:00"},
         {"kind": "comms_overdue", "subject": "external", "at": "2026-12-07T09:00:00-06:00"},
         {"kind": "comms_overdue", "subject": "internal", "at": "2026-12-07T09:00:00-06:00"},
     ]

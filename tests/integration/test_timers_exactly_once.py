@@ -2,7 +2,7 @@
 processes on PostgreSQL, also when one of them is killed with SIGKILL midway.
 
 The load: Alli P1 tickets, opened through the bulk seam with opening instants in the past. Worked out by hand
-from the `alli` policy: a P1 requires an internal and an external comms update every hour on the 24x7
+from the `alli` policy (without its paging): a P1 requires an internal and an external comms update every hour on the 24x7
 calendar, and has no due targets, so a P1 opened at T has exactly two timers, `comms_overdue` internal and
 external, both due at T + 1 h, whatever the time of day. Opening ticket i of n at
 `first_due - 1 h + SPREAD * i / (n - 1)` puts its two timers at `first_due + SPREAD * i / (n - 1)`: all due
@@ -42,6 +42,7 @@ from sladesk.jobs import Worker
 from sladesk.jobs.worker import WorkerThread
 from sladesk.services import Role
 from sladesk.services.bulk import open_tickets
+from sladesk.services.policies import upload_policy
 from sladesk.services.subscriptions import create_subscription
 from sladesk.services.tickets import Opening
 from sladesk.store import make_engine, make_sessions, transaction
@@ -51,6 +52,8 @@ from tests.support.database import PostgresSchema, SqliteTemplate
 from tests.support.desk import Desk
 from tests.support.processes import env, executable
 from tests.support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
+from tests.support.units import committed
+from tests.support.variants import variant
 
 TICKETS = int(os.environ.get("SLADESK_TEST_TIMER_TICKETS", "400"))
 SQLITE_TICKETS = 60  # one embedded worker on SQLite: the same checks on a smaller load
@@ -71,11 +74,14 @@ def _deadline_s(tickets: int) -> float:
 
 
 def _set_up(desk: Desk, hook_url: str) -> str:
-    """An Alli organisation, its customer, one agent, an admin, and a webhook subscribed to everything."""
-    organisation = desk.organisation("Alli customer", "alli")
+    """An organisation on Alli's policy without its paging (so the comms reminders are its only timers), its
+    customer, one agent, an admin, and a webhook subscribed to everything."""
+    desk.user("boss", Role.ADMIN)
+    unpaged = variant("alli", "alli_unpaged", paging=None)
+    committed(upload_policy)(desk.sessions, desk.actors["boss"], unpaged, now=datetime.now(UTC))
+    organisation = desk.organisation("Alli customer", "alli_unpaged")
     desk.user("customer", Role.CUSTOMER, organisation)
     desk.user("agent", Role.AGENT)
-    desk.user("boss", Role.ADMIN)
     with transaction(desk.sessions) as session:
         subscription = create_subscription(
             session, desk.actors["boss"], kind="webhook", url=hook_url, event_types=["*"], now=datetime.now(UTC)

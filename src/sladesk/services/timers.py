@@ -76,11 +76,16 @@ class _Due:
         return (self.kind, self.metric, self.due_at)
 
 
-def fire_due_timers(session: Session, now: datetime, *, limit: int = 200) -> FiredTimers:
-    """Act on up to `limit` timers due by `now`, earliest first, all in the caller's unit of work."""
+def fire_due_timers(
+    session: Session, now: datetime, *, limit: int = 200, ticket_ids: Sequence[int] | None = None
+) -> FiredTimers:
+    """Act on up to `limit` timers due by `now`, earliest first, all in the caller's unit of work (only those of
+    `ticket_ids` when given: the demo acts out a ticket's story as the worker would have)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     session.info[IN_WORKER] = True  # timers this pass writes are for this pass: no need to wake the others
     statement = select(Timer).where(Timer.fired_at.is_(None), Timer.due_at <= now).order_by(Timer.due_at, Timer.id)
+    if ticket_ids is not None:
+        statement = statement.where(Timer.ticket_id.in_(ticket_ids))
     statement = statement.limit(limit)
     if postgres:
         statement = statement.with_for_update(skip_locked=True)

@@ -12,6 +12,7 @@ from sladesk.errors import InputError, PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, load_policy, read_yaml
 from sladesk.policy.load import BUILTIN_IDS, builtin_path, located, policy_from_document
 from sladesk.sla.events import Event, parse_events, parse_instant, parse_ticket
+from sladesk.sla.incidents import incident_start
 from sladesk.sla.replay import ReplayReport, replay
 
 _INSTANT_KEYS = ("due", "goal", "started_at", "stopped_at", "warning_at", "earlier_breach_due")
@@ -25,7 +26,7 @@ _VALUE_KEYS = (
     "calendar",
     "goal_met",
 )
-_TICKET_KEYS = ("severity", "status", "awaiting_triage", "path", "category", "tier", "team")
+_TICKET_KEYS = ("severity", "status", "awaiting_triage", "path", "category", "tier", "team", "pages_at")
 _TEST_KEYS = {"name", "why", "ticket", "events", "now", "expect", "expect_ticket", "expect_error"}
 TESTS_SUFFIX = ".tests.yaml"
 
@@ -172,7 +173,7 @@ def _run_one(policy: Policy, test: Any, index: int, document: Any, file_name: st
         report = replay(policy, parse_ticket(test.get("ticket")), events, now)
         actual = report.to_json()["metrics"]
         mismatches = _compare(test.get("expect") or {}, actual)
-        mismatches += _compare_ticket(test.get("expect_ticket") or {}, report)
+        mismatches += _compare_ticket(test.get("expect_ticket") or {}, report, events)
     except SladeskError as error:
         return ScenarioResult(name, file_name, where.line, (), str(error))
     return ScenarioResult(name, file_name, where.line, tuple(mismatches))
@@ -219,8 +220,9 @@ def _compare(expect: Any, actual: Mapping[str, Any]) -> list[Mismatch]:
     return mismatches
 
 
-def _compare_ticket(expect: Any, report: ReplayReport) -> list[Mismatch]:
-    """The ticket's own facts at `now`: its live severity (by code), status, triage, path, category and tier."""
+def _compare_ticket(expect: Any, report: ReplayReport, events: Sequence[Event]) -> list[Mismatch]:
+    """The ticket's own facts at `now`: its live severity (by code), status, triage, path, category, tier,
+    team, and `pages_at`, the instant its on-call incident starts (null: it pages nobody)."""
     if not isinstance(expect, Mapping):
         raise InputError("`expect_ticket` must map ticket fields to expected values")
     history = report.history
@@ -232,11 +234,14 @@ def _compare_ticket(expect: Any, report: ReplayReport) -> list[Mismatch]:
         "category": history.category,
         "tier": history.tier,
         "team": history.team,
+        "pages_at": incident_start(report, events),
     }
     mismatches = []
     for field, wanted in expect.items():
         if field not in _TICKET_KEYS:
             raise InputError(f"`expect_ticket` has unknown field {field!r} (known: {', '.join(_TICKET_KEYS)})")
+        if field == "pages_at" and wanted is not None:
+            wanted = parse_instant(wanted, "`expect_ticket.pages_at`")
         if wanted != actual[field]:
             mismatches.append(Mismatch("ticket", field, wanted, actual[field]))
     return mismatches
