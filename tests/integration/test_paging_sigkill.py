@@ -1,12 +1,13 @@
 """Paging through real `sladesk worker` processes on both databases, also when workers are killed with
 SIGKILL: each escalation step pages once, and each message it causes reaches the local receivers.
 
-The desk: Prairie Media on the built-in `alli` policy, whose P1 pages on-call through the escalation policy
-`default`. The schedule `primary` has Ann on call around the clock. Each test writes `default`: the primary
-schedule's on-call person at once, Cy a first step later while nobody has acknowledged, and the lead Morgan
-a next step after that while the incident is not resolved, even acknowledged. A webhook subscription to
-every event type sends each incident and page event to the HTTP receiver; the pages go out by email to the
-SMTP receiver. The workers read the wall clock, so the steps are seconds apart and the tickets open now.
+The desk: Prairie Media on Alli (P1 and P2 page on-call) with `paging: {escalation_policy: default}`. The
+schedule `primary` has Ann on call around the clock. Each test writes `default`: the primary schedule's
+on-call person at once, Cy a first step later while nobody has acknowledged, and the lead Morgan a next step
+after that while the incident is not resolved, even acknowledged. A webhook subscription to every event type
+sends each incident and page event to the HTTP receiver; the pages go out by email to the SMTP receiver (in
+the first test Ann's notification rules add PagerDuty, whose events go to the HTTP receiver too). The
+workers read the wall clock, so the steps are seconds apart and the tickets open now.
 
 The first test's first step (ACKNOWLEDGEMENT_STEP) leaves room for an acknowledgement after the first page
 and before Cy's step. Morgan's step fires acknowledged or not, so its page tells the test that Cy's instant
@@ -38,12 +39,15 @@ from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.escalation_policies import create_policy
 from sladesk.services.incidents import acknowledge_incident
+from sladesk.services.notification_rules import replace_rules
 from sladesk.services.oncall import create_schedule
+from sladesk.services.policies import upload_policy
 from sladesk.services.subscriptions import create_subscription
 from sladesk.store.tables import OutboxMessage, TicketEvent
 from tests.support.desk import Desk
 from tests.support.receivers import HttpReceiver, ReceivedMail, SmtpReceiver, http_receiver, smtp_receiver
 from tests.support.units import committed
+from tests.support.variants import variant
 from tests.support.worker_processes import WorkerProcesses, worker_environment
 
 # Long enough for an acknowledgement between the first page and Cy's step on two loaded cores: on SQLite the
@@ -54,6 +58,7 @@ NEXT_STEP = timedelta(seconds=3)
 RANDOM_KILL_STEP = timedelta(seconds=2)
 MAX_RANDOM_KILLS = {"sqlite": 3, "postgresql": 6}  # each replacement takes seconds to start
 LEASE = timedelta(seconds=10)
+ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 Chain = tuple[tuple[int, int], ...]  # (round, step) of each page, in order
 CHAIN: Chain = ((0, 0), (0, 1), (0, 2))  # (round, step): Ann, Cy, Morgan
 ACKNOWLEDGED_CHAIN: Chain = ((0, 0), (0, 2))  # Cy's step waits for no acknowledgement, Morgan's fires anyway
@@ -81,7 +86,9 @@ def paging(desk: Desk, engine: Engine) -> Paging:
     desk.user("morgan", Role.ADMIN)
     for key in ("ann", "cy"):
         desk.user(key, Role.AGENT)
-    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli"))
+    alli_paging = variant("alli", "alli_paging", paging={"escalation_policy": "default"})
+    committed(upload_policy)(desk.sessions, desk.actors["morgan"], alli_paging, now=now)
+    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli_paging"))
     started = (now - timedelta(days=2)).strftime("%Y-%m-%dT09:00")
     layers = [{"id": "always", "start": started, "rotation": "daily", "people": [desk.ids["ann"]]}]
     committed(create_schedule)(
@@ -183,7 +190,7 @@ def _delivered(engine: Engine, smtp: SmtpReceiver, http: HttpReceiver, keys: set
     return not set(outbox.unsent()) & wanted and wanted <= received
 
 
-def _wait_until(condition: Callable[[], bool], what: str, workers: WorkerProcesses, timeout_s: float = 60) -> None:
+def _wait_until(condition: Callable[[], bool], what: str, workers: WorkerProcesses, timeout_s: float = 120) -> None:
     """Poll `condition` until it holds; fail naming `what` after `timeout_s` (generous, for two loaded cores)."""
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -208,11 +215,13 @@ def _check_exactly_once(paging: Paging, chains: dict[int, Chain], smtp: SmtpRece
     assert outbox.unsent() == []
     mails, hooks = smtp.by_idempotency_key(), http.by_idempotency_key()
     assert set(mails) == outbox.keys("email")
-    assert set(hooks) == outbox.keys("webhook")
+    assert set(hooks) == outbox.keys("webhook") | outbox.keys("pagerduty")
     assert [request.signature_error for request in http.requests if request.signature_error] == []
     # one webhook per page event, one for each incident trigger and acknowledgement
     hooked = Counter(
-        (outbox.rows[key][2], outbox.rows[key][3]) for key in hooks if outbox.rows[key][3] in ("page", "incident")
+        (outbox.rows[key][2], outbox.rows[key][3])
+        for key in outbox.keys("webhook")
+        if outbox.rows[key][3] in ("page", "incident")
     )
     acknowledged = Counter(ticket for ticket, action in _incidents(engine).elements() if action == "acknowledged")
     assert hooked == Counter(
@@ -249,6 +258,12 @@ def test_pages_at_once_escalates_unacknowledged_stops_at_an_acknowledgement_and_
         _subscribe(paging, http)
         environment = worker_environment(paging.url, smtp, LEASE)
         _escalation(paging, ACKNOWLEDGEMENT_STEP, NEXT_STEP)
+        ann = paging.desk.ids["ann"]
+        rules = [
+            {"after": "0m", "channel": "email"},
+            {"after": "0m", "channel": "pagerduty", "to": ROUTING_KEY, "url": http.url("/pagerduty")},
+        ]
+        committed(replace_rules)(paging.desk.sessions, paging.desk.actors["ann"], ann, rules)
         with WorkerProcesses(environment, tmp_path) as workers:
             for _ in range(WORKERS[paging.database]):
                 workers.start()
@@ -279,6 +294,14 @@ def test_pages_at_once_escalates_unacknowledged_stops_at_an_acknowledgement_and_
     assert duplicates == 0  # killed while idle: nothing was under a lease
     acknowledgements = Counter(t for t, action in _incidents(engine).elements() if action == "acknowledged")
     assert acknowledgements == Counter({acknowledged: 1})
+    # Ann's PagerDuty rule: a trigger for each ticket, and the acknowledgement under the same dedup_key
+    events = {r.idempotency_key: r.json() for r in http.requests if r.path == "/pagerduty"}
+    assert sorted((body["dedup_key"], body["event_action"]) for body in events.values()) == [
+        (f"sladesk-ticket-{unacknowledged}", "trigger"),
+        (f"sladesk-ticket-{acknowledged}", "acknowledge"),
+        (f"sladesk-ticket-{acknowledged}", "trigger"),
+    ]
+    assert {body["routing_key"] for body in events.values()} == {ROUTING_KEY}
 
 
 def test_workers_killed_at_random_while_firing_page_each_step_once(
@@ -304,7 +327,7 @@ def test_workers_killed_at_random_while_firing_page_each_step_once(
             while len(ids) < tickets or sum(_pages(engine).values()) < len(CHAIN) * tickets:
                 workers.check_alive()
                 now = time.monotonic()
-                assert now - start < 90, f"only {sum(_pages(engine).values())} pages; worker logs in {tmp_path}"
+                assert now - start < 180, f"only {sum(_pages(engine).values())} pages; worker logs in {tmp_path}"
                 if len(ids) < tickets and now >= openings[len(ids)]:
                     ids.append(_open_p1(paging, len(ids) + 1))
                 if now >= next_kill and workers.killed < MAX_RANDOM_KILLS[paging.database]:

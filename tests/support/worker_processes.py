@@ -66,7 +66,7 @@ class WorkerProcesses:
         self.log_of[process.pid] = log
         return process
 
-    def wait_until_ready(self, timeout_s: float = 60) -> None:
+    def wait_until_ready(self, timeout_s: float = 120) -> None:
         """Until every running worker has started its loop (its imports and the database check take seconds)."""
         deadline = time.monotonic() + timeout_s
         while not all(READY in self.log_of[process.pid].read_text() for process in self.running):
