@@ -162,6 +162,48 @@ def test_adding_an_override_on_the_page_changes_who_is_on_call_now_and_deleting_
     assert override_count(oncall) == 1
 
 
+def test_an_override_from_a_time_the_spring_change_skips_starts_at_the_change(oncall: Desk):
+    admin = signed_in(oncall, "morgan")
+    admin.get("/admin/oncall/primary")
+    form = {"kind": "add", "user_id": str(oncall.ids["dave"]), "start": "2027-03-14T02:30", "end": "2027-03-14T04:00"}
+    assert admin.submit("/admin/oncall/primary/overrides", form).status_code == 303
+    with reading(oncall.sessions) as session:
+        added = session.scalars(select(OncallOverride).order_by(OncallOverride.id.desc())).first()
+        assert added is not None
+        # 02:30 does not happen in New York that Sunday: the override starts at 03:00 EDT, when it would
+        assert (added.starts_at, added.ends_at) == (
+            datetime.fromisoformat("2027-03-14T07:00:00+00:00"),
+            datetime.fromisoformat("2027-03-14T08:00:00+00:00"),
+        )
+
+
+def test_escalation_policies_are_listed_step_by_step_in_words(oncall: Desk):
+    steps = [
+        {"targets": [{"schedule": "primary"}], "escalate_after": "5m"},
+        {"targets": [{"user": oncall.ids["carol"]}, {"user": oncall.ids["dave"]}], "escalate_after": "1h 30m"},
+        {
+            "targets": [{"round_robin": [oncall.ids["alice"], oncall.ids["bob"]]}],
+            "escalate_after": "15m",
+            "condition": "not_resolved",
+        },
+    ]
+    spec = {"steps": steps, "repeat": 2, "ack_timeout": "30m"}
+    committed(create_policy)(oncall.sessions, oncall.actors["morgan"], "sev1", "Severity 1", spec, now=NOON)
+    page = signed_in(oncall, "morgan").get("/admin/oncall").text
+    found = re.search(r'<ol id="steps-sev1">(.*?)</ol>(.*?)</section>', page, re.S)
+    assert found is not None
+    assert [text_of(step) for step in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)] == [
+        "Pages whoever is on call on Primary, while nobody has acknowledged; step 2 comes 5 min later.",
+        "Pages carol and dave, while nobody has acknowledged; step 3 comes 1 h 30 min later.",
+        "Pages one of alice, bob in turn, while the incident is not resolved, even once acknowledged; "
+        "step 1 comes again 15 min later.",
+    ]
+    assert text_of(found.group(2)) == (
+        "The steps run 2 more times after the first time through. "
+        "An acknowledgement left 30 min without a resolve lapses, and the steps start again."
+    )
+
+
 @pytest.mark.parametrize(
     ("fields", "field_name", "message"),
     [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from sladesk.clock.wall import wall_to_epoch
 from sladesk.errors import SladeskError
 from sladesk.oncall import Schedule, Shift, final_schedule, layer_shifts, next_change
 from sladesk.paging import policy_from_spec
@@ -193,8 +194,8 @@ def _schedule_lines(session: Session, actor: Actor, now: datetime, visitor: Visi
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of the local `day`."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    """The first instant of the local `day` (where midnight is skipped, the change that skips it)."""
+    return datetime.fromtimestamp(wall_to_epoch(zone, day, 0), UTC)
 
 
 def _timeline(stored: StoredSchedule, names: dict[int, str], now: datetime) -> Timeline:
@@ -230,13 +231,8 @@ def _timeline(stored: StoredSchedule, names: dict[int, str], now: datetime) -> T
     rows.append(Row("overrides", "Overrides", placed(sorted(override_blocks, key=lambda b: b.start))))
     rows.append(Row("final", "Final schedule", placed(_final_blocks(schedule, overrides, start, end, names))))
     rows = [Row(row.key, row.title, row.blocks, AXIS_HEIGHT + i * ROW_HEIGHT) for i, row in enumerate(rows)]
-    ticks = [
-        Tick(
-            x_of(_midnight(today + timedelta(days=d), zone)),
-            f"{today + timedelta(days=d):%a} {(today + timedelta(days=d)).day}",
-        )
-        for d in range(TIMELINE_DAYS)
-    ]
+    days = [today + timedelta(days=offset) for offset in range(TIMELINE_DAYS)]
+    ticks = [Tick(x_of(_midnight(day, zone)), f"{day:%a} {day.day}") for day in days]
     return Timeline(
         start=start,
         end=end,
@@ -313,20 +309,19 @@ def _policy_line(row: EscalationPolicyRow, users: dict[int, str], schedules: dic
             else "while the incident is not resolved, even once acknowledged"
         )
         wait = duration_words(step.escalate_after.total_seconds())
-        following = f"step {number + 1}" if number < len(policy.steps) else "the next round"
-        steps.append(f"Pages {who}, {when}; {following} comes {wait} later.")
+        if number < len(policy.steps):
+            steps.append(f"Pages {who}, {when}; step {number + 1} comes {wait} later.")
+        elif policy.repeat:
+            steps.append(f"Pages {who}, {when}; step 1 comes again {wait} later.")
+        else:
+            steps.append(f"Pages {who}, {when}. Nobody more is paged after it.")
     after = []
     if policy.repeat:
-        after.append(
-            f"After the last step the steps run again, {policy.repeat} more time{'s' if policy.repeat != 1 else ''}."
-        )
-    else:
-        after.append("After the last step nobody more is paged.")
+        times = f"{policy.repeat} more time{'s' if policy.repeat != 1 else ''}"
+        after.append(f"The steps run {times} after the first time through.")
     if policy.ack_timeout is not None:
-        after.append(
-            f"An acknowledgement left {duration_words(policy.ack_timeout.total_seconds())} without a resolve lapses,"
-            " and the steps start again."
-        )
+        lapse = duration_words(policy.ack_timeout.total_seconds())
+        after.append(f"An acknowledgement left {lapse} without a resolve lapses, and the steps start again.")
     return PolicyLine(row.slug, row.name, row.version, steps, after)
 
 
@@ -450,7 +445,8 @@ def _person(text: str, name: str) -> int | None:
 
 
 def _wall_instant(text: str, zone: ZoneInfo, name: str) -> datetime:
-    """A `datetime-local` value (2026-03-05T13:00) as the instant it names in the schedule's zone."""
+    """A `datetime-local` value (2026-03-05T13:00) as the instant it names in the schedule's zone, read as the
+    layers' wall times are: a time the spring change skips is the change itself, a repeated one its first."""
     try:
         value = datetime.fromisoformat(text) if text else None
     except ValueError:
@@ -461,7 +457,8 @@ def _wall_instant(text: str, zone: ZoneInfo, name: str) -> datetime:
         raise InvalidFieldError(
             name, f"must be in the years {oncall_services.EARLIEST.year} to {oncall_services.LATEST.year - 1}"
         )
-    return value.replace(tzinfo=zone)
+    epoch = wall_to_epoch(zone, value.date(), value.hour * 60 + value.minute) + value.second
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @router.post("/admin/oncall/{slug}/overrides/{override_id}/delete", response_model=None)
