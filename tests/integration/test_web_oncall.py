@@ -156,6 +156,9 @@ def test_adding_an_override_on_the_page_changes_who_is_on_call_now_and_deleting_
 
     with reading(oncall.sessions) as session:
         override_id = session.scalars(select(OncallOverride.id).order_by(OncallOverride.id.desc())).first()
+    forged = admin.submit(f"/admin/oncall/primary/overrides/{override_id}/delete", {}, csrf="not-the-token")
+    assert forged.status_code == 403
+    assert override_count(oncall) == 2
     deleted = admin.submit(f"/admin/oncall/primary/overrides/{override_id}/delete", {})
     assert deleted.status_code == 303
     assert on_call_now(oncall) == ["alice"]
