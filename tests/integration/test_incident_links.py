@@ -408,8 +408,7 @@ def test_a_reply_resolve_resolves_and_a_later_ack_is_answered_with_who_resolved_
         ("replied", "RESOLVE: the on-call incident is resolved"),
         (
             "refused",
-            f"Your ACKNOWLEDGE changed nothing: {reason}. The ticket's history in the console shows the "
-            "incident as it is now.",
+            f"Your ACKNOWLEDGE changed nothing: {reason}. Nothing was added to ticket #1.",
         ),
     ]
     with reading(paged.sessions) as session:
@@ -478,3 +477,23 @@ def test_sladesk_serve_links_to_the_address_it_listens_on_when_none_is_set(tmp_p
     printed = (tmp_path / "serve.log").read_text()
     assert f"links in mail: http://127.0.0.1:{port}\n" in printed
     assert "links in mail are signed with a key for this run only" in printed
+
+
+def test_an_agents_resolve_on_a_ticket_without_an_incident_is_answered_and_adds_nothing(
+    paged: Desk, smtp: tuple[str, int]
+):
+    change = open_ticket(
+        paged.sessions,
+        paged.actors["riley"],
+        subject="Slow report",
+        description="The weekly report takes a minute.",
+        severity="P3",
+        now=SUNDAY_3AM,
+    )
+    page = {"subject": f"[#{change.ticket.id}] Slow report", "message_id": "<elsewhere@example.com>", "text": ""}
+    _reply(smtp, "cy@example.com", "RESOLVE", page)
+    reason = "Your RESOLVE changed nothing: the ticket has no on-call incident. Nothing was added to ticket #2."
+    assert _inbound(paged) == [("refused", reason)]
+    with reading(paged.sessions) as session:
+        history = load_events(session, change.ticket.id)
+    assert [event.type for event in history] == ["opened"]

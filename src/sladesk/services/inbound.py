@@ -188,7 +188,7 @@ def _act(
     except IncidentCommandRefusedError as error:
         text = (
             f"Your {error.action.upper()} changed nothing: {error.reason}.\n\n"
-            f"The ticket's history in the console shows the incident as it is now."
+            f"Nothing was added to ticket #{error.ticket_id}."
         )
         _answer_refusal(session, row, message, now, desk_addresses, mail_domain, text, error.ticket_id)
     except SladeskError as error:
