@@ -1,7 +1,9 @@
-"""Benchmark: timers fired per second and the lag from due to fired, with the outbox delivering what they cause.
+"""Benchmark: timers fired per second and the lag from due to fired, with the outbox delivering what they cause;
+and the page path, from a P1's opening to its on-call page's delivery.
 
     python benchmarks/timers.py [--database-url URL] [--tickets 10000] [--spread 60] [--workers 1,4]
-                                [--no-sqlite | --sqlite-only]
+                                [--page-tickets 200] [--page-rate 20]
+                                [--no-sqlite | --sqlite-only | --page-path-only]
 
 The load. A desk with one organisation under the built-in `alli` policy, a customer, one agent and one admin,
 and an active webhook subscription to every event type (`*`). --tickets Alli P1 tickets are opened through
@@ -26,9 +28,21 @@ Configurations: PostgreSQL with 1 and 4 `sladesk worker` processes (each a subpr
 `SLADESK_DATABASE_URL` on a database of its own, created and dropped by the script), and SQLite with the
 embedded worker (`sladesk serve` on a fresh data directory; its worker thread runs beside uvicorn).
 
-Goals (reported, never the exit status): lag p99 under 1 second with 4 workers, and at least 1,000 timers
-fired per second with 4 workers. The script exits 1 only if it cannot run (no PostgreSQL, a worker that
-dies, a timer left unfired, a message not delivered).
+The page path. A desk whose Alli P1 pages on-call: one agent alone on the `primary` schedule around the
+clock, and the escalation policy `default` paging that schedule at once. 4 `sladesk worker` processes run on
+a PostgreSQL database of the run's own; once they have started, --page-tickets Alli P1 tickets are opened one
+at a time through `services.tickets.open_ticket`, each in a unit of work of its own as a request would,
+--page-rate a second. Each opening writes the incident's timer due at once and wakes the workers; one fires
+it, records the incident and the first step's page, and sends the page's email to the SMTP server. Measured
+per ticket from its opening instant: to the page in its history (`at`, the worker's pass instant) and to the
+email's arrival; each ticket must be paged once. The baseline in the same table is a desk whose worker
+sweeps for due escalations every 5 minutes: a page waits for the next sweep, evenly 0 to 5 minutes for
+tickets that open at any instant.
+
+Goals (reported, never the exit status): lag p99 under 1 second with 4 workers, at least 1,000 timers
+fired per second with 4 workers, and the page path's p99 (opened to page delivered) under 1 second. The
+script exits 1 only if it cannot run (no PostgreSQL, a worker that dies, a timer left unfired, a message
+not delivered, a ticket paged other than once).
 """
 
 from __future__ import annotations
@@ -66,9 +80,11 @@ from databases import postgres_database
 from goals import Goal, print_goals
 from sladesk.services import Role, actor_of, create_organisation, create_user
 from sladesk.services.bulk import open_tickets
+from sladesk.services.escalation_policies import create_policy
+from sladesk.services.oncall import create_schedule
 from sladesk.services.subscriptions import create_subscription
-from sladesk.services.tickets import Opening
-from sladesk.store import make_engine, make_sessions, transaction, upgrade
+from sladesk.services.tickets import Opening, open_ticket
+from sladesk.store import make_engine, make_sessions, reading, transaction, upgrade
 from sladesk.store.tables import OutboxMessage, TicketEvent, Timer
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -76,6 +92,8 @@ COMMS_EVERY = timedelta(hours=1)  # Alli P1: internal and external updates due h
 TIMERS_PER_TICKET = 2
 MESSAGES_PER_TIMER = 2  # the email to the agent, the webhook
 ROOT = Path(__file__).resolve().parents[1]
+PAGE_WORKERS = 4
+BASELINE_SWEEP = timedelta(minutes=5)  # a worker that looks for due escalations on a plain interval
 
 console = Console(highlight=False, width=160)
 
@@ -94,10 +112,13 @@ class Received:
         self.lock = threading.Lock()
         self.keys: Counter[str] = Counter()
         self.webhook_lags: list[float] = []
+        self.arrived: dict[str, datetime] = {}  # the first arrival of each key
 
     def take(self, key: str, lag: float | None = None) -> None:
+        arrived = datetime.now(UTC)
         with self.lock:
             self.keys[key] += 1
+            self.arrived.setdefault(key, arrived)
             if lag is not None:
                 self.webhook_lags.append(lag)
 
@@ -105,6 +126,7 @@ class Received:
         with self.lock:
             self.keys.clear()
             self.webhook_lags.clear()
+            self.arrived.clear()
 
 
 class _SmtpCounter:
@@ -495,6 +517,169 @@ def run_sqlite(tickets: int, spread: float, lead: float, logs: Path) -> list[Mea
     return results
 
 
+# the page path
+
+
+@dataclass(frozen=True)
+class PagePath:
+    """One run of the page path: each P1 ticket's opening to its on-call page, in seconds."""
+
+    configuration: str
+    tickets: int
+    per_s: float  # the openings' rate
+    recorded: tuple[float, float, float]  # opened -> the page in the history (the worker's pass instant)
+    delivered: tuple[float, float, float]  # opened -> the page's email at the SMTP server
+    duplicates: int
+
+
+def set_up_paging_desk(engine: Engine, now: datetime) -> tuple[int, int]:
+    """An Alli organisation and its customer (ids); an admin; the on-call agent, alone on the `primary` schedule
+    around the clock; the escalation policy `default` that Alli's P1 pages through: `primary` at once, the next
+    step half an hour later (beyond the run)."""
+    sessions = make_sessions(engine)
+    with transaction(sessions) as session:
+        organisation = create_organisation(session, None, name="Alli customer", policy_id="alli", now=now)
+        customer = create_user(
+            session,
+            None,
+            email="ops@customer.example",
+            name="Ops",
+            role=Role.CUSTOMER,
+            organisation_id=organisation.id,
+            now=now,
+        )
+        on_call = create_user(session, None, email="oncall@desk.example", name="On call", role=Role.AGENT, now=now)
+        admin = create_user(session, None, email="admin@desk.example", name="Admin", role=Role.ADMIN, now=now)
+        session.flush()
+        boss = actor_of(session, admin.id)
+        start = (now - timedelta(days=2)).strftime("%Y-%m-%dT09:00")
+        layers = [{"id": "always", "start": start, "rotation": "daily", "people": [on_call.id]}]
+        create_schedule(session, boss, "primary", "Primary", "America/Chicago", layers, now=now)
+        steps = [{"targets": [{"schedule": "primary"}], "escalate_after": "30m"}]
+        create_policy(session, boss, "default", "Default", {"steps": steps}, now=now)
+        return organisation.id, customer.id
+
+
+def wait_until_started(running: list[subprocess.Popen[bytes]], logs: Path) -> None:
+    """Until every worker has entered its loop (imports and the database check take seconds on a busy machine)."""
+    deadline = time.monotonic() + 120
+    while True:
+        for process in running:
+            if process.poll() is not None:
+                raise BenchmarkError(f"a worker ended with {process.returncode}; see {logs}")
+        outputs = [path.read_text() for path in sorted(logs.glob("process-*.log"))]
+        if len(outputs) == len(running) and all('"message": "worker started"' in text for text in outputs):
+            return
+        if time.monotonic() > deadline:
+            raise BenchmarkError(f"the workers did not start within 2 minutes; see {logs}")
+        time.sleep(0.1)
+
+
+def open_one_by_one(engine: Engine, customer_id: int, tickets: int, per_s: float) -> dict[int, datetime]:
+    """Open `tickets` Alli P1 tickets, each in a unit of work of its own as a request would, `per_s` a second;
+    each ticket's opening instant (the `now` it was opened at, just before its unit of work began)."""
+    sessions = make_sessions(engine)
+    with reading(sessions) as session:
+        customer = actor_of(session, customer_id)
+    opened: dict[int, datetime] = {}
+    started = time.monotonic()
+    for number in range(tickets):
+        wait = started + number / per_s - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        now = datetime.now(UTC)
+        with transaction(sessions) as session:
+            change = open_ticket(
+                session,
+                customer,
+                subject=f"Every dashboard is empty ({number})",
+                description="No data for any client since 02:40.",
+                severity="P1",
+                now=now,
+            )
+        opened[change.ticket.id] = now
+    return opened
+
+
+def page_keys(engine: Engine, tickets: set[int]) -> dict[int, list[str]]:
+    """The idempotency keys of the page messages queued so far, by ticket."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.ticket_id, OutboxMessage.idempotency_key)
+            .join(TicketEvent, TicketEvent.id == OutboxMessage.event_id)
+            .where(TicketEvent.type == "page")
+        ).all()
+    keys: dict[int, list[str]] = {}
+    for ticket, key in rows:
+        if ticket in tickets:
+            keys.setdefault(ticket, []).append(key)
+    return keys
+
+
+def run_page_path(admin_url: URL, workers: int, tickets: int, per_s: float, logs: Path) -> PagePath:
+    received = Received()
+    with postgres_database(admin_url, "paging") as url, receivers(received) as (smtp, _hook):
+        engine = make_engine(url)
+        try:
+            _organisation, customer = set_up_paging_desk(engine, datetime.now(UTC))
+            command = [sladesk_command(), "worker"]
+            where = logs / f"pg-{workers}-pages"
+            with processes([command] * workers, worker_env(url, smtp), where) as running:
+                wait_until_started(running, where)
+                opened = open_one_by_one(engine, customer, tickets, per_s)
+                deadline = time.monotonic() + 300
+                while True:
+                    for process in running:
+                        if process.poll() is not None:
+                            raise BenchmarkError(f"a worker ended with {process.returncode}; see {where}")
+                    keys = page_keys(engine, set(opened))
+                    if len(keys) == len(opened) and all(k in received.arrived for ks in keys.values() for k in ks):
+                        break
+                    if time.monotonic() > deadline:
+                        raise BenchmarkError(f"{len(keys)} of {len(opened)} tickets paged after 5 minutes; see {where}")
+                    time.sleep(0.1)
+            with engine.connect() as connection:
+                pages = connection.execute(
+                    select(TicketEvent.ticket_id, TicketEvent.at).where(TicketEvent.type == "page")
+                ).all()
+        finally:
+            engine.dispose()
+    paged_at = dict(pages)
+    if len(pages) != len(opened) or set(paged_at) != set(opened) or any(len(k) != 1 for k in keys.values()):
+        raise BenchmarkError(f"{len(pages)} pages for {len(opened)} tickets: each should page its one person once")
+    delivered = [(received.arrived[keys[ticket][0]] - at).total_seconds() for ticket, at in opened.items()]
+    recorded = [(paged_at[ticket] - at).total_seconds() for ticket, at in opened.items()]
+    duplicates = sum(received.keys[ks[0]] - 1 for ks in keys.values())
+    return PagePath(
+        f"PostgreSQL, {workers} worker(s)", tickets, per_s, spread_of(recorded), spread_of(delivered), duplicates
+    )
+
+
+def print_page_path(result: PagePath, sweep: timedelta) -> None:
+    """The run's figures and, as the baseline, a desk whose worker sweeps for due pages every `sweep`: a page
+    waits for the next sweep, a wait spread evenly over the sweep for tickets opening at any instant."""
+    table = Table(
+        title="Page path: a P1's opening to its on-call page, p50 / p99 / max in seconds", title_justify="left"
+    )
+    for column in ("desk", "tickets", "page recorded", "page delivered", "duplicates"):
+        table.add_column(column, justify="left" if column == "desk" else "right")
+    table.add_row(
+        f"sladesk, {result.configuration}",
+        f"{result.tickets:,} at {result.per_s:g}/s",
+        seconds(result.recorded),
+        seconds(result.delivered),
+        str(result.duplicates),
+    )
+    every = sweep.total_seconds()
+    baseline = (every * 0.5, every * 0.99, every)
+    table.add_row(f"baseline: a sweep every {format_minutes(sweep)}", "any", seconds(baseline), seconds(baseline), "-")
+    console.print(table)
+
+
+def format_minutes(span: timedelta) -> str:
+    return f"{span.total_seconds() / 60:g} min"
+
+
 def seconds(values: tuple[float, float, float]) -> str:
     return " / ".join(f"{value:.2f}" for value in values)
 
@@ -554,25 +739,39 @@ def main() -> int:
     parser.add_argument("--lead", type=float, default=20.0, help="seconds from the tickets' writing to the first due")
     parser.add_argument("--workers", default="1,4", help="PostgreSQL worker counts (default 1,4)")
     parser.add_argument("--logs", type=Path, default=None, help="where the workers' logs go (default: a temp dir)")
+    parser.add_argument("--page-tickets", type=int, default=200, help="P1 tickets for the page path (200)")
+    parser.add_argument("--page-rate", type=float, default=20.0, help="page path tickets opened per second (20)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     which.add_argument("--sqlite-only", action="store_true", help="SQLite only")
+    which.add_argument("--page-path-only", action="store_true", help="the page path only")
     args = parser.parse_args()
     logs = args.logs or Path(tempfile.mkdtemp(prefix="sladesk-timers-logs-"))
+    load = (
+        f"{args.page_tickets:,} Alli P1 tickets paging on-call at {args.page_rate:g}/s"
+        if args.page_path_only
+        else f"{args.tickets:,} Alli P1 tickets, {args.tickets * TIMERS_PER_TICKET:,} timers due over {args.spread:g} s"
+    )
     console.print(
-        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}; {args.tickets:,} Alli P1 tickets,"
-        f" {args.tickets * TIMERS_PER_TICKET:,} timers due over {args.spread:g} s; worker logs in {logs};"
-        f" load average {load_average()}"
+        f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}; {load};"
+        f" worker logs in {logs}; load average {load_average()}"
     )
     results: list[Measured] = []
+    page_path: PagePath | None = None
     signal.signal(signal.SIGTERM, _interrupted)
     try:
-        if not args.sqlite_only:
-            admin_url = make_url(args.database_url)
+        admin_url = make_url(args.database_url)
+        if not (args.sqlite_only or args.page_path_only):
             for workers in (int(part) for part in args.workers.split(",")):
                 console.print(f"PostgreSQL, {workers} worker(s)")
                 results += run_postgres(admin_url, workers, args.tickets, args.spread, args.lead, logs)
-        if not args.no_sqlite:
+        if not args.sqlite_only:
+            console.print(
+                f"Page path: PostgreSQL, {PAGE_WORKERS} workers, {args.page_tickets:,} Alli P1 tickets"
+                f" at {args.page_rate:g}/s"
+            )
+            page_path = run_page_path(admin_url, PAGE_WORKERS, args.page_tickets, args.page_rate, logs)
+        if not (args.no_sqlite or args.page_path_only):
             console.print("SQLite, embedded worker (sladesk serve)")
             results += run_sqlite(args.tickets, args.spread, args.lead, logs)
     except BenchmarkError as error:
@@ -581,7 +780,10 @@ def main() -> int:
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]")
         return 1
-    print_table(results)
+    if results:
+        print_table(results)
+    if page_path is not None:
+        print_page_path(page_path, BASELINE_SWEEP)
     four = [r for r in results if r.configuration == "PostgreSQL, 4 worker(s)"]
     spread_four = next((r for r in four if r.run == "within a minute"), None)
     burst_four = next((r for r in four if r.run == "all at once"), None)
@@ -595,6 +797,11 @@ def main() -> int:
             ">= 1,000 timers fired/s, 4 workers",
             f"{burst_four.fired_per_s:,.0f}/s" if burst_four else "-",
             burst_four.fired_per_s >= 1000 if burst_four else None,
+        ),
+        (
+            f"page path p99 (P1 opened to page delivered) < 1 s, {PAGE_WORKERS} workers",
+            f"{page_path.delivered[1]:.2f} s" if page_path else "-",
+            page_path.delivered[1] < 1.0 if page_path else None,
         ),
     ]
     print_goals(console, goals)
