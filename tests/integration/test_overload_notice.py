@@ -25,7 +25,7 @@ from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
 from sladesk.services.oncall import create_schedule
-from sladesk.services.overload import send_overload_notices
+from sladesk.services.overload import overload_notices_due, send_overload_notices
 from sladesk.sla.events import NoticeEvent
 from sladesk.store import reading, transaction
 from sladesk.store.tables import TicketEvent
@@ -114,6 +114,9 @@ def test_with_nobody_on_shift_each_waiting_customer_is_told_once_when_the_next_s
     sent = Sent()
     worker = _worker(desk, sent)
     desk.clock.set(MONDAY_3AM_UTC)
+    with reading(desk.sessions) as session:
+        assert overload_notices_due(session, MONDAY_3AM_UTC) == 2
+    assert _all_notices(desk) == 0  # reading wrote nothing
     worker.run_once()  # the chore records the notices and queues their emails
     nine_in_chicago = datetime.fromisoformat("2026-11-30T15:00:00+00:00")
     chicago = TEXT.format("09:00 on Monday 30 November 2026 (America/Chicago)")
@@ -134,6 +137,8 @@ def test_with_nobody_on_shift_each_waiting_customer_is_told_once_when_the_next_s
     ]
     assert sent.emails_to("sam@example.com") == [f"Ticket #{sam}: Indexing is stuck\n\n{utc}\n\nStatus: new\n"]
     assert _all_notices(desk) == 2
+    with reading(desk.sessions) as session:
+        assert overload_notices_due(session, desk.clock()) == 0
 
     later = _open(desk, "sam", "Another repository is stuck", MONDAY_3AM_UTC + timedelta(minutes=30))
     desk.clock.advance(minutes=1)

@@ -23,9 +23,12 @@ def default_chores(settings: Settings, attachments_dir: Path | None = None) -> l
     from sladesk.mail.settings import load_mailbox_settings
 
     def overload_notices(sessions: sessionmaker[Session], now: datetime) -> int:
-        from sladesk.services.overload import send_overload_notices
-        from sladesk.store.transaction import transaction
+        from sladesk.services.overload import overload_notices_due, send_overload_notices
+        from sladesk.store.transaction import reading, transaction
 
+        with reading(sessions) as session:
+            if not overload_notices_due(session, now):
+                return 0  # nobody to tell: no write lock taken
         with transaction(sessions) as session:
             return sum(len(run.told) for run in send_overload_notices(session, now))
 

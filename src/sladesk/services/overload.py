@@ -44,7 +44,7 @@ log = logging.getLogger("sladesk.overload")
 @dataclass(frozen=True)
 class OverloadRun:
     """What one run found for one policy: why it is overloaded (None: it is not), when help arrives, and
-    the tickets told now."""
+    the tickets told now (read without writing: the tickets to tell)."""
 
     policy_id: str
     cause: OverloadCause | None
@@ -55,6 +55,16 @@ class OverloadRun:
 def send_overload_notices(session: Session, now: datetime) -> list[OverloadRun]:
     """Tell the waiting customers of every overloaded policy once when help arrives; one run per policy
     with an `overload_notice` and open tickets."""
+    return _runs(session, now, record=True)
+
+
+def overload_notices_due(session: Session, now: datetime) -> int:
+    """How many tickets `send_overload_notices` would tell at `now`, read without writing (so a worker takes
+    the write lock only when there is someone to tell)."""
+    return sum(len(run.told) for run in _runs(session, now, record=False))
+
+
+def _runs(session: Session, now: datetime, *, record: bool) -> list[OverloadRun]:
     open_policies = session.scalars(select(Ticket.policy_id).where(Ticket.is_open.is_(True)).distinct()).all()
     runs = []
     for policy_id in sorted(open_policies):
@@ -65,13 +75,15 @@ def send_overload_notices(session: Session, now: datetime) -> list[OverloadRun]:
             continue
         rule = policy.spec.overload_notice
         if rule is not None:
-            run = _run_policy(session, policy, rule, now)
+            run = _run_policy(session, policy, rule, now, record)
             if run is not None:
                 runs.append(run)
     return runs
 
 
-def _run_policy(session: Session, policy: Policy, rule: OverloadNoticeSpec, now: datetime) -> OverloadRun | None:
+def _run_policy(
+    session: Session, policy: Policy, rule: OverloadNoticeSpec, now: datetime, record: bool
+) -> OverloadRun | None:
     try:
         schedule = load_schedule(session, rule.schedule)
     except NotFoundError:
@@ -89,6 +101,8 @@ def _run_policy(session: Session, policy: Policy, rule: OverloadNoticeSpec, now:
             "overload notice not sent: no shift with someone on call ahead",
             extra={"policy": policy.id, "schedule": rule.schedule},
         )
+    if not record:
+        return OverloadRun(policy.id, decision.cause, decision.arrival, decision.tickets)
     told = _tell(session, policy, rule, decision.cause, decision.arrival, decision.tickets, now)
     return OverloadRun(policy.id, decision.cause, decision.arrival, told)
 
