@@ -21,6 +21,7 @@ from sladesk.api import front, problems
 from sladesk.api.limits import BodyLimit
 from sladesk.api.routes import delivery, directory, files, incidents, meta, metrics, teams, tickets, triage, worklog
 from sladesk.api.routes import oncall as oncall_routes
+from sladesk.api.routes import reports as report_routes
 from sladesk.api.routes.notification_rules import router as notification_rules_router
 from sladesk.store.engine import DatabaseUnavailableError
 
@@ -59,6 +60,7 @@ def create_app(
     app.include_router(worklog.router)
     app.include_router(incidents.router)
     app.include_router(oncall_routes.router)
+    app.include_router(report_routes.router)
     app.include_router(notification_rules_router)
 
     @app.get("/api/health", tags=["health"])

@@ -1,7 +1,7 @@
 """The `sladesk` command: policies and SLA clocks from the terminal, and the desk's service.
 
 One module per command group: `policy`, `sla`, `db`, `serve` (the service), `worker`, `mail`, `oncall`
-(who is on call, and a schedule as iCalendar) and `desk` (admin, demo);
+(who is on call, and a schedule as iCalendar), `report` (SLA reports) and `desk` (admin, demo);
 `common` holds what they share.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from sladesk.cli import db, desk, mail, oncall, policy, serve, sla, worker
+from sladesk.cli import db, desk, mail, oncall, policy, report, serve, sla, worker
 from sladesk.cli.common import VersionOption, run
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
@@ -29,6 +29,7 @@ app.add_typer(sla.app, name="sla")
 app.add_typer(db.app, name="db")
 app.add_typer(mail.app, name="mail")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from sladesk.web import admin, console, incident_links, live, oncall, portal, signin
+from sladesk.web import admin, console, incident_links, live, oncall, portal, reports, signin
 
 
 def install(app: FastAPI) -> None:
@@ -21,4 +21,5 @@ def install(app: FastAPI) -> None:
     app.include_router(live.router)
     app.include_router(admin.router)
     app.include_router(oncall.router)
+    app.include_router(reports.router)
     app.include_router(incident_links.router)
