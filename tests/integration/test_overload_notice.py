@@ -153,14 +153,19 @@ def test_with_nobody_on_shift_each_waiting_customer_is_told_once_when_the_next_s
     ]
 
 
-def test_an_answered_ticket_is_not_told(sourcegraph: Desk):
+def test_an_answered_ticket_and_one_whose_requester_left_are_not_told(sourcegraph: Desk):
     desk = sourcegraph
     _schedule(desk)
     answered = _open(desk, "riley", "Search returns nothing", MONDAY_3AM_UTC - timedelta(hours=1))
+    _open(desk, "sam", "Indexing is stuck", MONDAY_3AM_UTC - timedelta(minutes=30))
     reply(desk.sessions, desk.actors["ann"], answered, body="Looking into it.", now=MONDAY_3AM_UTC)
+    update_user(desk.sessions, desk.actors["morgan"], desk.ids["sam"], {"active": False})
+    with reading(desk.sessions) as session:
+        assert overload_notices_due(session, MONDAY_3AM_UTC) == 0  # so no write is even started
     with transaction(desk.sessions) as session:
         [run] = send_overload_notices(session, MONDAY_3AM_UTC)
     assert (run.cause, run.told) == ("nobody_on_shift", ())
+    assert _all_notices(desk) == 0
 
 
 def test_with_someone_on_shift_and_the_usual_load_nothing_is_sent_and_three_tickets_past_half_tell_everyone(

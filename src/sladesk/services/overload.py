@@ -102,9 +102,22 @@ def _run_policy(
             extra={"policy": policy.id, "schedule": rule.schedule},
         )
     if not record:
-        return OverloadRun(policy.id, decision.cause, decision.arrival, decision.tickets)
+        return OverloadRun(policy.id, decision.cause, decision.arrival, _with_customer(session, decision.tickets))
     told = _tell(session, policy, rule, decision.cause, decision.arrival, decision.tickets, now)
     return OverloadRun(policy.id, decision.cause, decision.arrival, told)
+
+
+def _with_customer(session: Session, ticket_ids: Sequence[int]) -> tuple[int, ...]:
+    """Those of the tickets whose requester is an active customer: someone outside to tell."""
+    if not ticket_ids:
+        return ()
+    query = (
+        select(Ticket.id)
+        .join(User, User.id == Ticket.requester_id)
+        .where(Ticket.id.in_(ticket_ids), User.active.is_(True), User.role == "customer")
+        .order_by(Ticket.id)
+    )
+    return tuple(session.scalars(query))
 
 
 def _open_tickets(session: Session, policy_id: str) -> list[Ticket]:
