@@ -247,8 +247,9 @@ def test_an_impossible_unquoted_date_is_one_located_line(sladesk, tmp_path):
     text = (ROOT / "src" / "sladesk" / "policy" / "builtin" / "aspenware.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "dates.yaml"
     broken.write_text(text.replace('on: "12-25"}', "dates: [2026-12-32]}", 1), encoding="utf-8")
+    line = text[: text.index('on: "12-25"}')].count("\n") + 1  # the Christmas rule's line
     expected = (
-        f"{broken}:24: holidays.rules[5].dates[0]: Input should be a valid date or datetime, "
+        f"{broken}:{line}: holidays.rules[5].dates[0]: Input should be a valid date or datetime, "
         "day value is outside expected range"
     )
     checked = sladesk("policy", "check", str(broken))
