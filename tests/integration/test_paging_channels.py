@@ -125,11 +125,16 @@ def test_email_and_chat_at_once_pagerduty_after_five_minutes_then_acknowledge_an
             {"after": "5m", "channel": "pagerduty", "to": ROUTING_KEY, "url": pagerduty},
         ],
     )
+    quiet = paging.client.patch(
+        f"/api/v1/users/{paging.ids['ann']}", json={"quiet_hours": "22:00-07:00"}, headers=paging.headers["ann"]
+    )
+    assert quiet.status_code == 200, quiet.text
     worker = _worker(paging, smtp)
     ticket = _open_p1(paging)
 
     paging.clock.set(PAGED_AT)
-    worker.run_once()  # the incident starts, step 1 pages Ann, and her email and chat message go out
+    worker.run_once()  # the incident starts, step 1 pages Ann, and her email and chat message go out at 03:00,
+    # inside her quiet hours: pages ignore them
     [mail] = smtp.messages
     assert mail.rcpt_tos == ("ann@example.com",)
     assert mail.message["Subject"] == f"[#{ticket}] Every dashboard is empty"
@@ -224,6 +229,26 @@ def test_a_rule_due_after_the_acknowledgement_is_never_sent(paging: Desk, smtp: 
         ("pagerduty", "cancelled", ["rule", "2"]),
         ("pagerduty", "sent", ["pagerduty", "0"]),
     ]
+
+
+def test_a_trigger_that_failed_and_waits_to_be_retried_still_goes_and_hears_of_the_acknowledgement(
+    paging: Desk, smtp: SmtpReceiver, http: HttpReceiver
+):
+    _set_rules(paging, "ann", [{"after": "0m", "channel": "pagerduty", "to": ROUTING_KEY, "url": http.url("/pd")}])
+    http.answer("/pd", 503)  # PagerDuty is having a bad minute: the trigger is retried after its backoff
+    worker = _worker(paging, smtp)
+    ticket = _open_p1(paging)
+    paging.clock.set(PAGED_AT)
+    worker.run_once()
+    assert [body["event_action"] for body in _posted(http, "/pd")] == ["trigger"]
+
+    paging.clock.set(SUNDAY_3AM + timedelta(minutes=2))
+    _incident(paging, ticket, "acknowledge")  # it may have reached PagerDuty: it is not cancelled
+    http.answer("/pd", 202)
+    worker.run_once()
+    # the retry (due within 30 s of the failure) goes before the acknowledgement (due at 03:02)
+    assert [body["event_action"] for body in _posted(http, "/pd")] == ["trigger", "trigger", "acknowledge"]
+    assert {body["dedup_key"] for body in _posted(http, "/pd")} == {f"sladesk-ticket-{ticket}"}
 
 
 def test_without_rules_a_page_is_one_email_at_once(paging: Desk, smtp: SmtpReceiver, http: HttpReceiver):
