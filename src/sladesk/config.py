@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     """Where the embedded database and the attachments go; unset: the platform's user data directory."""
 
     secret_key: SecretStr | None = None
-    """Key for signing what the desk hands out (sessions, links); unset until something signs."""
+    """Key that signs what the desk hands out: an on-call page's acknowledge and resolve links. Unset: pages carry
+    no links (`sladesk serve` and `sladesk demo` make a key for their run)."""
 
     public_url: str | None = None
     """The desk's address as people reach it, such as `https://support.example.com`: links in its mail start
