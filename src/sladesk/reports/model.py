@@ -55,6 +55,31 @@ class ClockOutcome:
     target_seconds: int | None
     goal_met: bool | None  # None: no goal, or not stopped
     excuse: str | None = None
+    stopped_at: datetime | None = None  # the stop, when it came before the period's end (times count these)
+    stop_cancels: bool = False  # stopped by a resolve or close, not by the metric's own event
+
+
+@dataclass(frozen=True)
+class TicketLabels:
+    """What a report groups a ticket's clocks by, besides its severity: the ticket's columns as they are."""
+
+    ticket_id: int
+    organisation_id: int
+    team_id: int | None
+    assignee_id: int | None
+    tier: str | None
+    policy_id: str
+    policy_version: int
+
+
+@dataclass(frozen=True)
+class ExcusedBreach:
+    """A breach excused by an outside incident, listed with its reason beside the figures."""
+
+    ticket_id: int
+    metric: str
+    at: datetime  # the due instant that passed
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,9 @@ class AttainmentReport:
     by: tuple[Dimension, ...]
     rows: tuple[AttainmentRow, ...]
     exclusions: tuple[str, ...]  # what the figures leave out, in words, stated with the report
+    excused: tuple[ExcusedBreach, ...] = ()
+    # the name behind a group's value, where the value is an id: ("organisation", "3") -> "Acme"
+    names: dict[tuple[Dimension, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,3 +148,19 @@ class TimesReport:
     by: tuple[Dimension, ...]
     rows: tuple[TimesRow, ...]
     exclusions: tuple[str, ...]
+    names: dict[tuple[Dimension, str], str] = field(default_factory=dict)
+
+
+def group_label(group: tuple[tuple[Dimension, str | None], ...], names: dict[tuple[Dimension, str], str]) -> str:
+    """A group as a surface shows it: `severity Sev1, organisation Acme (3)`; `whole desk` for ()."""
+    if not group:
+        return "whole desk"
+    parts = []
+    for dimension, value in group:
+        if value is None:
+            parts.append(f"{dimension} none")
+        elif (dimension, value) in names:
+            parts.append(f"{dimension} {names[dimension, value]} ({value})")
+        else:
+            parts.append(f"{dimension} {value}")
+    return ", ".join(parts)

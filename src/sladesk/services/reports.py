@@ -1,0 +1,426 @@
+"""SLA reports for staff: attainment and working times over a period, from the desk's store.
+
+`attainment_report` and `times_report` aggregate in the database: each stored clock is classified at the
+period's end by CASE expressions over its instants (the rules of `sladesk.reports.outcomes`), grouped and
+counted there, so a desk of a million tickets is read in one pass. The tickets behind each count come from
+a second query, the first `tickets_per_cell` of each cell by id (None: all of them). `attainment_by_replay`
+and `times_by_replay` compute the same reports by replaying every ticket's history: the reference the SQL is
+tested against (docs/reports.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy.orm import Session
+
+from sladesk.reports.attainment import (
+    AttainmentCell,
+    Group,
+    attainment,
+    attainment_from_cells,
+)
+from sladesk.reports.model import (
+    DIMENSIONS,
+    AttainmentReport,
+    ClockOutcome,
+    Dimension,
+    ExcusedBreach,
+    Outcome,
+    Period,
+    TicketLabels,
+    TimesReport,
+)
+from sladesk.reports.outcomes import outcomes_of
+from sladesk.reports.times import TimesCell, common_target, nearest_rank, times, times_from_cells
+from sladesk.services.actors import Actor, require_staff
+from sladesk.services.clocks import load_events, replay_events, ticket_policy
+from sladesk.services.errors import InvalidFieldError
+from sladesk.services.policies import policy_at
+from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, User
+
+TICKETS_PER_CELL = 100
+
+# nearest rank as PostgreSQL's percentile_disc computes it: ceil(fraction x n) in floating point, so the
+# fraction is taken a hair below p/100, which gives the exact rank for any count below 10**8
+_PERCENTILE_SLACK = 1e-9
+
+
+def attainment_report(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    now: datetime,
+    tickets_per_cell: int | None = TICKETS_PER_CELL,
+) -> AttainmentReport:
+    """Attainment per metric and group over `period`, counted in SQL from the stored clocks; staff only."""
+    require_staff(actor, "read SLA reports")
+    dimensions = _check(period, by, tickets_per_cell)
+    classified = _classified(session, period, now, dimensions).subquery()
+    in_period = or_(classified.c.at.is_(None), classified.c.at >= period.start)
+    if metrics is not None:
+        in_period = and_(in_period, classified.c.metric.in_(list(metrics)))
+    keys = [classified.c.metric, *(classified.c[d] for d in dimensions), classified.c.outcome]
+    decided = classified.c.at.is_not(None)
+    counted = session.execute(
+        select(
+            *keys,
+            func.count(),
+            func.sum(case((and_(decided, classified.c.goal == 1), 1), else_=0)),
+            func.sum(case((and_(decided, classified.c.goal == 0), 1), else_=0)),
+        )
+        .where(in_period)
+        .group_by(*keys)
+    ).all()
+    tickets = _tickets_per_cell(session, classified, in_period, keys, tickets_per_cell)
+    cells = []
+    for row in counted:
+        metric, group, outcome = row[0], _group(dimensions, row[1 : 1 + len(dimensions)]), Outcome(row[-4])
+        cells.append(
+            AttainmentCell(
+                metric=metric,
+                group=group,
+                outcome=outcome,
+                count=row[-3],
+                goal_met=int(row[-2] or 0),
+                goal_missed=int(row[-1] or 0),
+                tickets=tuple(tickets.get((metric, group, outcome.value), ())),
+            )
+        )
+    excused = [
+        ExcusedBreach(ticket_id, metric, at, excuse or "")
+        for ticket_id, metric, at, excuse in session.execute(
+            select(classified.c.ticket_id, classified.c.metric, classified.c.at, classified.c.excuse).where(
+                in_period, classified.c.outcome == Outcome.EXCUSED.value, classified.c.at.is_not(None)
+            )
+        )
+    ]
+    groups = [cell.group for cell in cells]
+    return attainment_from_cells(period, dimensions, cells, excused, _names(session, groups), tickets_per_cell)
+
+
+def attainment_by_replay(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    now: datetime,
+    tickets_per_cell: int | None = TICKETS_PER_CELL,
+) -> AttainmentReport:
+    """The same report as `attainment_report`, from every ticket's history replayed under its pinned policy."""
+    require_staff(actor, "read SLA reports")
+    dimensions = _check(period, by, tickets_per_cell)
+    report = attainment(
+        _replayed_outcomes(session, period, now), period, dimensions, metrics=metrics, tickets_per_cell=tickets_per_cell
+    )
+    return replace(report, names=_names(session, [row.group for row in report.rows]))
+
+
+def times_report(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    now: datetime,
+    tickets_per_cell: int | None = TICKETS_PER_CELL,
+) -> TimesReport:
+    """p50, p90 and max working time to the stop per metric and group over `period`; staff only.
+
+    On PostgreSQL the percentiles are computed in SQL (`percentile_disc`); on SQLite, which has none, from
+    the fetched working times.
+    """
+    require_staff(actor, "read SLA reports")
+    dimensions = _check(period, by, tickets_per_cell)
+    classified = _classified(session, period, now, dimensions).subquery()
+    stopped = and_(
+        classified.c.stopped_at.is_not(None),
+        classified.c.stopped_at >= period.start,
+        classified.c.stopped_at < period.end,
+        classified.c.stopped_at <= now,
+        classified.c.stop_cancels.is_(False),
+    )
+    if metrics is not None:
+        stopped = and_(stopped, classified.c.metric.in_(list(metrics)))
+    keys = [classified.c.metric, *(classified.c[d] for d in dimensions)]
+    seconds, target = classified.c.counted_seconds, classified.c.target_seconds
+    cells: list[TimesCell] = []
+    if session.get_bind().dialect.name == "postgresql":
+        tickets = _tickets_per_cell(session, classified, stopped, keys, tickets_per_cell)
+        for row in session.execute(
+            select(
+                *keys,
+                func.count(),
+                func.percentile_disc(0.5 - _PERCENTILE_SLACK).within_group(seconds),
+                func.percentile_disc(0.9 - _PERCENTILE_SLACK).within_group(seconds),
+                func.max(seconds),
+                func.count(target),
+                func.min(target),
+                func.max(target),
+            )
+            .where(stopped)
+            .group_by(*keys)
+        ):
+            metric, group = row[0], _group(dimensions, row[1 : 1 + len(dimensions)])
+            count, p50, p90, most, targets, low, high = row[1 + len(dimensions) :]
+            cells.append(
+                TimesCell(
+                    metric=metric,
+                    group=group,
+                    count=count,
+                    p50_seconds=float(p50),
+                    p90_seconds=float(p90),
+                    max_seconds=int(most),
+                    target_seconds=low if targets == count and low == high else None,
+                    tickets=tuple(tickets.get((metric, group), ())),
+                )
+            )
+    else:
+        found: dict[tuple[str, Group], list[tuple[int, int | None, int]]] = defaultdict(list)
+        for row in session.execute(select(*keys, seconds, target, classified.c.ticket_id).where(stopped)):
+            metric, group = row[0], _group(dimensions, row[1 : 1 + len(dimensions)])
+            found[metric, group].append((row[-3], row[-2], row[-1]))
+        for (metric, group), members in found.items():
+            values = sorted(value for value, _, _ in members)
+            ids = sorted(ticket_id for _, _, ticket_id in members)
+            cells.append(
+                TimesCell(
+                    metric=metric,
+                    group=group,
+                    count=len(values),
+                    p50_seconds=float(nearest_rank(values, 50) or 0),
+                    p90_seconds=float(nearest_rank(values, 90) or 0),
+                    max_seconds=values[-1],
+                    target_seconds=common_target(member_target for _, member_target, _ in members),
+                    tickets=tuple(ids if tickets_per_cell is None else ids[:tickets_per_cell]),
+                )
+            )
+    return times_from_cells(period, dimensions, cells, _names(session, [cell.group for cell in cells]))
+
+
+def times_by_replay(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    by: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    now: datetime,
+    tickets_per_cell: int | None = TICKETS_PER_CELL,
+) -> TimesReport:
+    """The same report as `times_report`, from every ticket's history replayed under its pinned policy."""
+    require_staff(actor, "read SLA reports")
+    dimensions = _check(period, by, tickets_per_cell)
+    report = times(
+        _replayed_outcomes(session, period, now), period, dimensions, metrics=metrics, tickets_per_cell=tickets_per_cell
+    )
+    cells = [
+        TimesCell(r.metric, r.group, r.count, r.p50_seconds, r.p90_seconds, r.max_seconds, r.target_seconds, r.tickets)
+        for r in report.rows
+    ]
+    return times_from_cells(period, dimensions, cells, _names(session, [row.group for row in report.rows]))
+
+
+def replayed_outcomes(session: Session, actor: Actor, period: Period, *, now: datetime) -> list[ClockOutcome]:
+    """Every clock of every ticket opened before the period's end, replayed and classified at that end."""
+    require_staff(actor, "read SLA reports")
+    _check(period, (), None)
+    return _replayed_outcomes(session, period, now)
+
+
+def _replayed_outcomes(session: Session, period: Period, now: datetime) -> list[ClockOutcome]:
+    outcomes: list[ClockOutcome] = []
+    for ticket in session.scalars(select(Ticket).where(Ticket.opened_at < period.end).order_by(Ticket.id)):
+        report = replay_events(ticket_policy(session, ticket), load_events(session, ticket.id), now)
+        labels = TicketLabels(
+            ticket_id=ticket.id,
+            organisation_id=ticket.organisation_id,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
+            tier=ticket.tier,
+            policy_id=ticket.policy_id,
+            policy_version=ticket.policy_version,
+        )
+        outcomes.extend(outcomes_of(report, labels, period.end, now))
+    return outcomes
+
+
+def _check(period: Period, by: Sequence[str], tickets_per_cell: int | None) -> tuple[Dimension, ...]:
+    if period.start.tzinfo is None or period.end.tzinfo is None:
+        raise InvalidFieldError("period", "give the period's start and end with a UTC offset")
+    if period.start >= period.end:
+        raise InvalidFieldError("period", f"the period must end after it starts ({period.start} to {period.end})")
+    dimensions: list[Dimension] = []
+    for name in by:
+        dimension = next((d for d in DIMENSIONS if d == name), None)
+        if dimension is None:
+            raise InvalidFieldError("by", f"no dimension {name!r} (known: {', '.join(DIMENSIONS)})")
+        if dimension in dimensions:
+            raise InvalidFieldError("by", f"{name!r} is given twice")
+        dimensions.append(dimension)
+    if tickets_per_cell is not None and tickets_per_cell < 0:
+        raise InvalidFieldError("tickets_per_cell", "give 0 or more")
+    return tuple(dimensions)
+
+
+def _classified(session: Session, period: Period, now: datetime, dimensions: Sequence[Dimension]) -> Select[Any]:
+    """Each stored clock of a ticket opened before the period's end, classified at that end."""
+    clock, ticket = SlaClock, Ticket
+    end = period.end
+    breach = case((clock.excuse.is_not(None), literal(Outcome.EXCUSED.value)), else_=literal(Outcome.BREACHED.value))
+    earlier = and_(clock.earlier_breach_at.is_not(None), clock.earlier_breach_at < end, clock.earlier_breach_at < now)
+    stopped = and_(clock.stopped_at.is_not(None), clock.stopped_at < end, clock.stopped_at <= now)
+    started = and_(clock.started_at.is_not(None), clock.started_at < end)
+    due_passed = and_(clock.due_at.is_not(None), clock.due_at < end, clock.due_at < now)
+    in_time = clock.stopped_at <= clock.due_at
+    outcome = case(
+        (earlier, breach),
+        (clock.target_seconds.is_(None), literal(Outcome.NO_TARGET.value)),
+        (~started, literal(Outcome.NOT_STARTED.value)),
+        (and_(stopped, in_time, clock.stop_cancels.is_(True)), literal(Outcome.CANCELLED.value)),
+        (and_(stopped, in_time), literal(Outcome.MET.value)),
+        (stopped, breach),
+        (due_passed, breach),
+        else_=literal(Outcome.RUNNING.value),
+    )
+    at = case(
+        (earlier, clock.earlier_breach_at),
+        (and_(clock.target_seconds.is_(None), stopped), clock.stopped_at),
+        (clock.target_seconds.is_(None), null()),
+        (~started, null()),
+        (and_(stopped, in_time), clock.stopped_at),
+        (stopped, clock.due_at),
+        (due_passed, clock.due_at),
+        else_=null(),
+    )
+    goal_passed = and_(clock.goal_at.is_not(None), clock.goal_at < end, clock.goal_at < now)
+    goal = case(
+        (or_(clock.goal_seconds.is_(None), ~started), null()),
+        (and_(stopped, clock.goal_at.is_(None)), null()),
+        (and_(stopped, clock.stopped_at <= clock.goal_at, clock.stop_cancels.is_(True)), null()),
+        (and_(stopped, clock.stopped_at <= clock.goal_at), literal(1)),
+        (stopped, literal(0)),
+        (goal_passed, literal(0)),
+        else_=null(),
+    )
+    labels: dict[Dimension, Any] = {
+        "tier": ticket.tier,
+        "organisation": ticket.organisation_id,
+        "team": ticket.team_id,
+        "assignee": ticket.assignee_id,
+        "policy_version": ticket.policy_id.concat(" v").concat(cast(ticket.policy_version, String)),
+    }
+    if "severity" in dimensions:
+        labels["severity"] = case(
+            (and_(earlier, clock.earlier_breach_severity.is_not(None)), clock.earlier_breach_severity),
+            *_severity_codes(session, ticket),
+            else_=cast(ticket.severity_rank, String),
+        )
+    return (
+        select(
+            clock.ticket_id,
+            clock.metric,
+            outcome.label("outcome"),
+            at.label("at"),
+            goal.label("goal"),
+            clock.excuse,
+            case((stopped, clock.stopped_at), else_=null()).label("stopped_at"),
+            clock.stop_cancels,
+            (clock.counted_microseconds // 1_000_000).label("counted_seconds"),
+            clock.target_seconds,
+            *(labels[d].label(d) for d in dimensions),
+        )
+        .join(ticket, ticket.id == clock.ticket_id)
+        .where(ticket.opened_at < end)
+    )
+
+
+def _severity_codes(session: Session, ticket: type[Ticket]) -> list[tuple[ColumnElement[bool], str]]:
+    """A CASE branch per severity of every policy version a ticket is pinned to: its rank -> its code."""
+    branches: list[tuple[ColumnElement[bool], str]] = []
+    pinned = session.execute(select(ticket.policy_id, ticket.policy_version).distinct()).all()
+    for policy_id, version in sorted(pinned):
+        for severity in policy_at(session, policy_id, version).severities:
+            condition = and_(
+                ticket.policy_id == policy_id,
+                ticket.policy_version == version,
+                ticket.severity_rank == severity.rank,
+            )
+            branches.append((condition, severity.code))
+    return branches
+
+
+def _tickets_per_cell(
+    session: Session,
+    classified: Any,
+    where: ColumnElement[bool],
+    keys: Sequence[Any],
+    limit: int | None,
+) -> dict[tuple[Any, ...], list[int]]:
+    """The ticket ids behind each cell of `keys`, the first `limit` by id (None: all)."""
+    dimensions = [key.name for key in keys[1:] if key.name != "outcome"]
+    found: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    if limit == 0:
+        return found
+    ticket_id = classified.c.ticket_id
+    if limit is None:
+        rows: Iterable[Any] = session.execute(select(*keys, ticket_id).where(where).order_by(ticket_id))
+    else:
+        ranked = (
+            select(*keys, ticket_id, func.row_number().over(partition_by=keys, order_by=ticket_id).label("rank"))
+            .where(where)
+            .subquery()
+        )
+        rows = session.execute(
+            select(*(ranked.c[key.name] for key in keys), ranked.c.ticket_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.ticket_id)
+        )
+    for row in rows:
+        values = list(row)
+        metric, rest = values[0], values[1:-1]
+        group = _group(dimensions, rest[: len(dimensions)])
+        key = (metric, group, *rest[len(dimensions) :])
+        found[key].append(values[-1])
+    return found
+
+
+def _group(dimensions: Sequence[Dimension], values: Sequence[Any]) -> Group:
+    return tuple((d, None if v is None else str(v)) for d, v in zip(dimensions, values, strict=True))
+
+
+def _names(session: Session, groups: Iterable[Group]) -> dict[tuple[Dimension, str], str]:
+    """The names behind the organisation, team and assignee ids the groups show."""
+    wanted: dict[Dimension, set[int]] = defaultdict(set)
+    for group in groups:
+        for dimension, value in group:
+            if value is not None and dimension in ("organisation", "team", "assignee"):
+                wanted[dimension].add(int(value))
+    names: dict[tuple[Dimension, str], str] = {}
+    tables: dict[Dimension, Any] = {"organisation": Organisation, "team": Team, "assignee": User}
+    for dimension, ids in wanted.items():
+        table = tables[dimension]
+        for row_id, name in session.execute(select(table.id, table.name).where(table.id.in_(sorted(ids)))):
+            names[dimension, str(row_id)] = name
+    return names
+
+
+__all__ = [
+    "TICKETS_PER_CELL",
+    "attainment_by_replay",
+    "attainment_report",
+    "replayed_outcomes",
+    "times_by_replay",
+    "times_report",
+]
