@@ -21,9 +21,11 @@ from sladesk.config import Settings
 from sladesk.jobs import Worker
 from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
+from sladesk.services.clocks import load_events
 from sladesk.services.escalation_policies import create_policy
 from sladesk.services.oncall import create_schedule
 from sladesk.services.policies import upload_policy
+from sladesk.sla.events import PageEvent
 from sladesk.store import reading
 from sladesk.store.tables import OutboxMessage
 from tests.support.desk import Desk
@@ -36,6 +38,7 @@ PAGED_AT = SUNDAY_3AM + timedelta(milliseconds=500)  # when the worker records t
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 OTHER_KEY = "0THERKEY0123456789abcdefABCDEFGH"
 open_ticket = committed(ticket_services.open_ticket)
+change_status = committed(ticket_services.change_status)
 
 
 @pytest.fixture
@@ -337,3 +340,42 @@ def test_only_the_person_or_an_admin_and_never_for_a_customer(paging: Desk):
     )
     missing = paging.client.get("/api/v1/users/999/notification-rules", headers=paging.headers["morgan"])
     assert (missing.status_code, missing.json()["detail"]) == (404, "no user 999")
+
+
+def test_resolving_the_paged_ticket_ends_the_incident_for_pagerduty_and_the_waiting_rules(
+    paging: Desk, smtp: SmtpReceiver, http: HttpReceiver
+):
+    _set_rules(
+        paging,
+        "ann",
+        [
+            {"after": "0m", "channel": "pagerduty", "to": ROUTING_KEY, "url": http.url("/pagerduty")},
+            {"after": "10m", "channel": "chat", "to": http.url("/chat/ann")},
+        ],
+    )
+    worker = _worker(paging, smtp)
+    ticket = _open_p1(paging)
+    paging.clock.set(PAGED_AT)
+    worker.run_once()
+    with reading(paging.sessions) as session:
+        [page] = [e for e in load_events(session, ticket) if isinstance(e, PageEvent)]
+    assert page.notified == ("ann <ann@example.com> by PagerDuty, by chat after 10m",)
+
+    paging.clock.set(SUNDAY_3AM + timedelta(minutes=4))  # nobody acknowledged: the agent resolves the ticket itself
+    change_status(paging.sessions, paging.actors["ann"], ticket, "resolved", now=paging.clock())
+    paging.clock.set(SUNDAY_3AM + timedelta(minutes=30))
+    worker.run_once()
+    worker.run_once()
+
+    assert [(b["event_action"], b["dedup_key"]) for b in _posted(http, "/pagerduty")] == [
+        ("trigger", f"sladesk-ticket-{ticket}"),
+        ("resolve", f"sladesk-ticket-{ticket}"),
+    ]
+    assert _posted(http, "/chat/ann") == []  # due at 03:10, after the ticket was resolved
+    # Cy's step at 03:05 never came either: a resolved ticket ends the incident (the customer hears it is resolved)
+    assert [mail.rcpt_tos for mail in smtp.messages] == [("riley@example.com",)]
+
+    paging.clock.set(SUNDAY_3AM + timedelta(minutes=40))  # closing it afterwards tells PagerDuty nothing more
+    change_status(paging.sessions, paging.actors["ann"], ticket, "closed", now=paging.clock())
+    worker.run_once()
+    assert len(_posted(http, "/pagerduty")) == 2

@@ -18,8 +18,8 @@ from sladesk.policy import Policy
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import load_events
 from sladesk.services.errors import ConflictError, NotFoundError
-from sladesk.services.notifications import label
 from sladesk.services.oncall import load_schedule, who_is_on_call
+from sladesk.services.page_messages import page_label
 from sladesk.services.tickets import Change, change_ticket
 from sladesk.sla import Event
 from sladesk.sla.events import IncidentEvent, PageEvent
@@ -72,7 +72,7 @@ def page(
         step=step_index,
         due_at=timer.at,
         people=tuple(user.id for user in users),
-        notified=tuple(label(user) for user in users),
+        notified=tuple(page_label(user) for user in users),
     )
     return event, users
 

@@ -38,6 +38,19 @@ def dedup_key(ticket_id: int) -> str:
     return f"sladesk-ticket-{ticket_id}"
 
 
+def page_label(user: User) -> str:
+    """How a paged person is named in the ticket's history: with the channels their rules reach them by, e.g.
+    `Ann <ann@example.com> by email, by chat after 5m, by PagerDuty after 10m`."""
+    ways = []
+    for rule in rules_of(user) or DEFAULT_RULES:
+        way = f"by {CHANNEL_NAMES[rule.channel]}"
+        ways.append(way if not rule.after else f"{way} after {rule.stored()['after']}")
+    return f"{user.name} <{user.email}> " + ", ".join(dict.fromkeys(ways))
+
+
+CHANNEL_NAMES = {"email": "email", "chat": "chat", "pagerduty": "PagerDuty"}
+
+
 def page_messages(
     session: Session, ticket: Ticket, row: TicketEvent, event: Event, users: Sequence[User], policy: Policy
 ) -> list[dict[str, Any]]:
@@ -89,11 +102,13 @@ def _payload(
 
 def incident_messages(session: Session, ticket: Ticket, row: TicketEvent, event: Event) -> list[dict[str, Any]]:
     """The outbox rows an incident's acknowledgement or resolve causes: PagerDuty `acknowledge` or `resolve` for
-    each routing key that got a trigger. Rule messages of the incident not yet tried are cancelled first."""
-    if not isinstance(event, IncidentEvent) or event.action == "triggered":
+    each routing key that got a trigger. Rule messages of the incident not yet tried are cancelled first.
+
+    Any other event given here ended the incident by finishing the ticket (resolved or closed): a resolve."""
+    if isinstance(event, IncidentEvent) and event.action == "triggered":
         return []
     _cancel_waiting(session, ticket.id)
-    action = "acknowledge" if event.action == "acknowledged" else "resolve"
+    action = "acknowledge" if isinstance(event, IncidentEvent) and event.action == "acknowledged" else "resolve"
     messages = []
     for index, (url, routing_key) in enumerate(_triggered(session, ticket.id)):
         messages.append(

@@ -23,7 +23,8 @@ from sladesk.services.clocks import clock_row, clock_values, load_events, replay
 from sladesk.services.notifications import event_messages, people_messages
 from sladesk.services.page_messages import incident_messages, page_messages
 from sladesk.sla import Event, OpenedEvent, ReplayReport
-from sladesk.sla.events import IncidentEvent, PageEvent
+from sladesk.sla.events import IncidentEvent, PageEvent, StatusEvent
+from sladesk.sla.incidents import incident_of
 from sladesk.sla.queue import next_pending_due
 from sladesk.sla.timers import PlannedTimer, TimerKey, plan_timers
 from sladesk.store.tables import Base, OutboxMessage, SlaClock, Ticket, TicketEvent, Timer, User
@@ -168,7 +169,7 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
             messages += page_messages(session, ticket, row, change.event, change.told, change.policy)
         else:
             messages += people_messages(ticket, row, change.told, change.policy)
-        if isinstance(change.event, IncidentEvent):
+        if isinstance(change.event, IncidentEvent) or _ends_incident(change):
             messages += incident_messages(session, ticket, row, change.event)
         messages += event_messages(session, ticket, row, change.event, change.policy)
         recorded.append(Recorded(row, clocks))
@@ -311,3 +312,15 @@ def rebuild_clocks(session: Session) -> int:
 def _table(model: type[Base]) -> Table:
     """The model's table, for Core INSERTs that send many rows in one statement."""
     return cast(Table, model.__table__)
+
+
+def _ends_incident(change: Change) -> bool:
+    """The change finished the ticket (resolved or closed it) while its on-call incident was open: that ends it."""
+    if not isinstance(change.event, StatusEvent):
+        return False
+    spans = change.report.history.status_spans
+    finished = change.policy.is_finished
+    if len(spans) < 2 or not finished(spans[-1].status) or finished(spans[-2].status):
+        return False
+    incident = incident_of(change.history)
+    return incident is not None and incident.resolved_at is None
