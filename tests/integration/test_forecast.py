@@ -1,6 +1,6 @@
 """The breach forecast, open tickets by age, breaches over time and the time split on a desk, on both databases.
 
-The desk: Acme on Sourcegraph (first response due 24 h of calendar time in UTC for p1 and p2, no pause; p3
+The desk (but for the last test): Acme on Sourcegraph (first response due 24 h of calendar time in UTC for p1 and p2, no pause; p3
 has no targets) and Globex on Alleo (Mon-Fri 08:00-17:00 New York; Thanksgiving, 26 November 2026, and the
 Friday after it off). Ann and Bo are agents; the on-call schedule `sourcegraph-support` (America/Chicago)
 has them on weekdays 09:00-17:00 only. Support opens every ticket itself (so none waits in triage).
@@ -11,22 +11,29 @@ Monday 30 November 2026 03:00 UTC (Sunday 21:00 in Chicago): nobody is on shift 
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 
 import pytest
+from ruamel.yaml import YAML
 
+from sladesk.policy import builtin_source
 from sladesk.reports.forecast import ReasonKind
 from sladesk.reports.model import Period
 from sladesk.reports.time_split import SplitRow
 from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.errors import ForbiddenError, InvalidFieldError
+from sladesk.services.escalation_policies import create_policy as create_escalation_policy
+from sladesk.services.escalation_policies import update_policy as update_escalation_policy
 from sladesk.services.forecast import breaches_over_time, forecast_report, open_by_age, time_split
 from sladesk.services.oncall import create_schedule
+from sladesk.services.policies import upload_policy
 from sladesk.services.worklog import log_time
 from sladesk.store import reading
 from tests.support.desk import Desk
 from tests.support.units import committed
+from tests.support.variants import variant
 
 NOW = datetime.fromisoformat("2026-11-30T03:00:00+00:00")
 H = 3600
@@ -239,3 +246,57 @@ def test_the_figures_are_for_staff_and_bad_input_names_the_field(tickets: Ticket
         with pytest.raises(InvalidFieldError) as naive:
             forecast_report(session, desk.actors["ann"], now=NOW.replace(tzinfo=None))
         assert naive.value.field == "now"
+
+
+def test_a_paging_severity_is_judged_on_the_schedules_its_escalation_policy_pages(desk: Desk):
+    # Sourcegraph as uploaded with p1 paging on call through `night`, which pages the schedule `nights`
+    # (weekdays 09:00-17:00 Chicago), and without its overload notice: p2 names no schedule
+    desk.clock.set("2026-11-19T00:00:00+00:00")
+    desk.user("morgan", Role.ADMIN)
+    desk.user("ann", Role.AGENT)
+    document = YAML(typ="safe").load(io.StringIO(builtin_source("sourcegraph")))
+    severities = document["severities"]
+    severities[0]["pages_oncall"] = True
+    text = variant(
+        "sourcegraph", "sg_paging", severities=severities, paging={"escalation_policy": "night"}, overload_notice=None
+    )
+    committed(upload_policy)(desk.sessions, desk.actors["morgan"], text, now=desk.clock())
+    desk.user("riley", Role.CUSTOMER, desk.organisation("Acme", "sg_paging", tier="enterprise"))
+    layers = [
+        {
+            "id": "days",
+            "start": "2026-11-23T09:00",
+            "rotation": "daily",
+            "people": [desk.ids["ann"]],
+            "restrictions": [{"days": "mon-fri", "hours": "09:00-17:00"}],
+        }
+    ]
+    committed(create_schedule)(
+        desk.sessions, desk.actors["morgan"], "nights", "Nights", "America/Chicago", layers, now=desk.clock()
+    )
+    schedule_only = {"steps": [{"targets": [{"schedule": "nights"}], "escalate_after": "5m"}]}
+    committed(create_escalation_policy)(
+        desk.sessions, desk.actors["morgan"], "night", "Night", schedule_only, now=desk.clock()
+    )
+    t = Tickets(desk)
+    t.open("p1 due before the shift", "Acme", "riley", "p1", "2026-11-29T10:00:00+00:00")  # due 30 Nov 10:00
+    t.open("p2 due before the shift", "Acme", "riley", "p2", "2026-11-29T10:00:00+00:00")
+    desk.clock.set(NOW)
+    with reading(desk.sessions) as session:
+        [row] = forecast_report(session, desk.actors["ann"], now=NOW).rows
+    assert (row.ticket_id, row.reason) == (
+        t.ids["p1 due before the shift"],
+        "Nobody is on shift in the on-call schedule nights before the due at 2026-11-30 10:00 UTC:"
+        " the next shift starts at 2026-11-30 15:00 UTC.",
+    )
+
+    # once the escalation policy also pages a person directly, someone is always paged
+    with_a_person = {
+        "steps": [
+            {"targets": [{"schedule": "nights"}], "escalate_after": "5m"},
+            {"targets": [{"user": desk.ids["morgan"]}], "escalate_after": "5m"},
+        ]
+    }
+    committed(update_escalation_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", with_a_person, now=NOW)
+    with reading(desk.sessions) as session:
+        assert forecast_report(session, desk.actors["ann"], now=NOW).rows == ()
