@@ -78,7 +78,7 @@ def whatif_report(
     candidate: Candidate,
     *,
     policy_id: str | None = None,
-    by: Sequence[Dimension] = (),
+    by: Sequence[str] = (),
     now: datetime,
     progress: Progress | None = None,
 ) -> WhatIfReport:
