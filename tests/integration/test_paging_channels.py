@@ -375,6 +375,11 @@ def test_resolving_the_paged_ticket_ends_the_incident_for_pagerduty_and_the_wait
     # Cy's step at 03:05 never came either: a resolved ticket ends the incident (the customer hears it is resolved)
     assert [mail.rcpt_tos for mail in smtp.messages] == [("riley@example.com",)]
 
+    cancelled = paging.client.get("/api/v1/outbox?status=cancelled", headers=paging.headers["morgan"])
+    assert [m["kind"] for m in cancelled.json()] == ["chat"]
+    retried = paging.client.post(f"/api/v1/outbox/{cancelled.json()[0]['id']}/retry", headers=paging.headers["morgan"])
+    assert retried.status_code == 409 and "cancelled" in retried.json()["detail"]
+
     paging.clock.set(SUNDAY_3AM + timedelta(minutes=40))  # closing it afterwards tells PagerDuty nothing more
     change_status(paging.sessions, paging.actors["ann"], ticket, "closed", now=paging.clock())
     worker.run_once()

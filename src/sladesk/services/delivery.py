@@ -224,7 +224,10 @@ def retry_message(session: Session, actor: Actor, message_id: int, now: datetime
         raise NotFoundError(f"no outbox message {message_id}")
     failed = message.status == "dead" or (message.status == "pending" and message.last_error is not None)
     if not failed:
-        state = "sent" if message.status == "sent" else "pending and has not failed"
+        state = {
+            "sent": "sent",
+            "cancelled": "cancelled (its page was acknowledged or resolved before it was due)",
+        }.get(message.status, "pending and has not failed")
         raise ConflictError(f"outbox message {message_id} is {state}: only failed messages are retried")
     message.status, message.attempts, message.available_at, message.last_error = "pending", 0, now, None
     session.flush()

@@ -108,11 +108,12 @@ def delete_subscription(subscription_id: ItemId, actor: CurrentActor, sessions: 
 def list_outbox(
     actor: CurrentActor,
     sessions: Sessions,
-    status: Annotated[Literal["dead", "pending", "sent"], Query()] = "dead",
+    status: Annotated[Literal["dead", "pending", "sent", "cancelled"], Query()] = "dead",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[OutboxMessageOut]:
-    """Admins: the outbox's messages in a status, newest first; `dead` ones failed every attempt."""
+    """Admins: the outbox's messages in a status, newest first; `dead` ones failed every attempt, `cancelled`
+    ones were page messages still waiting when their incident was acknowledged or resolved."""
     with reading(sessions) as session:
         rows = delivery.list_messages(session, actor, status=status, limit=limit, before_id=before_id)
         return [OutboxMessageOut.of(row) for row in rows]

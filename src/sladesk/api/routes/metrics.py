@@ -33,7 +33,7 @@ def metrics(sessions: Sessions, request: Request) -> Response:
     Gauge("sladesk_timers_due", "Unfired timers whose instant has passed.", registry=gauges).set(due)
     Gauge("sladesk_timers_pending", "Unfired timers, due or not.", registry=gauges).set(pending)
     outbox = Gauge("sladesk_outbox_messages", "Outbox messages by status.", ["status"], registry=gauges)
-    for status in ("pending", "sent", "dead"):
+    for status in ("pending", "sent", "dead", "cancelled"):
         outbox.labels(status).set(depth.get(status, 0))
     body = generate_latest(gauges) + generate_latest(REGISTRY)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
