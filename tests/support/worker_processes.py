@@ -66,10 +66,14 @@ class WorkerProcesses:
         self.log_of[process.pid] = log
         return process
 
+    def ready(self) -> list[subprocess.Popen[bytes]]:
+        """The running workers that have started their loop."""
+        return [process for process in self.running if READY in self.log_of[process.pid].read_text()]
+
     def wait_until_ready(self, timeout_s: float = 120) -> None:
         """Until every running worker has started its loop (its imports and the database check take seconds)."""
         deadline = time.monotonic() + timeout_s
-        while not all(READY in self.log_of[process.pid].read_text() for process in self.running):
+        while len(self.ready()) < len(self.running):
             self.check_alive()
             assert time.monotonic() < deadline, f"the workers did not start within {timeout_s:g} s: see {self.logs}"
             time.sleep(0.05)
