@@ -300,3 +300,16 @@ def test_a_paging_severity_is_judged_on_the_schedules_its_escalation_policy_page
     committed(update_escalation_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", with_a_person, now=NOW)
     with reading(desk.sessions) as session:
         assert forecast_report(session, desk.actors["ann"], now=NOW).rows == ()
+
+
+def test_a_breach_stays_in_its_day_when_the_ticket_later_becomes_internal_work(tickets: Tickets):
+    desk, ids = tickets.desk, tickets.ids
+    committed(ticket_services.change_severity)(
+        desk.sessions, desk.actors["ann"], ids["unanswered since Saturday"], "p3", "Our own follow-up", now=NOW
+    )
+    period = Period(at("2026-11-29T00:00:00+00:00"), at("2026-11-30T00:00:00+00:00"))
+    with reading(desk.sessions) as session:
+        [day] = breaches_over_time(session, desk.actors["ann"], period, now=NOW).buckets
+    assert [(b.ticket_id, b.metric, b.at) for b in day.breaches] == [
+        (ids["unanswered since Saturday"], "first_response", at("2026-11-29T00:00:00+00:00"))
+    ]

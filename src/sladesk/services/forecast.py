@@ -131,11 +131,9 @@ def breaches_over_time(
         or_(SlaClock.stopped_at > SlaClock.due_at, and_(SlaClock.stopped_at.is_(None), SlaClock.due_at < now)),
     )
     earlier = and_(SlaClock.earlier_breach_at >= start, SlaClock.earlier_breach_at < end)
-    query = (
-        select(SlaClock)
-        .where(SlaClock.target_seconds.is_not(None), SlaClock.started_at.is_not(None), or_(due_passed, earlier))
-        .order_by(SlaClock.ticket_id, SlaClock.metric)
-    )
+    # an earlier breach counts even when the severity since has no target for the metric
+    judged = and_(SlaClock.target_seconds.is_not(None), SlaClock.started_at.is_not(None), due_passed)
+    query = select(SlaClock).where(or_(judged, earlier)).order_by(SlaClock.ticket_id, SlaClock.metric)
     breaches = []
     for row in session.scalars(query):
         at = breach_instant(instants_of(row), now)
