@@ -131,9 +131,9 @@ def _now(text: str | None) -> datetime:
 def _period(start: str | None, end: str | None, now: datetime) -> Period:
     """The period asked for; by default the calendar month before `now`'s, in UTC."""
     from sladesk.reports.model import Period
+    from sladesk.reports.tables import previous_month
 
-    this_month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    last_month, this_month = previous_month(now)
     period = Period(
         _instant(start, "--from") if start is not None else last_month,
         _instant(end, "--to", end=True) if end is not None else this_month,

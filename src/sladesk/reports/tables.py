@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sladesk.reports.breach_timeline import BreachTimeline
@@ -274,3 +274,10 @@ def duration_text(seconds: float) -> str:
     if minutes:
         return f"{minutes} min"
     return f"{secs} s"
+
+
+def previous_month(now: datetime) -> tuple[datetime, datetime]:
+    """The calendar month before `now`'s, in UTC: the period a report covers when none is given."""
+    this_month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    return last_month, this_month
