@@ -220,3 +220,28 @@ def test_bad_period_and_dimension_are_refused_naming_them(desk: Desk):
             whatif_report(
                 session, desk.actors["ann"], DECEMBER, Candidate(version="alleo"), by=("colour",), now=READ_AT
             )
+
+
+def test_rows_group_both_sides_by_the_tickets_own_organisation_and_policy_version_with_names(desk: Desk):
+    result = report(desk, Candidate(version="alleo", overrides=(SEV1_2H,)), by=("organisation", "policy_version"))
+
+    acme = str(desk.ids["Acme"])
+    (row,) = result.rows
+    assert row.group == (("organisation", acme), ("policy_version", "alleo v2"))
+    assert (row.actual.attainment, row.candidate.attainment) == (0.75, 0.5)
+    assert result.names == {("organisation", acme): "Acme"}
+
+
+def test_a_period_with_none_of_the_tickets_clocks_compares_nothing(desk: Desk):
+    told: list[tuple[int, int]] = []
+    november = Period(datetime.fromisoformat("2026-11-01T00:00:00-05:00"), DECEMBER.start)
+    with reading(desk.sessions) as session:
+        result = whatif_report(
+            session,
+            desk.actors["ann"],
+            november,
+            Candidate(version="alleo", overrides=(SEV1_2H,)),
+            now=READ_AT,
+            progress=lambda done, total: told.append((done, total)),
+        )
+    assert (result.rows, result.changes, result.compared, told) == ((), (), 0, [(0, 0)])

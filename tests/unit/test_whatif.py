@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from sladesk.policy import Policy, builtin_source, load_policy
 from sladesk.policy.load import policy_from_document
 from sladesk.reports import Outcome, Period
+from sladesk.reports.model import TicketLabels
 from sladesk.reports.whatif import (
     Comparison,
     NotComparable,
@@ -56,7 +57,8 @@ def alleo_with(*overrides: str) -> Policy:
 
 def ticket(ticket_id: int, *events: dict[str, Any], severity: int | str = 1, opened: str = OPENED) -> TicketHistory:
     history = parse_events([{"at": opened, "type": "opened"}, *events])
-    return TicketHistory(ticket_id, ALLEO, TicketFacts(severity=severity), history, organisation_id=7)
+    labels = TicketLabels(ticket_id, 7, None, None, None, "alleo", 2)
+    return TicketHistory(ALLEO, TicketFacts(severity=severity), history, labels)
 
 
 def answered(ticket_id: int, at: str, severity: int | str = 1, opened: str = OPENED) -> TicketHistory:

@@ -14,30 +14,41 @@ on the candidate's side alone.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
-from sladesk.reports.model import AttainmentRow, ClockOutcome, Dimension, Outcome, Period
-from sladesk.sla import ClockInstants, Event, MetricReport, ReplayReport, TicketFacts, replay
+from sladesk.reports.attainment import (
+    ATTAINMENT_TERMS,
+    AttainmentCell,
+    Group,
+    attainment_from_cells,
+    counts_in,
+    group_of,
+    group_sort_key,
+)
+from sladesk.reports.model import AttainmentRow, ClockOutcome, Dimension, Outcome, Period, TicketLabels
+from sladesk.reports.outcomes import outcomes_of
+from sladesk.sla import Event, ReplayReport, TicketFacts, replay
 from sladesk.sla.events import OpenedEvent, SeverityEvent, TriagedEvent
-
-_JUDGED = (Outcome.MET, Outcome.BREACHED, Outcome.EXCUSED)
 
 
 @dataclass(frozen=True)
 class TicketHistory:
-    """One ticket as a what-if needs it: its history and facts, the policy it ran under, and where it sits."""
+    """One ticket as a what-if needs it: its history and facts, the policy it ran under, and what a report
+    groups it by."""
 
-    ticket_id: int
     policy: Policy  # the version the ticket was opened under
     facts: TicketFacts
     events: tuple[Event, ...]
-    organisation_id: int
-    team_id: int | None = None
-    assignee_id: int | None = None
+    labels: TicketLabels
+
+    @property
+    def ticket_id(self) -> int:
+        return self.labels.ticket_id
 
 
 @dataclass(frozen=True)
@@ -67,15 +78,15 @@ class Comparison:
     ticket_id: int
     actual: tuple[ClockOutcome, ...]
     candidate: tuple[ClockOutcome, ...]
-    dues: tuple[tuple[str, datetime | None, datetime | None], ...]  # (metric, due before, due after)
+    dues: tuple[tuple[datetime | None, datetime | None], ...]  # each clock's due before and after
 
 
 @dataclass(frozen=True)
 class WhatIfRow:
-    """One group's figures for one metric, under the ticket's own policy and under the candidate."""
+    """One group's figures for one metric, under the tickets' own policies and under the candidate."""
 
     metric: str
-    group: tuple[tuple[Dimension, str | None], ...]
+    group: Group
     actual: AttainmentRow
     candidate: AttainmentRow
 
@@ -95,6 +106,8 @@ class WhatIfReport:
     not_comparable: tuple[NotComparable, ...]
     compared: int  # tickets compared
     exclusions: tuple[str, ...]
+    # the name behind a group's value, where the value is an id: ("organisation", "3") -> "Acme"
+    names: dict[tuple[Dimension, str], str] = field(default_factory=dict)
 
 
 def compare_ticket(
@@ -102,16 +115,15 @@ def compare_ticket(
 ) -> Comparison | NotComparable | None:
     """The ticket's clocks that the period's attainment report counts, as they were and under the candidate.
 
-    Both replays read the ticket's whole history up to `now` and judge each clock at the period's end. None
-    when the period's report counts none of its clocks; `NotComparable` when the candidate refuses it.
+    Both replays read the ticket's whole history up to `now` and judge each clock at the period's end, as the
+    attainment report does. None when that report counts none of its clocks; `NotComparable` when the
+    candidate refuses its history.
     """
-    if ticket.events[0].at >= period.end:
-        return None
     try:
         actual_report = replay(ticket.policy, ticket.facts, ticket.events, now)
     except SladeskError as error:
         return NotComparable(ticket.ticket_id, f"its own policy {_version(ticket.policy)} refuses its history: {error}")
-    actual = {o.metric: o for o in outcomes_of(actual_report, ticket, period.end, now) if counts_in(o, period)}
+    actual = {o.metric: o for o in outcomes_of(actual_report, ticket.labels, period.end, now) if counts_in(o, period)}
     if not actual:
         return None
     try:
@@ -119,19 +131,18 @@ def compare_ticket(
         candidate_report = replay(candidate, facts, events, now)
     except SladeskError as error:
         return NotComparable(ticket.ticket_id, str(error))
-    judged = {o.metric: o for o in outcomes_of(candidate_report, ticket, period.end, now)}
+    judged = {o.metric: o for o in outcomes_of(candidate_report, ticket.labels, period.end, now)}
     metrics = list(actual) + [m for m in judged if m not in actual and m not in actual_report.metrics]
     before: list[ClockOutcome] = []
     after: list[ClockOutcome] = []
-    dues: list[tuple[str, datetime | None, datetime | None]] = []
+    dues: list[tuple[datetime | None, datetime | None]] = []
     for metric in metrics:
-        mine = actual.get(metric) or _no_target(ticket, metric, actual_report)
-        theirs = judged.get(metric) or _no_target(ticket, metric, actual_report)
-        # grouped as the ticket's own report groups it, so that the two sides stand in the same rows
-        theirs = replace(theirs, severity=mine.severity, policy_id=mine.policy_id, policy_version=mine.policy_version)
+        mine = actual.get(metric) or _no_target(ticket.labels, metric, actual_report)
+        theirs = judged.get(metric) or _no_target(ticket.labels, metric, actual_report)
+        # grouped under the ticket's own severity code, so that the two sides stand in the same rows
         before.append(mine)
-        after.append(theirs)
-        dues.append((metric, _due(actual_report, metric), _due(candidate_report, metric)))
+        after.append(replace(theirs, severity=mine.severity))
+        dues.append((_due(actual_report, metric), _due(candidate_report, metric)))
     return Comparison(ticket.ticket_id, tuple(before), tuple(after), tuple(dues))
 
 
@@ -140,6 +151,7 @@ def what_if(
     period: Period,
     by: Sequence[Dimension],
     candidate: str,
+    names: dict[tuple[Dimension, str], str] | None = None,
 ) -> WhatIfReport:
     """Attainment under the tickets' own policies and under the candidate, side by side, with every change."""
     compared: list[Comparison] = []
@@ -150,9 +162,9 @@ def what_if(
         elif isinstance(item, NotComparable):
             refused.append(item)
     dimensions = tuple(by)
-    actual = attainment_rows([o for c in compared for o in c.actual], dimensions)
-    judged = attainment_rows([o for c in compared for o in c.candidate], dimensions)
-    keys = sorted(set(actual) | set(judged), key=_row_order)
+    actual = _rows([o for c in compared for o in c.actual], period, dimensions)
+    judged = _rows([o for c in compared for o in c.candidate], period, dimensions)
+    keys = sorted(set(actual) | set(judged), key=lambda key: (key[0], group_sort_key(key[1])))
     rows = tuple(
         WhatIfRow(
             metric,
@@ -165,7 +177,7 @@ def what_if(
     changes = tuple(
         OutcomeChange(c.ticket_id, b.metric, b.outcome, a.outcome, due_before, due_after)
         for c in compared
-        for b, a, (_, due_before, due_after) in zip(c.actual, c.candidate, c.dues, strict=True)
+        for b, a, (due_before, due_after) in zip(c.actual, c.candidate, c.dues, strict=True)
         if b.outcome is not a.outcome
     )
     return WhatIfReport(
@@ -177,6 +189,7 @@ def what_if(
         not_comparable=tuple(refused),
         compared=len(compared),
         exclusions=_exclusions(len(refused)),
+        names=dict(names or {}),
     )
 
 
@@ -210,150 +223,48 @@ def by_rank(
     return replace(facts, severity=rank(facts.severity)), tuple(ranked)
 
 
-def outcomes_of(report: ReplayReport, ticket: TicketHistory, end: datetime, now: datetime) -> list[ClockOutcome]:
-    """Each metric's clock of the replay as the attainment report counts it at `end` (or at `now`, if sooner)."""
-    return [_outcome(metric, report, ticket, end, now) for metric in report.metrics.values()]
-
-
-def counts_in(outcome: ClockOutcome, period: Period) -> bool:
-    """Whether the period's attainment report counts the clock: decided within it, or still open at its end."""
-    return outcome.at is None or period.start <= outcome.at < period.end
-
-
-def attainment_rows(
-    outcomes: Sequence[ClockOutcome], by: tuple[Dimension, ...]
-) -> dict[tuple[str, tuple[tuple[Dimension, str | None], ...]], AttainmentRow]:
-    """The clocks counted per metric and group of `by` (one whole-desk group when `by` is empty)."""
-    grouped: dict[tuple[str, tuple[tuple[Dimension, str | None], ...]], list[ClockOutcome]] = {}
+def _rows(
+    outcomes: Sequence[ClockOutcome], period: Period, by: tuple[Dimension, ...]
+) -> dict[tuple[str, Group], AttainmentRow]:
+    """Every given clock counted per metric and group, as the attainment report counts its own (a candidate's
+    clock counts wherever its stop or due falls: it is one of the period's clocks judged again)."""
+    found: dict[tuple[str, Group, Outcome], list[ClockOutcome]] = defaultdict(list)
     for outcome in outcomes:
-        group = tuple((dimension, _value(outcome, dimension)) for dimension in by)
-        grouped.setdefault((outcome.metric, group), []).append(outcome)
-    return {key: _row(key[0], key[1], clocks) for key, clocks in grouped.items()}
+        found[outcome.metric, group_of(outcome, by), outcome.outcome].append(outcome)
+    cells = [
+        AttainmentCell(
+            metric=metric,
+            group=group,
+            outcome=kind,
+            count=len(members),
+            goal_met=sum(1 for m in members if m.at is not None and m.goal_met is True),
+            goal_missed=sum(1 for m in members if m.at is not None and m.goal_met is False),
+            tickets=tuple(sorted(m.ticket_id for m in members)),
+        )
+        for (metric, group, kind), members in found.items()
+    ]
+    report = attainment_from_cells(period, by, cells, ())
+    return {(row.metric, row.group): row for row in report.rows}
 
 
-def _row(metric: str, group: tuple[tuple[Dimension, str | None], ...], clocks: list[ClockOutcome]) -> AttainmentRow:
-    tickets: dict[Outcome, list[int]] = {}
-    for clock in clocks:
-        tickets.setdefault(clock.outcome, []).append(clock.ticket_id)
-
-    def count(outcome: Outcome) -> int:
-        return len(tickets.get(outcome, ()))
-
-    judged = [c for c in clocks if c.outcome in _JUDGED]
-    return AttainmentRow(
-        metric=metric,
-        group=group,
-        met=count(Outcome.MET),
-        breached=count(Outcome.BREACHED),
-        excused=count(Outcome.EXCUSED),
-        cancelled=count(Outcome.CANCELLED),
-        running=count(Outcome.RUNNING),
-        no_target=count(Outcome.NO_TARGET),
-        not_started=count(Outcome.NOT_STARTED),
-        goal_met=sum(1 for c in judged if c.goal_met is True),
-        goal_missed=sum(1 for c in judged if c.goal_met is False),
-        tickets={outcome: tuple(sorted(ids)) for outcome, ids in tickets.items()},
-    )
-
-
-def _empty(metric: str, group: tuple[tuple[Dimension, str | None], ...]) -> AttainmentRow:
+def _empty(metric: str, group: Group) -> AttainmentRow:
     return AttainmentRow(metric, group, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def _value(outcome: ClockOutcome, dimension: Dimension) -> str | None:
-    if dimension == "severity":
-        return outcome.severity
-    if dimension == "tier":
-        return outcome.tier
-    if dimension == "organisation":
-        return str(outcome.organisation_id)
-    if dimension == "team":
-        return str(outcome.team_id) if outcome.team_id is not None else None
-    if dimension == "assignee":
-        return str(outcome.assignee_id) if outcome.assignee_id is not None else None
-    return f"{outcome.policy_id} v{outcome.policy_version}"
-
-
-def _row_order(key: tuple[str, tuple[tuple[Dimension, str | None], ...]]) -> tuple[str, tuple[tuple[str, str], ...]]:
-    metric, group = key
-    return metric, tuple((dimension, value or "") for dimension, value in group)
-
-
-def _outcome(
-    metric: MetricReport, report: ReplayReport, ticket: TicketHistory, end: datetime, now: datetime
-) -> ClockOutcome:
-    """The attainment report's rules: a stop before `end` decides met, cancelled or breached; a due instant
-    passed before it is a breach, counted at that due (or at an earlier severity's due); else still open."""
-    clock = metric.instants
-    stopped = _passed(clock.stopped_at, end, now, inclusive=True)
-    earlier = _passed(clock.earlier_breach_at, end, now)
-    breach = Outcome.EXCUSED if clock.excuse is not None else Outcome.BREACHED
-    at: datetime | None = None
-    if earlier:
-        outcome, at = breach, clock.earlier_breach_at
-    elif clock.target_seconds is None or metric.rule.informational:
-        outcome, at = Outcome.NO_TARGET, clock.stopped_at if stopped else None
-    elif clock.started_at is None or clock.started_at >= end:
-        outcome = Outcome.NOT_STARTED
-    elif stopped and clock.due is not None and clock.stopped_at is not None and clock.stopped_at <= clock.due:
-        outcome, at = (Outcome.CANCELLED if clock.stop_cancels else Outcome.MET), clock.stopped_at
-    elif stopped or _passed(clock.due, end, now):
-        outcome, at = breach, clock.due
-    else:
-        outcome = Outcome.RUNNING
-    return ClockOutcome(
-        ticket_id=ticket.ticket_id,
-        metric=clock.metric_id,
-        outcome=outcome,
-        at=at,
-        severity=clock.earlier_breach_severity if earlier and clock.earlier_breach_severity else report.severity.code,
-        tier=report.history.tier,
-        organisation_id=ticket.organisation_id,
-        team_id=ticket.team_id,
-        assignee_id=ticket.assignee_id,
-        policy_id=report.policy.id,
-        policy_version=report.policy.version,
-        counted_seconds=int(clock.counted.total_seconds()) if stopped else None,
-        target_seconds=clock.target_seconds,
-        goal_met=_goal_met(clock, stopped, end, now),
-        excuse=clock.excuse if outcome is Outcome.EXCUSED else None,
-    )
-
-
-def _passed(instant: datetime | None, end: datetime, now: datetime, *, inclusive: bool = False) -> bool:
-    """An instant reached before the period's end and by `now` (a due passes strictly after it; a stop at `now`
-    has happened)."""
-    if instant is None or instant >= end:
-        return False
-    return instant <= now if inclusive else instant < now
-
-
-def _goal_met(clock: ClockInstants, stopped: bool, end: datetime, now: datetime) -> bool | None:
-    if clock.goal_seconds is None or clock.started_at is None or clock.started_at >= end:
-        return None
-    if stopped and clock.stopped_at is not None:
-        if clock.goal is None:
-            return None
-        if clock.stopped_at <= clock.goal:
-            return None if clock.stop_cancels else True
-        return False
-    return False if _passed(clock.goal, end, now) else None
-
-
-def _no_target(ticket: TicketHistory, metric: str, report: ReplayReport) -> ClockOutcome:
+def _no_target(labels: TicketLabels, metric: str, report: ReplayReport) -> ClockOutcome:
     """A metric one side's policy does not define: no target there."""
     return ClockOutcome(
-        ticket_id=ticket.ticket_id,
+        ticket_id=labels.ticket_id,
         metric=metric,
         outcome=Outcome.NO_TARGET,
         at=None,
         severity=report.severity.code,
-        tier=report.history.tier,
-        organisation_id=ticket.organisation_id,
-        team_id=ticket.team_id,
-        assignee_id=ticket.assignee_id,
-        policy_id=report.policy.id,
-        policy_version=report.policy.version,
+        tier=labels.tier,
+        organisation_id=labels.organisation_id,
+        team_id=labels.team_id,
+        assignee_id=labels.assignee_id,
+        policy_id=labels.policy_id,
+        policy_version=labels.policy_version,
         counted_seconds=None,
         target_seconds=None,
         goal_met=None,
@@ -371,17 +282,17 @@ def _version(policy: Policy) -> str:
 
 def _exclusions(not_comparable: int) -> tuple[str, ...]:
     notes = [
+        *ATTAINMENT_TERMS,
         "Both sides judge the same clocks: those the period's attainment report counts under each ticket's "
         "own policy, and the candidate's clock of the same metric, wherever the candidate puts its stop or due.",
-        "Attainment is met / (met + breached + excused); cancelled, running, no-target and not-started clocks "
-        "are left out and counted beside.",
+        "Cancelled, running, no-target and not-started clocks are left out of attainment and counted beside.",
         "Severities are matched by rank: a ticket keeps its severity's rank under the candidate.",
     ]
     if not_comparable:
         tickets = (
             "1 ticket whose history the candidate refuses is"
             if not_comparable == 1
-            else (f"{not_comparable} tickets whose history the candidate refuses are")
+            else f"{not_comparable} tickets whose history the candidate refuses are"
         )
         notes.append(f"{tickets} listed as not comparable, with the reason, and left out of both sides' figures.")
     return tuple(notes)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -37,14 +37,14 @@ from sqlalchemy.orm import Session
 from sladesk.errors import PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, PolicySpec, policy_from_text
 from sladesk.policy.load import policy_from_document
-from sladesk.reports.model import DIMENSIONS, Dimension, Period
+from sladesk.reports.model import DIMENSIONS, Dimension, Period, TicketLabels
 from sladesk.reports.whatif import Comparison, NotComparable, TicketHistory, WhatIfReport, compare_ticket, what_if
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import facts_of
 from sladesk.services.errors import InvalidFieldError
 from sladesk.services.policies import current_policy, policy_at, source_of
 from sladesk.sla import event_of
-from sladesk.store.tables import SlaClock, Ticket, TicketEvent
+from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEvent, User
 
 DRAFT_NAME = "draft policy"
 BATCH = 500  # tickets read from the store at a time
@@ -99,7 +99,8 @@ def whatif_report(
             if progress is not None:
                 progress(done, total)
 
-    return what_if(compared(), period, dimensions, words)
+    report = what_if(compared(), period, dimensions, words)
+    return replace(report, names=_names(session, report))
 
 
 def candidate_policy(session: Session, candidate: Candidate) -> tuple[Policy, str]:
@@ -258,6 +259,8 @@ def _check_by(by: Sequence[str]) -> tuple[Dimension, ...]:
     for name in by:
         if name not in DIMENSIONS:
             raise InvalidFieldError("by", f"unknown dimension {name!r} (known: {', '.join(DIMENSIONS)})")
+        if name in dimensions:
+            raise InvalidFieldError("by", f"{name!r} is given twice")
         dimensions.append(next(d for d in DIMENSIONS if d == name))
     return tuple(dimensions)
 
@@ -294,6 +297,7 @@ def _histories(session: Session, ids: Sequence[int]) -> Iterator[TicketHistory]:
                     Ticket.organisation_id,
                     Ticket.team_id,
                     Ticket.assignee_id,
+                    Ticket.tier,
                     Ticket.policy_id,
                     Ticket.policy_version,
                 ).where(Ticket.id.in_(batch))
@@ -311,11 +315,34 @@ def _histories(session: Session, ids: Sequence[int]) -> Iterator[TicketHistory]:
                 policies[key] = policy_at(session, *key)
             events = [event_of(kind, at, data) for _, kind, at, data in group]
             yield TicketHistory(
-                ticket_id=ticket_id,
                 policy=policies[key],
                 facts=facts_of(events),
                 events=tuple(events),
-                organisation_id=ticket.organisation_id,
-                team_id=ticket.team_id,
-                assignee_id=ticket.assignee_id,
+                labels=TicketLabels(
+                    ticket_id=ticket_id,
+                    organisation_id=ticket.organisation_id,
+                    team_id=ticket.team_id,
+                    assignee_id=ticket.assignee_id,
+                    tier=ticket.tier,
+                    policy_id=ticket.policy_id,
+                    policy_version=ticket.policy_version,
+                ),
             )
+
+
+def _names(session: Session, report: WhatIfReport) -> dict[tuple[Dimension, str], str]:
+    """The names behind the organisation, team and assignee ids the report's groups show."""
+    wanted: dict[Dimension, set[int]] = {}
+    for row in report.rows:
+        for dimension, value in row.group:
+            if value is not None and dimension in _NAMED:
+                wanted.setdefault(dimension, set()).add(int(value))
+    names: dict[tuple[Dimension, str], str] = {}
+    for dimension, ids in wanted.items():
+        table = _NAMED[dimension]
+        for row_id, name in session.execute(select(table.id, table.name).where(table.id.in_(sorted(ids)))):
+            names[dimension, str(row_id)] = name
+    return names
+
+
+_NAMED: dict[Dimension, Any] = {"organisation": Organisation, "team": Team, "assignee": User}
