@@ -214,6 +214,36 @@ def test_an_excused_breach_stays_excused_under_the_candidate() -> None:
     assert (after.outcome, after.excuse) == (Outcome.EXCUSED, "cloud outage")
 
 
+def test_a_status_the_candidate_lacks_is_not_comparable() -> None:
+    document = alleo_document()
+    document["statuses"] = [s for s in document["statuses"] if s["id"] != "on_hold"]
+    document["transitions"] = {
+        status: [to for to in targets if to != "on_hold"]
+        for status, targets in document["transitions"].items()
+        if status != "on_hold"
+    }
+    without_hold = policy_from_document(document, "candidate")
+    held = ticket(12, {"at": "2026-12-07T10:00:00-05:00", "type": "status", "to": "on_hold"})
+
+    assert compare_ticket(held, without_hold, DECEMBER, now=NOW) == NotComparable(
+        12, "event 1: policy 'alleo' has no status 'on_hold' (known: new, open, awaiting_customer, closed)"
+    )
+
+
+def test_the_ticket_own_policy_as_candidate_changes_nothing() -> None:
+    tickets = [
+        answered(1, "2026-12-07T10:00:00-05:00"),
+        answered(3, "2026-12-07T14:00:00-05:00"),
+        ticket(9, opened="2026-12-18T09:00:00-05:00"),
+    ]
+    report = what_if([compare_ticket(t, ALLEO, DECEMBER, now=NOW) for t in tickets], DECEMBER, ("severity",), "alleo")
+
+    assert report.changes == ()
+    assert [(r.actual, r.more_breaches) for r in report.rows] == [(r.candidate, 0) for r in report.rows]
+    (row,) = report.rows  # ticket 9, unanswered, fell due on 18 December at 13:00
+    assert row.actual.tickets == {Outcome.MET: (1,), Outcome.BREACHED: (3, 9)}
+
+
 # overrides
 
 
