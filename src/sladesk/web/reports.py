@@ -1,7 +1,425 @@
-"""The reports dashboard: attainment, times and breaches as charts, each with its CSV and its tickets."""
+"""The reports dashboard: attainment, times and breaches as charts, each with its CSV and its tickets.
+
+The charts are drawn on the server by pygal as SVG documents and shown with `<img>`: the page runs no
+script for them and loads nothing from elsewhere, and the pages' Content-Security-Policy (no inline script
+or style) holds, since pygal's own `<style>` lives inside the image. pygal's script (tooltips, which fetch
+their code from a CDN) is turned off and its inline configuration left out. Every chart has a table of the
+same numbers under it, each figure linking to the tickets behind it, its CSV, and what it leaves out.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-router = APIRouter()
+import pygal  # type: ignore[import-untyped]
+from fastapi import Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pygal.style import Style  # type: ignore[import-untyped]
+
+from sladesk.reports.breach_timeline import BreachTimeline
+from sladesk.reports.model import AttainmentReport, Outcome, Period, TimesReport
+from sladesk.reports.tables import (
+    Column,
+    Table,
+    attainment_table,
+    breaches_table,
+    display_value,
+    previous_month,
+    times_table,
+    whatif_changes_table,
+    whatif_table,
+)
+from sladesk.reports.whatif import WhatIfReport
+from sladesk.services import reports as report_services
+from sladesk.services.actors import Actor
+from sladesk.services.errors import InvalidFieldError, NotFoundError
+from sladesk.services.forecast import breaches_over_time
+from sladesk.services.views import ticket_view
+from sladesk.services.whatif import Candidate, whatif_report
+from sladesk.store import reading
+from sladesk.web.pages import Staff, now_of, page_router, render, sessions_of
+
+router = page_router()
+
+MAX_DRILL_TICKETS = 100
+MAX_OVERRIDES = 10
+Chart = Literal["attainment", "breaches", "times"]
+ChartName = Annotated[Chart, Path()]
+CSV_TYPE = "text/csv; charset=utf-8"
+SVG_TYPE = "image/svg+xml"
+# The desk's own colours (app.css): met green, breached red, excused amber, target grey.
+CHART_STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1f2328",
+    foreground_strong="#1f2328",
+    foreground_subtle="#59636e",
+    font_family="system-ui, sans-serif",
+    colors=("#0b5cad", "#1a7f37", "#b35900", "#6e7781", "#8250df"),
+)
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str | None  # None: nothing to list
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """One chart on the page: its image, its table of the same numbers, its CSV, and its exclusions."""
+
+    key: Chart
+    title: str
+    image: str
+    alt: str
+    csv: str
+    headings: tuple[str, ...]
+    rows: tuple[tuple[Link, ...], ...]
+    exclusions: tuple[str, ...]
+
+
+def _period_of(request: Request) -> Period:
+    """The period of `from` and `to` (dates; `to` included), by default the calendar month before today (UTC)."""
+    last_month, this_month = previous_month(now_of(request))
+    start = _day(request.query_params.get("from", ""), "from")
+    end = _day(request.query_params.get("to", ""), "to")
+    period = Period(
+        start if start is not None else last_month, end + timedelta(days=1) if end is not None else this_month
+    )
+    if period.start >= period.end:
+        raise InvalidFieldError("to", "the last day must not come before the first")
+    if period.end - period.start > timedelta(days=366):
+        raise InvalidFieldError("to", "choose a period of at most a year")
+    return period
+
+
+def _day(text: str, name: str) -> datetime | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidFieldError(name, f"{text!r} is not a date like 2026-11-01") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _period_query(period: Period) -> dict[str, str]:
+    return {"from": period.start.date().isoformat(), "to": (period.end - timedelta(days=1)).date().isoformat()}
+
+
+def _tickets_link(ids: tuple[int, ...] | list[int], about: str, text: str) -> Link:
+    if not ids:
+        return Link(text, None)
+    query = urlencode({"ids": ",".join(str(i) for i in ids[:MAX_DRILL_TICKETS]), "about": about})
+    return Link(text, f"/reports/tickets?{query}")
+
+
+def _bucket(period: Period) -> Literal["day", "week"]:
+    return "day" if period.end - period.start <= timedelta(days=31) else "week"
+
+
+def _reports(request: Request, actor: Actor, period: Period) -> tuple[AttainmentReport, TimesReport, BreachTimeline]:
+    now = now_of(request)
+    with reading(sessions_of(request)) as session:
+        attainment = report_services.attainment_report(session, actor, period, by=("severity",), now=now)
+        times = report_services.times_report(session, actor, period, by=("severity",), now=now)
+        breaches = breaches_over_time(session, actor, period, bucket=_bucket(period), now=now)
+    return attainment, times, breaches
+
+
+def _severity(group: tuple[tuple[Any, str | None], ...]) -> str:
+    return next((value or "none" for dimension, value in group if dimension == "severity"), "whole desk")
+
+
+# The charts as pygal draws them
+
+
+def _chart(kind: Any, title: str, **config: Any) -> Any:
+    return kind(
+        title=title,
+        style=CHART_STYLE,
+        js=[],  # no tooltips script: it would come from a CDN, and the pages run none inline
+        disable_xml_declaration=True,
+        width=720,
+        height=360,
+        legend_at_bottom=True,
+        print_values=True,
+        explicit_size=True,
+        **config,
+    )
+
+
+def _svg(chart: Any) -> str:
+    # pygal writes its configuration as an inline script even with js=[]; an <img> would never run it
+    return _SCRIPT.sub("", chart.render(is_unicode=True))
+
+
+def attainment_chart(report: AttainmentReport) -> str:
+    chart = _chart(pygal.Bar, "Attainment per severity (%)", range=(0, 100), value_formatter=lambda v: f"{v:.1f}%")
+    severities = list(dict.fromkeys(_severity(row.group) for row in report.rows))
+    chart.x_labels = severities
+    for metric in dict.fromkeys(row.metric for row in report.rows):
+        values: list[float | None] = []
+        for severity in severities:
+            row = next((r for r in report.rows if r.metric == metric and _severity(r.group) == severity), None)
+            figure = row.attainment if row is not None else None
+            values.append(None if figure is None else round(figure * 100, 1))
+        chart.add(metric, values)
+    return _svg(chart)
+
+
+def breaches_chart(timeline: BreachTimeline) -> str:
+    breached = [sum(1 for b in bucket.breaches if b.excuse is None) for bucket in timeline.buckets]
+    excused = [sum(1 for b in bucket.breaches if b.excuse is not None) for bucket in timeline.buckets]
+    most = max((a + b for a, b in zip(breached, excused, strict=True)), default=0)
+    chart = _chart(
+        pygal.StackedBar,
+        f"Breaches per {timeline.bucket}",
+        value_formatter=lambda v: f"{v:.0f}",
+        y_labels=list(range(0, most + 2)),  # whole breaches only
+        print_zeroes=False,
+        x_label_rotation=45,
+        show_minor_x_labels=False,
+        x_labels_major_every=7 if timeline.bucket == "day" else 1,
+    )
+    chart.x_labels = [bucket.start.date().isoformat() for bucket in timeline.buckets]
+    chart.add("Breached", breached)
+    chart.add("Excused", excused)
+    return _svg(chart)
+
+
+def times_chart(report: TimesReport) -> str:
+    chart = _chart(pygal.Bar, "Working time to the stop (hours)", value_formatter=lambda v: f"{v:.1f} h")
+    chart.x_labels = [f"{_severity(row.group)} {row.metric}" for row in report.rows]
+    for name, values in (
+        ("p50", [row.p50_seconds for row in report.rows]),
+        ("p90", [row.p90_seconds for row in report.rows]),
+        ("Target", [row.target_seconds for row in report.rows]),
+    ):
+        chart.add(name, [None if v is None else round(v / 3600, 2) for v in values])
+    return _svg(chart)
+
+
+# The tables under the charts
+
+
+def _attainment_view(report: AttainmentReport, query: str) -> ChartView:
+    rows = []
+    for row in report.rows:
+        severity = _severity(row.group)
+        about = f"{row.metric}, {severity}"
+        counted = (*row.tickets.get(Outcome.MET, ()), *row.tickets.get(Outcome.BREACHED, ()))
+        counted += row.tickets.get(Outcome.EXCUSED, ())
+        rows.append(
+            (
+                Link(severity, None),
+                Link(row.metric, None),
+                _tickets_link(sorted(counted), f"{about}: judged", display_value(_PERCENT, row.attainment)),
+                _tickets_link(row.tickets.get(Outcome.MET, ()), f"{about}: met", str(row.met)),
+                _tickets_link(row.tickets.get(Outcome.BREACHED, ()), f"{about}: breached", str(row.breached)),
+                _tickets_link(row.tickets.get(Outcome.EXCUSED, ()), f"{about}: excused", str(row.excused)),
+                _tickets_link(row.tickets.get(Outcome.CANCELLED, ()), f"{about}: cancelled", str(row.cancelled)),
+                _tickets_link(row.tickets.get(Outcome.RUNNING, ()), f"{about}: running", str(row.running)),
+            )
+        )
+    exclusions = report.exclusions + tuple(
+        f"Excused: ticket {e.ticket_id}'s {e.metric} (due {e.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC): {e.reason}."
+        for e in report.excused
+    )
+    return ChartView(
+        key="attainment",
+        title="Attainment per severity",
+        image=f"/reports/charts/attainment.svg?{query}",
+        alt="Bar chart of attainment per severity and metric; the table below holds the same figures.",
+        csv=f"/reports/attainment.csv?{query}",
+        headings=("Severity", "Metric", "Attainment", "Met", "Breached", "Excused", "Cancelled", "Running"),
+        rows=tuple(rows),
+        exclusions=exclusions,
+    )
+
+
+def _breaches_view(timeline: BreachTimeline, query: str) -> ChartView:
+    rows = []
+    for bucket in timeline.buckets:
+        label = bucket.start.date().isoformat()
+        breached = sorted({b.ticket_id for b in bucket.breaches if b.excuse is None})
+        excused = sorted({b.ticket_id for b in bucket.breaches if b.excuse is not None})
+        rows.append(
+            (
+                Link(label, None),
+                _tickets_link(breached, f"breached in the {timeline.bucket} from {label}", str(len(breached))),
+                _tickets_link(excused, f"excused in the {timeline.bucket} from {label}", str(len(excused))),
+            )
+        )
+    return ChartView(
+        key="breaches",
+        title="Breaches over time",
+        image=f"/reports/charts/breaches.svg?{query}",
+        alt=f"Stacked bar chart of breaches per {timeline.bucket}; the table below holds the same counts.",
+        csv=f"/reports/breaches.csv?{query}",
+        headings=(timeline.bucket.capitalize() + " from", "Breached", "Excused"),
+        rows=tuple(rows),
+        exclusions=(
+            "A breach counts on the day its due instant passed (or, for a breach under an earlier severity, the "
+            "day that one passed), in UTC.",
+            "Breaches excused by an outside incident are counted apart, as excused.",
+        ),
+    )
+
+
+def _times_view(report: TimesReport, query: str) -> ChartView:
+    rows = tuple(
+        (
+            Link(_severity(row.group), None),
+            Link(row.metric, None),
+            _tickets_link(row.tickets, f"{row.metric}, {_severity(row.group)}: stopped", str(row.count)),
+            Link(display_value(_SECONDS, row.p50_seconds), None),
+            Link(display_value(_SECONDS, row.p90_seconds), None),
+            Link(display_value(_SECONDS, row.max_seconds), None),
+            Link(display_value(_SECONDS, row.target_seconds), None),
+        )
+        for row in report.rows
+    )
+    return ChartView(
+        key="times",
+        title="Times: p50 and p90 against the target",
+        image=f"/reports/charts/times.svg?{query}",
+        alt="Bar chart of p50, p90 and target hours per severity and metric; the table below holds the same figures.",
+        csv=f"/reports/times.csv?{query}",
+        headings=("Severity", "Metric", "Stopped", "p50", "p90", "Max", "Target"),
+        rows=rows,
+        exclusions=report.exclusions,
+    )
+
+
+_PERCENT = Column("attainment", "Attainment", "percent")
+_SECONDS = Column("seconds", "Seconds", "seconds")
+
+
+# Routes
+
+
+@router.get("/reports")
+def dashboard(request: Request, visitor: Staff) -> HTMLResponse:
+    period = _period_of(request)
+    attainment, times, breaches = _reports(request, visitor.actor, period)
+    query = urlencode(_period_query(period))
+    charts = [_attainment_view(attainment, query), _breaches_view(breaches, query), _times_view(times, query)]
+    return render(
+        request,
+        "reports/dashboard.html",
+        {"title": "Reports", "period": period, "shown": _period_query(period), "charts": charts},
+    )
+
+
+@router.get("/reports/charts/{chart}.svg")
+def chart_image(request: Request, visitor: Staff, chart: ChartName) -> Response:
+    period = _period_of(request)
+    attainment, times, breaches = _reports(request, visitor.actor, period)
+    drawn = {
+        "attainment": lambda: attainment_chart(attainment),
+        "breaches": lambda: breaches_chart(breaches),
+        "times": lambda: times_chart(times),
+    }[chart]()
+    return Response(drawn, media_type=SVG_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/reports/{chart}.csv")
+def chart_csv(request: Request, visitor: Staff, chart: ChartName) -> Response:
+    period = _period_of(request)
+    attainment, times, breaches = _reports(request, visitor.actor, period)
+    table: Table = {
+        "attainment": lambda: attainment_table(attainment),
+        "breaches": lambda: breaches_table(breaches),
+        "times": lambda: times_table(times),
+    }[chart]()
+    name = f"{chart}-{_period_query(period)['from']}-to-{_period_query(period)['to']}.csv"
+    return Response(
+        table.csv(),
+        media_type=CSV_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/reports/tickets")
+def drill_down(request: Request, visitor: Staff) -> HTMLResponse:
+    """The tickets behind a figure, each linking to its page."""
+    ids = _ids(request.query_params.get("ids", ""))
+    about = request.query_params.get("about", "")[:200]
+    now = now_of(request)
+    tickets = []
+    with reading(sessions_of(request)) as session:
+        for ticket_id in ids:
+            try:
+                tickets.append(ticket_view(session, visitor.actor, ticket_id, now))
+            except NotFoundError:
+                continue
+    return render(
+        request, "reports/tickets.html", {"title": "Tickets behind a figure", "about": about, "tickets": tickets}
+    )
+
+
+def _ids(text: str) -> list[int]:
+    ids: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or len(part) > 18:
+            raise InvalidFieldError("ids", f"{part!r} is not a ticket number")
+        if int(part) not in ids:
+            ids.append(int(part))
+    if not ids:
+        raise InvalidFieldError("ids", "name at least one ticket")
+    if len(ids) > MAX_DRILL_TICKETS:
+        raise InvalidFieldError("ids", f"name at most {MAX_DRILL_TICKETS} tickets")
+    return ids
+
+
+@router.get("/reports/whatif")
+def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
+    """What if the period's tickets had run under another policy version, or with some fields changed."""
+    period = _period_of(request)
+    policy = request.query_params.get("policy", "").strip()
+    overrides = tuple(line.strip() for line in request.query_params.get("overrides", "").splitlines() if line.strip())
+    if len(overrides) > MAX_OVERRIDES:
+        raise InvalidFieldError("overrides", f"give at most {MAX_OVERRIDES} changes")
+    form = {**_period_query(period), "policy": policy, "overrides": "\n".join(overrides)}
+    report: WhatIfReport | None = None
+    if policy:
+        with reading(sessions_of(request)) as session:
+            report = whatif_report(
+                session,
+                visitor.actor,
+                period,
+                Candidate(version=policy, overrides=overrides),
+                policy_id=policy.split("@")[0],
+                by=("severity",),
+                now=now_of(request),
+            )
+    context: dict[str, Any] = {"title": "What if", "form": form, "report": report}
+    if report is not None:
+        rows, changes = whatif_table(report), whatif_changes_table(report)
+        context["rows"] = _displayed(rows)
+        context["changes"] = _displayed(changes)
+        context["change_links"] = [
+            Link(f"#{change.ticket_id}", f"/tickets/{change.ticket_id}") for change in report.changes
+        ]
+    return render(request, "reports/whatif.html", context)
+
+
+def _displayed(table: Table) -> dict[str, Any]:
+    return {
+        "headings": [column.title for column in table.columns],
+        "rows": [
+            [display_value(column, value) for column, value in zip(table.columns, row, strict=True)]
+            for row in table.rows
+        ],
+    }
