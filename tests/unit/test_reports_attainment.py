@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sladesk.reports import Outcome, Period
 from sladesk.reports.attainment import attainment
-from sladesk.reports.model import ClockOutcome, ExcusedBreach, group_label
+from sladesk.reports.model import ClockOutcome, Dimension, ExcusedBreach, group_label
 
 PERIOD = Period(datetime.fromisoformat("2026-12-01T00:00:00Z"), datetime.fromisoformat("2027-01-01T00:00:00Z"))
 IN = datetime.fromisoformat("2026-12-10T12:00:00Z")
@@ -98,7 +98,7 @@ def test_groups_follow_the_dimensions_in_order_with_ids_as_numbers_and_no_value_
         ((("organisation", "9"), ("tier", None)), 1, 0),
         ((("organisation", "10"), ("tier", "enterprise")), 1, 0),
     ]
-    names = {("organisation", "9"): "Initech"}
+    names: dict[tuple[Dimension, str], str] = {("organisation", "9"): "Initech"}
     assert group_label(report.rows[1].group, names) == "organisation Initech (9), tier none"
     assert group_label((), names) == "whole desk"
 

@@ -9,6 +9,7 @@ informational with no aim (no due, no goal).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sladesk.policy import load_policy
 from sladesk.reports.model import ClockOutcome, Outcome, TicketLabels
@@ -27,7 +28,7 @@ def at(text: str) -> datetime:
 
 
 def first_response(
-    events: list[dict], end: str, *, policy: str = "alleo", severity: int = 1, tier: str | None = None
+    events: list[Any], end: str, *, policy: str = "alleo", severity: int = 1, tier: str | None = None
 ) -> ClockOutcome:
     report = replay(load_policy(policy), TicketFacts(severity, tier), parse_events(events), at(NOW))
     [outcome] = [o for o in outcomes_of(report, LABELS, at(end), at(NOW)) if o.metric == "first_response"]
