@@ -201,11 +201,16 @@ def _print_table(title: str, table: Table, *, skip: Sequence[str] = ()) -> None:
 
     shown = [index for index, column in enumerate(table.columns) if column.name not in skip]
     rich = RichTable(title=title, title_justify="left")
-    for index in shown:
+    cells = [[display_value(table.columns[index], row[index]) for index in shown] for row in table.rows]
+    for position, index in enumerate(shown):
         column = table.columns[index]
-        rich.add_column(column.title, justify="left" if column.kind in ("text", "tickets") else "right")
-    for row in table.rows:
-        rich.add_row(*(display_value(table.columns[index], row[index]) for index in shown))
+        if column.kind == "text":  # names are never cut short; the figures' headings wrap instead
+            widest = max((len(row[position]) for row in cells), default=0)
+            rich.add_column(column.title, justify="left", no_wrap=True, min_width=min(widest, 40))
+        else:
+            rich.add_column(column.title, justify="left" if column.kind == "tickets" else "right")
+    for row in cells:
+        rich.add_row(*row)
     out.print(rich)
 
 
@@ -347,17 +352,21 @@ def whatif(
     dimensions = _dimensions(by)
     chosen = _candidate(candidate, policy, tuple(overrides or ()))
     bar = Progress(TextColumn("replaying tickets"), BarColumn(), MofNCompleteColumn(), console=err, transient=True)
+    task = bar.add_task("replay", total=None)
+
+    def progress(done: int, total: int) -> None:
+        if done == 0:  # shown once the candidate is accepted and the tickets are counted
+            bar.start()
+        bar.update(task, completed=done, total=total)
 
     def run(session: Session, actor: Actor) -> WhatIfReport:
-        task = bar.add_task("replay", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        with bar:
+        try:
             return whatif_report(
                 session, actor, period, chosen, policy_id=policy, by=dimensions, now=instant, progress=progress
             )
+        finally:
+            if bar.live.is_started:
+                bar.stop()
 
     report = _read(database_url, data_dir, run)
     table = whatif_table(report)
