@@ -222,3 +222,11 @@ def test_a_visitor_who_is_not_signed_in_is_sent_to_sign_in(desk):
     page = WebPerson(desk.app()).get("/reports")
     assert page.status_code == 303
     assert page.headers["location"] == "/sign-in?next=/reports"
+
+
+def test_drawing_charts_leaves_no_import_hook_behind():
+    import sys
+
+    import sladesk.web.reports  # noqa: F401 (pygal is imported with it)
+
+    assert [type(finder).__name__ for finder in sys.meta_path if "pygal" in type(finder).__module__] == []

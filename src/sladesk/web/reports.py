@@ -10,6 +10,7 @@ same numbers under it, each figure linking to the tickets behind it, its CSV, an
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -42,6 +43,10 @@ from sladesk.services.views import ticket_view
 from sladesk.services.whatif import Candidate, whatif_report
 from sladesk.store import reading
 from sladesk.web.pages import Staff, now_of, page_router, render, sessions_of
+
+# pygal appends an import hook for its map plugins (`pygal.maps.*`, unused here) that has no `find_spec`, so
+# Python would warn at every import no other finder resolves, in every process that drew a chart.
+sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, pygal.PluginImportFixer)]
 
 router = page_router()
 
@@ -125,13 +130,19 @@ def _bucket(period: Period) -> Literal["day", "week"]:
     return "day" if period.end - period.start <= timedelta(days=31) else "week"
 
 
-def _reports(request: Request, actor: Actor, period: Period) -> tuple[AttainmentReport, TimesReport, BreachTimeline]:
-    now = now_of(request)
+def _attainment(request: Request, actor: Actor, period: Period) -> AttainmentReport:
     with reading(sessions_of(request)) as session:
-        attainment = report_services.attainment_report(session, actor, period, by=("severity",), now=now)
-        times = report_services.times_report(session, actor, period, by=("severity",), now=now)
-        breaches = breaches_over_time(session, actor, period, bucket=_bucket(period), now=now)
-    return attainment, times, breaches
+        return report_services.attainment_report(session, actor, period, by=("severity",), now=now_of(request))
+
+
+def _times(request: Request, actor: Actor, period: Period) -> TimesReport:
+    with reading(sessions_of(request)) as session:
+        return report_services.times_report(session, actor, period, by=("severity",), now=now_of(request))
+
+
+def _breaches(request: Request, actor: Actor, period: Period) -> BreachTimeline:
+    with reading(sessions_of(request)) as session:
+        return breaches_over_time(session, actor, period, bucket=_bucket(period), now=now_of(request))
 
 
 def _severity(group: tuple[tuple[Any, str | None], ...]) -> str:
@@ -309,9 +320,13 @@ _SECONDS = Column("seconds", "Seconds", "seconds")
 @router.get("/reports")
 def dashboard(request: Request, visitor: Staff) -> HTMLResponse:
     period = _period_of(request)
-    attainment, times, breaches = _reports(request, visitor.actor, period)
+    actor = visitor.actor
     query = urlencode(_period_query(period))
-    charts = [_attainment_view(attainment, query), _breaches_view(breaches, query), _times_view(times, query)]
+    charts = [
+        _attainment_view(_attainment(request, actor, period), query),
+        _breaches_view(_breaches(request, actor, period), query),
+        _times_view(_times(request, actor, period), query),
+    ]
     return render(
         request,
         "reports/dashboard.html",
@@ -321,24 +336,22 @@ def dashboard(request: Request, visitor: Staff) -> HTMLResponse:
 
 @router.get("/reports/charts/{chart}.svg")
 def chart_image(request: Request, visitor: Staff, chart: ChartName) -> Response:
-    period = _period_of(request)
-    attainment, times, breaches = _reports(request, visitor.actor, period)
+    period, actor = _period_of(request), visitor.actor
     drawn = {
-        "attainment": lambda: attainment_chart(attainment),
-        "breaches": lambda: breaches_chart(breaches),
-        "times": lambda: times_chart(times),
+        "attainment": lambda: attainment_chart(_attainment(request, actor, period)),
+        "breaches": lambda: breaches_chart(_breaches(request, actor, period)),
+        "times": lambda: times_chart(_times(request, actor, period)),
     }[chart]()
     return Response(drawn, media_type=SVG_TYPE, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/reports/{chart}.csv")
 def chart_csv(request: Request, visitor: Staff, chart: ChartName) -> Response:
-    period = _period_of(request)
-    attainment, times, breaches = _reports(request, visitor.actor, period)
+    period, actor = _period_of(request), visitor.actor
     table: Table = {
-        "attainment": lambda: attainment_table(attainment),
-        "breaches": lambda: breaches_table(breaches),
-        "times": lambda: times_table(times),
+        "attainment": lambda: attainment_table(_attainment(request, actor, period)),
+        "breaches": lambda: breaches_table(_breaches(request, actor, period)),
+        "times": lambda: times_table(_times(request, actor, period)),
     }[chart]()
     name = f"{chart}-{_period_query(period)['from']}-to-{_period_query(period)['to']}.csv"
     return Response(
