@@ -72,6 +72,7 @@ def agent_state(pages: Chromium, desk: ServedDesk) -> StorageState:
     return pages.signed_in(desk.url, AGENT, PASSWORD)
 
 
+NARROW = 320
 WHATIF = "/reports/whatif?policy=sourcegraph&overrides=severities.p1.targets.first_response.due%3D36h"
 
 
@@ -137,3 +138,21 @@ def test_the_whatif_form_shows_the_ticket_a_longer_target_would_have_met(
     expect(changes.first).to_contain_text("breached")
     expect(changes.first.locator("td").nth(2)).to_have_text("met")
     context.close()
+
+
+@pytest.mark.parametrize(("name", "path"), [("reports", "/reports"), ("reports-whatif", WHATIF)])
+def test_on_a_320_px_screen_the_pages_never_scroll_sideways(
+    pages: Chromium, desk: ServedDesk, agent_state: StorageState, name: str, path: str
+) -> None:
+    context = pages.context(storage_state=agent_state)
+    page = context.new_page()
+    page.set_viewport_size({"width": NARROW, "height": 800})
+    response = page.goto(desk.url + path)
+    assert response is not None and response.status == 200, desk.errors()
+    page.wait_for_load_state("load")
+    widest = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, f"{name}-narrow")
+    problems = pages.problems(context)
+    context.close()
+    assert problems == [], "\n".join(problems)
+    assert widest <= NARROW, f"{path} is {widest} px wide on a {NARROW} px screen"
