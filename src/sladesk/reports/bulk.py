@@ -203,7 +203,7 @@ def replay_many(policy: Policy, histories: Histories, now: datetime) -> BulkRepl
     count = len(histories.ticket_ids)
     metrics = policy.metric_ids
     tables = _RuleTables(policy, histories.situations)
-    fell_back = _uncovered(policy, histories, tables, now_us)
+    fell_back, before, after = _uncovered(policy, histories, tables, now_us)
     kept = ~fell_back[histories.event_ticket]
     tickets = np.flatnonzero(~fell_back)
     result = _empty(histories.ticket_ids, metrics, fell_back)
@@ -219,6 +219,8 @@ def replay_many(policy: Policy, histories: Histories, now: datetime) -> BulkRepl
         histories.kind[kept],
         histories.at_us[kept] // MICROS,
         histories.value[kept],
+        before[kept],
+        after[kept],
         histories.severity[tickets],
         situation,
         now_us // MICROS,
@@ -330,14 +332,18 @@ def _first_of_groups(group: IntArray, size: int) -> IntArray:
     return starts
 
 
-def _uncovered(policy: Policy, histories: Histories, tables: _RuleTables, now_us: int) -> BoolArray:
-    """The tickets whose histories the bulk replay leaves to the one-at-a-time replay."""
+def _uncovered(
+    policy: Policy, histories: Histories, tables: _RuleTables, now_us: int
+) -> tuple[BoolArray, IntArray, IntArray]:
+    """The tickets whose histories the bulk replay leaves to the one-at-a-time replay, and each event's
+    status before and after it."""
     count = len(histories.ticket_ids)
     ticket, kind, at, value = histories.event_ticket, histories.kind, histories.at_us, histories.value
+    none = np.zeros(len(ticket), dtype=np.int64)
     if count == 0:
-        return np.zeros(0, dtype=np.bool_)
+        return np.zeros(0, dtype=np.bool_), none, none
     if now_us % MICROS or len(ticket) == 0 or policy.spec.customer_reply.to in policy.spec.customer_reply.moves_from:
-        return np.ones(count, dtype=np.bool_)
+        return np.ones(count, dtype=np.bool_), none, none
     first = _first_of_groups(ticket, count)
     is_first = np.zeros(len(ticket), dtype=np.bool_)
     is_first[first] = True
@@ -370,7 +376,7 @@ def _uncovered(policy: Policy, histories: Histories, tables: _RuleTables, now_us
     updates = (kind == Kind.AGENT_REPLY) | (kind == Kind.CUSTOMER_REPLY) | (kind == Kind.PUBLIC_ATTACHMENT)
     refused |= updates & statuses.refuses_updates[before]
     np.logical_or.at(fell_back, ticket[refused], True)
-    return fell_back
+    return fell_back, before, after
 
 
 @dataclass(frozen=True, eq=False)
@@ -435,14 +441,14 @@ class _Columns:
         kind: SmallArray,
         at: IntArray,
         value: IntArray,
+        before: IntArray,
+        after: IntArray,
         severity_at_opening: IntArray,
         situation: IntArray,
         now: int,
     ) -> None:
         count = len(severity_at_opening)
         statuses = _StatusTables(policy)
-        first = _first_of_groups(ticket, count)
-        before, after = _statuses(statuses, ticket, kind, value, first)
         upto = at <= now  # later events were checked, but the replay stops at `now`
         ticket, at, value, before, after = (c[upto] for c in (ticket, at, value, before, after))
         kind = kind[upto]
