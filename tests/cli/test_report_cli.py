@@ -113,6 +113,18 @@ def test_times_table_and_csv_file(sladesk, database, tmp_path):
     ]
 
 
+def test_organisations_are_named_and_no_grouping_is_the_whole_desk(sladesk, database):
+    named = sladesk("report", "times", *NOVEMBER, "--by", "organisation", "--csv", "-", "--database-url", database)
+    assert (named.code, named.stderr) == (0, "")
+    assert named.stdout.splitlines()[1:] == [
+        "first_response,Acme,2,3600,97200,97200,86400,1 2",
+        "first_response,Globex,2,10800,172800,172800,86400,3 5",
+    ]
+    desk = sladesk("report", "attainment", *NOVEMBER, "--by", "", "--database-url", database)
+    assert (desk.code, desk.stderr) == (0, "")
+    assert table_rows(desk.stdout) == [["first_response", "50.0%", "75.0%", "2", "1", "1", "1", "1", "25.0%"]]
+
+
 def test_whatif_with_a_longer_p1_target_meets_the_late_reply(sladesk, database):
     change = "severities.p1.targets.first_response.due=30h"
     args = ("report", "whatif", "--policy", "sourcegraph", "--set", change, *NOVEMBER, "--database-url", database)
