@@ -25,71 +25,35 @@ from sqlalchemy import func, select
 from sladesk.config import ConfigError, Settings, load_settings
 from sladesk.jobs import Worker
 from sladesk.mail.smtp import DeskHandler, receiver
-from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
-from sladesk.services.escalation_policies import create_policy, update_policy
+from sladesk.services.escalation_policies import update_policy
 from sladesk.services.incident_links import IncidentLink, read_link, sign_link
-from sladesk.services.policies import upload_policy
 from sladesk.sla.events import PageEvent, ReplyEvent
 from sladesk.store import reading
 from sladesk.store.tables import InboundMessage, OutboxMessage, TicketEvent
 from tests.support.desk import Desk
+from tests.support.paging import SUNDAY_3AM, Sent, open_p1, paging_desk
 from tests.support.processes import free_port, serving
 from tests.support.units import committed
-from tests.support.variants import variant
 from tests.support.web import WebPerson
 
-SUNDAY_3AM = datetime.fromisoformat("2026-11-29T03:00:00-06:00")
 KEY = "a test key that signs the desk's links"
 DESK_ADDRESS = "support@desk.example"
 open_ticket = committed(ticket_services.open_ticket)
-
-
-class Sent:
-    """Stands in for the channels at the edge: every message the worker hands over, in order."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any], str]] = []
-
-    def __call__(self, kind: str, payload: dict[str, Any], key: str, settings: Settings) -> None:
-        self.messages.append((kind, payload, key))
-
-    def emails_to(self, address: str) -> list[dict[str, Any]]:
-        return [payload for kind, payload, _ in self.messages if kind == "email" and address in payload["to"]]
 
 
 @pytest.fixture
 def paged(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Desk:
     """The desk with Riley's P1 open (ticket #1) and Ann paged for it by the worker at 03:00."""
     monkeypatch.setenv("SLADESK_SECRET_KEY", KEY)  # what the pages check links with
-    desk.clock.set(SUNDAY_3AM - timedelta(hours=1))
-    desk.user("morgan", Role.ADMIN)
-    for key in ("ann", "cy"):
-        desk.user(key, Role.AGENT)
-    committed(upload_policy)(
-        desk.sessions,
-        desk.actors["morgan"],
-        variant("alli", "alli_paging", paging={"escalation_policy": "night"}),
-        now=desk.clock(),
-    )
-    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli_paging"))
-    steps = [
-        {"targets": [{"user": desk.ids["ann"]}], "escalate_after": "5m"},
-        {"targets": [{"user": desk.ids["cy"]}], "escalate_after": "10m"},
-    ]
-    committed(create_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", {"steps": steps}, now=desk.clock())
-    desk.clock.set(SUNDAY_3AM)
-    change = open_ticket(
-        desk.sessions,
-        desk.actors["riley"],
-        subject="Every dashboard is empty",
-        description="No data for any client since 02:40.",
-        severity="P1",
-        now=SUNDAY_3AM,
-    )
-    assert change.ticket.id == 1
+    paging_desk(desk, with_days=False, steps=lambda desk: [_person(desk, "ann"), _person(desk, "cy")])
+    assert open_p1(desk) == 1
     return desk
+
+
+def _person(desk: Desk, key: str) -> dict[str, Any]:
+    return {"targets": [{"user": desk.ids[key]}], "escalate_after": "5m"}
 
 
 def _worker(desk: Desk, sent: Sent, public_url: str | None = "https://desk.example") -> Worker:

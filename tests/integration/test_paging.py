@@ -11,96 +11,34 @@ is not resolved, even acknowledged.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
 from sladesk.config import Settings
 from sladesk.jobs import Worker
-from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
 from sladesk.services.directory import update_user
-from sladesk.services.escalation_policies import create_policy
 from sladesk.services.incidents import acknowledge_incident, resolve_incident
-from sladesk.services.oncall import create_schedule
-from sladesk.services.policies import upload_policy
 from sladesk.sla.events import IncidentEvent, PageEvent
 from sladesk.store import reading, transaction
 from tests.support.desk import Desk
+from tests.support.paging import SUNDAY_3AM, Sent, open_p1, paging_desk
 from tests.support.units import committed
-from tests.support.variants import variant
 
-SUNDAY_3AM = datetime.fromisoformat("2026-11-29T03:00:00-06:00")  # Sunday 29 Nov 2026 03:00 Chicago
 open_ticket = committed(ticket_services.open_ticket)
 acknowledge = committed(acknowledge_incident)
 resolve = committed(resolve_incident)
 
 
-class Sent:
-    """Stands in for the channels at the edge: every message the worker hands over, in order."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any], str]] = []
-
-    def __call__(self, kind: str, payload: dict[str, Any], key: str, settings: Settings) -> None:
-        self.messages.append((kind, payload, key))
-
-    def emails_to(self, address: str) -> list[dict[str, Any]]:
-        return [payload for kind, payload, _ in self.messages if kind == "email" and address in payload["to"]]
-
-
 @pytest.fixture
 def paging(desk: Desk) -> Desk:
-    desk.clock.set(SUNDAY_3AM - timedelta(hours=1))
-    desk.user("morgan", Role.ADMIN)
-    for key in ("ann", "bo", "cy"):
-        desk.user(key, Role.AGENT)
-    committed(upload_policy)(
-        desk.sessions,
-        desk.actors["morgan"],
-        variant("alli", "alli_paging", paging={"escalation_policy": "night"}),
-        now=desk.clock(),
-    )
-    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli_paging"))
-    layers = [
-        {"id": "nights", "start": "2026-11-23T09:00", "rotation": "daily", "people": [desk.ids["ann"]]},
-        {
-            "id": "days",
-            "start": "2026-11-23T09:00",
-            "rotation": "daily",
-            "people": [desk.ids["bo"]],
-            "restrictions": [{"days": "mon-fri", "hours": "09:00-17:00"}],
-        },
-    ]
-    committed(create_schedule)(
-        desk.sessions, desk.actors["morgan"], "primary", "Primary", "America/Chicago", layers, now=desk.clock()
-    )
-    steps = [
-        {"targets": [{"schedule": "primary"}], "escalate_after": "5m"},
-        {"targets": [{"user": desk.ids["cy"]}], "escalate_after": "10m"},
-        {"targets": [{"user": desk.ids["morgan"]}], "escalate_after": "15m", "condition": "not_resolved"},
-    ]
-    committed(create_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", {"steps": steps}, now=desk.clock())
-    return desk
+    return paging_desk(desk)
 
 
 def _worker(desk: Desk, sent: Sent) -> Worker:
     settings = Settings(smtp_host="smtp.desk.example", mail_domain="desk.example")
     return Worker(desk.sessions, settings, clock=desk.clock, send=sent)
-
-
-def _open_p1(desk: Desk) -> int:
-    desk.clock.set(SUNDAY_3AM)
-    change = open_ticket(
-        desk.sessions,
-        desk.actors["riley"],
-        subject="Every dashboard is empty",
-        description="No data for any client since 02:40.",
-        severity="P1",
-        now=SUNDAY_3AM,
-    )
-    return change.ticket.id
 
 
 def _pages(desk: Desk, ticket_id: int) -> list[tuple[int, int, tuple[str, ...], datetime]]:
@@ -112,7 +50,7 @@ def _pages(desk: Desk, ticket_id: int) -> list[tuple[int, int, tuple[str, ...], 
 def test_a_sunday_3am_p1_pages_the_on_call_agent_at_once_and_escalates_without_an_acknowledgement(paging: Desk):
     sent = Sent()
     worker = _worker(paging, sent)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     paging.clock.set(SUNDAY_3AM + timedelta(milliseconds=500))
     worker.run_once()
     with reading(paging.sessions) as session:
@@ -143,7 +81,7 @@ def test_a_sunday_3am_p1_pages_the_on_call_agent_at_once_and_escalates_without_a
 def test_an_acknowledgement_stops_the_chain_but_the_lead_hears_while_it_is_unresolved(paging: Desk):
     sent = Sent()
     worker = _worker(paging, sent)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     worker.run_once()
     acknowledge(paging.sessions, paging.actors["ann"], ticket, now=SUNDAY_3AM + timedelta(minutes=2))
     paging.clock.set(SUNDAY_3AM + timedelta(minutes=20))
@@ -158,7 +96,7 @@ def test_a_resolved_incident_pages_nobody_and_cannot_be_resolved_twice(paging: D
 
     sent = Sent()
     worker = _worker(paging, sent)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     worker.run_once()
     resolve(paging.sessions, paging.actors["ann"], ticket, now=SUNDAY_3AM + timedelta(minutes=1))
     paging.clock.set(SUNDAY_3AM + timedelta(hours=1))
@@ -189,13 +127,13 @@ def test_a_page_goes_out_whatever_the_quiet_hours(paging: Desk):
     sent = Sent()
     with transaction(paging.sessions) as session:
         update_user(session, paging.actors["morgan"], paging.ids["ann"], {"quiet_hours": "22:00-07:00"})
-    _open_p1(paging)
+    open_p1(paging)
     _worker(paging, sent).run_once()
     assert len(sent.emails_to("ann@example.com")) == 1  # at 03:00, inside her quiet hours
 
 
 def test_staff_acknowledge_over_the_api_and_the_history_says_who(paging: Desk):
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     _worker(paging, Sent()).run_once()
     paging.clock.set(SUNDAY_3AM + timedelta(minutes=1))
     refused = paging.client.post(f"/api/v1/tickets/{ticket}/incident/acknowledge", headers=paging.headers["riley"])

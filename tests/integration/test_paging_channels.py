@@ -11,7 +11,7 @@ chat and PagerDuty events to an HTTP server, both on 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,21 +19,16 @@ from sqlalchemy import select
 
 from sladesk.config import Settings
 from sladesk.jobs import Worker
-from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.clocks import load_events
-from sladesk.services.escalation_policies import create_policy
-from sladesk.services.oncall import create_schedule
-from sladesk.services.policies import upload_policy
 from sladesk.sla.events import PageEvent
 from sladesk.store import reading
 from sladesk.store.tables import OutboxMessage
 from tests.support.desk import Desk
+from tests.support.paging import SUNDAY_3AM, open_p1, paging_desk
 from tests.support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 from tests.support.units import committed
-from tests.support.variants import variant
 
-SUNDAY_3AM = datetime.fromisoformat("2026-11-29T03:00:00-06:00")  # Sunday 29 Nov 2026 03:00 Chicago
 PAGED_AT = SUNDAY_3AM + timedelta(milliseconds=500)  # when the worker records the first page
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 OTHER_KEY = "0THERKEY0123456789abcdefABCDEFGH"
@@ -55,28 +50,7 @@ def http() -> Iterator[HttpReceiver]:
 
 @pytest.fixture
 def paging(desk: Desk) -> Desk:
-    desk.clock.set(SUNDAY_3AM - timedelta(hours=1))
-    desk.user("morgan", Role.ADMIN)
-    for key in ("ann", "bo", "cy"):
-        desk.user(key, Role.AGENT)
-    committed(upload_policy)(
-        desk.sessions,
-        desk.actors["morgan"],
-        variant("alli", "alli_paging", paging={"escalation_policy": "night"}),
-        now=desk.clock(),
-    )
-    desk.user("riley", Role.CUSTOMER, desk.organisation("Prairie Media", "alli_paging"))
-    layers = [{"id": "nights", "start": "2026-11-23T09:00", "rotation": "daily", "people": [desk.ids["ann"]]}]
-    committed(create_schedule)(
-        desk.sessions, desk.actors["morgan"], "primary", "Primary", "America/Chicago", layers, now=desk.clock()
-    )
-    steps = [
-        {"targets": [{"schedule": "primary"}], "escalate_after": "5m"},
-        {"targets": [{"user": desk.ids["cy"]}], "escalate_after": "10m"},
-        {"targets": [{"user": desk.ids["morgan"]}], "escalate_after": "15m", "condition": "not_resolved"},
-    ]
-    committed(create_policy)(desk.sessions, desk.actors["morgan"], "night", "Night", {"steps": steps}, now=desk.clock())
-    return desk
+    return paging_desk(desk, with_days=False)
 
 
 def _worker(desk: Desk, smtp: SmtpReceiver) -> Worker:
@@ -91,19 +65,6 @@ def _set_rules(desk: Desk, key: str, rules: list[dict[str, Any]]) -> None:
         f"/api/v1/users/{desk.ids[key]}/notification-rules", json={"rules": rules}, headers=desk.headers[key]
     )
     assert answer.status_code == 200, answer.text
-
-
-def _open_p1(desk: Desk) -> int:
-    desk.clock.set(SUNDAY_3AM)
-    change = open_ticket(
-        desk.sessions,
-        desk.actors["riley"],
-        subject="Every dashboard is empty",
-        description="No data for any client since 02:40.",
-        severity="P1",
-        now=SUNDAY_3AM,
-    )
-    return change.ticket.id
 
 
 def _incident(desk: Desk, ticket: int, action: str, key: str = "ann") -> None:
@@ -133,7 +94,7 @@ def test_email_and_chat_at_once_pagerduty_after_five_minutes_then_acknowledge_an
     )
     assert quiet.status_code == 200, quiet.text
     worker = _worker(paging, smtp)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
 
     paging.clock.set(PAGED_AT)
     worker.run_once()  # the incident starts, step 1 pages Ann, and her email and chat message go out at 03:00,
@@ -199,7 +160,7 @@ def test_a_rule_due_after_the_acknowledgement_is_never_sent(paging: Desk, smtp: 
         ],
     )
     worker = _worker(paging, smtp)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     paging.clock.set(PAGED_AT)
     worker.run_once()
     assert [body["event_action"] for body in _posted(http, "/pagerduty")] == ["trigger"]
@@ -240,7 +201,7 @@ def test_a_trigger_that_failed_and_waits_to_be_retried_still_goes_and_hears_of_t
     _set_rules(paging, "ann", [{"after": "0m", "channel": "pagerduty", "to": ROUTING_KEY, "url": http.url("/pd")}])
     http.answer("/pd", 503)  # PagerDuty is having a bad minute: the trigger is retried after its backoff
     worker = _worker(paging, smtp)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     paging.clock.set(PAGED_AT)
     worker.run_once()
     assert [body["event_action"] for body in _posted(http, "/pd")] == ["trigger"]
@@ -256,7 +217,7 @@ def test_a_trigger_that_failed_and_waits_to_be_retried_still_goes_and_hears_of_t
 
 def test_without_rules_a_page_is_one_email_at_once(paging: Desk, smtp: SmtpReceiver, http: HttpReceiver):
     worker = _worker(paging, smtp)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     paging.clock.set(PAGED_AT)
     worker.run_once()
     [mail] = smtp.messages
@@ -354,7 +315,7 @@ def test_resolving_the_paged_ticket_ends_the_incident_for_pagerduty_and_the_wait
         ],
     )
     worker = _worker(paging, smtp)
-    ticket = _open_p1(paging)
+    ticket = open_p1(paging)
     paging.clock.set(PAGED_AT)
     worker.run_once()
     with reading(paging.sessions) as session:

@@ -14,13 +14,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sladesk.policy import Policy, SeveritySpec
 from sladesk.triage.passages import Passage, passages_of
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 # Words too common to tell severities apart; "not", "no", "all", "every", "some", "down" stay (they do).
 STOP_WORDS = (
@@ -104,6 +107,9 @@ def mark_negations(text: str) -> str:
 
 def build_index(severities: Sequence[SeveritySpec]) -> SeverityIndex:
     """Fit the index on these severities' own definitions and examples."""
+    # scikit-learn takes seconds to import: the desk loads it when it first suggests a severity, not at start
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     ordered = tuple(sorted(severities, key=lambda s: s.rank))
     passages = passages_of(ordered)
     texts = [passage.text for passage in passages]
