@@ -118,6 +118,7 @@ def test_bulk_replay_equals_replaying_each_ticket_alone(batch):
             assert _instant(bulk.goal_us[row, column]) == instants.goal, metric_id
             assert _decision(bulk.goal_met[row, column]) == metric.reading.goal_met, metric_id
             assert _instant(bulk.stopped_us[row, column]) == instants.stopped_at, metric_id
+            assert bulk.stop_cancels[row, column] == instants.stop_cancels, metric_id
             assert _instant(bulk.earlier_breach_us[row, column]) == instants.earlier_breach_at, metric_id
             earlier = instants.earlier_breach_severity
             expected_rank = policy.severity(earlier).rank if earlier is not None else -1

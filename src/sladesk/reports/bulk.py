@@ -141,9 +141,7 @@ class Histories:
             severity=np.array(ranks, dtype=np.int64),
             event_ticket=np.repeat(np.arange(len(tickets), dtype=np.int64), [len(e) for _, _, e in tickets]),
             kind=np.array([kind for kind, _ in kinds], dtype=np.int8),
-            at_us=np.array([_micros(event.at) for _, _, events in tickets for event in events], dtype=np.int64).reshape(
-                -1
-            ),
+            at_us=np.array([_micros(e.at) for _, _, events in tickets for e in events], dtype=np.int64).reshape(-1),
             value=np.array([value for _, value in kinds], dtype=np.int64),
             situation=np.array([pairs.index(s) for s in situations], dtype=np.int64) if situations else None,
             situations=tuple(pairs),
@@ -164,13 +162,14 @@ class BulkReplay:
     severity: IntArray  # [tickets] the severity rank in force at `now`
     excused: BoolArray  # [tickets] marked as caused by an outside incident at `now`
     state: SmallArray  # index into STATES
-    outcome: SmallArray  # index into OUTCOMES: how a report counts the clock
+    outcome: SmallArray  # index into OUTCOMES: how a report whose period ends at `now` counts the clock
     counted_seconds: IntArray
     target_seconds: IntArray  # -1: no target
     due_us: IntArray
     goal_us: IntArray
     goal_met: SmallArray  # 1 met, 0 missed, -1 not decided or no goal
     stopped_us: IntArray
+    stop_cancels: BoolArray  # stopped by a resolve or close, not by its own event (cancelled if in time)
     earlier_breach_us: IntArray  # a due that passed under a severity since changed
     earlier_breach_severity: IntArray  # that severity's rank, -1 if none
 
@@ -250,6 +249,7 @@ def _empty(ticket_ids: IntArray, metrics: tuple[str, ...], fell_back: BoolArray)
         goal_us=np.full(shape, NO_INSTANT, dtype=np.int64),
         goal_met=np.full(shape, -1, dtype=np.int8),
         stopped_us=np.full(shape, NO_INSTANT, dtype=np.int64),
+        stop_cancels=np.zeros(shape, dtype=np.bool_),
         earlier_breach_us=np.full(shape, NO_INSTANT, dtype=np.int64),
         earlier_breach_severity=np.full(shape, -1, dtype=np.int64),
     )
@@ -571,6 +571,7 @@ def _metric_clocks(columns: _Columns, tables: _RuleTables, metric_id: str) -> di
         "goal_us": _instants(np.where(has_goal, goal, _NEVER)),
         "goal_met": goal_met,
         "stopped_us": _instants(np.where(stopped, stop, _NEVER)),
+        "stop_cancels": cancels,
         "earlier_breach_us": _instants(earlier),
         "earlier_breach_severity": earlier_rank,
     }
