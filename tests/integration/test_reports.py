@@ -248,3 +248,36 @@ def test_customers_may_not_read_reports_and_bad_input_names_its_field(desk, week
         with pytest.raises(InvalidFieldError) as period:
             times_report(session, desk.actors["ann"], Period(WEEK.end, WEEK.start), now=NOW)
         assert period.value.field == "period"
+
+
+def test_goal_attainment_beside_attainment_with_each_ticket_listed_once(desk):
+    """Sourcegraph's p1 first response is due in 24 h with a goal of 2 h, in calendar time (UTC).
+
+    Three p1 tickets opened Mon 7 Dec 2026 09:00 UTC: answered 10:00 (goal met), 12:00 (goal missed, met) and
+    not until Tue 10:00 (breached at Tue 09:00, goal missed): attainment 2/3, goal attainment 1/3.
+    """
+    desk.clock.set("2026-12-01T09:00:00Z")
+    desk.user("initech", Role.CUSTOMER, desk.organisation("Initech", "sourcegraph", tier="enterprise"))
+    desk.user("ann", Role.AGENT)
+    ids = []
+    for answered in ("2026-12-07T10:00:00Z", "2026-12-07T12:00:00Z", "2026-12-08T10:00:00Z"):
+        change = open_ticket(
+            desk.sessions,
+            desk.actors["initech"],
+            subject="Search is down",
+            description="x",
+            severity="p1",
+            now=datetime.fromisoformat("2026-12-07T09:00:00Z"),
+        )
+        ids.append(change.ticket.id)
+        reply(desk.sessions, desk.actors["ann"], change.ticket.id, "On it.", now=datetime.fromisoformat(answered))
+    report = read(desk, attainment_report, WEEK, tickets_per_cell=None)
+    [row] = report.rows
+    assert (row.met, row.breached, row.goal_met, row.goal_missed) == (2, 1, 1, 2)
+    assert (row.attainment, row.goal_attainment) == (2 / 3, 1 / 3)
+    assert row.tickets == {Outcome.MET: (ids[0], ids[1]), Outcome.BREACHED: (ids[2],)}
+    assert read(desk, attainment_by_replay, WEEK, tickets_per_cell=None) == report
+    times = read(desk, times_report, WEEK)
+    assert [(r.count, r.p50_seconds, r.p90_seconds, r.max_seconds, r.target_seconds) for r in times.rows] == [
+        (3, 10800.0, 90000.0, 90000, 86400)
+    ]

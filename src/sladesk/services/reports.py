@@ -20,10 +20,12 @@ from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, li
 from sqlalchemy.orm import Session
 
 from sladesk.reports.attainment import (
+    ID_DIMENSIONS,
     AttainmentCell,
     Group,
     attainment,
     attainment_from_cells,
+    policy_version_label,
 )
 from sladesk.reports.model import (
     DIMENSIONS,
@@ -46,6 +48,10 @@ from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, User
 
 TICKETS_PER_CELL = 100
 
+# a clock's goal as the SQL reads it: met or missed by its stop, or passed while it has not stopped
+_GOAL_MISSED, _GOAL_MET, _GOAL_PASSED = 0, 1, 2
+_DECIDED = frozenset({Outcome.MET, Outcome.BREACHED, Outcome.EXCUSED, Outcome.CANCELLED})
+
 # nearest rank as PostgreSQL's percentile_disc computes it: ceil(fraction x n) in floating point, so the
 # fraction is taken a hair below p/100, which gives the exact rank for any count below 10**8
 _PERCENTILE_SLACK = 1e-9
@@ -64,42 +70,46 @@ def attainment_report(
     """Attainment per metric and group over `period`, counted in SQL from the stored clocks; staff only."""
     require_staff(actor, "read SLA reports")
     dimensions = _check(period, by, tickets_per_cell)
-    classified = _classified(session, period, now, dimensions).subquery()
+    raw = _raw_columns(dimensions)
+    classified = _classified(session, period, now, dimensions, metrics=metrics).subquery()
     in_period = or_(classified.c.at.is_(None), classified.c.at >= period.start)
-    if metrics is not None:
-        in_period = and_(in_period, classified.c.metric.in_(list(metrics)))
-    keys = [classified.c.metric, *(classified.c[d] for d in dimensions), classified.c.outcome]
-    decided = classified.c.at.is_not(None)
-    counted = session.execute(
-        select(
-            *keys,
-            func.count(),
-            func.sum(case((and_(decided, classified.c.goal == 1), 1), else_=0)),
-            func.sum(case((and_(decided, classified.c.goal == 0), 1), else_=0)),
-        )
-        .where(in_period)
-        .group_by(*keys)
-    ).all()
-    tickets = _tickets_per_cell(session, classified, in_period, keys, tickets_per_cell)
+    # every clock's outcome is worked out once and grouped on: a SUM(CASE ...) per outcome would repeat
+    # the whole classification for each column it counts
+    keys = [
+        classified.c.metric,
+        *(classified.c[name] for name in raw),
+        classified.c.earlier,
+        classified.c.outcome,
+        classified.c.goal,
+    ]
+    counted = session.execute(select(*keys, func.count()).where(in_period).group_by(*keys)).all()
+    codes = _SeverityCodes(session)
+    tickets = _attainment_tickets(session, classified, in_period, raw, tickets_per_cell)
     cells = []
     for row in counted:
-        metric, group, outcome = row[0], _group(dimensions, row[1 : 1 + len(dimensions)]), Outcome(row[-4])
+        metric, values = row[0], dict(zip(raw, row[1 : 1 + len(raw)], strict=True))
+        earlier, outcome, goal, count = int(row[-4]), Outcome(row[-3]), row[-2], row[-1]
+        decided = outcome in _DECIDED or goal in (_GOAL_MISSED, _GOAL_MET)  # goals count for decided clocks
+        # rows differing only in their goal share one list of tickets: give it to the first of them
+        ids = tuple(tickets.pop((metric, *row[1 : 1 + len(raw)], earlier, outcome.value), ()))
         cells.append(
             AttainmentCell(
                 metric=metric,
-                group=group,
+                group=_group_of_raw(dimensions, values, bool(earlier), codes),
                 outcome=outcome,
-                count=row[-3],
-                goal_met=int(row[-2] or 0),
-                goal_missed=int(row[-1] or 0),
-                tickets=tuple(tickets.get((metric, group, outcome.value), ())),
+                count=count,
+                goal_met=count if decided and goal == _GOAL_MET else 0,
+                goal_missed=count if decided and goal in (_GOAL_MISSED, _GOAL_PASSED) else 0,
+                tickets=ids,
             )
         )
+    excused_only = _classified(session, period, now, (), metrics=metrics, where=[SlaClock.excuse.is_not(None)])
+    found = excused_only.subquery()
     excused = [
         ExcusedBreach(ticket_id, metric, at, excuse or "")
         for ticket_id, metric, at, excuse in session.execute(
-            select(classified.c.ticket_id, classified.c.metric, classified.c.at, classified.c.excuse).where(
-                in_period, classified.c.outcome == Outcome.EXCUSED.value, classified.c.at.is_not(None)
+            select(found.c.ticket_id, found.c.metric, found.c.at, found.c.excuse).where(
+                found.c.outcome == Outcome.EXCUSED.value, found.c.at >= period.start
             )
         )
     ]
@@ -143,21 +153,21 @@ def times_report(
     """
     require_staff(actor, "read SLA reports")
     dimensions = _check(period, by, tickets_per_cell)
-    classified = _classified(session, period, now, dimensions).subquery()
-    stopped = and_(
-        classified.c.stopped_at.is_not(None),
-        classified.c.stopped_at >= period.start,
-        classified.c.stopped_at < period.end,
-        classified.c.stopped_at <= now,
-        classified.c.stop_cancels.is_(False),
-    )
-    if metrics is not None:
-        stopped = and_(stopped, classified.c.metric.in_(list(metrics)))
+    stopped_in_period = [
+        SlaClock.stopped_at >= period.start,
+        SlaClock.stopped_at < period.end,
+        SlaClock.stopped_at <= now,
+        SlaClock.stop_cancels.is_(False),
+    ]
+    classified = _classified(
+        session, period, now, dimensions, metrics=metrics, labelled=True, where=stopped_in_period
+    ).subquery()
+    stopped = classified.c.stopped_at.is_not(None)
     keys = [classified.c.metric, *(classified.c[d] for d in dimensions)]
     seconds, target = classified.c.counted_seconds, classified.c.target_seconds
     cells: list[TimesCell] = []
     if session.get_bind().dialect.name == "postgresql":
-        tickets = _tickets_per_cell(session, classified, stopped, keys, tickets_per_cell)
+        tickets = _times_tickets(session, classified, dimensions, tickets_per_cell)
         for row in session.execute(
             select(
                 *keys,
@@ -274,8 +284,21 @@ def _check(period: Period, by: Sequence[str], tickets_per_cell: int | None) -> t
     return tuple(dimensions)
 
 
-def _classified(session: Session, period: Period, now: datetime, dimensions: Sequence[Dimension]) -> Select[Any]:
-    """Each stored clock of a ticket opened before the period's end, classified at that end."""
+def _classified(
+    session: Session,
+    period: Period,
+    now: datetime,
+    dimensions: Sequence[Dimension],
+    *,
+    metrics: Sequence[str] | None = None,
+    labelled: bool = False,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Select[Any]:
+    """Each stored clock of a ticket opened before the period's end, classified at that end.
+
+    Its group comes as the ticket's plain columns (`_raw_columns`), or with `labelled` as one label per
+    dimension (the severity's code worked out in SQL).
+    """
     clock, ticket = SlaClock, Ticket
     end = period.end
     breach = case((clock.excuse.is_not(None), literal(Outcome.EXCUSED.value)), else_=literal(Outcome.BREACHED.value))
@@ -309,44 +332,111 @@ def _classified(session: Session, period: Period, now: datetime, dimensions: Seq
         (or_(clock.goal_seconds.is_(None), ~started), null()),
         (and_(stopped, clock.goal_at.is_(None)), null()),
         (and_(stopped, clock.stopped_at <= clock.goal_at, clock.stop_cancels.is_(True)), null()),
-        (and_(stopped, clock.stopped_at <= clock.goal_at), literal(1)),
-        (stopped, literal(0)),
-        (goal_passed, literal(0)),
+        (and_(stopped, clock.stopped_at <= clock.goal_at), literal(_GOAL_MET)),
+        (stopped, literal(_GOAL_MISSED)),
+        (goal_passed, literal(_GOAL_PASSED)),
         else_=null(),
     )
-    labels: dict[Dimension, Any] = {
-        "tier": ticket.tier,
-        "organisation": ticket.organisation_id,
-        "team": ticket.team_id,
-        "assignee": ticket.assignee_id,
-        "policy_version": ticket.policy_id.concat(" v").concat(cast(ticket.policy_version, String)),
-    }
-    if "severity" in dimensions:
-        labels["severity"] = case(
-            (and_(earlier, clock.earlier_breach_severity.is_not(None)), clock.earlier_breach_severity),
-            *_severity_codes(session, ticket),
-            else_=cast(ticket.severity_rank, String),
-        )
-    return (
+    groups: list[Any]
+    if labelled:
+        labels: dict[Dimension, Any] = {
+            "tier": ticket.tier,
+            "organisation": ticket.organisation_id,
+            "team": ticket.team_id,
+            "assignee": ticket.assignee_id,
+            "policy_version": ticket.policy_id.concat(" v").concat(cast(ticket.policy_version, String)),
+        }
+        if "severity" in dimensions:
+            labels["severity"] = case(
+                (and_(earlier, clock.earlier_breach_severity.is_not(None)), clock.earlier_breach_severity),
+                *_severity_branches(session, ticket),
+                else_=cast(ticket.severity_rank, String),
+            )
+        groups = [labels[d].label(d) for d in dimensions]
+    else:
+        columns = {
+            "policy_id": ticket.policy_id,
+            "policy_version": ticket.policy_version,
+            "severity_rank": ticket.severity_rank,
+            "earlier_breach_severity": clock.earlier_breach_severity,
+            "tier": ticket.tier,
+            "organisation_id": ticket.organisation_id,
+            "team_id": ticket.team_id,
+            "assignee_id": ticket.assignee_id,
+        }
+        groups = [columns[name].label(name) for name in _raw_columns(dimensions)]
+    statement = (
         select(
             clock.ticket_id,
             clock.metric,
             outcome.label("outcome"),
             at.label("at"),
             goal.label("goal"),
+            case((earlier, 1), else_=0).label("earlier"),
             clock.excuse,
             case((stopped, clock.stopped_at), else_=null()).label("stopped_at"),
             clock.stop_cancels,
             (clock.counted_microseconds // 1_000_000).label("counted_seconds"),
             clock.target_seconds,
-            *(labels[d].label(d) for d in dimensions),
+            *groups,
         )
         .join(ticket, ticket.id == clock.ticket_id)
-        .where(ticket.opened_at < end)
+        .where(ticket.opened_at < end, *where)
     )
+    if metrics is not None:
+        statement = statement.where(clock.metric.in_(list(metrics)))
+    return statement
 
 
-def _severity_codes(session: Session, ticket: type[Ticket]) -> list[tuple[ColumnElement[bool], str]]:
+def _raw_columns(dimensions: Sequence[Dimension]) -> list[str]:
+    """The ticket and clock columns a grouping by `dimensions` needs, each once."""
+    needs: dict[Dimension, tuple[str, ...]] = {
+        "severity": ("policy_id", "policy_version", "severity_rank", "earlier_breach_severity"),
+        "tier": ("tier",),
+        "organisation": ("organisation_id",),
+        "team": ("team_id",),
+        "assignee": ("assignee_id",),
+        "policy_version": ("policy_id", "policy_version"),
+    }
+    names: list[str] = []
+    for dimension in dimensions:
+        names.extend(name for name in needs[dimension] if name not in names)
+    return names
+
+
+class _SeverityCodes:
+    """Severity codes by policy version and rank, read from the policies as they are needed."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._codes: dict[tuple[str, int], dict[int, str]] = {}
+
+    def code(self, policy_id: str, version: int, rank: int) -> str:
+        if (policy_id, version) not in self._codes:
+            policy = policy_at(self._session, policy_id, version)
+            self._codes[policy_id, version] = {severity.rank: severity.code for severity in policy.severities}
+        return self._codes[policy_id, version].get(rank, str(rank))
+
+
+def _group_of_raw(
+    dimensions: Sequence[Dimension], values: dict[str, Any], earlier: bool, codes: _SeverityCodes
+) -> Group:
+    """A group's labels from its plain columns; `earlier`: counted under the severity of an earlier breach."""
+
+    def label(dimension: Dimension) -> str | None:
+        if dimension == "severity":
+            if earlier and values["earlier_breach_severity"] is not None:
+                return str(values["earlier_breach_severity"])
+            return codes.code(values["policy_id"], values["policy_version"], values["severity_rank"])
+        if dimension == "policy_version":
+            return policy_version_label(values["policy_id"], values["policy_version"])
+        value = values[f"{dimension}_id" if dimension in ID_DIMENSIONS else dimension]
+        return None if value is None else str(value)
+
+    return tuple((dimension, label(dimension)) for dimension in dimensions)
+
+
+def _severity_branches(session: Session, ticket: type[Ticket]) -> list[tuple[ColumnElement[bool], str]]:
     """A CASE branch per severity of every policy version a ticket is pinned to: its rank -> its code."""
     branches: list[tuple[ColumnElement[bool], str]] = []
     pinned = session.execute(select(ticket.policy_id, ticket.policy_version).distinct()).all()
@@ -361,38 +451,48 @@ def _severity_codes(session: Session, ticket: type[Ticket]) -> list[tuple[Column
     return branches
 
 
-def _tickets_per_cell(
-    session: Session,
-    classified: Any,
-    where: ColumnElement[bool],
-    keys: Sequence[Any],
-    limit: int | None,
-) -> dict[tuple[Any, ...], list[int]]:
-    """The ticket ids behind each cell of `keys`, the first `limit` by id (None: all)."""
-    dimensions = [key.name for key in keys[1:] if key.name != "outcome"]
-    found: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+def _first_tickets(
+    session: Session, classified: Any, where: ColumnElement[bool], keys: Sequence[Any], limit: int | None
+) -> list[Any]:
+    """(keys..., ticket id) of the first `limit` tickets by id of each cell of `keys` (None: all)."""
     if limit == 0:
-        return found
+        return []
     ticket_id = classified.c.ticket_id
     if limit is None:
-        rows: Iterable[Any] = session.execute(select(*keys, ticket_id).where(where).order_by(ticket_id))
-    else:
-        ranked = (
-            select(*keys, ticket_id, func.row_number().over(partition_by=keys, order_by=ticket_id).label("rank"))
-            .where(where)
-            .subquery()
-        )
-        rows = session.execute(
+        return list(session.execute(select(*keys, ticket_id).where(where).order_by(ticket_id)))
+    ranked = (
+        select(*keys, ticket_id, func.row_number().over(partition_by=keys, order_by=ticket_id).label("rank"))
+        .where(where)
+        .subquery()
+    )
+    return list(
+        session.execute(
             select(*(ranked.c[key.name] for key in keys), ranked.c.ticket_id)
             .where(ranked.c.rank <= limit)
             .order_by(ranked.c.ticket_id)
         )
-    for row in rows:
-        values = list(row)
-        metric, rest = values[0], values[1:-1]
-        group = _group(dimensions, rest[: len(dimensions)])
-        key = (metric, group, *rest[len(dimensions) :])
-        found[key].append(values[-1])
+    )
+
+
+def _attainment_tickets(
+    session: Session, classified: Any, where: ColumnElement[bool], raw: Sequence[str], limit: int | None
+) -> dict[tuple[Any, ...], list[int]]:
+    """Ticket ids by (metric, plain columns..., earlier, outcome)."""
+    keys = [classified.c.metric, *(classified.c[name] for name in raw), classified.c.earlier, classified.c.outcome]
+    found: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in _first_tickets(session, classified, where, keys, limit):
+        found[tuple(row[:-1])].append(row[-1])
+    return found
+
+
+def _times_tickets(
+    session: Session, classified: Any, dimensions: Sequence[Dimension], limit: int | None
+) -> dict[tuple[str, Group], list[int]]:
+    """Ticket ids by (metric, group) of the labelled clocks that stopped in the period."""
+    keys = [classified.c.metric, *(classified.c[d] for d in dimensions)]
+    found: dict[tuple[str, Group], list[int]] = defaultdict(list)
+    for row in _first_tickets(session, classified, classified.c.stopped_at.is_not(None), keys, limit):
+        found[row[0], _group(dimensions, row[1:-1])].append(row[-1])
     return found
 
 
