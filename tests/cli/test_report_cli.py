@@ -176,6 +176,10 @@ def test_forecast_at_the_end_of_november(sladesk, database):
             "error: --to: the period must end after it starts (2026-11-30T00:00:00Z to 2026-11-02T00:00:00Z)",
         ),
         (
+            ("times", "--to", "9999-12-31"),
+            "error: --to: give an instant between the years 1970 and 9998",
+        ),
+        (
             ("whatif", "--from", "2026-11-01"),
             "error: CANDIDATE: give the policy to replay under (alleo@2, a draft's file) or --policy",
         ),
@@ -185,7 +189,7 @@ def test_forecast_at_the_end_of_november(sladesk, database):
             "(known: p1, p2, p3)",
         ),
     ],
-    ids=["unknown-dimension", "bad-date", "naive-instant", "backwards", "no-candidate", "bad-override"],
+    ids=["unknown-dimension", "bad-date", "naive-instant", "backwards", "far-future", "no-candidate", "bad-override"],
 )
 def test_bad_input_exits_2_naming_the_option(sladesk, database, args, message):
     result = sladesk("report", *args, "--now", NOW, "--database-url", database)

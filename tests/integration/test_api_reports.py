@@ -180,6 +180,11 @@ def test_reports_need_a_token(desk):
         ),
         ("/api/v1/reports/attainment?from=2026-11-01T00:00:00", "from", "from: Input should have timezone info"),
         ("/api/v1/reports/attainment?format=xml", "format", None),
+        (
+            "/api/v1/reports/attainment?from=0001-01-01T00:00:00%2B14:00",
+            "from",
+            "from: give an instant between the years 1970 and 9998",
+        ),
     ],
 )
 def test_bad_queries_are_422_naming_the_field(desk, path, field, detail):

@@ -193,6 +193,7 @@ def test_whatif_shows_both_sides_and_the_changed_ticket(agent):
     [
         ("/reports?from=2026-13-01", "from: &#39;2026-13-01&#39; is not a date like 2026-11-01"),
         ("/reports?from=2026-11-30&to=2026-11-01", "to: the last day must not come before the first"),
+        ("/reports?from=9999-12-01&to=9999-12-31", "from: choose a day between the years 1970 and 9998"),
         ("/reports/tickets?ids=1,x", "ids: &#39;x&#39; is not a ticket number"),
         (
             "/reports/whatif?policy=sourcegraph&overrides=severities.p9.targets.first_response.due%3D1h",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sladesk.api.schemas import Body
 from sladesk.reports.forecast import Forecast
 from sladesk.reports.model import AttainmentReport, AttainmentRow, Dimension, Period, TimesReport
 from sladesk.reports.whatif import WhatIfReport
@@ -139,9 +140,7 @@ class TimesOut(BaseModel):
         )
 
 
-class CandidateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CandidateIn(Body):
     version: str | None = Field(
         None, max_length=80, description="A stored or built-in policy version: `alleo` (its current) or `alleo@2`"
     )
@@ -153,7 +152,7 @@ class CandidateIn(BaseModel):
     )
 
 
-class WhatIfIn(BaseModel):
+class WhatIfIn(Body):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     start: AwareDatetime | None = Field(None, alias="from", description="The period's start (default: last month's)")

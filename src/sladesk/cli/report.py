@@ -109,7 +109,7 @@ def _instant(text: str, option: str, *, end: bool = False) -> datetime:
     except ValueError:
         pass
     else:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        start = _within_years(datetime(day.year, day.month, day.day, tzinfo=UTC), option)
         return start + timedelta(days=1) if end else start
     try:
         value = datetime.fromisoformat(text)
@@ -119,7 +119,17 @@ def _instant(text: str, option: str, *, end: bool = False) -> datetime:
         ) from None
     if value.utcoffset() is None:
         raise _invalid(option, f"{text!r} has no UTC offset: add one, e.g. Z or -05:00")
-    return value
+    return _within_years(value, option)
+
+
+def _within_years(instant: datetime, option: str) -> datetime:
+    try:
+        year = instant.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not 1970 <= year <= 9998:
+        raise _invalid(option, "give an instant between the years 1970 and 9998")
+    return instant
 
 
 def _now(text: str | None) -> datetime:

@@ -112,6 +112,8 @@ def _day(text: str, name: str) -> datetime | None:
         day = date.fromisoformat(text)
     except ValueError:
         raise InvalidFieldError(name, f"{text!r} is not a date like 2026-11-01") from None
+    if not 1970 <= day.year <= 9998:
+        raise InvalidFieldError(name, "choose a day between the years 1970 and 9998")
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

@@ -7,7 +7,7 @@ Each report answers JSON, or CSV with the columns `sladesk report --csv` writes 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -36,6 +36,7 @@ from sladesk.store import reading
 router = APIRouter(tags=["reports"])
 PREFIX = "/api/v1/reports"
 CSV_TYPE = "text/csv; charset=utf-8"
+FIRST_YEAR, LAST_YEAR = 1970, 9998
 
 From = Annotated[
     AwareDatetime | None,
@@ -62,10 +63,23 @@ CSV_RESPONSE: dict[int | str, dict[str, object]] = {
 
 def _period(start: datetime | None, end: datetime | None, now: datetime) -> Period:
     last_month, this_month = previous_month(now)
-    period = Period(start or last_month, end or this_month)
+    period = Period(_within_years(start, "from") or last_month, _within_years(end, "to") or this_month)
     if period.start >= period.end:
         raise InvalidFieldError("to", "the period must end after it starts")
     return period
+
+
+def _within_years(instant: datetime | None, field: str) -> datetime | None:
+    """The instant, if it falls in the years a desk can hold (1970 to 9998, in UTC)."""
+    if instant is None:
+        return None
+    try:
+        year = instant.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidFieldError(field, f"give an instant between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return instant
 
 
 def _by(values: list[str]) -> tuple[str, ...]:
