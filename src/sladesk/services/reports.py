@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, literal_column, null, or_, select
 from sqlalchemy.orm import Session
 
 from sladesk.reports.attainment import (
@@ -50,7 +50,13 @@ TICKETS_PER_CELL = 100
 
 # a clock's goal as the SQL reads it: met or missed by its stop, or passed while it has not stopped
 _GOAL_MISSED, _GOAL_MET, _GOAL_PASSED = 0, 1, 2
-_DECIDED = frozenset({Outcome.MET, Outcome.BREACHED, Outcome.EXCUSED, Outcome.CANCELLED})
+
+# What the attainment query counts per group, one slot each: the outcomes of clocks counted under the
+# ticket's severity (0-6), breaches under an earlier severity (7, 8), and goals met and missed by decided
+# clocks under the ticket's severity (9, 10) and under an earlier one (11, 12).
+_SLOT_OUTCOMES = (*Outcome, Outcome.BREACHED, Outcome.EXCUSED)
+_SLOTS = len(_SLOT_OUTCOMES) + 4
+_SLOT_DIGITS = 12  # a slot holds up to 10**12 - 1 clocks
 
 # nearest rank as PostgreSQL's percentile_disc computes it: ceil(fraction x n) in floating point, so the
 # fraction is taken a hair below p/100, which gives the exact rank for any count below 10**8
@@ -73,36 +79,22 @@ def attainment_report(
     raw = _raw_columns(dimensions)
     classified = _classified(session, period, now, dimensions, metrics=metrics).subquery()
     in_period = or_(classified.c.at.is_(None), classified.c.at >= period.start)
-    # every clock's outcome is worked out once and grouped on: a SUM(CASE ...) per outcome would repeat
-    # the whole classification for each column it counts
-    keys = [
-        classified.c.metric,
-        *(classified.c[name] for name in raw),
-        classified.c.earlier,
-        classified.c.outcome,
-        classified.c.goal,
-    ]
-    counted = session.execute(select(*keys, func.count()).where(in_period).group_by(*keys)).all()
+    group_keys = [classified.c.metric, *(classified.c[name] for name in raw)]
+    tallies = _tallies(session, classified, in_period, group_keys)
     codes = _SeverityCodes(session)
     tickets = _attainment_tickets(session, classified, in_period, raw, tickets_per_cell)
     cells = []
-    for row in counted:
-        metric, values = row[0], dict(zip(raw, row[1 : 1 + len(raw)], strict=True))
-        earlier, outcome, goal, count = int(row[-4]), Outcome(row[-3]), row[-2], row[-1]
-        decided = outcome in _DECIDED or goal in (_GOAL_MISSED, _GOAL_MET)  # goals count for decided clocks
-        # rows differing only in their goal share one list of tickets: give it to the first of them
-        ids = tuple(tickets.pop((metric, *row[1 : 1 + len(raw)], earlier, outcome.value), ()))
-        cells.append(
-            AttainmentCell(
-                metric=metric,
-                group=_group_of_raw(dimensions, values, bool(earlier), codes),
-                outcome=outcome,
-                count=count,
-                goal_met=count if decided and goal == _GOAL_MET else 0,
-                goal_missed=count if decided and goal in (_GOAL_MISSED, _GOAL_PASSED) else 0,
-                tickets=ids,
-            )
-        )
+    for (metric, *values), tally in tallies.items():
+        columns = dict(zip(raw, values, strict=True))
+        for earlier, (goal_met, goal_missed) in ((0, tally[9:11]), (1, tally[11:13])):
+            group = _group_of_raw(dimensions, columns, bool(earlier), codes)
+            for slot, outcome in enumerate(_SLOT_OUTCOMES):
+                count = tally[slot]
+                if not count or (slot >= len(Outcome)) != bool(earlier):
+                    continue
+                ids = tuple(tickets.get((metric, *values, earlier, outcome.value), ()))
+                cells.append(AttainmentCell(metric, group, outcome, count, goal_met, goal_missed, ids))
+                goal_met = goal_missed = 0  # a part's goals are counted once, with its first outcome
     excused_only = _classified(session, period, now, (), metrics=metrics, where=[SlaClock.excuse.is_not(None)])
     found = excused_only.subquery()
     excused = [
@@ -337,6 +329,29 @@ def _classified(
         (goal_passed, literal(_GOAL_PASSED)),
         else_=null(),
     )
+    breach_slot = case((clock.excuse.is_not(None), 2), else_=1)  # Outcome's order: breached, excused
+    outcome_slot = case(
+        (earlier, len(Outcome) + breach_slot - 1),
+        (clock.target_seconds.is_(None), _slot(Outcome.NO_TARGET)),
+        (~started, _slot(Outcome.NOT_STARTED)),
+        (and_(stopped, in_time, clock.stop_cancels.is_(True)), _slot(Outcome.CANCELLED)),
+        (and_(stopped, in_time), _slot(Outcome.MET)),
+        (stopped, breach_slot),
+        (due_passed, breach_slot),
+        else_=_slot(Outcome.RUNNING),
+    )
+    # a goal counts for a decided clock: any stopped one, or one breached while still running
+    judged_running = or_(earlier, due_passed)
+    part = case((earlier, 2), else_=0)
+    goal_slot = case(
+        {
+            _GOAL_MET: len(_SLOT_OUTCOMES) + part,
+            _GOAL_MISSED: len(_SLOT_OUTCOMES) + 1 + part,
+            _GOAL_PASSED: case((judged_running, len(_SLOT_OUTCOMES) + 1 + part), else_=null()),
+        },
+        value=goal,
+        else_=null(),
+    )
     groups: list[Any]
     if labelled:
         labels: dict[Dimension, Any] = {
@@ -373,6 +388,8 @@ def _classified(
             at.label("at"),
             goal.label("goal"),
             case((earlier, 1), else_=0).label("earlier"),
+            outcome_slot.label("outcome_slot"),
+            goal_slot.label("goal_slot"),
             clock.excuse,
             case((stopped, clock.stopped_at), else_=null()).label("stopped_at"),
             clock.stop_cancels,
@@ -386,6 +403,39 @@ def _classified(
     if metrics is not None:
         statement = statement.where(clock.metric.in_(list(metrics)))
     return statement
+
+
+def _tallies(
+    session: Session, classified: Any, where: ColumnElement[bool], keys: Sequence[Any]
+) -> dict[tuple[Any, ...], list[int]]:
+    """The slot counts of each group of `keys`.
+
+    On PostgreSQL each clock adds 10**(12 x slot) for its outcome and its goal to one NUMERIC sum per
+    group: the groups are plain columns, which the planner estimates well and aggregates in parallel
+    workers, and each clock is classified once. SQLite groups on the slots themselves.
+    """
+    outcome_slot, goal_slot = classified.c.outcome_slot, classified.c.goal_slot
+    found: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * _SLOTS)
+    if session.get_bind().dialect.name == "postgresql":
+        weights: dict[int, Any] = {slot: literal_column(f"1e{_SLOT_DIGITS * slot}") for slot in range(_SLOTS)}
+        tally = case(weights, value=outcome_slot) + case(weights, value=goal_slot, else_=literal_column("0"))
+        for row in session.execute(select(*keys, func.sum(tally)).where(where).group_by(*keys)):
+            total = int(row[-1])
+            for slot in range(_SLOTS):
+                total, found[tuple(row[:-1])][slot] = divmod(total, 10**_SLOT_DIGITS)
+        return found
+    for row in session.execute(
+        select(*keys, outcome_slot, goal_slot, func.count()).where(where).group_by(*keys, outcome_slot, goal_slot)
+    ):
+        counts = found[tuple(row[:-3])]
+        counts[row[-3]] += row[-1]
+        if row[-2] is not None:
+            counts[row[-2]] += row[-1]
+    return found
+
+
+def _slot(outcome: Outcome) -> int:
+    return list(Outcome).index(outcome)
 
 
 def _raw_columns(dimensions: Sequence[Dimension]) -> list[str]:
