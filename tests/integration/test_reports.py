@@ -36,7 +36,13 @@ from sladesk.reports import Outcome, Period
 from sladesk.reports.model import ExcusedBreach, group_label
 from sladesk.services import ForbiddenError, InvalidFieldError, Role, tickets
 from sladesk.services.policies import upload_policy
-from sladesk.services.reports import attainment_by_replay, attainment_report, times_by_replay, times_report
+from sladesk.services.reports import (
+    attainment_by_replay,
+    attainment_report,
+    tickets_behind,
+    times_by_replay,
+    times_report,
+)
 from sladesk.store import reading
 from tests.support.units import committed
 from tests.support.variants import variant
@@ -281,3 +287,27 @@ def test_goal_attainment_beside_attainment_with_each_ticket_listed_once(desk):
     assert [(r.count, r.p50_seconds, r.p90_seconds, r.max_seconds, r.target_seconds) for r in times.rows] == [
         (3, 10800.0, 90000.0, 90000, 86400)
     ]
+
+
+def test_the_tickets_behind_one_count_are_read_on_their_own(desk, week):
+    def behind(group, outcome, **options):
+        with reading(desk.sessions) as session:
+            return tickets_behind(
+                session,
+                desk.actors["ann"],
+                WEEK,
+                metric="first_response",
+                group=group,
+                outcome=outcome,
+                now=NOW,
+                **options,
+            )
+
+    t = week
+    assert behind([("severity", "Sev1")], Outcome.BREACHED) == [t["T2"], t["T5"]]
+    assert behind([("severity", "Sev1")], Outcome.BREACHED, limit=1) == [t["T2"]]
+    assert behind([("severity", "Sev3")], Outcome.BREACHED) == []
+    assert behind([("assignee", None)], Outcome.MET) == [t["T8"]]
+    assert behind([("organisation", str(desk.ids["Acme"])), ("severity", "Sev2")], Outcome.RUNNING) == [t["T7"]]
+    assert behind([("policy_version", "alleo_paused v1")], Outcome.RUNNING) == [t["T6"]]
+    assert behind([], Outcome.EXCUSED) == [t["T3"]]

@@ -234,6 +234,36 @@ def times_by_replay(
     return times_from_cells(period, dimensions, cells, _names(session, [row.group for row in report.rows]))
 
 
+def tickets_behind(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    *,
+    metric: str,
+    group: Sequence[tuple[str, str | None]] = (),
+    outcome: Outcome,
+    now: datetime,
+    limit: int | None = TICKETS_PER_CELL,
+) -> list[int]:
+    """The ids of the tickets behind one count of an attainment report, the first `limit` by id.
+
+    For a report asked for without its tickets (`tickets_per_cell=0`), as on a large desk: one cell's
+    tickets are read in ticket order and the reading stops at `limit`.
+    """
+    require_staff(actor, "read SLA reports")
+    dimensions = _check(period, [dimension for dimension, _ in group], limit)
+    classified = _classified(session, period, now, dimensions, metrics=[metric], labelled=True).subquery()
+    conditions = [
+        classified.c.outcome == outcome.value,
+        or_(classified.c.at.is_(None), classified.c.at >= period.start),
+    ]
+    for dimension, (_, value) in zip(dimensions, group, strict=True):
+        column = classified.c[dimension]
+        conditions.append(column.is_(None) if value is None else cast(column, String) == value)
+    statement = select(classified.c.ticket_id).where(*conditions).order_by(classified.c.ticket_id)
+    return list(session.scalars(statement if limit is None else statement.limit(limit)))
+
+
 def replayed_outcomes(session: Session, actor: Actor, period: Period, *, now: datetime) -> list[ClockOutcome]:
     """Every clock of every ticket opened before the period's end, replayed and classified at that end."""
     require_staff(actor, "read SLA reports")
@@ -571,6 +601,7 @@ __all__ = [
     "attainment_by_replay",
     "attainment_report",
     "replayed_outcomes",
+    "tickets_behind",
     "times_by_replay",
     "times_report",
 ]
