@@ -127,6 +127,20 @@ class _Desk:
             found -= timedelta(days=1)
         return found
 
+    def last_month(self, number: int) -> date:
+        """The `number`th working day (1 first) of the calendar month before `now`'s, in the policy's zone."""
+        first = self.now.astimezone(self.policy.tz).date().replace(day=1)
+        day = (first - timedelta(days=1)).replace(day=1)
+        business = self.policy.calendar("business")
+        found = 0
+        while day < first:
+            if business.is_working(self.at(day, "12:00")):
+                found += 1
+                if found == number:
+                    return day
+            day += timedelta(days=1)
+        raise DemoDataError(f"last month has fewer than {number} working days")
+
     def at(self, day: date, clock: str) -> datetime:
         """The wall-clock time `clock` (HH:MM) on `day` in the policy's time zone."""
         return datetime.combine(day, time.fromisoformat(clock), tzinfo=self.policy.tz)
@@ -291,6 +305,7 @@ def _alli_tickets(d: _Desk) -> None:
 
 
 def _alleo_tickets(d: _Desk) -> None:
+    _alleo_last_month(d)
     day = d.day(10)
     t = d.open(
         d.at(day, "09:15"),
@@ -346,6 +361,51 @@ def _alleo_tickets(d: _Desk) -> None:
     t = d.open(d.at(day, "13:00"), "Sev2", "Export to our billing system fails", "The nightly export stops halfway.")
     d.answer(t, d.at(day, "14:00"), "We need the billing vendor's fix; putting this on hold until their release.")
     d.move(t, "on_hold", d.at(day, "14:05"))
+
+
+def _alleo_last_month(d: _Desk) -> None:
+    """Last month's closed tickets, for the reports: first responses met, breached, excused (an outside
+    incident), cancelled (closed with no reply) and breached before a downgrade. Sev1's 4 working hours are
+    met at 1 h and 3 h and breached at 5 h, so a 2 h Sev1 target would breach the 3 h one too."""
+    for number, (severity, answered, subject) in enumerate(
+        [
+            ("Sev1", "10:00", "Lab results do not reach the portal"),
+            ("Sev1", "12:00", "Video visits drop after a minute"),
+            ("Sev1", "14:00", "Check-in kiosks are frozen"),
+            ("Sev2", "11:00", "Insurance cards do not upload"),
+            ("Sev3", "13:00", "Wrong opening hours on one clinic page"),
+            ("Sev4", "16:00", "Add a print button to the visit summary"),
+        ],
+        start=1,
+    ):
+        day = d.last_month(number)
+        t = d.open(d.at(day, "09:00"), severity, subject, f"{subject} since this morning.")
+        d.answer(t, d.at(day, answered), "Thanks for reporting this; we have found the cause and are fixing it.")
+        d.move(t, "closed", d.at(day, "16:30"))
+
+    day = d.last_month(7)
+    t = d.open(d.at(day, "09:00"), "Sev2", "Referral letters fail to send", "No referral letter has gone out today.")
+    next_day = d.last_month(8)
+    d.answer(t, d.at(next_day, "12:00"), "Sorry for the wait: the mail relay was down. Fixed now.")
+    d.move(t, "closed", d.at(next_day, "15:00"))  # 12 working hours, over the 9 of a business day: a breach
+
+    day = d.last_month(9)
+    t = d.open(d.at(day, "09:00"), "Sev1", "Nobody can sign in", "Sign-in fails at every clinic.")
+    d.outside_incident(
+        t, "The identity provider's regional outage (their incident report of that day)", d.at(day, "10:00")
+    )
+    d.answer(t, d.at(day, "15:00"), "Sign-in works again now that the identity provider has recovered.")
+    d.move(t, "closed", d.at(day, "16:30"))  # breached at 13:00, excused: an outside incident
+
+    day = d.last_month(10)
+    t = d.open(d.at(day, "09:00"), "Sev3", "Calendar colours look wrong", "Every appointment shows in grey.")
+    d.move(t, "closed", d.at(day, "11:00"))  # the customer found the setting: closed with no reply, cancelled
+
+    day = d.last_month(11)
+    t = d.open(d.at(day, "09:00"), "Sev1", "Prescriptions print blank", "Every prescription prints as a blank page.")
+    d.severity(t, "Sev3", "Only one printer model is affected, and a workaround exists.", d.at(day, "14:00"))
+    d.answer(t, d.at(day, "14:30"), "Use the PDF download while we fix the driver for that printer.")
+    d.move(t, "closed", d.at(day + timedelta(days=1), "10:00"))  # breached at 13:00 as Sev1: it stays a breach
 
 
 def _aspenware_tickets(d: _Desk) -> None:

@@ -28,7 +28,7 @@ from tests.support.web import csrf_of
 # A Wednesday afternoon, a week after Thanksgiving; every demo event falls in the weeks before it.
 NOW = datetime.fromisoformat("2026-12-02T15:00:00+00:00")
 POLICIES = ("alli", "alleo", "aspenware", "sourcegraph", "choozle")
-TICKETS_PER_POLICY = {"alli": 6, "alleo": 7, "aspenware": 8, "sourcegraph": 6, "choozle": 7}
+TICKETS_PER_POLICY = {"alli": 6, "alleo": 17, "aspenware": 8, "sourcegraph": 6, "choozle": 7}
 LOGINS = [
     ("morgan@sladesk.example", "demo-morgan"),
     ("avery@sladesk.example", "demo-avery"),
@@ -52,7 +52,7 @@ def _counts(sessions) -> dict[str, int]:
 def test_seed_demo_creates_one_organisation_per_policy_with_tickets_in_every_state(sessions):
     logins = seed_demo(sessions, NOW)
 
-    assert logins.created == logins.held == DeskCounts(organisations=5, users=8, tickets=34)
+    assert logins.created == logins.held == DeskCounts(organisations=5, users=8, tickets=44)
     with sessions() as session:
         organisations = list(session.scalars(select(Organisation)))
         assert Counter(org.policy_id for org in organisations) == dict.fromkeys(POLICIES, 1)
@@ -113,7 +113,7 @@ def test_seed_demo_creates_one_organisation_per_policy_with_tickets_in_every_sta
         excused = [r for report in replayed.values() for r in report.metrics.values() if r.excused]
         assert excused and all(r.state.value == "breached" for r in excused)
         severity_changes = list(session.scalars(select(TicketEvent).where(TicketEvent.type == "severity")))
-        assert len(severity_changes) == 3
+        assert len(severity_changes) == 4  # one of them last month's downgrade after a breach
         assert all(event.data["reason"] for event in severity_changes)
 
         # Every login works: the password and the fresh token stand for the right person.
@@ -134,7 +134,7 @@ def test_seed_demo_twice_creates_nothing_but_new_tokens(sessions):
     second = seed_demo(sessions, NOW)
 
     assert second.created is None
-    assert second.held == DeskCounts(organisations=5, users=8, tickets=34)
+    assert second.held == DeskCounts(organisations=5, users=8, tickets=44)
     after = _counts(sessions)
     assert after == {**before, "api_tokens": before["api_tokens"] + len(first.logins)}
     assert [(x.role, x.email, x.password) for x in second.logins] == [
@@ -158,7 +158,7 @@ def test_seed_demo_again_counts_what_the_database_holds_now(sessions):
     again = seed_demo(sessions, NOW)
 
     assert again.created is None
-    assert again.held == DeskCounts(organisations=6, users=9, tickets=35)
+    assert again.held == DeskCounts(organisations=6, users=9, tickets=45)
 
 
 def test_seed_demo_refuses_a_database_with_part_of_it(sessions):
@@ -203,7 +203,7 @@ def test_demo_command_prints_logins_and_serve_answers_the_customer_with_its_own_
             total = session.scalar(select(func.count()).select_from(Ticket))
     finally:
         engine.dispose()
-    assert (own, total) == (TICKETS_PER_POLICY["alleo"], 34)
+    assert (own, total) == (TICKETS_PER_POLICY["alleo"], 44)
 
     port = free_port()
     again_lines = again.stdout.splitlines()
@@ -266,7 +266,7 @@ def test_demo_run_again_prints_what_the_database_holds_now(tmp_path: Path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[:2] == [
         f"The demo data exists already in {tmp_path / 'sladesk.db'},",
-        "which holds 5 organisations, 9 users and 34 tickets; new API tokens were issued.",
+        "which holds 5 organisations, 9 users and 44 tickets; new API tokens were issued.",
     ]
 
 
