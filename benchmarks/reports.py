@@ -295,8 +295,8 @@ def read_histories(engine: Engine, policy: Policy) -> Histories:
     for number, (kind_name, stored) in enumerate(distinct.itertuples(index=False)):
         data = json.loads(stored) if stored else {}
         kind, value = kind_of(policy, kind_name, data)
-        severity = _rank(policy, data.get("severity")) if kind_name == "opened" else -1
-        codes[number] = (kind, value, severity)
+        opened_rank = _rank(policy, data.get("severity")) if kind_name == "opened" else -1
+        codes[number] = (kind, value, opened_rank)
     # in history order: sorted here, which is cheaper than a sort of the wide rows in the server
     order = np.lexsort((frame["sequence"].to_numpy(), frame["ticket_id"].to_numpy()))
     shape = shape[order]
