@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from sladesk.errors import SladeskError
 from sladesk.policy import Policy
@@ -30,6 +32,7 @@ from sladesk.reports.attainment import (
     group_of,
     group_sort_key,
 )
+from sladesk.reports.bulk import NO_INSTANT, OUTCOMES, BoolArray, BulkReplay, IntArray, SmallArray
 from sladesk.reports.model import AttainmentRow, ClockOutcome, Dimension, Outcome, Period, TicketLabels
 from sladesk.reports.outcomes import outcomes_of
 from sladesk.sla import Event, ReplayReport, TicketFacts, replay
@@ -137,8 +140,8 @@ def compare_ticket(
     after: list[ClockOutcome] = []
     dues: list[tuple[datetime | None, datetime | None]] = []
     for metric in metrics:
-        mine = actual.get(metric) or _no_target(ticket.labels, metric, actual_report)
-        theirs = judged.get(metric) or _no_target(ticket.labels, metric, actual_report)
+        mine = actual.get(metric) or _no_target(ticket.labels, metric, actual_report.severity.code)
+        theirs = judged.get(metric) or _no_target(ticket.labels, metric, actual_report.severity.code)
         # grouped under the ticket's own severity code, so that the two sides stand in the same rows
         before.append(mine)
         after.append(replace(theirs, severity=mine.severity))
@@ -251,14 +254,14 @@ def _empty(metric: str, group: Group) -> AttainmentRow:
     return AttainmentRow(metric, group, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def _no_target(labels: TicketLabels, metric: str, report: ReplayReport) -> ClockOutcome:
-    """A metric one side's policy does not define: no target there."""
+def _no_target(labels: TicketLabels, metric: str, severity: str) -> ClockOutcome:
+    """A metric one side's policy does not define: no target there (under the ticket's `severity` now)."""
     return ClockOutcome(
         ticket_id=labels.ticket_id,
         metric=metric,
         outcome=Outcome.NO_TARGET,
         at=None,
-        severity=report.severity.code,
+        severity=severity,
         tier=labels.tier,
         organisation_id=labels.organisation_id,
         team_id=labels.team_id,
@@ -296,3 +299,198 @@ def _exclusions(not_comparable: int) -> tuple[str, ...]:
         )
         notes.append(f"{tickets} listed as not comparable, with the reason, and left out of both sides' figures.")
     return tuple(notes)
+
+
+# Many tickets at once: the bulk replay's clocks as the one-at-a-time comparison gives them.
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BulkClocks:
+    """Every clock of a bulk replay (`reports.bulk.replay_many`) as a report counts it at a period's end: the
+    fields of `reports.outcomes.clock_outcome`, per ticket (rows) and metric (columns), as arrays.
+
+    Instants are epoch microseconds (`NO_INSTANT`: none); -1 stands for none in `counted_seconds`,
+    `target_seconds` and `goal_met` (else 0 missed, 1 met). Rows the bulk replay left alone (`fell_back`) hold
+    nothing meaningful.
+    """
+
+    ticket_ids: IntArray
+    metrics: tuple[str, ...]
+    fell_back: BoolArray
+    opened: BoolArray  # [tickets] opened before the period's end (a ticket opened later has no outcomes)
+    severity_now: IntArray  # [tickets] the rank in force at `now`
+    outcome: SmallArray  # index into OUTCOMES
+    at_us: IntArray
+    severity: IntArray  # the rank the outcome was reached under
+    counted_seconds: IntArray
+    target_seconds: IntArray
+    goal_met: SmallArray
+    stopped_us: IntArray
+    stop_cancels: BoolArray
+    due_us: IntArray
+    excused: BoolArray  # [tickets] a breach is excused
+
+    def counts_in(self, period: Period) -> BoolArray:
+        """[tickets, metrics] whether each clock belongs to the period (`attainment.counts_in`)."""
+        start, end = _micros(period.start), _micros(period.end)
+        decided = self.at_us != NO_INSTANT
+        counts: BoolArray = self.opened[:, None] & (~decided | ((self.at_us >= start) & (self.at_us < end)))
+        return counts
+
+
+def bulk_clocks(bulk: BulkReplay, opened_us: IntArray, end: datetime, now: datetime) -> BulkClocks:
+    """Each clock of `bulk` (replayed at `now`) as `outcomes_of` counts it at `end`; `opened_us` is each
+    ticket's opening. Every clock the bulk replay covers starts at the opening."""
+    end_us, now_us = _micros(end), _micros(now)
+
+    def passed(instant: IntArray) -> BoolArray:
+        found: BoolArray = (instant != NO_INSTANT) & (instant < end_us) & (instant < now_us)
+        return found
+
+    stopped = (bulk.stopped_us != NO_INSTANT) & (bulk.stopped_us < end_us) & (bulk.stopped_us <= now_us)
+    earlier = passed(bulk.earlier_breach_us)
+    has_target = bulk.target_seconds >= 0
+    due_known = bulk.due_us != NO_INSTANT
+    in_time = stopped & due_known & (bulk.stopped_us <= bulk.due_us)
+    code = {outcome: OUTCOMES.index(outcome) for outcome in Outcome}
+    breach = np.where(bulk.excused[:, None], code[Outcome.EXCUSED], code[Outcome.BREACHED]).astype(np.int8)
+    breach = np.broadcast_to(breach, bulk.state.shape)
+    running = np.full(bulk.state.shape, code[Outcome.RUNNING], dtype=np.int8)
+    no_instant = np.full(bulk.state.shape, NO_INSTANT, dtype=np.int64)
+    met = np.where(bulk.stop_cancels, code[Outcome.CANCELLED], code[Outcome.MET]).astype(np.int8)
+    # the rules of `outcomes._outcome`, the first that applies
+    outcome = np.select(
+        [earlier, ~has_target, stopped & in_time, stopped, passed(bulk.due_us)],
+        [breach, np.full_like(running, code[Outcome.NO_TARGET]), met, breach, breach],
+        running,
+    ).astype(np.int8)
+    at_us = np.select(
+        [earlier, ~has_target, stopped & in_time, stopped, passed(bulk.due_us)],
+        [
+            bulk.earlier_breach_us,
+            np.where(stopped, bulk.stopped_us, NO_INSTANT),
+            bulk.stopped_us,
+            bulk.due_us,
+            bulk.due_us,
+        ],
+        no_instant,
+    )
+    goal_known = bulk.goal_us != NO_INSTANT
+    goal_met = np.full(bulk.state.shape, -1, dtype=np.int8)
+    goal_met[~stopped & passed(bulk.goal_us)] = 0
+    goal_met[stopped & goal_known & (bulk.stopped_us > bulk.goal_us)] = 0
+    goal_met[stopped & goal_known & (bulk.stopped_us <= bulk.goal_us) & ~bulk.stop_cancels] = 1
+    now_rank = np.broadcast_to(bulk.severity[:, None], bulk.state.shape)
+    use_earlier = earlier & (bulk.earlier_breach_severity >= 0)
+    return BulkClocks(
+        ticket_ids=bulk.ticket_ids,
+        metrics=bulk.metrics,
+        fell_back=bulk.fell_back,
+        opened=opened_us < end_us,
+        severity_now=bulk.severity,
+        outcome=outcome,
+        at_us=at_us,
+        severity=np.where(use_earlier, bulk.earlier_breach_severity, now_rank),
+        counted_seconds=np.where(stopped, bulk.counted_seconds, -1),
+        target_seconds=bulk.target_seconds,
+        goal_met=goal_met,
+        stopped_us=np.where(stopped, bulk.stopped_us, NO_INSTANT),
+        stop_cancels=stopped & bulk.stop_cancels,
+        due_us=bulk.due_us,
+        excused=bulk.excused,
+    )
+
+
+def compare_bulk(
+    actual: BulkClocks,
+    candidate: BulkClocks,
+    own: Policy,
+    under: Policy,
+    labels: Sequence[TicketLabels],
+    excuses: Sequence[str | None],
+    period: Period,
+) -> dict[int, Comparison | None]:
+    """What `compare_ticket` gives each ticket both bulk replays covered (rows in the same order in both,
+    `labels` and `excuses` too): the ticket's own policy `own` on the actual side, `under` the candidate."""
+    assert list(actual.ticket_ids) == list(candidate.ticket_ids) == [label.ticket_id for label in labels]
+    counting = actual.counts_in(period)
+    covered = ~actual.fell_back & ~candidate.fell_back
+    wanted = np.flatnonzero(covered)
+    found: dict[int, Comparison | None] = {int(actual.ticket_ids[row]): None for row in wanted}
+    own_codes = {severity.rank: severity.code for severity in own.severities}
+    candidate_only = [m for m in candidate.metrics if m not in actual.metrics]
+    candidate_column = {metric: column for column, metric in enumerate(candidate.metrics)}
+    for row in wanted[counting[wanted].any(axis=1)].tolist():
+        ticket = labels[row]
+        excuse = excuses[row]
+        code_now = own_codes[int(actual.severity_now[row])]
+        before: list[ClockOutcome] = []
+        after: list[ClockOutcome] = []
+        dues: list[tuple[datetime | None, datetime | None]] = []
+        metrics = [(c, m) for c, m in enumerate(actual.metrics) if counting[row, c]]
+        for column, metric in [*metrics, *((None, m) for m in candidate_only)]:
+            if column is None:
+                mine = _no_target(ticket, metric, code_now)
+            else:
+                mine = _bulk_outcome(actual, row, column, ticket, own_codes, excuse)
+            theirs_column = candidate_column.get(metric)
+            if theirs_column is None:
+                theirs = _no_target(ticket, metric, mine.severity)
+                due_after = None
+            else:
+                theirs = _bulk_outcome(candidate, row, theirs_column, ticket, None, excuse, mine.severity)
+                due_after = _instant(int(candidate.due_us[row, theirs_column]))
+            before.append(mine)
+            after.append(theirs)
+            due_before = _instant(int(actual.due_us[row, column])) if column is not None else None
+            dues.append((due_before, due_after))
+        found[ticket.ticket_id] = Comparison(ticket.ticket_id, tuple(before), tuple(after), tuple(dues))
+    return found
+
+
+def _bulk_outcome(
+    clocks: BulkClocks,
+    row: int,
+    column: int,
+    labels: TicketLabels,
+    codes: dict[int, str] | None,
+    excuse: str | None,
+    severity: str | None = None,
+) -> ClockOutcome:
+    """One clock of `clocks` as `clock_outcome` gives it, under the severity `codes` name (or `severity`)."""
+    outcome = OUTCOMES[int(clocks.outcome[row, column])]
+    counted = int(clocks.counted_seconds[row, column])
+    target = int(clocks.target_seconds[row, column])
+    goal = int(clocks.goal_met[row, column])
+    if severity is None:
+        assert codes is not None
+        severity = codes[int(clocks.severity[row, column])]
+    return ClockOutcome(
+        ticket_id=labels.ticket_id,
+        metric=clocks.metrics[column],
+        outcome=outcome,
+        at=_instant(int(clocks.at_us[row, column])),
+        severity=severity,
+        tier=labels.tier,
+        organisation_id=labels.organisation_id,
+        team_id=labels.team_id,
+        assignee_id=labels.assignee_id,
+        policy_id=labels.policy_id,
+        policy_version=labels.policy_version,
+        counted_seconds=None if counted < 0 else counted,
+        target_seconds=None if target < 0 else target,
+        goal_met=None if goal < 0 else goal == 1,
+        excuse=excuse if outcome is Outcome.EXCUSED else None,
+        stopped_at=_instant(int(clocks.stopped_us[row, column])),
+        stop_cancels=bool(clocks.stop_cancels[row, column]),
+    )
+
+
+def _instant(micros: int) -> datetime | None:
+    return None if micros == NO_INSTANT else _EPOCH + timedelta(microseconds=micros)
+
+
+def _micros(instant: datetime) -> int:
+    return (instant - _EPOCH) // timedelta(microseconds=1)

@@ -29,6 +29,7 @@ from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from sqlalchemy import exists, or_, select
@@ -37,11 +38,22 @@ from sqlalchemy.orm import Session
 from sladesk.errors import PolicyError, Problem, SladeskError
 from sladesk.policy import Policy, PolicySpec, policy_from_text
 from sladesk.policy.load import policy_from_document
+from sladesk.reports.bulk import replay_many
 from sladesk.reports.model import DIMENSIONS, Dimension, Period, TicketLabels
-from sladesk.reports.whatif import Comparison, NotComparable, TicketHistory, WhatIfReport, compare_ticket, what_if
+from sladesk.reports.whatif import (
+    Comparison,
+    NotComparable,
+    TicketHistory,
+    WhatIfReport,
+    bulk_clocks,
+    compare_bulk,
+    compare_ticket,
+    what_if,
+)
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import facts_of
 from sladesk.services.errors import InvalidFieldError
+from sladesk.services.histories import NONE_ID, read_histories
 from sladesk.services.policies import current_policy, policy_at, source_of
 from sladesk.sla import event_of
 from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEvent, User
@@ -83,7 +95,42 @@ def whatif_report(
     progress: Progress | None = None,
 ) -> WhatIfReport:
     """The period's tickets under `policy_id` (default: the candidate's id) replayed under the candidate,
-    beside what they got under their own policy versions (staff only; nothing is stored)."""
+    beside what they got under their own policy versions (staff only; nothing is stored).
+
+    The histories are read as columns and replayed many at once (`reports.bulk.replay_many`), on each side;
+    a ticket the bulk replay leaves alone on either side is read and compared one at a time. The report is
+    the one `whatif_by_replay` gives.
+    """
+    return _whatif(session, actor, period, candidate, policy_id, by, now, progress, bulk=True)
+
+
+def whatif_by_replay(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    candidate: Candidate,
+    *,
+    policy_id: str | None = None,
+    by: Sequence[str] = (),
+    now: datetime,
+    progress: Progress | None = None,
+) -> WhatIfReport:
+    """`whatif_report` with every ticket read and replayed one at a time, both sides (the reference)."""
+    return _whatif(session, actor, period, candidate, policy_id, by, now, progress, bulk=False)
+
+
+def _whatif(
+    session: Session,
+    actor: Actor,
+    period: Period,
+    candidate: Candidate,
+    policy_id: str | None,
+    by: Sequence[str],
+    now: datetime,
+    progress: Progress | None,
+    *,
+    bulk: bool,
+) -> WhatIfReport:
     require_staff(actor, "run what-if reports")
     _check_period(period)
     dimensions = _check_by(by)
@@ -92,15 +139,81 @@ def whatif_report(
     total = len(ids)
     if progress is not None:
         progress(0, total)
+    found = _compared_in_bulk(session, ids, policy, period, now) if bulk else None
 
     def compared() -> Iterator[Comparison | NotComparable | None]:
-        for done, ticket in enumerate(_histories(session, ids), start=1):
-            yield compare_ticket(ticket, policy, period, now=now)
+        one_at_a_time = _histories(session, [i for i in ids if found is None or i not in found])
+        for done, ticket_id in enumerate(ids, start=1):
+            if found is not None and ticket_id in found:
+                yield found[ticket_id]
+            else:
+                ticket = next(one_at_a_time)
+                assert ticket.ticket_id == ticket_id
+                yield compare_ticket(ticket, policy, period, now=now)
             if progress is not None:
                 progress(done, total)
 
     report = what_if(compared(), period, dimensions, words)
     return replace(report, names=_names(session, report))
+
+
+def _compared_in_bulk(
+    session: Session, ids: Sequence[int], candidate: Policy, period: Period, now: datetime
+) -> dict[int, Comparison | None]:
+    """What `compare_ticket` gives every ticket both bulk replays cover, by ticket id."""
+    stored = read_histories(session, ids)
+    has_events = np.bincount(stored.event_ticket, minlength=len(stored.ticket_ids)) > 0
+    opened_us = stored.at_us[np.minimum(stored.first_event, max(len(stored.at_us) - 1, 0))]
+    excuses = stored.excuses(now)
+    labels = [
+        TicketLabels(
+            ticket_id=ticket_id,
+            organisation_id=organisation_id,
+            team_id=None if team_id == NONE_ID else team_id,
+            assignee_id=None if assignee_id == NONE_ID else assignee_id,
+            tier=tier,
+            policy_id=policy_id,
+            policy_version=version,
+        )
+        for ticket_id, organisation_id, team_id, assignee_id, tier, policy_id, version in zip(
+            stored.ticket_ids.tolist(),
+            stored.organisation_id.tolist(),
+            stored.team_id.tolist(),
+            stored.assignee_id.tolist(),
+            stored.tier,
+            stored.policy_id,
+            stored.policy_version.tolist(),
+            strict=True,
+        )
+    ]
+    found: dict[int, Comparison | None] = {}
+    versions = sorted({(label.policy_id, label.policy_version) for label in labels})
+    for policy_id, version in versions:
+        rows = np.array(
+            [
+                row
+                for row, label in enumerate(labels)
+                if (label.policy_id, label.policy_version) == (policy_id, version) and has_events[row]
+            ],
+            dtype=np.int64,
+        )
+        if not len(rows):
+            continue
+        own = policy_at(session, policy_id, version)
+        actual = replay_many(own, stored.columns(own, rows), now)
+        judged = replay_many(candidate, stored.columns(candidate, rows, ranks_of=own), now)
+        found.update(
+            compare_bulk(
+                bulk_clocks(actual, opened_us[rows], period.end, now),
+                bulk_clocks(judged, opened_us[rows], period.end, now),
+                own,
+                candidate,
+                [labels[row] for row in rows.tolist()],
+                [excuses[row] for row in rows.tolist()],
+                period,
+            )
+        )
+    return found
 
 
 def candidate_policy(session: Session, candidate: Candidate) -> tuple[Policy, str]:
