@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from sladesk.cli import db, desk, mail, oncall, policy, report, serve, sla, worker
+from sladesk.cli import db, desk, imports, mail, oncall, policy, report, serve, sla, worker
 from sladesk.cli.common import VersionOption, run
 
 app = typer.Typer(help="sladesk: an SLA-driven support desk.", no_args_is_help=True, add_completion=False)
@@ -30,6 +30,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(mail.app, name="mail")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(report.app, name="report")
+app.add_typer(imports.app, name="import")
 
 
 def main() -> None:

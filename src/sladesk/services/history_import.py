@@ -129,8 +129,8 @@ def _prepare(
     for index, past in enumerate(history.events):
         _check_event(policy, users, ticket, past, f"{where}.events[{index}]")
         events.append(past.event)
-    try:
-        report = replay(policy, facts_of(events), events, events[-1].at)
+    try:  # replayed as of its last event, which the replay refuses if it comes before an earlier one
+        report = replay(policy, facts_of(events), events, max(event.at for event in events))
     except InputError as error:
         raise _refusal(error, where) from None
     timers = plan_timers(report, events)
