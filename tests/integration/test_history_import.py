@@ -38,7 +38,9 @@ def at(text: str) -> datetime:
 
 
 def opening(org: int, requester: int, severity: int, opened: str) -> Opening:
-    return Opening(org, requester, f"S{severity} opened {opened}", "Spend is not going out.", severity, at(opened))
+    description = 'Spend is not going out:\n\tcampaign \\42 "Winter" since 08:00.'  # what a COPY must escape
+    intake = {"user_email": "ops@example.com", "steps_taken": "Paused,\nthen resumed."}
+    return Opening(org, requester, f"S{severity} opened {opened}", description, severity, at(opened), intake=intake)
 
 
 def histories(org: int, customer: int, agent: int) -> list[History]:
@@ -101,6 +103,7 @@ def record_one_by_one(session: Session, actors: dict[int, Actor], agent: Actor, 
         subject=o.subject,
         description=o.description,
         severity=o.severity,
+        intake=o.intake,
         organisation_id=o.organisation_id,
         requester_id=o.requester_id,
         now=o.opened_at,

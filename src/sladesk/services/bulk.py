@@ -38,6 +38,7 @@ class OpeningChecks:
                 )
             )
         }
+        self.policies: dict[str, Policy] = {}
 
     def prepare(self, opening: Opening, where: str) -> tuple[Ticket, OpenedEvent, Policy]:
         """The new ticket row, its `opened` event and its policy; a refused field is named under `where`."""
@@ -48,11 +49,14 @@ class OpeningChecks:
             raise InvalidFieldError(
                 f"{where}.requester_id", "the requester must be an active user of the ticket's organisation"
             )
+        pinned = self.policies.get(organisation.policy_id)
         try:
-            return prepare_opening(self.session, self.actor, opening, organisation)
+            prepared = prepare_opening(self.session, self.actor, opening, organisation, policy=pinned)
         except InvalidFieldError as error:
             message = str(error).removeprefix(f"{error.field}: ")
             raise InvalidFieldError(f"{where}.{error.field}", message) from None
+        self.policies[organisation.policy_id] = prepared[2]  # pinned once for the unit of work
+        return prepared
 
 
 def open_tickets(

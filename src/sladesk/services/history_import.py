@@ -12,12 +12,13 @@ queued: the past was told to its people by the desk it happened on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from sladesk.errors import InputError, SladeskError
@@ -172,6 +173,50 @@ def _check_event(
             raise InvalidFieldError(f"{where}.to", f"no agent {event.to}")
 
 
+def _insert_tickets(session: Session, tickets: Sequence[Ticket]) -> list[int]:
+    """The ticket rows, their ids in order: on PostgreSQL taken from the table's sequence and written by COPY."""
+    table = _table(Ticket)
+    columns = [c.key for c in table.columns if c.key != "id"]
+    rows = [{column: getattr(ticket, column) for column in columns} for ticket in tickets]
+    if session.get_bind().dialect.name != "postgresql":
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    ids = sorted(
+        session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :count)"),
+            {"count": len(rows)},
+        )
+    )
+    _insert(session, table, [{"id": ticket_id, **row} for ticket_id, row in zip(ids, rows, strict=True)])
+    return ids
+
+
+def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Many rows into `table` in the caller's transaction: on PostgreSQL by one COPY, elsewhere by a multi-row
+    INSERT. The values are those the INSERT would bind: instants in UTC, JSON columns as `json.dumps` text."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    as_json = {column for column in columns if isinstance(table.c[column].type, JSON)}
+    connection: Any = session.connection().connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[column]) if column in as_json and row[column] is not None else _utc(row[column])
+                    for column in columns
+                ]
+            )
+
+
+def _utc(value: object) -> object:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
 def _table(model: type[Base]) -> Table:
     """The model's table, for Core INSERTs that send many rows in one statement."""
     return cast(Table, model.__table__)
@@ -206,13 +251,7 @@ def _write(session: Session, prepared: Sequence[_Prepared], actor_id: int) -> li
     """One multi-row INSERT per table for the batch; the tickets' ids, in order."""
     if not prepared:
         return []
-    columns = [c.key for c in Ticket.__table__.columns if c.key != "id"]
-    ids = list(
-        session.scalars(
-            insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True),
-            [{column: getattr(p.ticket, column) for column in columns} for p in prepared],
-        )
-    )
+    ids = _insert_tickets(session, [p.ticket for p in prepared])
     event_rows: list[dict[str, Any]] = []
     clock_rows: list[dict[str, Any]] = []
     timer_rows: list[dict[str, object]] = []
@@ -235,11 +274,9 @@ def _write(session: Session, prepared: Sequence[_Prepared], actor_id: int) -> li
         timer_rows += timer_values(p.ticket, p.timers, last)
         if p.timers and (soonest is None or p.timers[0].at - last < soonest[0]):
             soonest = (p.timers[0].at - last, p.timers[0].at, last)
-    session.execute(insert(_table(TicketEvent)), event_rows)
-    if clock_rows:
-        session.execute(insert(_table(SlaClock)), clock_rows)
-    if timer_rows:
-        session.execute(insert(_table(Timer)), timer_rows)
+    _insert(session, _table(TicketEvent), event_rows)
+    _insert(session, _table(SlaClock), clock_rows)
+    _insert(session, _table(Timer), timer_rows)
     if soonest is not None:
         timer_written(session, soonest[1], soonest[2])
     return ids

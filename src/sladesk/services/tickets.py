@@ -123,17 +123,24 @@ class Opening:
 
 
 def prepare_opening(
-    session: Session, actor: Actor, opening: Opening, organisation: Organisation, *, requester: User | None = None
+    session: Session,
+    actor: Actor,
+    opening: Opening,
+    organisation: Organisation,
+    *,
+    requester: User | None = None,
+    policy: Policy | None = None,
 ) -> tuple[Ticket, OpenedEvent, Policy]:
     """Check an opening against its organisation's current policy: the new ticket row and its `opened` event.
 
     With `requester` (the user the ticket is opened for), a policy that lets only support contacts open tickets
     is enforced on them (an import, which gives none, records tickets that were opened elsewhere). The first
     routing rule of the policy that matches the ticket's facts sends it to its team, created if the desk has
-    none by that id yet.
+    none by that id yet. `policy` is the organisation's policy as `pin_policy` gave it, for a caller that opens
+    many tickets and pins each policy once.
     """
     try:
-        policy = pin_policy(session, organisation.policy_id)
+        policy = policy or pin_policy(session, organisation.policy_id)
     except UnknownPolicyError as error:
         raise ConflictError(f"organisation {organisation.id}: {error}") from None
     if requester is not None:
