@@ -1,5 +1,6 @@
 """The reports dashboard and the what-if page in a real browser: WCAG 2 AA (axe-core), their Content-Security-
-Policy with no console error, the server-drawn charts loaded as images, and a figure leading to its tickets.
+Policy with no console error, the server-drawn charts loaded as SVG documents whose bars are clicked through to
+their tickets, and a figure leading to its tickets.
 
 The desk runs on the real clock, so its tickets are opened in the calendar month before today's (UTC), the
 period the dashboard shows by default: a p1 answered in 1 hour (met) and a p1 answered in 30 hours (breached)
@@ -9,10 +10,10 @@ under Sourcegraph's 24-hour first response.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import StorageState, expect
+from playwright.sync_api import Frame, Page, StorageState, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -100,11 +101,37 @@ def test_the_dashboard_draws_its_charts_under_its_policy_without_errors(
     assert response is not None and response.status == 200, desk.errors()
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_load_state("load")
-    charts = page.locator("img.chart")
-    assert charts.count() == 3
-    for index in range(3):
-        drawn = charts.nth(index).evaluate("image => image.complete && image.naturalWidth")
-        assert drawn == 720, f"chart {index} was not drawn"
+    expect(page.locator("object.chart")).to_have_count(3)
+    for chart in ("attainment", "breaches", "times"):
+        drawn = _chart_frame(page, chart).evaluate("() => document.documentElement.getAttribute('width')")
+        assert drawn == "720", f"the {chart} chart was not drawn"
+    problems = pages.problems(context)
+    context.close()
+    assert problems == [], "\n".join(problems)
+
+
+def _chart_frame(page: Page, chart: str) -> Frame:
+    """The document inside the chart's `<object>`, once it has loaded."""
+    for _ in range(100):
+        frame = next((f for f in page.frames if f"/reports/charts/{chart}.svg" in f.url), None)
+        if frame is not None:
+            frame.wait_for_load_state("load")
+            return frame
+        page.wait_for_timeout(50)
+    raise AssertionError(f"no {chart} chart among {[f.url for f in page.frames]}")
+
+
+def test_clicking_a_breach_bar_lists_its_tickets(pages: Chromium, desk: ServedDesk, agent_state: StorageState) -> None:
+    context = pages.context(storage_state=agent_state)
+    page = context.new_page()
+    page.goto(desk.url + "/reports")
+    bars = _chart_frame(page, "breaches").locator('a[target="_top"]')
+    expect(bars).to_have_count(1)  # one breach last month: one bar to click
+    bars.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tickets behind a figure")
+    day = (previous_month(datetime.now(UTC))[0] + timedelta(days=4)).date().isoformat()
+    expect(page.locator(".lead")).to_have_text(f"breached in the day from {day}")
+    expect(page.locator("#drill-down tbody tr th")).to_have_text([f"#{desk.seeded['breached']}"])
     problems = pages.problems(context)
     context.close()
     assert problems == [], "\n".join(problems)

@@ -114,18 +114,19 @@ def test_the_dashboard_shows_last_months_figures_as_tables(agent):
 def test_every_figure_links_to_its_tickets(agent):
     found = tables(agent.get("/reports").text)
     p1, p2, _ = found["attainment-table"]
-    assert ids_of(p1[2][1]) == [1, 2]  # the attainment: the clocks judged
-    assert ids_of(p1[3][1]) == [1]  # met
-    assert ids_of(p1[4][1]) == [2]  # breached
+    cell = "/reports/tickets?metric=first_response&outcome={}&severity={}&from=2026-11-01&to=2026-11-30"
+    assert p1[2][1] == cell.format("judged", "p1")  # the attainment: the clocks judged
+    assert p1[3][1] == cell.format("met", "p1")
+    assert p1[4][1] == cell.format("breached", "p1")
     assert p1[5][1] is None  # no excused breach: nothing to list
-    assert (ids_of(p2[5][1]), ids_of(p2[6][1]), ids_of(p2[7][1])) == ([5], [4], [7])
+    assert (p2[5][1], p2[6][1], p2[7][1]) == tuple(cell.format(o, "p2") for o in ("excused", "cancelled", "running"))
     eleventh = next(row for row in found["breaches-table"] if row[0][0] == "2026-11-11")
     assert ids_of(eleventh[2][1]) == [5]
     assert ids_of(found["times-table"][1][2][1]) == [3, 5]
 
     drill = agent.get(p1[4][1])
     assert drill.status_code == 200
-    assert "first_response, p1: breached" in drill.text
+    assert "First response, p1, breached, 1 Nov - 30 Nov 2026" in drill.text
     assert texts(tables(drill.text)["drill-down"]) == [
         ["#2", "Indexing stalled", "p1", "new", "Tue 3 Nov 2026, 09:00 UTC"]
     ]

@@ -3,8 +3,9 @@
 The docs page (`/api/docs`) runs Swagger UI from the `swagger-ui-bundle` package's files, served by the
 desk itself under `/api/docs/static`: it works on a machine without internet and loads nothing from
 elsewhere. Every response carries a Content-Security-Policy (none for JSON, the desk's own scripts and
-styles for the docs page and the web pages), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`; an
-answer to a request with credentials (an `Authorization` header) is never stored by a cache. An error
+styles for the docs page and the web pages, no script for the reports' charts), `X-Content-Type-Options:
+nosniff` and `Referrer-Policy: no-referrer`; an answer to a request with credentials (an `Authorization`
+header) is never stored by a cache. An error
 no handler answers is a bare 500 problem document; its traceback goes to the server's log.
 """
 
@@ -34,6 +35,13 @@ PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The reports dashboard shows its charts as SVG documents in `<object>` elements (so their bars can be
+# clicked): the page's policy with the desk's own objects allowed, and the charts a policy of their own: no
+# script, their own inline `<style>`, framed by the desk's own pages only.
+REPORTS_PATH = "/reports"
+REPORTS_POLICY = PAGE_POLICY.replace("; base-uri", "; object-src 'self'; frame-src 'self'; base-uri")
+CHARTS_PATH = "/reports/charts/"
+CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'self'"
 # Swagger UI: its script and style sheet from the desk, the style attributes it sets, its data: icons,
 # and requests to the desk's own API (the OpenAPI document, "Try it out").
 DOCS_POLICY = (
@@ -105,7 +113,7 @@ class Hardening:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        policy = DOCS_POLICY if path == DOCS_PATH else JSON_POLICY if path.startswith(JSON_PATHS) else PAGE_POLICY
+        policy = _policy_of(path)
         credentials = any(name == b"authorization" for name, _ in scope["headers"])
         started = False
 
@@ -133,6 +141,18 @@ class Hardening:
             await hardened_send({"type": "http.response.start", "status": 500, "headers": headers})
             await hardened_send({"type": "http.response.body", "body": body})
             raise  # for the server to log with its traceback; the answer has been sent
+
+
+def _policy_of(path: str) -> str:
+    if path == DOCS_PATH:
+        return DOCS_POLICY
+    if path.startswith(JSON_PATHS):
+        return JSON_POLICY
+    if path == REPORTS_PATH:
+        return REPORTS_POLICY
+    if path.startswith(CHARTS_PATH):
+        return CHART_POLICY
+    return PAGE_POLICY
 
 
 def _hardened(headers: list[tuple[bytes, bytes]], policy: str, credentials: bool) -> list[tuple[bytes, bytes]]:

@@ -1,10 +1,18 @@
-"""The reports dashboard: attainment, times and breaches as charts, each with its CSV and its tickets.
+"""The reports dashboard: attainment, times and breaches as charts, each with its CSV and its tickets, and
+the breach forecast.
 
-The charts are drawn on the server by pygal as SVG documents and shown with `<img>`: the page runs no
-script for them and loads nothing from elsewhere, and the pages' Content-Security-Policy (no inline script
-or style) holds, since pygal's own `<style>` lives inside the image. pygal's script (tooltips, which fetch
-their code from a CDN) is turned off and its inline configuration left out. Every chart has a table of the
-same numbers under it, each figure linking to the tickets behind it, its CSV, and what it leaves out.
+The charts are drawn on the server by pygal as SVG documents and shown with `<object>`, so that each bar is
+a link to the tickets behind it (an `<img>` cannot be clicked into). The page runs no script for them and
+loads nothing from elsewhere: the charts are served under a Content-Security-Policy of their own (no
+script, pygal's own inline `<style>`, framed by the desk's pages only), and the dashboard's policy allows
+the desk's own objects. pygal's script (tooltips, which fetch their code from a CDN) is turned off and its
+inline configuration left out. Every chart has a table of the same numbers under it, each figure linking to
+the tickets behind it, its CSV, and what it leaves out.
+
+The attainment report is read without its tickets (`tickets_per_cell=0`), as a large desk needs: its
+figures link to `/reports/tickets` by cell (metric, outcome, severity and period), and that page reads the
+cell's tickets on their own, the first `MAX_DRILL_TICKETS` by ticket number. The breaches and times figures
+still link by the ids their reports carry.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 from pygal.style import Style  # type: ignore[import-untyped]
 
 from sladesk.reports.breach_timeline import BreachTimeline
+from sladesk.reports.forecast import Forecast
 from sladesk.reports.model import AttainmentReport, Outcome, Period, TimesReport
 from sladesk.reports.tables import (
     Column,
@@ -38,7 +47,8 @@ from sladesk.reports.whatif import WhatIfReport
 from sladesk.services import reports as report_services
 from sladesk.services.actors import Actor
 from sladesk.services.errors import InvalidFieldError, NotFoundError
-from sladesk.services.forecast import breaches_over_time
+from sladesk.services.forecast import breaches_over_time, forecast_report
+from sladesk.services.policies import all_policies
 from sladesk.services.views import ticket_view
 from sladesk.services.whatif import Candidate, whatif_report
 from sladesk.store import reading
@@ -52,6 +62,10 @@ router = page_router()
 
 MAX_DRILL_TICKETS = 100
 MAX_OVERRIDES = 10
+# what a cell's drill-down may list: one outcome, or the clocks attainment judges (met, breached, excused)
+JUDGED = "judged"
+JUDGED_OUTCOMES = (Outcome.MET, Outcome.BREACHED, Outcome.EXCUSED)
+DRILL_OUTCOMES = (JUDGED, *(outcome.value for outcome in Outcome))
 Chart = Literal["attainment", "breaches", "times"]
 ChartName = Annotated[Chart, Path()]
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -73,6 +87,17 @@ _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 class Link:
     text: str
     href: str | None  # None: nothing to list
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    """One clock forecast to breach, as the dashboard lists it."""
+
+    ticket: Link
+    metric: str
+    severity: str
+    due: datetime
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -128,13 +153,25 @@ def _tickets_link(ids: tuple[int, ...] | list[int], about: str, text: str) -> Li
     return Link(text, f"/reports/tickets?{query}")
 
 
+def _cell_link(period: Period, metric: str, severity: str | None, outcome: str, count: int, text: str) -> Link:
+    """A link to the drill-down of one attainment cell: `outcome` is an outcome's value or "judged"."""
+    if not count:
+        return Link(text, None)
+    query = {"metric": metric, "outcome": outcome, "severity": severity or "", **_period_query(period)}
+    return Link(text, f"/reports/tickets?{urlencode(query)}")
+
+
 def _bucket(period: Period) -> Literal["day", "week"]:
     return "day" if period.end - period.start <= timedelta(days=31) else "week"
 
 
-def _attainment(request: Request, actor: Actor, period: Period) -> AttainmentReport:
+def _attainment(
+    request: Request, actor: Actor, period: Period, *, tickets_per_cell: int | None = 0
+) -> AttainmentReport:
     with reading(sessions_of(request)) as session:
-        return report_services.attainment_report(session, actor, period, by=("severity",), now=now_of(request))
+        return report_services.attainment_report(
+            session, actor, period, by=("severity",), now=now_of(request), tickets_per_cell=tickets_per_cell
+        )
 
 
 def _times(request: Request, actor: Actor, period: Period) -> TimesReport:
@@ -145,6 +182,15 @@ def _times(request: Request, actor: Actor, period: Period) -> TimesReport:
 def _breaches(request: Request, actor: Actor, period: Period) -> BreachTimeline:
     with reading(sessions_of(request)) as session:
         return breaches_over_time(session, actor, period, bucket=_bucket(period), now=now_of(request))
+
+
+def _forecast(request: Request, actor: Actor) -> Forecast:
+    with reading(sessions_of(request)) as session:
+        return forecast_report(session, actor, now=now_of(request))
+
+
+def _severity_code(group: tuple[tuple[Any, str | None], ...]) -> str | None:
+    return next((value for dimension, value in group if dimension == "severity"), None)
 
 
 def _severity(group: tuple[tuple[Any, str | None], ...]) -> str:
@@ -159,6 +205,8 @@ def _chart(kind: Any, title: str, **config: Any) -> Any:
         title=title,
         style=CHART_STYLE,
         js=[],  # no tooltips script: it would come from a CDN, and the pages run none inline
+        # the printed values lie over the bars: a click on one goes through to its bar's link
+        css=("file://style.css", "file://graph.css", "inline:.text-overlay { pointer-events: none; }"),
         disable_xml_declaration=True,
         width=720,
         height=360,
@@ -174,23 +222,38 @@ def _svg(chart: Any) -> str:
     return _SCRIPT.sub("", chart.render(is_unicode=True))
 
 
+def _bar(value: float | None, href: str | None) -> float | dict[str, Any] | None:
+    """A bar's value, linking to `href` (the tickets behind it) in the page that shows the chart."""
+    if value is None or href is None:
+        return value
+    return {"value": value, "xlink": {"href": href, "target": "_top"}}
+
+
 def attainment_chart(report: AttainmentReport) -> str:
+    """Attainment per severity, one series per metric; each bar links to the clocks it judged."""
     chart = _chart(pygal.Bar, "Attainment per severity (%)", range=(0, 100), value_formatter=lambda v: f"{v:.1f}%")
     severities = list(dict.fromkeys(_severity(row.group) for row in report.rows))
     chart.x_labels = severities
     for metric in dict.fromkeys(row.metric for row in report.rows):
-        values: list[float | None] = []
+        values: list[float | dict[str, Any] | None] = []
         for severity in severities:
             row = next((r for r in report.rows if r.metric == metric and _severity(r.group) == severity), None)
             figure = row.attainment if row is not None else None
-            values.append(None if figure is None else round(figure * 100, 1))
+            if row is None or figure is None:
+                values.append(None)
+                continue
+            judged = row.met + row.breached + row.excused
+            link = _cell_link(report.period, metric, _severity_code(row.group), JUDGED, judged, "")
+            values.append(_bar(round(figure * 100, 1), link.href))
         chart.add(metric, values)
     return _svg(chart)
 
 
 def breaches_chart(timeline: BreachTimeline) -> str:
+    """Breaches per day or week, breached and excused stacked; each bar links to its tickets."""
     breached = [sum(1 for b in bucket.breaches if b.excuse is None) for bucket in timeline.buckets]
     excused = [sum(1 for b in bucket.breaches if b.excuse is not None) for bucket in timeline.buckets]
+    links = [_breach_links(timeline, bucket) for bucket in timeline.buckets]
     most = max((a + b for a, b in zip(breached, excused, strict=True)), default=0)
     chart = _chart(
         pygal.StackedBar,
@@ -203,21 +266,40 @@ def breaches_chart(timeline: BreachTimeline) -> str:
         x_labels_major_every=7 if timeline.bucket == "day" else 1,
     )
     chart.x_labels = [bucket.start.date().isoformat() for bucket in timeline.buckets]
-    chart.add("Breached", breached)
-    chart.add("Excused", excused)
+    chart.add("Breached", [_bar(n, link.href) for n, (link, _) in zip(breached, links, strict=True)])
+    chart.add("Excused", [_bar(n, link.href) for n, (_, link) in zip(excused, links, strict=True)])
     return _svg(chart)
 
 
+def _breach_links(timeline: BreachTimeline, bucket: Any) -> tuple[Link, Link]:
+    """The links to one bucket's breached and excused tickets."""
+    label = bucket.start.date().isoformat()
+    breached = sorted({b.ticket_id for b in bucket.breaches if b.excuse is None})
+    excused = sorted({b.ticket_id for b in bucket.breaches if b.excuse is not None})
+    return (
+        _tickets_link(breached, f"breached in the {timeline.bucket} from {label}", str(len(breached))),
+        _tickets_link(excused, f"excused in the {timeline.bucket} from {label}", str(len(excused))),
+    )
+
+
 def times_chart(report: TimesReport) -> str:
+    """p50, p90 and the target per severity and metric; each bar links to the clocks that stopped."""
     chart = _chart(pygal.Bar, "Working time to the stop (hours)", value_formatter=lambda v: f"{v:.1f} h")
     chart.x_labels = [f"{_severity(row.group)} {row.metric}" for row in report.rows]
+    links = [_stopped_link(row).href for row in report.rows]
     for name, values in (
         ("p50", [row.p50_seconds for row in report.rows]),
         ("p90", [row.p90_seconds for row in report.rows]),
         ("Target", [row.target_seconds for row in report.rows]),
     ):
-        chart.add(name, [None if v is None else round(v / 3600, 2) for v in values])
+        chart.add(
+            name, [_bar(None if v is None else round(v / 3600, 2), link) for v, link in zip(values, links, strict=True)]
+        )
     return _svg(chart)
+
+
+def _stopped_link(row: Any) -> Link:
+    return _tickets_link(row.tickets, f"{row.metric}, {_severity(row.group)}: stopped", str(row.count))
 
 
 # The tables under the charts
@@ -226,20 +308,22 @@ def times_chart(report: TimesReport) -> str:
 def _attainment_view(report: AttainmentReport, query: str) -> ChartView:
     rows = []
     for row in report.rows:
-        severity = _severity(row.group)
-        about = f"{row.metric}, {severity}"
-        counted = (*row.tickets.get(Outcome.MET, ()), *row.tickets.get(Outcome.BREACHED, ()))
-        counted += row.tickets.get(Outcome.EXCUSED, ())
+        code = _severity_code(row.group)
+
+        def cell(outcome: str, count: int, text: str, metric: str = row.metric, code: str | None = code) -> Link:
+            return _cell_link(report.period, metric, code, outcome, count, text)
+
+        judged = row.met + row.breached + row.excused
         rows.append(
             (
-                Link(severity, None),
+                Link(_severity(row.group), None),
                 Link(row.metric, None),
-                _tickets_link(sorted(counted), f"{about}: judged", display_value(_PERCENT, row.attainment)),
-                _tickets_link(row.tickets.get(Outcome.MET, ()), f"{about}: met", str(row.met)),
-                _tickets_link(row.tickets.get(Outcome.BREACHED, ()), f"{about}: breached", str(row.breached)),
-                _tickets_link(row.tickets.get(Outcome.EXCUSED, ()), f"{about}: excused", str(row.excused)),
-                _tickets_link(row.tickets.get(Outcome.CANCELLED, ()), f"{about}: cancelled", str(row.cancelled)),
-                _tickets_link(row.tickets.get(Outcome.RUNNING, ()), f"{about}: running", str(row.running)),
+                cell(JUDGED, judged, display_value(_PERCENT, row.attainment)),
+                cell(Outcome.MET.value, row.met, str(row.met)),
+                cell(Outcome.BREACHED.value, row.breached, str(row.breached)),
+                cell(Outcome.EXCUSED.value, row.excused, str(row.excused)),
+                cell(Outcome.CANCELLED.value, row.cancelled, str(row.cancelled)),
+                cell(Outcome.RUNNING.value, row.running, str(row.running)),
             )
         )
     exclusions = report.exclusions + tuple(
@@ -259,18 +343,9 @@ def _attainment_view(report: AttainmentReport, query: str) -> ChartView:
 
 
 def _breaches_view(timeline: BreachTimeline, query: str) -> ChartView:
-    rows = []
-    for bucket in timeline.buckets:
-        label = bucket.start.date().isoformat()
-        breached = sorted({b.ticket_id for b in bucket.breaches if b.excuse is None})
-        excused = sorted({b.ticket_id for b in bucket.breaches if b.excuse is not None})
-        rows.append(
-            (
-                Link(label, None),
-                _tickets_link(breached, f"breached in the {timeline.bucket} from {label}", str(len(breached))),
-                _tickets_link(excused, f"excused in the {timeline.bucket} from {label}", str(len(excused))),
-            )
-        )
+    rows = [
+        (Link(bucket.start.date().isoformat(), None), *_breach_links(timeline, bucket)) for bucket in timeline.buckets
+    ]
     return ChartView(
         key="breaches",
         title="Breaches over time",
@@ -292,7 +367,7 @@ def _times_view(report: TimesReport, query: str) -> ChartView:
         (
             Link(_severity(row.group), None),
             Link(row.metric, None),
-            _tickets_link(row.tickets, f"{row.metric}, {_severity(row.group)}: stopped", str(row.count)),
+            _stopped_link(row),
             Link(display_value(_SECONDS, row.p50_seconds), None),
             Link(display_value(_SECONDS, row.p90_seconds), None),
             Link(display_value(_SECONDS, row.max_seconds), None),
@@ -329,10 +404,24 @@ def dashboard(request: Request, visitor: Staff) -> HTMLResponse:
         _breaches_view(_breaches(request, actor, period), query),
         _times_view(_times(request, actor, period), query),
     ]
+    forecast = _forecast(request, actor)
+    forecast_rows = [
+        ForecastView(
+            Link(f"#{row.ticket_id}", f"/tickets/{row.ticket_id}"), row.metric, row.severity, row.due, row.reason
+        )
+        for row in forecast.rows
+    ]
     return render(
         request,
         "reports/dashboard.html",
-        {"title": "Reports", "period": period, "shown": _period_query(period), "charts": charts},
+        {
+            "title": "Reports",
+            "period": period,
+            "shown": _period_query(period),
+            "charts": charts,
+            "forecast": forecast,
+            "forecast_rows": forecast_rows,
+        },
     )
 
 
@@ -351,7 +440,9 @@ def chart_image(request: Request, visitor: Staff, chart: ChartName) -> Response:
 def chart_csv(request: Request, visitor: Staff, chart: ChartName) -> Response:
     period, actor = _period_of(request), visitor.actor
     table: Table = {
-        "attainment": lambda: attainment_table(_attainment(request, actor, period)),
+        "attainment": lambda: attainment_table(
+            _attainment(request, actor, period, tickets_per_cell=report_services.TICKETS_PER_CELL)
+        ),
         "breaches": lambda: breaches_table(_breaches(request, actor, period)),
         "times": lambda: times_table(_times(request, actor, period)),
     }[chart]()
@@ -365,20 +456,69 @@ def chart_csv(request: Request, visitor: Staff, chart: ChartName) -> Response:
 
 @router.get("/reports/tickets")
 def drill_down(request: Request, visitor: Staff) -> HTMLResponse:
-    """The tickets behind a figure, each linking to its page."""
-    ids = _ids(request.query_params.get("ids", ""))
-    about = request.query_params.get("about", "")[:200]
+    """The tickets behind a figure, each linking to its page: by `ids`, or by an attainment report's cell
+    (`metric`, `outcome`, `severity`, `from` and `to`), the first `MAX_DRILL_TICKETS` by ticket number."""
+    params = request.query_params
     now = now_of(request)
-    tickets = []
+    more = False
     with reading(sessions_of(request)) as session:
+        if "ids" in params or "metric" not in params:
+            ids = _ids(params.get("ids", ""))
+            about = params.get("about", "")[:200]
+        else:
+            ids, more, about = _cell_tickets(request, visitor.actor, session)
+        tickets = []
         for ticket_id in ids:
             try:
                 tickets.append(ticket_view(session, visitor.actor, ticket_id, now))
             except NotFoundError:
                 continue
-    return render(
-        request, "reports/tickets.html", {"title": "Tickets behind a figure", "about": about, "tickets": tickets}
+    context = {"title": "Tickets behind a figure", "about": about, "tickets": tickets, "more": more}
+    return render(request, "reports/tickets.html", {**context, "most": MAX_DRILL_TICKETS})
+
+
+def _cell_tickets(request: Request, actor: Actor, session: Any) -> tuple[list[int], bool, str]:
+    """The first tickets of the cell the query names, whether there are more, and the cell in words."""
+    params = request.query_params
+    period = _period_of(request)
+    metric = params.get("metric", "").strip()
+    outcome = params.get("outcome", "").strip()
+    severity = params.get("severity", "").strip()
+    policies = all_policies(session)
+    metrics = sorted({metric_id for policy in policies for metric_id in policy.metric_ids})
+    if metric not in metrics:
+        raise InvalidFieldError("metric", f"{metric!r} is not a metric (known: {', '.join(metrics)})")
+    if outcome not in DRILL_OUTCOMES:
+        raise InvalidFieldError("outcome", f"{outcome!r} is not an outcome (known: {', '.join(DRILL_OUTCOMES)})")
+    codes = sorted({severity.code for policy in policies for severity in policy.severities})
+    if severity and severity not in codes:
+        raise InvalidFieldError("severity", f"{severity!r} is not a severity (known: {', '.join(codes)})")
+    outcomes = JUDGED_OUTCOMES if outcome == JUDGED else (Outcome(outcome),)
+    found: set[int] = set()
+    for each in outcomes:
+        found.update(
+            report_services.tickets_behind(
+                session,
+                actor,
+                period,
+                metric=metric,
+                group=(("severity", severity or None),),
+                outcome=each,
+                now=now_of(request),
+                limit=MAX_DRILL_TICKETS + 1,  # one more than shown: are there more?
+            )
+        )
+    ids = sorted(found)
+    about = ", ".join((metric.replace("_", " ").capitalize(), severity or "no severity", outcome, _days(period)))
+    return ids[:MAX_DRILL_TICKETS], len(ids) > MAX_DRILL_TICKETS, about
+
+
+def _days(period: Period) -> str:
+    last = period.end - timedelta(days=1)
+    first = f"{period.start.day} {period.start:%b}" + (
+        "" if period.start.year == last.year else f" {period.start.year}"
     )
+    return f"{first} - {last.day} {last:%b %Y}"
 
 
 def _ids(text: str) -> list[int]:
