@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import URL
 from sladesk.services import Role, create_organisation, create_user
 from sladesk.store import make_engine, make_sessions, transaction, upgrade
 from sladesk.store.tables import OutboxMessage, Ticket, TicketEvent
+from tests.support import ROOT
 
 CLOSED: dict[str, Any] = {
     "organisation_id": 1,
@@ -56,6 +58,12 @@ def stored(url: str) -> list[tuple[int, str, int, int]]:
             return [tuple(row) for row in session.execute(select(Ticket.id, Ticket.status, Ticket.version, events))]
     finally:
         engine.dispose()
+
+
+def test_the_documented_example_is_the_closed_history_imported_here():
+    text = (ROOT / "docs" / "import.md").read_text(encoding="utf-8")
+    example = re.search(r"```json\n(.*?)```", text, flags=re.DOTALL)
+    assert example is not None and json.loads(example.group(1)) == CLOSED
 
 
 def test_a_file_of_histories_is_imported_and_the_tickets_are_named(sladesk, database, tmp_path):
