@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import sladesk.web.reports
+from sladesk.reports import Period
+from sladesk.services import Role
+from sladesk.services.actors import Actor
+from sladesk.services.reports import attainment_by_replay
 from sladesk.services.tickets import change_status, open_ticket
+from sladesk.store import reading
 from tests.support.desk import Desk
 from tests.support.report_desk import at, report_desk
-from tests.support.units import committed
+from tests.support.units import committed, seed_demo
 from tests.support.web import WebPerson
 
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
@@ -200,3 +207,45 @@ def test_the_forecast_lists_the_clocks_that_will_breach(desk, agent):
         ]
     ]
     assert "No running clock" not in page.text
+
+
+def test_on_the_demo_desk_every_attainment_figure_and_bar_lists_what_a_full_replay_counts(sessions, tmp_path):
+    """Last month (October 2026) on the demo desk: each cell's page lists exactly the tickets that replaying
+    every ticket's history puts behind that count, among them Sev1's breach reached before a downgrade."""
+    demo = Desk(sessions, attachments=tmp_path / "attachments")
+    now = datetime(2026, 11, 29, 23, tzinfo=UTC)
+    demo.clock.set(now)
+    seed_demo(sessions, now)
+    with reading(sessions) as session:
+        replayed = attainment_by_replay(
+            session,
+            Actor(0, Role.ADMIN, None),
+            Period(datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)),
+            by=("severity",),
+            now=now,
+            tickets_per_cell=None,
+        )
+    expected: dict[tuple[str, str | None, str], list[int]] = {}
+    for row in replayed.rows:
+        behind = {outcome.value: sorted(ids) for outcome, ids in row.tickets.items() if ids}
+        behind["judged"] = sorted(t for o in ("met", "breached", "excused") for t in behind.get(o, []))
+        expected |= {(row.metric, row.group[0][1], outcome): ids for outcome, ids in behind.items() if ids}
+
+    manager = WebPerson(demo.app())
+    manager.sign_in("morgan@sladesk.example", "demo-morgan")
+    page = manager.get("/reports")
+    section = page.text[page.text.index('id="attainment"') : page.text.index('id="breaches"')]
+    links = [html.unescape(href) for href in re.findall(r'href="(/reports/tickets\?[^"]*)"', section)]
+    listed = {}
+    for link in links:
+        query = parse_qs(urlsplit(link).query)
+        assert (query["from"], query["to"]) == (["2026-10-01"], ["2026-10-31"])
+        drill = manager.get(link)
+        assert drill.status_code == 200, link
+        key = (query["metric"][0], query["severity"][0], query["outcome"][0])
+        listed[key] = [int(row[0].lstrip("#")) for row in rows(drill.text, "drill-down")]
+    assert listed == expected
+    assert len(listed[("first_response", "Sev1", "breached")]) == 2  # one of them breached before a downgrade
+    chart = manager.get("/reports/charts/attainment.svg").text
+    judged = [link for link in links if "outcome=judged" in link]
+    assert sorted(bar_links(chart)) == sorted(judged)
