@@ -218,6 +218,23 @@ def test_a_refused_history_names_its_event_and_nothing_is_stored(sessions, desk)
         transaction(sessions) as session,
     ):
         import_histories(session, desk.actors["agent"], given)
+    given = histories(org, customer, agent)
+    given[3] = History(
+        opening(org, customer, 2, "07T09:00"), [PastEvent(SeverityEvent(at=at("07T10:00"), to=1), customer)]
+    )
+    with (
+        pytest.raises(InvalidFieldError, match=r"^histories\[3\]\.events\[0\]\.actor_id: customers only reply to"),
+        transaction(sessions) as session,
+    ):
+        import_histories(session, desk.actors["agent"], given)
+    given[3] = History(opening(org, customer, 9, "07T09:00"))
+    with (
+        pytest.raises(
+            InvalidFieldError, match=r"^histories\[3\]\.opening\.severity: policy 'choozle' has no severity 9"
+        ),
+        transaction(sessions) as session,
+    ):
+        import_histories(session, desk.actors["agent"], given)
     with sessions() as session:
         counts = [session.scalar(select(func.count()).select_from(t)) for t in (Ticket, TicketEvent, SlaClock, Timer)]
     assert counts == [0, 0, 0, 0]
