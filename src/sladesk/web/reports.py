@@ -509,7 +509,8 @@ def _cell_tickets(request: Request, actor: Actor, session: Any) -> tuple[list[in
             )
         )
     ids = sorted(found)
-    about = ", ".join((metric.replace("_", " ").capitalize(), severity or "no severity", outcome, _days(period)))
+    said = "judged (met, breached or excused)" if outcome == JUDGED else outcome.replace("_", " ")
+    about = ", ".join((metric.replace("_", " ").capitalize(), severity or "no severity", said, _days(period)))
     return ids[:MAX_DRILL_TICKETS], len(ids) > MAX_DRILL_TICKETS, about
 
 
