@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sladesk.errors import SladeskError
 from sladesk.policy import builtin_source
 from sladesk.reports import DIMENSIONS, Outcome, Period
-from sladesk.reports.whatif import OutcomeChange
+from sladesk.reports.whatif import OutcomeChange, compare_ticket
 from sladesk.services import Role, tickets
 from sladesk.services import whatif as whatif_services
 from sladesk.services.clocks import ticket_policy
@@ -213,7 +213,7 @@ def test_a_choozle_desk_in_bulk_matches_the_ticket_by_ticket_report_and_replays_
     candidate = Candidate(version="choozle", overrides=("severities.S1.targets.first_response.due=30m",))
     december = Period(at(1, "00:00:00"), datetime.fromisoformat("2027-01-01T00:00:00-05:00"))
     now = at(20, "00:00:00")
-    single_replays = mock.Mock(wraps=whatif_services.compare_ticket)
+    single_replays = mock.Mock(wraps=compare_ticket)
     with reading(desk.sessions) as session, mock.patch.object(whatif_services, "compare_ticket", single_replays):
         result = whatif_report(session, agent, december, candidate, by=("severity",), now=now)
         replayed = [call.args[0].ticket_id for call in single_replays.call_args_list]

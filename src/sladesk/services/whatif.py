@@ -40,29 +40,23 @@ from sladesk.policy import Policy, PolicySpec, policy_from_text
 from sladesk.policy.load import policy_from_document
 from sladesk.reports.bulk import replay_many
 from sladesk.reports.model import DIMENSIONS, Dimension, Period, TicketLabels
-from sladesk.reports.whatif import (
-    Comparison,
-    NotComparable,
-    TicketHistory,
-    WhatIfReport,
-    bulk_clocks,
-    compare_bulk,
-    compare_ticket,
-    what_if,
-)
+from sladesk.reports.whatif import Comparison, NotComparable, TicketHistory, WhatIfReport, compare_ticket, what_if
+from sladesk.reports.whatif_bulk import LabelColumns, WhatIfPairs, bulk_clocks
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import facts_of
 from sladesk.services.errors import InvalidFieldError
-from sladesk.services.histories import NONE_ID, read_histories
+from sladesk.services.histories import read_histories
 from sladesk.services.policies import current_policy, policy_at, source_of
 from sladesk.sla import event_of
 from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEvent, User
 
 DRAFT_NAME = "draft policy"
 BATCH = 500  # tickets read from the store at a time
+PROGRESS_STEPS = 1000  # a large what-if tells its progress this many times, not after every ticket
 
 Progress = Callable[[int, int], None]
-"""`progress(done, total)`: told before the first ticket and after each one is compared."""
+"""`progress(done, total)`: told before the first ticket and after each one is compared (on a desk of more
+than `PROGRESS_STEPS` tickets, after every `PROGRESS_STEPS`th part of them, and after the last)."""
 
 
 @dataclass(frozen=True)
@@ -139,81 +133,69 @@ def _whatif(
     total = len(ids)
     if progress is not None:
         progress(0, total)
-    found = _compared_in_bulk(session, ids, policy, period, now) if bulk else None
+    step = max(1, total // PROGRESS_STEPS)
 
-    def compared() -> Iterator[Comparison | NotComparable | None]:
-        one_at_a_time = _histories(session, [i for i in ids if found is None or i not in found])
+    def told(done: int) -> None:
+        if progress is not None and (done % step == 0 or done == total):
+            progress(done, total)
+
+    if not bulk:
+
+        def compared() -> Iterator[Comparison | NotComparable | None]:
+            for done, ticket in enumerate(_histories(session, ids), start=1):
+                yield compare_ticket(ticket, policy, period, now=now)
+                told(done)
+
+        report = what_if(compared(), period, dimensions, words)
+    else:
+        pairs = WhatIfPairs()
+        covered = _compare_in_bulk(session, ids, policy, period, now, pairs)
+        one_at_a_time = _histories(session, [i for i in ids if i not in covered])
         for done, ticket_id in enumerate(ids, start=1):
-            if found is not None and ticket_id in found:
-                yield found[ticket_id]
-            else:
+            if ticket_id not in covered:
                 ticket = next(one_at_a_time)
                 assert ticket.ticket_id == ticket_id
-                yield compare_ticket(ticket, policy, period, now=now)
-            if progress is not None:
-                progress(done, total)
-
-    report = what_if(compared(), period, dimensions, words)
+                pairs.add(compare_ticket(ticket, policy, period, now=now))
+            told(done)
+        report = pairs.report(period, dimensions, words)
     return replace(report, names=_names(session, report))
 
 
-def _compared_in_bulk(
-    session: Session, ids: Sequence[int], candidate: Policy, period: Period, now: datetime
-) -> dict[int, Comparison | None]:
-    """What `compare_ticket` gives every ticket both bulk replays cover, by ticket id."""
+def _compare_in_bulk(
+    session: Session, ids: Sequence[int], candidate: Policy, period: Period, now: datetime, pairs: WhatIfPairs
+) -> set[int]:
+    """Compare in `pairs` every ticket both bulk replays cover (the ticket's own version, the candidate);
+    which tickets those are."""
     stored = read_histories(session, ids)
     has_events = np.bincount(stored.event_ticket, minlength=len(stored.ticket_ids)) > 0
     opened_us = stored.at_us[np.minimum(stored.first_event, max(len(stored.at_us) - 1, 0))]
-    excuses = stored.excuses(now)
-    labels = [
-        TicketLabels(
-            ticket_id=ticket_id,
-            organisation_id=organisation_id,
-            team_id=None if team_id == NONE_ID else team_id,
-            assignee_id=None if assignee_id == NONE_ID else assignee_id,
-            tier=tier,
-            policy_id=policy_id,
-            policy_version=version,
-        )
-        for ticket_id, organisation_id, team_id, assignee_id, tier, policy_id, version in zip(
-            stored.ticket_ids.tolist(),
-            stored.organisation_id.tolist(),
-            stored.team_id.tolist(),
-            stored.assignee_id.tolist(),
-            stored.tier,
-            stored.policy_id,
-            stored.policy_version.tolist(),
-            strict=True,
-        )
-    ]
-    found: dict[int, Comparison | None] = {}
-    versions = sorted({(label.policy_id, label.policy_version) for label in labels})
+    covered: set[int] = set()
+    versions = sorted(set(zip(stored.policy_id, stored.policy_version.tolist(), strict=True)))
+    policy_ids = np.array(stored.policy_id, dtype=object)
     for policy_id, version in versions:
-        rows = np.array(
-            [
-                row
-                for row, label in enumerate(labels)
-                if (label.policy_id, label.policy_version) == (policy_id, version) and has_events[row]
-            ],
-            dtype=np.int64,
-        )
+        rows = np.flatnonzero((policy_ids == policy_id) & (stored.policy_version == version) & has_events)
         if not len(rows):
             continue
         own = policy_at(session, policy_id, version)
         actual = replay_many(own, stored.columns(own, rows), now)
         judged = replay_many(candidate, stored.columns(candidate, rows, ranks_of=own), now)
-        found.update(
-            compare_bulk(
-                bulk_clocks(actual, opened_us[rows], period.end, now),
-                bulk_clocks(judged, opened_us[rows], period.end, now),
-                own,
-                candidate,
-                [labels[row] for row in rows.tolist()],
-                [excuses[row] for row in rows.tolist()],
-                period,
-            )
+        labels = LabelColumns(
+            organisation_id=stored.organisation_id[rows],
+            team_id=stored.team_id[rows],
+            assignee_id=stored.assignee_id[rows],
+            tier=[stored.tier[row] for row in rows.tolist()],
+            policy_id=policy_id,
+            policy_version=version,
         )
-    return found
+        done = pairs.add_bulk(
+            bulk_clocks(actual, opened_us[rows], period.end, now),
+            bulk_clocks(judged, opened_us[rows], period.end, now),
+            own,
+            labels,
+            period,
+        )
+        covered.update(stored.ticket_ids[rows][done].tolist())
+    return covered
 
 
 def candidate_policy(session: Session, candidate: Candidate) -> tuple[Policy, str]:
