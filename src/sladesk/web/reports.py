@@ -28,10 +28,11 @@ import pygal  # type: ignore[import-untyped]
 from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pygal.style import Style  # type: ignore[import-untyped]
+from sqlalchemy.orm import Session
 
-from sladesk.reports.breach_timeline import BreachTimeline
+from sladesk.reports.breach_timeline import BreachBucket, BreachTimeline
 from sladesk.reports.forecast import Forecast
-from sladesk.reports.model import AttainmentReport, Outcome, Period, TimesReport
+from sladesk.reports.model import AttainmentReport, Outcome, Period, TimesReport, TimesRow
 from sladesk.reports.tables import (
     Column,
     Table,
@@ -271,7 +272,7 @@ def breaches_chart(timeline: BreachTimeline) -> str:
     return _svg(chart)
 
 
-def _breach_links(timeline: BreachTimeline, bucket: Any) -> tuple[Link, Link]:
+def _breach_links(timeline: BreachTimeline, bucket: BreachBucket) -> tuple[Link, Link]:
     """The links to one bucket's breached and excused tickets."""
     label = bucket.start.date().isoformat()
     breached = sorted({b.ticket_id for b in bucket.breaches if b.excuse is None})
@@ -298,7 +299,7 @@ def times_chart(report: TimesReport) -> str:
     return _svg(chart)
 
 
-def _stopped_link(row: Any) -> Link:
+def _stopped_link(row: TimesRow) -> Link:
     return _tickets_link(row.tickets, f"{row.metric}, {_severity(row.group)}: stopped", str(row.count))
 
 
@@ -477,7 +478,7 @@ def drill_down(request: Request, visitor: Staff) -> HTMLResponse:
     return render(request, "reports/tickets.html", {**context, "most": MAX_DRILL_TICKETS})
 
 
-def _cell_tickets(request: Request, actor: Actor, session: Any) -> tuple[list[int], bool, str]:
+def _cell_tickets(request: Request, actor: Actor, session: Session) -> tuple[list[int], bool, str]:
     """The first tickets of the cell the query names, whether there are more, and the cell in words."""
     params = request.query_params
     period = _period_of(request)
