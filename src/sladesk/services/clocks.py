@@ -51,14 +51,15 @@ def replay_ticket(session: Session, ticket: Ticket, now: datetime) -> ReplayRepo
     return replay_events(ticket_policy(session, ticket), load_events(session, ticket.id), now)
 
 
-def clock_row(ticket_id: int, clock: ClockInstants) -> SlaClock:
-    return SlaClock(**clock_values(ticket_id, clock))
+def clock_row(ticket: Ticket, clock: ClockInstants) -> SlaClock:
+    return SlaClock(**clock_values(ticket, clock))
 
 
-def clock_values(ticket_id: int, clock: ClockInstants) -> dict[str, Any]:
-    """The `sla_clocks` columns of one clock."""
+def clock_values(ticket: Ticket, clock: ClockInstants) -> dict[str, Any]:
+    """The `sla_clocks` columns of one clock of `ticket` (which has its id), with the ticket's report labels
+    as it holds them now."""
     return dict(
-        ticket_id=ticket_id,
+        ticket_id=ticket.id,
         metric=clock.metric_id,
         calendar=clock.calendar_id,
         target_seconds=clock.target_seconds,
@@ -77,6 +78,21 @@ def clock_values(ticket_id: int, clock: ClockInstants) -> dict[str, Any]:
         cycle=clock.cycle,
         earlier_breach_at=clock.earlier_breach_at,
         earlier_breach_severity=clock.earlier_breach_severity,
+        **clock_labels(ticket),
+    )
+
+
+def clock_labels(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's labels each of its clock rows carries, for reports that count clocks alone."""
+    return dict(
+        opened_at=ticket.opened_at,
+        policy_id=ticket.policy_id,
+        policy_version=ticket.policy_version,
+        severity_rank=ticket.severity_rank,
+        tier=ticket.tier,
+        organisation_id=ticket.organisation_id,
+        team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id,
     )
 
 

@@ -151,7 +151,7 @@ def record_changes(session: Session, changes: Sequence[Change]) -> list[Recorded
     for change, row in zip(changes, rows, strict=True):
         ticket = change.ticket
         final = last[ticket.id] is change
-        clocks = [clock_row(ticket.id, metric.instants) for metric in change.report.metrics.values()]
+        clocks = [clock_row(ticket, metric.instants) for metric in change.report.metrics.values()]
         if final:
             clock_rows += [{column: getattr(clock, column) for column in CLOCK_COLUMNS} for clock in clocks]
         kept = change.timers if final else [t for t in change.timers if t.key in change.fired]
@@ -229,17 +229,18 @@ def record_openings(
             for ticket_id, (_, event, _) in zip(ids, openings, strict=True)
         ],
     )
+    for ticket_id, (ticket, _, _) in zip(ids, openings, strict=True):
+        ticket.id = ticket_id
     session.execute(
         insert(_table(SlaClock)),
         [
-            clock_values(ticket_id, metric.instants)
-            for ticket_id, report in zip(ids, reports, strict=True)
+            clock_values(ticket, metric.instants)
+            for (ticket, _, _), report in zip(openings, reports, strict=True)
             for metric in report.metrics.values()
         ],
     )
     timer_rows = []
-    for ticket_id, (ticket, event, _), plan in zip(ids, openings, plans, strict=True):
-        ticket.id = ticket_id
+    for (ticket, event, _), plan in zip(openings, plans, strict=True):
         timer_rows += timer_values(ticket, plan, event.at)
         if plan:
             timer_written(session, plan[0].at, event.at)
@@ -302,7 +303,7 @@ def rebuild_clocks(session: Session) -> int:
         report = replay_events(ticket_policy(session, ticket), events, events[-1].at)
         timers = plan_timers(report, events)
         apply_report(ticket, report, timers)
-        session.add_all(clock_row(ticket.id, metric.instants) for metric in report.metrics.values())
+        session.add_all(clock_row(ticket, metric.instants) for metric in report.metrics.values())
         session.execute(delete(Timer).where(Timer.ticket_id == ticket.id, Timer.fired_at.is_(None)))
         session.add_all(Timer(**values) for values in timer_values(ticket, timers, events[-1].at))
         rebuilt += 1

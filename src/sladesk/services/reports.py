@@ -321,7 +321,7 @@ def _classified(
     Its group comes as the ticket's plain columns (`_raw_columns`), or with `labelled` as one label per
     dimension (the severity's code worked out in SQL).
     """
-    clock, ticket = SlaClock, Ticket
+    clock = SlaClock  # each row carries its ticket's labels: no join with tickets
     end = period.end
     breach = case((clock.excuse.is_not(None), literal(Outcome.EXCUSED.value)), else_=literal(Outcome.BREACHED.value))
     earlier = and_(clock.earlier_breach_at.is_not(None), clock.earlier_breach_at < end, clock.earlier_breach_at < now)
@@ -385,51 +385,47 @@ def _classified(
     groups: list[Any]
     if labelled:
         labels: dict[Dimension, Any] = {
-            "tier": ticket.tier,
-            "organisation": ticket.organisation_id,
-            "team": ticket.team_id,
-            "assignee": ticket.assignee_id,
-            "policy_version": ticket.policy_id.concat(" v").concat(cast(ticket.policy_version, String)),
+            "tier": clock.tier,
+            "organisation": clock.organisation_id,
+            "team": clock.team_id,
+            "assignee": clock.assignee_id,
+            "policy_version": clock.policy_id.concat(" v").concat(cast(clock.policy_version, String)),
         }
         if "severity" in dimensions:
             labels["severity"] = case(
                 (and_(earlier, clock.earlier_breach_severity.is_not(None)), clock.earlier_breach_severity),
-                *_severity_branches(session, ticket),
-                else_=cast(ticket.severity_rank, String),
+                *_severity_branches(session),
+                else_=cast(clock.severity_rank, String),
             )
         groups = [labels[d].label(d) for d in dimensions]
     else:
         columns = {
-            "policy_id": ticket.policy_id,
-            "policy_version": ticket.policy_version,
-            "severity_rank": ticket.severity_rank,
+            "policy_id": clock.policy_id,
+            "policy_version": clock.policy_version,
+            "severity_rank": clock.severity_rank,
             "earlier_breach_severity": clock.earlier_breach_severity,
-            "tier": ticket.tier,
-            "organisation_id": ticket.organisation_id,
-            "team_id": ticket.team_id,
-            "assignee_id": ticket.assignee_id,
+            "tier": clock.tier,
+            "organisation_id": clock.organisation_id,
+            "team_id": clock.team_id,
+            "assignee_id": clock.assignee_id,
         }
         groups = [columns[name].label(name) for name in _raw_columns(dimensions)]
-    statement = (
-        select(
-            clock.ticket_id,
-            clock.metric,
-            outcome.label("outcome"),
-            at.label("at"),
-            goal.label("goal"),
-            case((earlier, 1), else_=0).label("earlier"),
-            outcome_slot.label("outcome_slot"),
-            goal_slot.label("goal_slot"),
-            clock.excuse,
-            case((stopped, clock.stopped_at), else_=null()).label("stopped_at"),
-            clock.stop_cancels,
-            (clock.counted_microseconds // 1_000_000).label("counted_seconds"),
-            clock.target_seconds,
-            *groups,
-        )
-        .join(ticket, ticket.id == clock.ticket_id)
-        .where(ticket.opened_at < end, *where)
-    )
+    statement = select(
+        clock.ticket_id,
+        clock.metric,
+        outcome.label("outcome"),
+        at.label("at"),
+        goal.label("goal"),
+        case((earlier, 1), else_=0).label("earlier"),
+        outcome_slot.label("outcome_slot"),
+        goal_slot.label("goal_slot"),
+        clock.excuse,
+        case((stopped, clock.stopped_at), else_=null()).label("stopped_at"),
+        clock.stop_cancels,
+        (clock.counted_microseconds // 1_000_000).label("counted_seconds"),
+        clock.target_seconds,
+        *groups,
+    ).where(clock.opened_at < end, *where)
     if metrics is not None:
         statement = statement.where(clock.metric.in_(list(metrics)))
     return statement
@@ -516,16 +512,16 @@ def _group_of_raw(
     return tuple((dimension, label(dimension)) for dimension in dimensions)
 
 
-def _severity_branches(session: Session, ticket: type[Ticket]) -> list[tuple[ColumnElement[bool], str]]:
+def _severity_branches(session: Session) -> list[tuple[ColumnElement[bool], str]]:
     """A CASE branch per severity of every policy version a ticket is pinned to: its rank -> its code."""
     branches: list[tuple[ColumnElement[bool], str]] = []
-    pinned = session.execute(select(ticket.policy_id, ticket.policy_version).distinct()).all()
+    pinned = session.execute(select(Ticket.policy_id, Ticket.policy_version).distinct()).all()
     for policy_id, version in sorted(pinned):
         for severity in policy_at(session, policy_id, version).severities:
             condition = and_(
-                ticket.policy_id == policy_id,
-                ticket.policy_version == version,
-                ticket.severity_rank == severity.rank,
+                SlaClock.policy_id == policy_id,
+                SlaClock.policy_version == version,
+                SlaClock.severity_rank == severity.rank,
             )
             branches.append((condition, severity.code))
     return branches
