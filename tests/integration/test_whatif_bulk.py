@@ -128,7 +128,7 @@ def build(desk: Desk, histories) -> None:
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     histories=st.lists(history, min_size=1, max_size=4),
     upgrade=st.sampled_from((None, None, None, 1, 3)),
