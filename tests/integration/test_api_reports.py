@@ -51,6 +51,42 @@ def test_attainment_per_severity_for_last_month(desk):
     )
 
 
+def test_attainment_without_ticket_lists_and_one_counts_tickets_on_their_own(desk):
+    agent = desk.headers["agent"]
+    answer = desk.client.get("/api/v1/reports/attainment?by=severity&tickets_per_cell=0", headers=agent)
+    assert answer.status_code == 200, answer.text
+    assert [(row["group"]["severity"], row["met"], row["tickets"]) for row in answer.json()["rows"]] == [
+        ("p1", 1, {"met": [], "breached": []}),
+        ("p2", 1, {"met": [], "excused": [], "cancelled": [], "running": []}),
+        ("p3", 0, {"no_target": []}),
+    ]
+
+    def behind(query: str) -> tuple[list[int], bool]:
+        answer = desk.client.get(f"/api/v1/reports/attainment/tickets?metric=first_response&{query}", headers=agent)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["tickets"], answer.json()["more"]
+
+    assert behind("outcome=breached&severity=p1") == ([2], False)
+    assert behind("outcome=excused&severity=p2") == ([5], False)
+    assert behind("outcome=breached&severity=p2") == ([], False)
+    assert behind("outcome=met") == ([1, 3], False)  # the whole desk: no group given
+    assert behind("outcome=met&limit=1") == ([1], True)
+    acme = desk.ids["Acme"]
+    assert behind(f"outcome=met&organisation={acme}") == ([1], False)
+    assert behind("outcome=met&assignee=") == ([1, 3], False)  # nobody was assigned
+    # ticket 7, opened Nov 30 20:00 and never answered, breached its 24 h at Dec 1 20:00
+    december_1 = "from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z"
+    assert behind(f"outcome=breached&{december_1}") == ([7], False)
+    assert behind(f"outcome=running&{december_1}") == ([], False)
+    bad = desk.client.get("/api/v1/reports/attainment/tickets?metric=first_response&outcome=late", headers=agent)
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "outcome"
+    customer = desk.client.get(
+        "/api/v1/reports/attainment/tickets?metric=first_response&outcome=met", headers=desk.headers["customer"]
+    )
+    assert customer.status_code == 403
+
+
 def test_attainment_by_organisation_names_the_organisations(desk):
     answer = desk.client.get(
         "/api/v1/reports/attainment?by=organisation&from=2026-11-01T00:00:00Z&to=2026-11-08T00:00:00Z",
@@ -212,4 +248,11 @@ def test_the_reports_are_in_the_openapi_document(desk):
     assert set(paths["/api/v1/reports/whatif"]) == {"post"}
     attainment = paths["/api/v1/reports/attainment"]["get"]
     assert set(attainment["responses"]["200"]["content"]) == {"application/json", "text/csv"}
-    assert {parameter["name"] for parameter in attainment["parameters"]} == {"from", "to", "by", "metric", "format"}
+    assert {parameter["name"] for parameter in attainment["parameters"]} == {
+        "from",
+        "to",
+        "by",
+        "metric",
+        "format",
+        "tickets_per_cell",
+    }

@@ -99,6 +99,11 @@ def _names(names: dict[tuple[Dimension, str], str]) -> dict[str, dict[str, str]]
     return shown
 
 
+class CountTicketsOut(BaseModel):
+    tickets: list[int] = Field(description="The tickets behind the count, by id")
+    more: bool = Field(description="True when the count holds more tickets than the limit let through")
+
+
 class TimesRowOut(BaseModel):
     metric: str
     group: dict[str, str | None]

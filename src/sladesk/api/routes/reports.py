@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from sladesk.api.auth import CurrentActor, Sessions
-from sladesk.api.report_schemas import AttainmentOut, ForecastOut, TimesOut, WhatIfIn, WhatIfOut
+from sladesk.api.report_schemas import AttainmentOut, CountTicketsOut, ForecastOut, TimesOut, WhatIfIn, WhatIfOut
 from sladesk.api.routes.tickets import request_now
-from sladesk.reports.model import Period
+from sladesk.reports.model import Outcome, Period
 from sladesk.reports.tables import (
     Table,
     attainment_table,
@@ -56,6 +56,11 @@ By = Annotated[
 ]
 Metric = Annotated[list[str], Query(max_length=20, description="Only these metrics (repeatable; default: all)")]
 Format = Annotated[Literal["json", "csv"] | None, Query(description="csv for CSV (as `Accept: text/csv` asks)")]
+GroupValue = Annotated[
+    str | None,
+    Query(max_length=200, description="The group's value in this dimension, as the report shows it (empty: none)"),
+]
+MAX_TICKETS = 10_000
 CSV_RESPONSE: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The report, as JSON or CSV"}
 }
@@ -109,16 +114,64 @@ def attainment(
     by: By = [],  # noqa: B006 (FastAPI copies a query list's default)
     metric: Metric = [],  # noqa: B006
     format: Format = None,
+    tickets_per_cell: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_TICKETS,
+            description="How many tickets behind each count to list, the first by id (0: none; on a large desk "
+            "ask for none and read one count's tickets from /api/v1/reports/attainment/tickets)",
+        ),
+    ] = report_services.TICKETS_PER_CELL,
 ) -> AttainmentOut | Response:
     """SLA attainment per metric and group over the period, every count beside it, with the tickets behind
     each count and what the figures leave out (agents and admins)."""
     now = request_now(request)
     period = _period(start, end, now)
     with reading(sessions) as session:
-        report = report_services.attainment_report(session, actor, period, by=_by(by), metrics=metric or None, now=now)
+        report = report_services.attainment_report(
+            session, actor, period, by=_by(by), metrics=metric or None, now=now, tickets_per_cell=tickets_per_cell
+        )
     if _wants_csv(request, format):
         return _csv(attainment_table(report), "attainment")
     return AttainmentOut.of(report)
+
+
+@router.get(f"{PREFIX}/attainment/tickets", response_model=CountTicketsOut)
+def attainment_tickets(
+    request: Request,
+    actor: CurrentActor,
+    sessions: Sessions,
+    metric: Annotated[str, Query(max_length=64, description="The count's metric")],
+    outcome: Annotated[Outcome, Query(description="The count's outcome")],
+    start: From = None,
+    end: To = None,
+    severity: GroupValue = None,
+    tier: GroupValue = None,
+    organisation: GroupValue = None,
+    team: GroupValue = None,
+    assignee: GroupValue = None,
+    policy_version: GroupValue = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_TICKETS, description="At most this many, the first by id")] = 100,
+) -> CountTicketsOut:
+    """The tickets behind one count of the attainment report: its metric, outcome and group (each dimension
+    the report was grouped by, as the report shows its value; empty for a group with no value)."""
+    now = request_now(request)
+    period = _period(start, end, now)
+    values = {
+        "severity": severity,
+        "tier": tier,
+        "organisation": organisation,
+        "team": team,
+        "assignee": assignee,
+        "policy_version": policy_version,
+    }
+    group = tuple((dimension, value or None) for dimension, value in values.items() if value is not None)
+    with reading(sessions) as session:
+        ids = report_services.tickets_behind(
+            session, actor, period, metric=metric, group=group, outcome=outcome, now=now, limit=limit + 1
+        )
+    return CountTicketsOut(tickets=ids[:limit], more=len(ids) > limit)
 
 
 @router.get(f"{PREFIX}/times", response_model=TimesOut, responses=CSV_RESPONSE)
