@@ -269,7 +269,7 @@ def _write(session: Session, prepared: Sequence[_Prepared], actor_id: int) -> li
             }
             for sequence, (event, actor) in enumerate(zip(p.events, [actor_id, *p.actors], strict=True), start=1)
         ]
-        clock_rows += [clock_values(ticket_id, metric.instants) for metric in p.report.metrics.values()]
+        clock_rows += [clock_values(p.ticket, metric.instants) for metric in p.report.metrics.values()]
         last = p.events[-1].at
         timer_rows += timer_values(p.ticket, p.timers, last)
         if p.timers and (soonest is None or p.timers[0].at - last < soonest[0]):
