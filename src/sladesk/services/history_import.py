@@ -248,7 +248,7 @@ def _bump_version(ticket: Ticket, event: Event) -> None:
 
 
 def _write(session: Session, prepared: Sequence[_Prepared], actor_id: int) -> list[int]:
-    """One multi-row INSERT per table for the batch; the tickets' ids, in order."""
+    """The batch written with one statement per table (COPY on PostgreSQL); the tickets' ids, in order."""
     if not prepared:
         return []
     ids = _insert_tickets(session, [p.ticket for p in prepared])
