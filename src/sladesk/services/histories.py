@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sladesk.errors import SladeskError
@@ -48,7 +48,8 @@ class Shape:
 
     type: str
     data: dict[str, Any]
-    event: Event | None  # None: the stored data does not read as an event (the ticket is read one at a time)
+    event: Event | None  # None: a type whose data the clocks do not read (`READ_DATA`), or data that does not
+    # read as an event (the ticket is then read one at a time)
 
     @property
     def excuse(self) -> str | None:
@@ -145,6 +146,9 @@ class StoredHistories:
 def _code(policy: Policy, shape: Shape, ranks_of: Policy | None) -> tuple[int, int, int, int]:
     """A shape under `policy`: its kind, its value, and for an opening the severity rank (-1 if unknown)."""
     event = shape.event
+    if shape.type not in READ_DATA:
+        kind, value = kind_of(policy, shape.type, {})
+        return kind, value, -1, 0
     if event is None:
         return Kind.OTHER, 0, -1, 0
     data = shape.data
@@ -176,47 +180,64 @@ def micros(instant: datetime) -> int:
     return (instant - _EPOCH) // _ONE_MICROSECOND
 
 
-def read_histories(session: Session, ticket_ids: Sequence[int], progress: Progress | None = None) -> StoredHistories:
-    """The tickets' labels and histories, in id order (tickets not stored are left out)."""
-    ids = sorted(set(ticket_ids))
+def read_histories(
+    session: Session, tickets: Sequence[int] | Select[Any], progress: Progress | None = None
+) -> StoredHistories:
+    """The labels and histories of the tickets given by id or by a select of their ids, in id order (ids of
+    tickets not stored are left out). On PostgreSQL a select is read inside the copies, not sent as ids."""
     if session.get_bind().dialect.name == "postgresql":
-        tickets, events = _copy(session, ids)
+        if isinstance(tickets, Select):
+            compiled = tickets.compile(dialect=session.get_bind().dialect)
+            chosen, params = f"IN ({compiled})", dict(compiled.params)
+        else:
+            chosen, params = "= ANY(%(ids)s)", {"ids": sorted(set(tickets))}
+        found, events = _copy(session, chosen, params)
     else:
-        tickets, events = _select(session, ids, progress)
+        chosen_ids = session.scalars(tickets) if isinstance(tickets, Select) else tickets
+        ids = sorted({int(ticket_id) for ticket_id in chosen_ids})
+        found, events = _select(session, ids, progress)
     if progress is not None:
-        progress(len(ids), len(ids))
-    return _assemble(tickets, events)
+        progress(len(found), len(found))
+    return _assemble(found, events)
 
 
+# the event types whose data the clocks read; the others are read by their type alone (quiet, or a shape the
+# bulk replay leaves to the one-at-a-time replay)
+READ_DATA = ("opened", "reply", "attachment", "status", "severity", "outside_incident")
 _TICKETS = ("id", "organisation_id", "team_id", "assignee_id", "tier", "policy_id", "policy_version")
 _EVENTS = ("ticket_id", "sequence", "type", "at_us", "data")
 
 
-def _copy(session: Session, ids: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both reads as `COPY ... TO STDOUT` on the session's connection (inside its transaction)."""
+def _copy(session: Session, chosen: str, params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both reads as `COPY ... TO STDOUT` on the session's connection (inside its transaction), of the tickets
+    whose id is `chosen` (`IN (SELECT ...)` or `= ANY(...)`, with `params`)."""
     connection: Any = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:  # compiling the scans costs more than it saves, for this transaction
+        cursor.execute("SET LOCAL jit = off")
+    kinds = ", ".join(repr(kind) for kind in READ_DATA)
     tickets = _copied(
         connection,
         "COPY (SELECT id, organisation_id, coalesce(team_id, -1), coalesce(assignee_id, -1), tier, policy_id, "
-        "policy_version FROM tickets WHERE id = ANY(%s) ORDER BY id) TO STDOUT (FORMAT csv)",
-        ids,
+        f"policy_version FROM tickets WHERE id {chosen} ORDER BY id) TO STDOUT (FORMAT csv)",
+        params,
         _TICKETS,
         {"id": np.int64, "organisation_id": np.int64, "team_id": np.int64, "assignee_id": np.int64, "tier": object},
     )
     events = _copied(
         connection,
-        "COPY (SELECT ticket_id, sequence, type, (extract(epoch FROM at) * 1000000)::bigint, data::text "
-        "FROM ticket_events WHERE ticket_id = ANY(%s)) TO STDOUT (FORMAT csv)",
-        ids,
+        "COPY (SELECT ticket_id, sequence, type, (extract(epoch FROM at) * 1000000)::bigint, "
+        f"CASE WHEN type IN ({kinds}) THEN data::text END "
+        f"FROM ticket_events WHERE ticket_id {chosen}) TO STDOUT (FORMAT csv)",
+        params,
         _EVENTS,
         {"ticket_id": np.int64, "sequence": np.int64, "at_us": np.int64, "type": "category", "data": "category"},
     )
     return tickets, events
 
 
-def _copied(connection: Any, statement: str, ids: list[int], names: Sequence[str], types: Any) -> pd.DataFrame:
+def _copied(connection: Any, statement: str, params: dict[str, Any], names: Sequence[str], types: Any) -> pd.DataFrame:
     buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.copy(statement, (ids,)) as copy:
+    with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
         for block in copy:
             buffer.write(block)
     buffer.seek(0)
@@ -246,7 +267,7 @@ def _select(session: Session, ids: list[int], progress: Progress | None) -> tupl
             )
         ]
         event_rows += [
-            (ticket_id, sequence, kind, micros(at), json.dumps(data, sort_keys=True))
+            (ticket_id, sequence, kind, micros(at), json.dumps(data, sort_keys=True) if kind in READ_DATA else "")
             for ticket_id, sequence, kind, at, data in session.execute(
                 select(
                     TicketEvent.ticket_id, TicketEvent.sequence, TicketEvent.type, TicketEvent.at, TicketEvent.data
@@ -296,6 +317,8 @@ def _ids(column: pd.Series) -> IntArray:
 
 
 def _shape(kind: str, text: str) -> Shape:
+    if kind not in READ_DATA:
+        return Shape(kind, {}, None)
     data = json.loads(text) if text else {}
     try:
         event: Event | None = event_of(kind, _SOME_INSTANT, data)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from sladesk.errors import PolicyError, Problem, SladeskError
@@ -45,7 +45,7 @@ from sladesk.reports.whatif_bulk import LabelColumns, WhatIfPairs, bulk_clocks
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import facts_of
 from sladesk.services.errors import InvalidFieldError
-from sladesk.services.histories import read_histories
+from sladesk.services.histories import StoredHistories, read_histories
 from sladesk.services.policies import current_policy, policy_at, source_of
 from sladesk.sla import event_of
 from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEvent, User
@@ -129,7 +129,11 @@ def _whatif(
     _check_period(period)
     dimensions = _check_by(by)
     policy, words = candidate_policy(session, candidate)
-    ids = _ticket_ids(session, policy_id or policy.id, period, now)
+    if bulk:  # the tickets are read with their histories, at once
+        stored = read_histories(session, _tickets(policy_id or policy.id, period, now))
+        ids: list[int] = stored.ticket_ids.tolist()
+    else:
+        ids = _ticket_ids(session, policy_id or policy.id, period, now)
     total = len(ids)
     if progress is not None:
         progress(0, total)
@@ -149,7 +153,7 @@ def _whatif(
         report = what_if(compared(), period, dimensions, words)
     else:
         pairs = WhatIfPairs()
-        covered = _compare_in_bulk(session, ids, policy, period, now, pairs)
+        covered = _compare_in_bulk(session, stored, policy, period, now, pairs)
         one_at_a_time = _histories(session, [i for i in ids if i not in covered])
         for done, ticket_id in enumerate(ids, start=1):
             if ticket_id not in covered:
@@ -162,11 +166,10 @@ def _whatif(
 
 
 def _compare_in_bulk(
-    session: Session, ids: Sequence[int], candidate: Policy, period: Period, now: datetime, pairs: WhatIfPairs
+    session: Session, stored: StoredHistories, candidate: Policy, period: Period, now: datetime, pairs: WhatIfPairs
 ) -> set[int]:
     """Compare in `pairs` every ticket both bulk replays cover (the ticket's own version, the candidate);
     which tickets those are."""
-    stored = read_histories(session, ids)
     has_events = np.bincount(stored.event_ticket, minlength=len(stored.ticket_ids)) > 0
     opened_us = stored.at_us[np.minimum(stored.first_event, max(len(stored.at_us) - 1, 0))]
     covered: set[int] = set()
@@ -361,22 +364,21 @@ def _check_by(by: Sequence[str]) -> tuple[Dimension, ...]:
 
 
 def _ticket_ids(session: Session, policy_id: str, period: Period, now: datetime) -> list[int]:
+    return list(session.scalars(_tickets(policy_id, period, now).order_by(Ticket.id)))
+
+
+def _tickets(policy_id: str, period: Period, now: datetime) -> Select[Any]:
     """The tickets whose clocks may count in the period: opened by its end and not all stopped before it
     (the replay then tells exactly which count)."""
     before = min(period.end, now)
     counting = exists().where(
         SlaClock.ticket_id == Ticket.id, or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= period.start)
     )
-    rows = session.scalars(
-        select(Ticket.id)
-        .where(
-            Ticket.policy_id == policy_id,
-            Ticket.opened_at <= before,
-            or_(Ticket.opened_at >= period.start, counting),
-        )
-        .order_by(Ticket.id)
+    return select(Ticket.id).where(
+        Ticket.policy_id == policy_id,
+        Ticket.opened_at <= before,
+        or_(Ticket.opened_at >= period.start, counting),
     )
-    return list(rows)
 
 
 def _histories(session: Session, ids: Sequence[int]) -> Iterator[TicketHistory]:
