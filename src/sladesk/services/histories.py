@@ -26,14 +26,14 @@ from sladesk.errors import SladeskError
 from sladesk.policy import Policy
 from sladesk.reports.bulk import Histories, Kind, kind_of
 from sladesk.sla import Event, event_of
-from sladesk.sla.events import OpenedEvent, OutsideIncidentEvent
+from sladesk.sla.events import OpenedEvent
 from sladesk.store.tables import Ticket, TicketEvent
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 NONE_ID = -1  # in an id column (team, assignee): none
-BATCH = 20_000  # tickets read at a time on SQLite
+BATCH = 10_000  # tickets read at a time on SQLite (each a bound parameter)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 _SOME_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)  # a shape is typed at any instant: only its data matters
@@ -50,13 +50,6 @@ class Shape:
     data: dict[str, Any]
     event: Event | None  # None: a type whose data the clocks do not read (`READ_DATA`), or data that does not
     # read as an event (the ticket is then read one at a time)
-
-    @property
-    def excuse(self) -> str | None:
-        """What an outside-incident mark makes the ticket's excuse: its reason (None: cleared)."""
-        if isinstance(self.event, OutsideIncidentEvent):
-            return (self.event.reason or "outside incident") if self.event.set else None
-        return None
 
 
 @dataclass(frozen=True)
@@ -127,20 +120,6 @@ class StoredHistories:
             situation=lookup[opening] if len(rows) else np.zeros(0, dtype=np.int64),
             situations=tuple(pairs) or ((None, None),),
         )
-
-    def excuses(self, now: datetime) -> list[str | None]:
-        """Each ticket's outside-incident excuse at `now`, from its last mark up to then (in history order)."""
-        reasons = [shape.excuse for shape in self.shapes]
-        marks = np.array([isinstance(shape.event, OutsideIncidentEvent) for shape in self.shapes] or [False])
-        counted = marks[self.shape] & (self.at_us <= micros(now)) if len(self.shape) else np.zeros(0, np.bool_)
-        found: list[str | None] = [None] * len(self.ticket_ids)
-        where = np.flatnonzero(counted)
-        if len(where):
-            tickets = self.event_ticket[where]
-            last = np.r_[tickets[1:] != tickets[:-1], True]
-            for ticket, event in zip(tickets[last].tolist(), where[last].tolist(), strict=True):
-                found[ticket] = reasons[int(self.shape[event])]
-        return found
 
 
 def _code(policy: Policy, shape: Shape, ranks_of: Policy | None) -> tuple[int, int, int, int]:

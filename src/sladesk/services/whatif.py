@@ -155,11 +155,11 @@ def _whatif(
         pairs = WhatIfPairs()
         covered = _compare_in_bulk(session, stored, policy, period, now, pairs)
         one_at_a_time = _histories(session, [i for i in ids if i not in covered])
+        ticket = next(one_at_a_time, None)
         for done, ticket_id in enumerate(ids, start=1):
-            if ticket_id not in covered:
-                ticket = next(one_at_a_time)
-                assert ticket.ticket_id == ticket_id
+            if ticket is not None and ticket.ticket_id == ticket_id:  # a ticket without events has no history
                 pairs.add(compare_ticket(ticket, policy, period, now=now))
+                ticket = next(one_at_a_time, None)
             told(done)
         report = pairs.report(period, dimensions, words)
     return replace(report, names=_names(session, report))
