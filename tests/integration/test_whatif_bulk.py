@@ -163,6 +163,10 @@ def test_the_bulk_what_if_equals_the_one_at_a_time_what_if_on_random_desks(
         )
         single = whatif_by_replay(session, desk.actors["agent"], period, candidate, **options)
     assert bulk == single
+    # the dues as the API and the pages write them out, each in its calendar's zone
+    assert [
+        (c.before_due and c.before_due.isoformat(), c.after_due and c.after_due.isoformat()) for c in bulk.changes
+    ] == [(c.before_due and c.before_due.isoformat(), c.after_due and c.after_due.isoformat()) for c in single.changes]
     assert told == [(done, len(told) - 1) for done in range(len(told))]
 
 
@@ -220,6 +224,7 @@ def test_a_choozle_desk_in_bulk_matches_the_ticket_by_ticket_report_and_replays_
         assert result == whatif_by_replay(session, agent, december, candidate, by=("severity",), now=now)
 
     assert replayed == [3]
+    assert str(result.changes[0].before_due) == "2026-12-07 10:00:00-07:00"  # in Choozle's calendar's zone
     assert result.not_comparable == ()
     assert result.compared == 3
     assert result.changes == (

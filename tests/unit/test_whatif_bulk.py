@@ -21,7 +21,7 @@ from sladesk.policy import Policy, builtin_source, load_policy, policy_from_text
 from sladesk.reports import DIMENSIONS, Outcome, Period
 from sladesk.reports.bulk import Histories, replay_many
 from sladesk.reports.model import ClockOutcome, TicketLabels
-from sladesk.reports.whatif import Comparison, OutcomeChange, TicketHistory, compare_ticket, what_if
+from sladesk.reports.whatif import Comparison, NotComparable, OutcomeChange, TicketHistory, compare_ticket, what_if
 from sladesk.reports.whatif_bulk import LabelColumns, WhatIfPairs, bulk_clocks, compare_bulk
 from sladesk.sla import Event, TicketFacts
 from sladesk.sla.events import OpenedEvent, OutsideIncidentEvent, ReplyEvent
@@ -81,15 +81,24 @@ def excuse_at(events: list[Event], now: datetime) -> str | None:
 
 def bulk_sides(own, candidate, tickets, labels, period, now):
     ids = [label.ticket_id for label in labels]
-    opened = np.array([micros(events[0].at) for _, events in tickets], dtype=np.int64)
-    actual = replay_many(
-        own, Histories.of_events(own, [(i, r, e) for i, (r, e) in zip(ids, tickets, strict=True)]), now
-    )
-    # the candidate reads every severity by its rank, as `by_rank` gives it
-    judged = replay_many(
-        candidate, Histories.of_events(candidate, [(i, r, e) for i, (r, e) in zip(ids, tickets, strict=True)]), now
-    )
-    return bulk_clocks(actual, opened, period.end, now), bulk_clocks(judged, opened, period.end, now)
+    rows = [(i, r, e) for i, (r, e) in zip(ids, tickets, strict=True)]
+    mine = Histories.of_events(own, rows)
+    theirs = Histories.of_events(candidate, rows)  # the ranks as `by_rank` gives them
+    actual = bulk_clocks(own, mine, replay_many(own, mine, now), period.end, now)
+    return actual, bulk_clocks(candidate, theirs, replay_many(candidate, theirs, now), period.end, now)
+
+
+def shown(comparison: Comparison | NotComparable | None) -> list[str | None]:
+    """A comparison's instants as written out (an instant's zone shows there)."""
+    if not isinstance(comparison, Comparison):
+        return []
+    outcomes = [*comparison.actual, *comparison.candidate]
+    instants = [o.at for o in outcomes] + [o.stopped_at for o in outcomes] + [d for due in comparison.dues for d in due]
+    return [None if instant is None else instant.isoformat() for instant in instants]
+
+
+def shown_changes(changes: tuple[OutcomeChange, ...]) -> list[tuple[str | None, ...]]:
+    return [tuple(None if due is None else due.isoformat() for due in (c.before_due, c.after_due)) for c in changes]
 
 
 @settings(max_examples=50, deadline=None)
@@ -107,6 +116,7 @@ def test_bulk_comparisons_equal_compare_ticket_and_count_into_the_same_report(ca
     compared = compare_bulk(actual, judged, own, candidate, labels, excuses, period)
     for ticket_id, comparison in compared.items():
         assert comparison == single[ticket_id]
+        assert shown(comparison) == shown(single[ticket_id])
 
     pairs = WhatIfPairs()
     columns = LabelColumns(
@@ -122,9 +132,10 @@ def test_bulk_comparisons_equal_compare_ticket_and_count_into_the_same_report(ca
     for label, done in zip(labels, covered, strict=True):
         if not done:
             pairs.add(single[label.ticket_id])
-    assert pairs.report(period, by, "candidate") == what_if(
-        (single[label.ticket_id] for label in labels), period, by, "candidate"
-    )
+    report = pairs.report(period, by, "candidate")
+    expected = what_if((single[label.ticket_id] for label in labels), period, by, "candidate")
+    assert report == expected
+    assert shown_changes(report.changes) == shown_changes(expected.changes)
 
 
 def test_a_sev1_answered_after_3h_is_met_then_breached_under_2h_and_counts_so_in_both_ways():

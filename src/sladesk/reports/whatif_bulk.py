@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from sladesk.errors import SladeskError
 from sladesk.policy import Policy
+from sladesk.policy.policy import Situation
 from sladesk.reports.attainment import (
     AttainmentCell,
     Group,
@@ -26,7 +28,7 @@ from sladesk.reports.attainment import (
     group_sort_key,
     policy_version_label,
 )
-from sladesk.reports.bulk import NO_INSTANT, OUTCOMES, BoolArray, BulkReplay, IntArray, SmallArray
+from sladesk.reports.bulk import NO_INSTANT, OUTCOMES, BoolArray, BulkReplay, Histories, IntArray, SmallArray
 from sladesk.reports.model import AttainmentRow, ClockOutcome, Dimension, Outcome, Period, TicketLabels
 from sladesk.reports.whatif import (
     Comparison,
@@ -47,9 +49,9 @@ class BulkClocks:
     """Every clock of a bulk replay (`reports.bulk.replay_many`) as a report counts it at a period's end: the
     fields of `reports.outcomes.clock_outcome`, per ticket (rows) and metric (columns), as arrays.
 
-    Instants are epoch microseconds (`NO_INSTANT`: none); -1 stands for none in `counted_seconds`,
-    `target_seconds` and `goal_met` (else 0 missed, 1 met). Rows the bulk replay left alone (`fell_back`) hold
-    nothing meaningful.
+    Instants are epoch microseconds (`NO_INSTANT`: none), each with its time zone; -1 stands for none in
+    `counted_seconds`, `target_seconds` and `goal_met` (else 0 missed, 1 met). Rows the bulk replay left alone
+    (`fell_back`) hold nothing meaningful.
     """
 
     ticket_ids: IntArray
@@ -67,6 +69,11 @@ class BulkClocks:
     stop_cancels: BoolArray
     due_us: IntArray
     excused: BoolArray  # [tickets] a breach is excused
+    # the time zone each instant is given in, as the single replay gives it (an index into `zones`): a due
+    # in its calendar's, a stop in UTC as events are stored
+    zones: tuple[tzinfo, ...]
+    due_zone: IntArray
+    at_zone: IntArray
 
     def counts_in(self, period: Period) -> BoolArray:
         """[tickets, metrics] whether each clock belongs to the period (`attainment.counts_in`)."""
@@ -76,10 +83,15 @@ class BulkClocks:
         return counts
 
 
-def bulk_clocks(bulk: BulkReplay, opened_us: IntArray, end: datetime, now: datetime) -> BulkClocks:
-    """Each clock of `bulk` (replayed at `now`) as `outcomes_of` counts it at `end`; `opened_us` is each
-    ticket's opening. Every clock the bulk replay covers starts at the opening."""
+def bulk_clocks(policy: Policy, histories: Histories, bulk: BulkReplay, end: datetime, now: datetime) -> BulkClocks:
+    """Each clock of `bulk` (`histories` replayed under `policy` at `now`) as `outcomes_of` counts it at
+    `end`. Every clock the bulk replay covers starts at the opening."""
     end_us, now_us = _micros(end), _micros(now)
+    first = np.searchsorted(histories.event_ticket, np.arange(len(histories.ticket_ids)), side="left")
+    opened_us = histories.at_us[np.minimum(first, max(len(histories.at_us) - 1, 0))]
+    zones: list[tzinfo] = [UTC]
+    due_zone = _zones(policy, histories, bulk, bulk.severity[:, None], zones)
+    earlier_zone = _zones(policy, histories, bulk, bulk.earlier_breach_severity, zones)
 
     def passed(instant: IntArray) -> BoolArray:
         found: BoolArray = (instant != NO_INSTANT) & (instant < end_us) & (instant < now_us)
@@ -113,6 +125,11 @@ def bulk_clocks(bulk: BulkReplay, opened_us: IntArray, end: datetime, now: datet
         ],
         no_instant,
     )
+    at_zone = np.select(
+        [earlier, ~has_target, stopped & in_time, stopped, passed(bulk.due_us)],
+        [earlier_zone, 0, 0, due_zone, due_zone],
+        0,
+    )
     goal_known = bulk.goal_us != NO_INSTANT
     goal_met = np.full(bulk.state.shape, -1, dtype=np.int8)
     goal_met[~stopped & passed(bulk.goal_us)] = 0
@@ -136,7 +153,40 @@ def bulk_clocks(bulk: BulkReplay, opened_us: IntArray, end: datetime, now: datet
         stop_cancels=stopped & bulk.stop_cancels,
         due_us=bulk.due_us,
         excused=bulk.excused,
+        zones=tuple(zones),
+        due_zone=due_zone,
+        at_zone=at_zone,
     )
+
+
+def _zones(policy: Policy, histories: Histories, bulk: BulkReplay, ranks: IntArray, zones: list[tzinfo]) -> IntArray:
+    """[tickets, metrics] the time zone (an index into `zones`, added to) of each metric's calendar for the
+    ticket's situation at the severity of rank `ranks` ([tickets, 1] for all metrics alike, or [tickets,
+    metrics]); UTC where there is none."""
+    count, width = len(bulk.ticket_ids), max(s.rank for s in policy.severities) + 2
+    situation = histories.situation if histories.situation is not None else np.zeros(count, dtype=np.int64)
+    found = np.zeros((count, len(bulk.metrics)), dtype=np.int64)
+    for column, metric in enumerate(bulk.metrics):
+        rank = np.clip(ranks[:, min(column, ranks.shape[1] - 1)], -1, width - 2) + 1
+        distinct, inverse = np.unique(situation * width + rank, return_inverse=True)
+        codes = []
+        for key in distinct.tolist():
+            row, shifted = divmod(key, width)
+            zone = _zone(policy, histories.situations[row], shifted - 1, metric)
+            if zone not in zones:
+                zones.append(zone)
+            codes.append(zones.index(zone))
+        found[:, column] = np.array(codes, dtype=np.int64)[inverse.reshape(-1)] if count else found[:, column]
+    return found
+
+
+def _zone(policy: Policy, situation: tuple[str | None, str | None], rank: int, metric: str) -> tzinfo:
+    try:
+        category, tier = situation
+        rule = policy.clock_rule(policy.severity(rank), metric, Situation(category, tier, None))
+    except SladeskError:
+        return UTC
+    return rule.calendar.tz
 
 
 def compare_bulk(
@@ -177,10 +227,10 @@ def compare_bulk(
                 due_after = None
             else:
                 theirs = _bulk_outcome(candidate, row, theirs_column, ticket, None, excuse, mine.severity)
-                due_after = _instant(int(candidate.due_us[row, theirs_column]))
+                due_after = _due(candidate, row, theirs_column)
             before.append(mine)
             after.append(theirs)
-            due_before = _instant(int(actual.due_us[row, column])) if column is not None else None
+            due_before = _due(actual, row, column) if column is not None else None
             dues.append((due_before, due_after))
         found[ticket.ticket_id] = Comparison(ticket.ticket_id, tuple(before), tuple(after), tuple(dues))
     return found
@@ -207,7 +257,7 @@ def _bulk_outcome(
         ticket_id=labels.ticket_id,
         metric=clocks.metrics[column],
         outcome=outcome,
-        at=_instant(int(clocks.at_us[row, column])),
+        at=_instant(int(clocks.at_us[row, column]), clocks.zones[int(clocks.at_zone[row, column])]),
         severity=severity,
         tier=labels.tier,
         organisation_id=labels.organisation_id,
@@ -219,13 +269,22 @@ def _bulk_outcome(
         target_seconds=None if target < 0 else target,
         goal_met=None if goal < 0 else goal == 1,
         excuse=excuse if outcome is Outcome.EXCUSED else None,
-        stopped_at=_instant(int(clocks.stopped_us[row, column])),
+        stopped_at=_instant(int(clocks.stopped_us[row, column]), UTC),
         stop_cancels=bool(clocks.stop_cancels[row, column]),
     )
 
 
-def _instant(micros: int) -> datetime | None:
-    return None if micros == NO_INSTANT else _EPOCH + timedelta(microseconds=micros)
+def _due(clocks: BulkClocks, row: int, column: int) -> datetime | None:
+    return _instant(int(clocks.due_us[row, column]), clocks.zones[int(clocks.due_zone[row, column])])
+
+
+def _instant(micros: int, zone: tzinfo) -> datetime | None:
+    """An instant in `zone`, built as the calendars build theirs."""
+    if micros == NO_INSTANT:
+        return None
+    if micros % 1_000_000 == 0:
+        return datetime.fromtimestamp(micros // 1_000_000, zone)
+    return (_EPOCH + timedelta(microseconds=micros)).astimezone(zone)
 
 
 def _micros(instant: datetime) -> int:
@@ -262,6 +321,8 @@ _PAIR_COLUMNS = (
     "after_goal",
     "before_due",
     "after_due",
+    "before_zone",
+    "after_zone",
 )
 _NO_TARGET = OUTCOMES.index(Outcome.NO_TARGET)
 
@@ -293,7 +354,13 @@ class WhatIfPairs:
         self._chunks: list[dict[str, npt.NDArray[Any]]] = []
         self._single: dict[str, list[int]] = {name: [] for name in _PAIR_COLUMNS}
         self._refused: list[NotComparable] = []
+        self._zones: list[tzinfo | None] = []
         self.compared = 0
+
+    def _zone(self, zone: tzinfo | None) -> int:
+        if zone not in self._zones:
+            self._zones.append(zone)
+        return self._zones.index(zone)
 
     def add(self, item: Comparison | NotComparable | None) -> None:
         """One ticket compared one at a time (`compare_ticket`)."""
@@ -319,6 +386,8 @@ class WhatIfPairs:
             columns["after_goal"].append(_goal_code(theirs))
             columns["before_due"].append(_micros_or_none(due_before))
             columns["after_due"].append(_micros_or_none(due_after))
+            columns["before_zone"].append(self._zone(due_before.tzinfo if due_before is not None else UTC))
+            columns["after_zone"].append(self._zone(due_after.tzinfo if due_after is not None else UTC))
 
     def add_bulk(
         self, actual: BulkClocks, candidate: BulkClocks, own: Policy, labels: LabelColumns, period: Period
@@ -347,6 +416,8 @@ class WhatIfPairs:
         metric_codes = np.array([self._metrics.code(m) for m in actual.metrics] or [0], dtype=np.int64)
         extra_codes = np.array([self._metrics.code(m) for m in candidate.metrics] or [0], dtype=np.int64)
         all_rows = np.r_[rows, extra_rows]
+        mine_zones = np.array([self._zone(zone) for zone in actual.zones], dtype=np.int64)
+        their_zones = np.array([self._zone(zone) for zone in candidate.zones], dtype=np.int64)
         tiers = np.array([self._tiers.code(tier) for tier in labels.tier] or [0], dtype=np.int64)
         chunk: dict[str, npt.NDArray[Any]] = {
             "ticket_id": actual.ticket_ids[all_rows],
@@ -376,6 +447,13 @@ class WhatIfPairs:
                 np.where(has_theirs, candidate.due_us[rows, safe], NO_INSTANT),
                 candidate.due_us[extra_rows, extra_columns],
             ],
+            "before_zone": np.r_[
+                mine_zones[actual.due_zone[rows, columns]], np.full(len(extra_rows), self._zone(UTC), np.int64)
+            ],
+            "after_zone": np.r_[
+                np.where(has_theirs, their_zones[candidate.due_zone[rows, safe]], self._zone(UTC)),
+                their_zones[candidate.due_zone[extra_rows, extra_columns]],
+            ],
         }
         order = np.lexsort((np.r_[columns, len(actual.metrics) + extra_columns], all_rows))
         self._chunks.append({name: values[order] for name, values in chunk.items()})
@@ -399,16 +477,19 @@ class WhatIfPairs:
             for metric, group in keys
         )
         changed = np.flatnonzero(pairs["before"] != pairs["after"])
-        metrics = self._metrics.values
+        metrics, zones = self._metrics.values, self._zones
+        names = ("ticket_id", "metric", "before", "after", "before_due", "after_due", "before_zone", "after_zone")
         changes = tuple(
             OutcomeChange(
-                ticket_id, str(metrics[metric]), OUTCOMES[before], OUTCOMES[after], _instant(bd), _instant(ad)
+                ticket,
+                str(metrics[metric]),
+                OUTCOMES[was],
+                OUTCOMES[now],
+                _instant(due_was, zones[zone_was] or UTC),
+                _instant(due_now, zones[zone_now] or UTC),
             )
-            for ticket_id, metric, before, after, bd, ad in zip(
-                *(pairs[name][changed].tolist() for name in ("ticket_id", "metric", "before", "after")),
-                pairs["before_due"][changed].tolist(),
-                pairs["after_due"][changed].tolist(),
-                strict=True,
+            for ticket, metric, was, now, due_was, due_now, zone_was, zone_now in zip(
+                *(pairs[name][changed].tolist() for name in names), strict=True
             )
         )
         refused = tuple(sorted(self._refused, key=lambda item: item.ticket_id))

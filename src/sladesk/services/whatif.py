@@ -171,7 +171,6 @@ def _compare_in_bulk(
     """Compare in `pairs` every ticket both bulk replays cover (the ticket's own version, the candidate);
     which tickets those are."""
     has_events = np.bincount(stored.event_ticket, minlength=len(stored.ticket_ids)) > 0
-    opened_us = stored.at_us[np.minimum(stored.first_event, max(len(stored.at_us) - 1, 0))]
     covered: set[int] = set()
     versions = sorted(set(zip(stored.policy_id, stored.policy_version.tolist(), strict=True)))
     policy_ids = np.array(stored.policy_id, dtype=object)
@@ -180,8 +179,9 @@ def _compare_in_bulk(
         if not len(rows):
             continue
         own = policy_at(session, policy_id, version)
-        actual = replay_many(own, stored.columns(own, rows), now)
-        judged = replay_many(candidate, stored.columns(candidate, rows, ranks_of=own), now)
+        mine, theirs = stored.columns(own, rows), stored.columns(candidate, rows, ranks_of=own)
+        actual = bulk_clocks(own, mine, replay_many(own, mine, now), period.end, now)
+        judged = bulk_clocks(candidate, theirs, replay_many(candidate, theirs, now), period.end, now)
         labels = LabelColumns(
             organisation_id=stored.organisation_id[rows],
             team_id=stored.team_id[rows],
@@ -190,13 +190,7 @@ def _compare_in_bulk(
             policy_id=policy_id,
             policy_version=version,
         )
-        done = pairs.add_bulk(
-            bulk_clocks(actual, opened_us[rows], period.end, now),
-            bulk_clocks(judged, opened_us[rows], period.end, now),
-            own,
-            labels,
-            period,
-        )
+        done = pairs.add_bulk(actual, judged, own, labels, period)
         covered.update(stored.ticket_ids[rows][done].tolist())
     return covered
 
