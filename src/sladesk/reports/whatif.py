@@ -15,7 +15,7 @@ on the candidate's side alone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -137,8 +137,8 @@ def compare_ticket(
     after: list[ClockOutcome] = []
     dues: list[tuple[datetime | None, datetime | None]] = []
     for metric in metrics:
-        mine = actual.get(metric) or _no_target(ticket.labels, metric, actual_report.severity.code)
-        theirs = judged.get(metric) or _no_target(ticket.labels, metric, actual_report.severity.code)
+        mine = actual.get(metric) or no_target_outcome(ticket.labels, metric, actual_report.severity.code)
+        theirs = judged.get(metric) or no_target_outcome(ticket.labels, metric, actual_report.severity.code)
         # grouped under the ticket's own severity code, so that the two sides stand in the same rows
         before.append(mine)
         after.append(replace(theirs, severity=mine.severity))
@@ -164,16 +164,7 @@ def what_if(
     dimensions = tuple(by)
     actual = _rows([o for c in compared for o in c.actual], period, dimensions)
     judged = _rows([o for c in compared for o in c.candidate], period, dimensions)
-    keys = sorted(set(actual) | set(judged), key=lambda key: (key[0], group_sort_key(key[1])))
-    rows = tuple(
-        WhatIfRow(
-            metric,
-            group,
-            actual.get((metric, group)) or _empty(metric, group),
-            judged.get((metric, group)) or _empty(metric, group),
-        )
-        for metric, group in keys
-    )
+    rows = side_by_side(actual, judged)
     changes = tuple(
         OutcomeChange(c.ticket_id, b.metric, b.outcome, a.outcome, due_before, due_after)
         for c in compared
@@ -188,7 +179,7 @@ def what_if(
         changes=changes,
         not_comparable=tuple(refused),
         compared=len(compared),
-        exclusions=_exclusions(len(refused)),
+        exclusions=whatif_exclusions(len(refused)),
         names=dict(names or {}),
     )
 
@@ -247,11 +238,27 @@ def _rows(
     return {(row.metric, row.group): row for row in report.rows}
 
 
-def _empty(metric: str, group: Group) -> AttainmentRow:
+def side_by_side(
+    actual: Mapping[tuple[str, Group], AttainmentRow], judged: Mapping[tuple[str, Group], AttainmentRow]
+) -> tuple[WhatIfRow, ...]:
+    """One row per metric and group either side has, by metric then group, an empty side where it has none."""
+    keys = sorted(set(actual) | set(judged), key=lambda key: (key[0], group_sort_key(key[1])))
+    return tuple(
+        WhatIfRow(
+            metric,
+            group,
+            actual.get((metric, group)) or empty_row(metric, group),
+            judged.get((metric, group)) or empty_row(metric, group),
+        )
+        for metric, group in keys
+    )
+
+
+def empty_row(metric: str, group: Group) -> AttainmentRow:
     return AttainmentRow(metric, group, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
-def _no_target(labels: TicketLabels, metric: str, severity: str) -> ClockOutcome:
+def no_target_outcome(labels: TicketLabels, metric: str, severity: str) -> ClockOutcome:
     """A metric one side's policy does not define: no target there (under the ticket's `severity` now)."""
     return ClockOutcome(
         ticket_id=labels.ticket_id,
@@ -280,7 +287,7 @@ def _version(policy: Policy) -> str:
     return f"{policy.id}@{policy.version}"
 
 
-def _exclusions(not_comparable: int) -> tuple[str, ...]:
+def whatif_exclusions(not_comparable: int) -> tuple[str, ...]:
     notes = [
         *ATTAINMENT_TERMS,
         "Both sides judge the same clocks: those the period's attainment report counts under each ticket's "

@@ -25,7 +25,6 @@ from sladesk.reports.attainment import (
     AttainmentCell,
     Group,
     attainment_from_cells,
-    group_sort_key,
     policy_version_label,
 )
 from sladesk.reports.bulk import NO_INSTANT, OUTCOMES, BoolArray, BulkReplay, Histories, IntArray, SmallArray
@@ -35,10 +34,9 @@ from sladesk.reports.whatif import (
     NotComparable,
     OutcomeChange,
     WhatIfReport,
-    WhatIfRow,
-    _empty,
-    _exclusions,
-    _no_target,
+    no_target_outcome,
+    side_by_side,
+    whatif_exclusions,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -218,12 +216,12 @@ def compare_bulk(
         metrics = [(c, m) for c, m in enumerate(actual.metrics) if counting[row, c]]
         for column, metric in [*metrics, *((None, m) for m in candidate_only)]:
             if column is None:
-                mine = _no_target(ticket, metric, code_now)
+                mine = no_target_outcome(ticket, metric, code_now)
             else:
                 mine = _bulk_outcome(actual, row, column, ticket, own_codes, excuse)
             theirs_column = candidate_column.get(metric)
             if theirs_column is None:
-                theirs = _no_target(ticket, metric, mine.severity)
+                theirs = no_target_outcome(ticket, metric, mine.severity)
                 due_after = None
             else:
                 theirs = _bulk_outcome(candidate, row, theirs_column, ticket, None, excuse, mine.severity)
@@ -466,16 +464,7 @@ class WhatIfPairs:
         groups, group_of_pair = self._groups(pairs, dimensions)
         actual = self._rows(pairs, "before", groups, group_of_pair, period, dimensions)
         judged = self._rows(pairs, "after", groups, group_of_pair, period, dimensions)
-        keys = sorted(set(actual) | set(judged), key=lambda key: (key[0], group_sort_key(key[1])))
-        rows = tuple(
-            WhatIfRow(
-                metric,
-                group,
-                actual.get((metric, group)) or _empty(metric, group),
-                judged.get((metric, group)) or _empty(metric, group),
-            )
-            for metric, group in keys
-        )
+        rows = side_by_side(actual, judged)
         changed = np.flatnonzero(pairs["before"] != pairs["after"])
         metrics, zones = self._metrics.values, self._zones
         names = ("ticket_id", "metric", "before", "after", "before_due", "after_due", "before_zone", "after_zone")
@@ -501,7 +490,7 @@ class WhatIfPairs:
             changes=changes,
             not_comparable=refused,
             compared=self.compared,
-            exclusions=_exclusions(len(refused)),
+            exclusions=whatif_exclusions(len(refused)),
         )
 
     def _columns(self) -> dict[str, npt.NDArray[Any]]:

@@ -184,6 +184,8 @@ def read_histories(
 # bulk replay leaves to the one-at-a-time replay)
 READ_DATA = ("opened", "reply", "attachment", "status", "severity", "outside_incident")
 _TICKETS = ("id", "organisation_id", "team_id", "assignee_id", "tier", "policy_id", "policy_version")
+# a ticket's id and what a report groups it by, as `TicketLabels` holds them
+LABEL_COLUMNS = tuple(getattr(Ticket, name) for name in _TICKETS)
 _EVENTS = ("ticket_id", "sequence", "type", "at_us", "data")
 
 
@@ -231,20 +233,7 @@ def _select(session: Session, ids: list[int], progress: Progress | None) -> tupl
     event_rows: list[tuple[Any, ...]] = []
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        ticket_rows += [
-            tuple(row)
-            for row in session.execute(
-                select(
-                    Ticket.id,
-                    Ticket.organisation_id,
-                    Ticket.team_id,
-                    Ticket.assignee_id,
-                    Ticket.tier,
-                    Ticket.policy_id,
-                    Ticket.policy_version,
-                ).where(Ticket.id.in_(batch))
-            )
-        ]
+        ticket_rows += [tuple(row) for row in session.execute(select(*LABEL_COLUMNS).where(Ticket.id.in_(batch)))]
         event_rows += [
             (ticket_id, sequence, kind, micros(at), json.dumps(data, sort_keys=True) if kind in READ_DATA else "")
             for ticket_id, sequence, kind, at, data in session.execute(

@@ -45,7 +45,7 @@ from sladesk.reports.whatif_bulk import LabelColumns, WhatIfPairs, bulk_clocks
 from sladesk.services.actors import Actor, require_staff
 from sladesk.services.clocks import facts_of
 from sladesk.services.errors import InvalidFieldError
-from sladesk.services.histories import StoredHistories, read_histories
+from sladesk.services.histories import LABEL_COLUMNS, StoredHistories, read_histories
 from sladesk.services.policies import current_policy, policy_at, source_of
 from sladesk.sla import event_of
 from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEvent, User
@@ -380,20 +380,7 @@ def _histories(session: Session, ids: Sequence[int]) -> Iterator[TicketHistory]:
     policies: dict[tuple[str, int], Policy] = {}
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        tickets = {
-            row.id: row
-            for row in session.execute(
-                select(
-                    Ticket.id,
-                    Ticket.organisation_id,
-                    Ticket.team_id,
-                    Ticket.assignee_id,
-                    Ticket.tier,
-                    Ticket.policy_id,
-                    Ticket.policy_version,
-                ).where(Ticket.id.in_(batch))
-            )
-        }
+        tickets = {row.id: row for row in session.execute(select(*LABEL_COLUMNS).where(Ticket.id.in_(batch)))}
         rows = session.execute(
             select(TicketEvent.ticket_id, TicketEvent.type, TicketEvent.at, TicketEvent.data)
             .where(TicketEvent.ticket_id.in_(batch))
