@@ -27,7 +27,7 @@ from sladesk.services.actors import Actor, Role
 from sladesk.services.bulk import OpeningChecks
 from sladesk.services.clocks import clock_values, facts_of
 from sladesk.services.errors import ForbiddenError, InvalidFieldError
-from sladesk.services.record import apply_report, timer_values
+from sladesk.services.record import apply_report, bump_version, timer_values
 from sladesk.services.tickets import Opening
 from sladesk.sla import Event, ReplayReport, replay
 from sladesk.sla.events import AssignedEvent, OutsideIncidentEvent, ReplyEvent, StatusEvent
@@ -136,7 +136,7 @@ def _prepare(
         raise _refusal(error, where) from None
     timers = plan_timers(report, events)
     for past in history.events:
-        _bump_version(ticket, past.event)
+        bump_version(ticket, past.event)
         if isinstance(past.event, AssignedEvent):
             ticket.assignee_id = past.event.to
         elif isinstance(past.event, OutsideIncidentEvent):
@@ -236,15 +236,6 @@ def _refusal(error: InputError, where: str) -> InvalidFieldError:
     if index is None or index == 0:
         return InvalidFieldError(f"{where}.opening", message)
     return InvalidFieldError(f"{where}.events[{index - 1}]", message)
-
-
-def _bump_version(ticket: Ticket, event: Event) -> None:
-    """One more version per event, as the seam counts them; the customers' only for what they see."""
-    ticket.version += 1
-    ticket.updated_at = event.at
-    if event.public:
-        ticket.public_version += 1
-        ticket.public_updated_at = event.at
 
 
 def _write(session: Session, prepared: Sequence[_Prepared], actor_id: int) -> list[int]:

@@ -80,7 +80,7 @@ def prepare_change(
     report = replay_events(policy, history, event.at)
     timers = plan_timers(report, history)
     if prior:
-        _bump_version(ticket, event)
+        bump_version(ticket, event)
     apply_report(ticket, report, timers)
     return Change(ticket, event, actor_id, policy, history, report, timers, ticket.version, told)
 
@@ -281,7 +281,7 @@ def timer_values(
     ]
 
 
-def _bump_version(ticket: Ticket, event: Event) -> None:
+def bump_version(ticket: Ticket, event: Event) -> None:
     """One more version for the event; the customers' version and change time move only if they see it."""
     ticket.version += 1
     ticket.updated_at = event.at
