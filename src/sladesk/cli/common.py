@@ -6,13 +6,16 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from sladesk.errors import PolicyError, SladeskError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Piped output (CI logs, files) gets a fixed width wide enough for the policy tables, unless COLUMNS says otherwise.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 120
@@ -149,3 +152,17 @@ def sqlite_url(directory: Path) -> str:
     from sladesk.store.engine import SQLITE_FILENAME
 
     return URL.create("sqlite", database=str(directory / SQLITE_FILENAME)).render_as_string()
+
+
+def migrated_engine(database_url: str | None, data_dir: Path | None) -> Engine:
+    """The desk's database, which must be migrated already (`sladesk db upgrade`)."""
+    from sladesk.errors import StoreError
+    from sladesk.store import current_revision, head_revision, make_engine, safe_url
+    from sladesk.store import database_url as configured_url
+
+    url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
+    engine = make_engine(url)
+    if current_revision(engine) != head_revision():
+        engine.dispose()
+        raise StoreError(f"the database at {safe_url(url)} is not at the latest revision: run sladesk db upgrade")
+    return engine

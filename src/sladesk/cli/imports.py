@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sladesk.cli.common import DatabaseUrlOption, DataDirOption, data_directory, err, out, sqlite_url
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, err, migrated_engine, out
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from sladesk.services.actors import Actor
@@ -90,7 +89,7 @@ def histories(
     if not parsed:
         out.print(f"{name} holds no tickets: nothing imported.", markup=False)
         return
-    engine = _engine(database_url, data_dir)
+    engine = migrated_engine(database_url, data_dir)
     columns = [TextColumn("importing histories"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     try:
         with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
@@ -258,17 +257,3 @@ def _named(error: InvalidFieldError, name: str, numbers: list[int]) -> InvalidFi
         return error
     message = str(error).removeprefix(f"{error.field}: ")
     return Invalid(f"{name}:{numbers[int(match.group(1))]}: {match.group(2)}", message)
-
-
-def _engine(database_url: str | None, data_dir: Path | None) -> Engine:
-    """The desk's database, which must be migrated already (`sladesk db upgrade`)."""
-    from sladesk.errors import StoreError
-    from sladesk.store import current_revision, head_revision, make_engine, safe_url
-    from sladesk.store import database_url as configured_url
-
-    url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
-    engine = make_engine(url)
-    if current_revision(engine) != head_revision():
-        engine.dispose()
-        raise StoreError(f"the database at {safe_url(url)} is not at the latest revision: run sladesk db upgrade")
-    return engine

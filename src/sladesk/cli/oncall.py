@@ -11,12 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sladesk.cli.common import DatabaseUrlOption, DataDirOption, data_directory, out, sqlite_url
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, migrated_engine, out
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from sqlalchemy import Engine
 
     from sladesk.store.tables import User
 
@@ -40,20 +38,6 @@ def _instant(text: str | None, option: str) -> datetime:
     if value.utcoffset() is None:
         raise InvalidFieldError(option, f"{text!r} has no UTC offset: add one, e.g. Z or -05:00")
     return value
-
-
-def _engine(database_url: str | None, data_dir: DataDirOption) -> Engine:
-    """The desk's database, which must be migrated already (`sladesk db upgrade`)."""
-    from sladesk.errors import StoreError
-    from sladesk.store import current_revision, head_revision, make_engine, safe_url
-    from sladesk.store import database_url as configured_url
-
-    url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
-    engine = make_engine(url)
-    if current_revision(engine) != head_revision():
-        engine.dispose()
-        raise StoreError(f"the database at {safe_url(url)} is not at the latest revision: run sladesk db upgrade")
-    return engine
 
 
 def _who(user_ids: frozenset[int], names: Mapping[int, User]) -> str:
@@ -81,7 +65,7 @@ def now(
     from sladesk.store import make_sessions, reading
 
     instant = _instant(at, "--at")
-    engine = _engine(database_url, data_dir)
+    engine = migrated_engine(database_url, data_dir)
     try:
         with reading(make_sessions(engine)) as session:
             stored = oncall.load_schedule(session, schedule)
@@ -105,7 +89,7 @@ def next_shift(
     from sladesk.store import make_sessions, reading
 
     instant = _instant(after, "--after")
-    engine = _engine(database_url, data_dir)
+    engine = migrated_engine(database_url, data_dir)
     try:
         with reading(make_sessions(engine)) as session:
             stored = oncall.load_schedule(session, schedule)
@@ -144,7 +128,7 @@ def export(
         raise InvalidFieldError("--to", "must be after --from")
     if last - first > timedelta(days=400):
         raise InvalidFieldError("--to", "the window is at most 400 days long")
-    engine = _engine(database_url, data_dir)
+    engine = migrated_engine(database_url, data_dir)
     try:
         with reading(make_sessions(engine)) as session:
             text = schedule_calendar(session, schedule, first, last)

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.table import Table as RichTable
 
-from sladesk.cli.common import DatabaseUrlOption, DataDirOption, data_directory, err, out, sqlite_url
+from sladesk.cli.common import DatabaseUrlOption, DataDirOption, err, migrated_engine, out
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
     from sladesk.reports.model import Period
@@ -170,20 +169,6 @@ def _utc(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _engine(database_url: str | None, data_dir: Path | None) -> Engine:
-    """The desk's database, which must be migrated already (`sladesk db upgrade`)."""
-    from sladesk.errors import StoreError
-    from sladesk.store import current_revision, head_revision, make_engine, safe_url
-    from sladesk.store import database_url as configured_url
-
-    url = database_url or (configured_url() if data_dir is None else sqlite_url(data_directory(data_dir)))
-    engine = make_engine(url)
-    if current_revision(engine) != head_revision():
-        engine.dispose()
-        raise StoreError(f"the database at {safe_url(url)} is not at the latest revision: run sladesk db upgrade")
-    return engine
-
-
 def _read(database_url: str | None, data_dir: Path | None, report: Callable[[Session, Actor], Result]) -> Result:
     """`report` run in one reading unit of work on the desk's database, as its operator; a refused field is
     named by this command's option."""
@@ -192,7 +177,7 @@ def _read(database_url: str | None, data_dir: Path | None, report: Callable[[Ses
     from sladesk.store import make_sessions, reading
 
     operator = Actor(0, Role.ADMIN, None)
-    engine = _engine(database_url, data_dir)
+    engine = migrated_engine(database_url, data_dir)
     try:
         with reading(make_sessions(engine)) as session:
             return report(session, operator)
