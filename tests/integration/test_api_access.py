@@ -172,6 +172,7 @@ ACCESS: list[tuple[str, str, Any, tuple[int, int, int, int, int]]] = [
     ("GET",    "/api/v1/users/{customer_a}/notification-rules",                    None,                                      (401, 403, 403, 403, 409)),
     ("GET",    "/api/v1/users/{missing}/notification-rules",                       None,                                      (401, 403, 403, 403, 404)),
     ("GET",    "/api/v1/reports/attainment",                                       None,                                      (401, 403, 403, 200, 200)),
+    ("GET",    "/api/v1/reports/attainment/tickets?metric=first_response&outcome=met", None,                                  (401, 403, 403, 200, 200)),
     ("GET",    "/api/v1/reports/times",                                            None,                                      (401, 403, 403, 200, 200)),
     ("GET",    "/api/v1/reports/forecast",                                         None,                                      (401, 403, 403, 200, 200)),
     ("POST",   "/api/v1/reports/whatif",                                           {"candidate": {"version": "alleo"}},       (401, 403, 403, 200, 200)),
