@@ -4,14 +4,15 @@ Content-Security-Policy with no console error, and on a 320 px wide screen the p
 (the timeline scrolls in its own box).
 
 The desk: a New York schedule that hands over daily between Alex and Ada, Alex's turn begun within the last
-two hours, for five days (then a gap), with an override adding Ada tomorrow from 10:00 to 12:00; an escalation policy paging
-it; and a P1 of Prairie Media (Alli, which pages on-call) whose incident has started and paged.
+two hours, for five days (then a gap), with an override adding Ada for two hours inside Alex's turn, starting one
+to two hours from now whatever the hour the tests run at; an escalation policy paging it; and a P1 of Prairie Media
+(Alli, which pages on-call) whose incident has started and paged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,7 +71,6 @@ def _seed(session: Session, now: datetime) -> dict[str, int]:
         password=PASSWORD,
         now=now,
     )
-    today = now.astimezone(NEW_YORK).date()
     # Alex's turn began an hour or so ago, whatever the hour the tests run at
     first = (now.astimezone(NEW_YORK) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0, tzinfo=None)
     layer = {
@@ -81,8 +81,9 @@ def _seed(session: Session, now: datetime) -> dict[str, int]:
         "people": [alex.id, ada.id],
     }
     create_schedule(session, admin, "primary", "Primary", "America/New_York", [layer], now=now)
-    tomorrow_ten = datetime.combine(today + timedelta(days=1), time(10), tzinfo=NEW_YORK)
-    cover = OverrideInput("add", ada.id, tomorrow_ten, tomorrow_ten + timedelta(hours=2), reason="Release day")
+    # inside Alex's turn, so the final schedule shows Ada by override; in Ada's own turn it would change nothing
+    release = (first + timedelta(hours=3)).replace(tzinfo=NEW_YORK)
+    cover = OverrideInput("add", ada.id, release, release + timedelta(hours=2), reason="Release day")
     add_override(session, admin, "primary", cover, now=now)
     steps = [
         {"targets": [{"schedule": "primary"}], "escalate_after": "5m"},
