@@ -24,7 +24,7 @@ from sladesk.services.reports import attainment_by_replay
 from sladesk.services.tickets import change_status, open_ticket
 from sladesk.store import reading
 from tests.support.desk import Desk
-from tests.support.report_desk import at, report_desk
+from tests.support.report_desk import OUTSIDE_INCIDENT, at, report_desk
 from tests.support.units import committed, seed_demo
 from tests.support.web import WebPerson
 
@@ -250,3 +250,17 @@ def test_on_the_demo_desk_every_attainment_figure_and_bar_lists_what_a_full_repl
     chart = manager.get("/reports/charts/attainment.svg").text
     judged = [link for link in links if "outcome=judged" in link]
     assert sorted(bar_links(chart)) == sorted(judged)
+
+
+def test_excused_breaches_past_the_limit_for_one_reason_are_counted_in_one_line(agent, monkeypatch):
+    named = html.unescape(agent.get("/reports").text)
+    assert f"Excused: ticket 5's first_response (due 2026-11-11 09:00 UTC): {OUTSIDE_INCIDENT}." in named
+    assert "more breach" not in named
+
+    monkeypatch.setattr(sladesk.web.reports, "MAX_EXCUSED_LINES", 0)
+    counted = html.unescape(agent.get("/reports").text)
+    assert "Excused: ticket 5's" not in counted
+    assert (
+        f"Excused: 1 more breach for the same reason ({OUTSIDE_INCIDENT}); the Excused figures link to all their "
+        "tickets." in counted
+    )

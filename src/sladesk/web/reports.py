@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from sladesk.reports.breach_timeline import BreachBucket, BreachTimeline
 from sladesk.reports.forecast import Forecast
-from sladesk.reports.model import AttainmentReport, Outcome, Period, TimesReport, TimesRow
+from sladesk.reports.model import AttainmentReport, ExcusedBreach, Outcome, Period, TimesReport, TimesRow
 from sladesk.reports.tables import (
     Column,
     Table,
@@ -63,6 +63,7 @@ router = page_router()
 
 MAX_DRILL_TICKETS = 100
 MAX_OVERRIDES = 10
+MAX_EXCUSED_LINES = 10  # excused breaches named per reason on the dashboard
 # what a cell's drill-down may list: one outcome, or the clocks attainment judges (met, breached, excused)
 JUDGED = "judged"
 JUDGED_OUTCOMES = (Outcome.MET, Outcome.BREACHED, Outcome.EXCUSED)
@@ -327,10 +328,7 @@ def _attainment_view(report: AttainmentReport, query: str) -> ChartView:
                 cell(Outcome.RUNNING.value, row.running, str(row.running)),
             )
         )
-    exclusions = report.exclusions + tuple(
-        f"Excused: ticket {e.ticket_id}'s {e.metric} (due {e.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC): {e.reason}."
-        for e in report.excused
-    )
+    exclusions = report.exclusions + _excused_lines(report.excused)
     return ChartView(
         key="attainment",
         title="Attainment per severity",
@@ -341,6 +339,30 @@ def _attainment_view(report: AttainmentReport, query: str) -> ChartView:
         rows=tuple(rows),
         exclusions=exclusions,
     )
+
+
+def _excused_lines(excused: tuple[ExcusedBreach, ...]) -> tuple[str, ...]:
+    """Each excused breach with its reason, up to `MAX_EXCUSED_LINES` per reason; the rest of a reason in one line.
+
+    An outside incident can excuse hundreds of breaches: the page names the first of them and counts the others,
+    whose tickets the Excused figures link to.
+    """
+    by_reason: dict[str, list[ExcusedBreach]] = {}
+    for breach in excused:
+        by_reason.setdefault(breach.reason, []).append(breach)
+    lines: list[str] = []
+    for reason, breaches in by_reason.items():
+        lines.extend(
+            f"Excused: ticket {e.ticket_id}'s {e.metric} (due {e.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC): {reason}."
+            for e in breaches[:MAX_EXCUSED_LINES]
+        )
+        if len(breaches) > MAX_EXCUSED_LINES:
+            more = len(breaches) - MAX_EXCUSED_LINES
+            lines.append(
+                f"Excused: {more} more {'breach' if more == 1 else 'breaches'} for the same reason ({reason}); "
+                "the Excused figures link to all their tickets."
+            )
+    return tuple(lines)
 
 
 def _breaches_view(timeline: BreachTimeline, query: str) -> ChartView:
