@@ -386,7 +386,10 @@ class IdempotencyKey(Base):
     """A creating request already answered: the same key and body get the same answer again."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # the hourly purge deletes the old ones by age
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
