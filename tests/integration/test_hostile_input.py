@@ -108,6 +108,20 @@ def test_a_boolean_is_not_a_severity(desk):
     refused(send(desk, "PATCH", f"/api/v1/tickets/{ticket_id}", "agent", change, {"If-Match": '"1"'}), "severity")
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "text/json"])
+def test_json_sent_under_another_media_type_is_a_415_naming_the_header(desk, content_type):
+    answer = send(desk, "POST", "/api/v1/tickets", "customer", TICKET, {"Content-Type": content_type})
+    refused(answer, "Content-Type", 415)
+    assert answer.json()["detail"] == f"send the body as application/json, not {content_type}"
+    assert desk.client.get("/api/v1/tickets", headers=desk.headers["agent"]).json()["items"] == []
+    as_problem = send(desk, "POST", "/api/v1/tickets", "customer", TICKET, {"Content-Type": "application/ld+json"})
+    assert as_problem.status_code == 201, as_problem.text  # a JSON media type of its own kind is JSON
+
+
+def test_a_json_body_of_the_wrong_shape_is_still_a_422(desk):
+    refused(send(desk, "POST", "/api/v1/tickets", "customer", [TICKET]), None)
+
+
 def nested(depth: int) -> str:
     """A ticket whose intake answer is objects `depth` levels deep, as JSON text."""
     answer = '{"k": ' * (depth - 2) + "{}" + "}" * (depth - 2)

@@ -78,12 +78,26 @@ def _field(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in parts)
 
 
+def _sent_media_type(request: Request) -> str | None:
+    """The media type of the request's `Content-Type` header, lower case, without parameters; None without one."""
+    value = request.headers.get("content-type")
+    return None if value is None else value.split(";")[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def install(app: FastAPI) -> None:
     """Turn every error the API can raise into a problem document."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
+        media_type = _sent_media_type(request)
+        if tuple(first["loc"]) == ("body",) and media_type is not None and not _is_json(media_type):
+            # the framework parses a body as JSON only when it says it is JSON: say so, not "not an object"
+            return problem(415, f"send the body as application/json, not {media_type}", "Content-Type")
         field = _field(first["loc"]) or None
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
