@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+import sladesk.services.whatif
 from sladesk.errors import PolicyError
 from sladesk.policy import builtin_source
 from sladesk.reports import Outcome, Period
@@ -23,7 +24,7 @@ from sladesk.services import Role
 from sladesk.services import tickets as ticket_services
 from sladesk.services.errors import ForbiddenError, InvalidFieldError
 from sladesk.services.policies import upload_policy
-from sladesk.services.whatif import Candidate, OverrideError, whatif_report
+from sladesk.services.whatif import Candidate, OverrideError, whatif_by_replay, whatif_report
 from sladesk.store import reading
 from sladesk.store.tables import PolicyVersion, SlaClock, TicketEvent
 from tests.support.desk import Desk
@@ -130,12 +131,22 @@ def test_a_draft_and_a_stored_version_give_the_same_comparison_as_the_override(d
     assert drafted.changes == stored.changes == expected
 
 
-def test_progress_is_told_before_the_first_ticket_and_after_each(desk: Desk):
+def test_progress_is_told_before_the_first_ticket_and_after_each_chunk(desk: Desk, monkeypatch: pytest.MonkeyPatch):
+    candidate = Candidate(version="alleo", overrides=(SEV1_2H,))
     told: list[tuple[int, int]] = []
-    report(
-        desk, Candidate(version="alleo", overrides=(SEV1_2H,)), progress=lambda done, total: told.append((done, total))
-    )
+    report(desk, candidate, progress=lambda done, total: told.append((done, total)))
+    assert told == [(0, 4), (4, 4)]  # the four tickets replayed together
+
+    monkeypatch.setattr(sladesk.services.whatif, "BULK_CHUNK", 1)
+    told.clear()
+    report(desk, candidate, progress=lambda done, total: told.append((done, total)))
     assert told == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    told.clear()
+    with reading(desk.sessions) as session:
+        whatif_by_replay(
+            session, desk.actors["ann"], DECEMBER, candidate, now=READ_AT, progress=lambda *now: told.append(now)
+        )
+    assert told == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]  # one at a time: after each ticket
 
 
 def test_a_what_if_stores_nothing(desk: Desk, engine: Engine):

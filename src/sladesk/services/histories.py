@@ -90,12 +90,16 @@ class StoredHistories:
         codes = np.array([_code(policy, shape, ranks_of) for shape in self.shapes] or [(0, 0, 0, 0)], dtype=np.int64)
         chosen = np.zeros(len(self.ticket_ids), dtype=np.bool_)
         chosen[rows] = True
-        kept = chosen[self.event_ticket]
+        # only the events from the first chosen ticket's to the last's are looked at: a chunk of tickets reads
+        # its own part of the columns, not all of them
+        low, high = np.searchsorted(self.event_ticket, [rows.min(), rows.max() + 1]) if len(rows) else (0, 0)
+        window = self.event_ticket[low:high]
+        kept = chosen[window]
         renumber = np.full(len(self.ticket_ids), -1, dtype=np.int64)
         renumber[rows] = np.arange(len(rows))
-        shape = self.shape[kept]
+        shape = self.shape[low:high][kept]
         kind = codes[shape, 0].astype(np.int8)
-        event_ticket = renumber[self.event_ticket[kept]]
+        event_ticket = renumber[window[kept]]
         first = np.searchsorted(event_ticket, np.arange(len(rows)), side="left")
         opening = shape[np.minimum(first, max(len(shape) - 1, 0))] if len(shape) else np.zeros(0, np.int64)
         severity = codes[opening, 2] if len(rows) else np.zeros(0, dtype=np.int64)
@@ -115,7 +119,7 @@ class StoredHistories:
             severity=severity.astype(np.int64),
             event_ticket=event_ticket,
             kind=kind,
-            at_us=self.at_us[kept],
+            at_us=self.at_us[low:high][kept],
             value=codes[shape, 1],
             situation=lookup[opening] if len(rows) else np.zeros(0, dtype=np.int64),
             situations=tuple(pairs) or ((None, None),),

@@ -53,10 +53,12 @@ from sladesk.store.tables import Organisation, SlaClock, Team, Ticket, TicketEve
 DRAFT_NAME = "draft policy"
 BATCH = 500  # tickets read from the store at a time
 PROGRESS_STEPS = 1000  # a large what-if tells its progress this many times, not after every ticket
+BULK_CHUNK = 50_000  # tickets replayed together: the progress moves after each chunk, and memory stays bounded
 
 Progress = Callable[[int, int], None]
-"""`progress(done, total)`: told before the first ticket and after each one is compared (on a desk of more
-than `PROGRESS_STEPS` tickets, after every `PROGRESS_STEPS`th part of them, and after the last)."""
+"""`progress(done, total)`: told before the first ticket, as tickets are compared and after the last. One at a
+time, after each ticket (on a desk of more than `PROGRESS_STEPS` tickets, after every `PROGRESS_STEPS`th part
+of them); in bulk, after each chunk of `BULK_CHUNK` tickets replayed together."""
 
 
 @dataclass(frozen=True)
@@ -153,46 +155,80 @@ def _whatif(
         report = what_if(compared(), period, dimensions, words)
     else:
         pairs = WhatIfPairs()
-        covered = _compare_in_bulk(session, stored, policy, period, now, pairs)
+        replayed = 0
+
+        def advanced(count: int) -> None:
+            nonlocal replayed
+            replayed += count
+            if progress is not None:
+                progress(replayed, total)
+
+        covered = _compare_in_bulk(session, stored, policy, period, now, pairs, advanced)
         one_at_a_time = _histories(session, [i for i in ids if i not in covered])
         ticket = next(one_at_a_time, None)
-        for done, ticket_id in enumerate(ids, start=1):
+        for ticket_id in ids:
             if ticket is not None and ticket.ticket_id == ticket_id:  # a ticket without events has no history
                 pairs.add(compare_ticket(ticket, policy, period, now=now))
                 ticket = next(one_at_a_time, None)
-            told(done)
+        if progress is not None and replayed != total:  # the tickets without events, and those compared alone
+            progress(total, total)
         report = pairs.report(period, dimensions, words)
     return replace(report, names=_names(session, report))
 
 
 def _compare_in_bulk(
-    session: Session, stored: StoredHistories, candidate: Policy, period: Period, now: datetime, pairs: WhatIfPairs
+    session: Session,
+    stored: StoredHistories,
+    candidate: Policy,
+    period: Period,
+    now: datetime,
+    pairs: WhatIfPairs,
+    advanced: Callable[[int], None],
 ) -> set[int]:
-    """Compare in `pairs` every ticket both bulk replays cover (the ticket's own version, the candidate);
-    which tickets those are."""
+    """Compare in `pairs` every ticket both bulk replays cover (the ticket's own version, the candidate),
+    `BULK_CHUNK` tickets at a time, telling `advanced` how many after each chunk; which tickets those are."""
     has_events = np.bincount(stored.event_ticket, minlength=len(stored.ticket_ids)) > 0
     covered: set[int] = set()
     versions = sorted(set(zip(stored.policy_id, stored.policy_version.tolist(), strict=True)))
     policy_ids = np.array(stored.policy_id, dtype=object)
     for policy_id, version in versions:
-        rows = np.flatnonzero((policy_ids == policy_id) & (stored.policy_version == version) & has_events)
-        if not len(rows):
+        chosen = np.flatnonzero((policy_ids == policy_id) & (stored.policy_version == version) & has_events)
+        if not len(chosen):
             continue
         own = policy_at(session, policy_id, version)
-        mine, theirs = stored.columns(own, rows), stored.columns(candidate, rows, ranks_of=own)
-        actual = bulk_clocks(own, mine, replay_many(own, mine, now), period.end, now)
-        judged = bulk_clocks(candidate, theirs, replay_many(candidate, theirs, now), period.end, now)
-        labels = LabelColumns(
-            organisation_id=stored.organisation_id[rows],
-            team_id=stored.team_id[rows],
-            assignee_id=stored.assignee_id[rows],
-            tier=[stored.tier[row] for row in rows.tolist()],
-            policy_id=policy_id,
-            policy_version=version,
-        )
-        done = pairs.add_bulk(actual, judged, own, labels, period)
-        covered.update(stored.ticket_ids[rows][done].tolist())
+        for start in range(0, len(chosen), BULK_CHUNK):
+            rows = chosen[start : start + BULK_CHUNK]
+            covered.update(_compare_rows(stored, rows, own, (policy_id, version), candidate, period, now, pairs))
+            advanced(len(rows))
     return covered
+
+
+def _compare_rows(
+    stored: StoredHistories,
+    rows: np.ndarray[Any, np.dtype[np.intp]],
+    own: Policy,
+    version: tuple[str, int],
+    candidate: Policy,
+    period: Period,
+    now: datetime,
+    pairs: WhatIfPairs,
+) -> list[int]:
+    """Compare in `pairs` the tickets at `rows` (all under `own`, stored as `version`) that both bulk replays
+    cover; their ids."""
+    mine, theirs = stored.columns(own, rows), stored.columns(candidate, rows, ranks_of=own)
+    actual = bulk_clocks(own, mine, replay_many(own, mine, now), period.end, now)
+    judged = bulk_clocks(candidate, theirs, replay_many(candidate, theirs, now), period.end, now)
+    labels = LabelColumns(
+        organisation_id=stored.organisation_id[rows],
+        team_id=stored.team_id[rows],
+        assignee_id=stored.assignee_id[rows],
+        tier=[stored.tier[row] for row in rows.tolist()],
+        policy_id=version[0],
+        policy_version=version[1],
+    )
+    done = pairs.add_bulk(actual, judged, own, labels, period)
+    ids: list[int] = stored.ticket_ids[rows][done].tolist()
+    return ids
 
 
 def candidate_policy(session: Session, candidate: Candidate) -> tuple[Policy, str]:
