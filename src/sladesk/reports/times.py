@@ -21,6 +21,8 @@ TIMES_TERMS = (
     "the period's end.",
     "p50 and p90 are nearest-rank percentiles: the value at position ceil(p/100 x n) of the n times in "
     "ascending order.",
+    "A target is shown when every clock of the row has the same one; a row without one mixes targets (a "
+    "clock that breached under a severity changed since counts under that severity, with its new target).",
 )
 
 
