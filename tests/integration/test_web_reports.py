@@ -8,11 +8,15 @@ default, whose figures that module works out by hand.
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from sladesk.policy import builtin_source
+from sladesk.services.policies import upload_policy
+from sladesk.store import transaction
 from tests.support.desk import Desk
 from tests.support.report_desk import OUTSIDE_INCIDENT, report_desk
 from tests.support.web import WebPerson
@@ -232,3 +236,22 @@ def test_drawing_charts_leaves_no_import_hook_behind():
     import sladesk.web.reports  # noqa: F401 (pygal is imported with it)
 
     assert [type(finder).__name__ for finder in sys.meta_path if "pygal" in type(finder).__module__] == []
+
+
+def test_the_whatif_policy_field_suggests_every_policy_and_its_stored_versions(desk, agent):
+    for version in (3, 4):
+        with transaction(desk.sessions) as session:
+            upload_policy(
+                session, desk.actors["admin"], builtin_source("alleo").replace("version: 2", f"version: {version}")
+            )
+    page = agent.get("/reports/whatif")
+    assert 'list="policies"' in page.text
+    datalist = page.text[page.text.index('<datalist id="policies">') : page.text.index("</datalist>")]
+    assert re.findall(r'<option value="([^"]+)">([^<]+)</option>', datalist) == [
+        ("alli", "Alli by PMG, current version (4)"),
+        ("alleo", "Alleo Support, current version (4)"),
+        ("alleo@3", "Alleo Support, version 3"),
+        ("aspenware", "Aspenware, current version (3)"),
+        ("sourcegraph", "Sourcegraph Support, current version (3)"),
+        ("choozle", "Choozle Tech Ops, current version (3)"),
+    ]

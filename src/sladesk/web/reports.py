@@ -49,7 +49,7 @@ from sladesk.services import reports as report_services
 from sladesk.services.actors import Actor
 from sladesk.services.errors import InvalidFieldError, NotFoundError
 from sladesk.services.forecast import breaches_over_time, forecast_report
-from sladesk.services.policies import all_policies
+from sladesk.services.policies import all_policies, versions_of
 from sladesk.services.views import ticket_view
 from sladesk.services.whatif import Candidate, whatif_report
 from sladesk.store import reading
@@ -89,6 +89,14 @@ _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 class Link:
     text: str
     href: str | None  # None: nothing to list
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """A value the what-if's policy field suggests, and the words beside it."""
+
+    value: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -583,7 +591,9 @@ def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
                 by=("severity",),
                 now=now_of(request),
             )
-    context: dict[str, Any] = {"title": "What if", "form": form, "report": report}
+    with reading(sessions_of(request)) as session:
+        choices = _policy_choices(session)
+    context: dict[str, Any] = {"title": "What if", "form": form, "report": report, "choices": choices}
     if report is not None:
         rows, changes = whatif_table(report), whatif_changes_table(report)
         context["rows"] = _displayed(rows)
@@ -592,6 +602,19 @@ def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
             Link(f"#{change.ticket_id}", f"/tickets/{change.ticket_id}") for change in report.changes
         ]
     return render(request, "reports/whatif.html", context)
+
+
+def _policy_choices(session: Session) -> list[PolicyChoice]:
+    """What the policy field offers: each policy's current version by its id, then its other stored versions."""
+    choices: list[PolicyChoice] = []
+    for policy in all_policies(session):
+        choices.append(PolicyChoice(policy.id, f"{policy.name}, current version ({policy.version})"))
+        choices.extend(
+            PolicyChoice(f"{policy.id}@{info.version}", f"{policy.name}, version {info.version}")
+            for info in versions_of(session, policy.id)
+            if info.version != policy.version
+        )
+    return choices
 
 
 def _displayed(table: Table) -> dict[str, Any]:
