@@ -17,6 +17,7 @@ from playwright.sync_api import Frame, Page, StorageState, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sladesk.policy import builtin_source
 from sladesk.reports.tables import previous_month
 from sladesk.services.actors import Actor, Role
 from sladesk.services.tickets import open_ticket, reply
@@ -75,6 +76,42 @@ def agent_state(pages: Chromium, desk: ServedDesk) -> StorageState:
 
 NARROW = 320
 WHATIF = "/reports/whatif?policy=sourcegraph&overrides=severities.p1.targets.first_response.due%3D36h"
+
+
+def test_a_draft_policy_file_is_compared_and_a_broken_one_is_answered_by_line(
+    pages: Chromium, desk: ServedDesk, agent_state: StorageState
+) -> None:
+    draft = (
+        builtin_source("sourcegraph")
+        .replace("version: 3", "version: 4", 1)
+        .replace("first_response: {due: 24h, goal: 2h}", "first_response: {due: 36h, goal: 2h}", 1)
+    )
+    context = pages.context(storage_state=agent_state)
+    page = context.new_page()
+    page.goto(desk.url + "/reports/whatif")
+    page.get_by_text("Or a draft not uploaded yet").click()
+    page.get_by_label("The draft's file").set_input_files(
+        files=[{"name": "sourcegraph-draft.yaml", "mimeType": "application/yaml", "buffer": draft.encode()}]
+    )
+    page.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", name="Under draft policy sourcegraph@4")).to_be_visible()
+    changes = page.locator("#whatif-changes tbody tr")
+    expect(changes).to_have_count(1)
+    expect(changes.first).to_contain_text(f"#{desk.seeded['breached']}")
+
+    page.get_by_label("or its YAML").fill(draft.replace("timezone: UTC", "timezone: Mars/Olympus_Mons", 1))
+    page.get_by_role("button", name="Compare").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("1 problem in the draft: nothing was compared.")
+    expect(alert).to_contain_text("timezone")
+    expect(page.locator("#whatif-changes")).to_have_count(0)
+    problems = pages.problems(context)
+    context.close()
+    # the page of problems answers 422, which the browser logs; nothing else went wrong
+    assert problems == [
+        f"console error on {desk.url}/reports/whatif: "
+        "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    ]
 
 
 @pytest.mark.parametrize(("name", "path"), [("reports", "/reports"), ("reports-whatif", WHATIF)])

@@ -218,6 +218,8 @@ def test_customers_are_refused_and_admins_read_it_from_their_navigation(desk):
     for path in ("/reports", "/reports/attainment.csv", "/reports/charts/times.svg", "/reports/tickets?ids=1"):
         assert customer.get(path).status_code == 403, path
     assert 'href="/reports"' not in customer.get("/portal").text
+    draft = {"from": "2026-11-01", "to": "2026-11-30", "source": builtin_source("sourcegraph")}
+    assert customer.submit("/reports/whatif", draft).status_code == 403  # with the customer's own form token
     admin = WebPerson(desk.app())
     admin.sign_in("admin@example.com")
     assert admin.get("/reports").status_code == 200
@@ -255,3 +257,77 @@ def test_the_whatif_policy_field_suggests_every_policy_and_its_stored_versions(d
         ("sourcegraph", "Sourcegraph Support, current version (3)"),
         ("choozle", "Choozle Tech Ops, current version (3)"),
     ]
+
+
+SOURCEGRAPH_30H = (
+    builtin_source("sourcegraph")
+    .replace("version: 3", "version: 4", 1)
+    .replace("first_response: {due: 24h, goal: 2h}", "first_response: {due: 30h, goal: 2h}", 1)
+)
+NOVEMBER_DAYS = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
+def test_a_draft_pasted_or_chosen_as_a_file_is_compared_and_stored_nowhere(desk, agent):
+    agent.get("/reports/whatif")
+    pasted = agent.submit("/reports/whatif", {**NOVEMBER_DAYS, "source": SOURCEGRAPH_30H, "overrides": ""})
+    assert pasted.status_code == 200, pasted.text
+    assert "Under draft policy sourcegraph@4" in pasted.text
+    assert "7 tickets compared, from 2026-11-01 to 2026-11-30." in pasted.text
+    found = tables(pasted.text)
+    assert texts(found["whatif-rows"])[0] == ["first_response", "p1", "50.0%", "100.0%", "1", "2", "1", "0", "-1"]
+    assert [row[0] for row in found["whatif-changes"]] == [("#2", "/tickets/2")]
+
+    agent.get("/reports/whatif")
+    draft = ("draft.yaml", SOURCEGRAPH_30H.encode(), "application/yaml")
+    chosen = agent.submit("/reports/whatif", {**NOVEMBER_DAYS, "source": ""}, files={"file": draft})
+    assert chosen.status_code == 200, chosen.text
+    assert texts(tables(chosen.text)["whatif-rows"]) == texts(found["whatif-rows"])
+    versions = agent.get("/reports/whatif").text
+    assert "sourcegraph@4" not in versions and "current version (3)" in versions  # nothing stored
+
+
+def test_a_draft_with_problems_lists_them_by_line_and_compares_nothing(agent):
+    agent.get("/reports/whatif")
+    broken = SOURCEGRAPH_30H.replace("timezone: UTC", "timezone: Mars/Olympus_Mons", 1)
+    line = broken.splitlines().index("timezone: Mars/Olympus_Mons") + 1
+    page = agent.submit("/reports/whatif", {**NOVEMBER_DAYS, "source": broken})
+    assert page.status_code == 422
+    words = html.unescape(page.text)
+    assert "1 problem in the draft: nothing was compared." in words
+    assert f"Line {line}, timezone:" in words
+    assert "whatif-rows" not in page.text
+    assert "Mars/Olympus_Mons" in words  # the draft is kept in the form, to be corrected
+
+
+def test_the_form_answers_a_policy_version_with_the_pages_own_address(agent):
+    agent.get("/reports/whatif")
+    fields = {**NOVEMBER_DAYS, "policy": "sourcegraph", "overrides": "severities.p1.targets.first_response.due=30h\n"}
+    sent = agent.submit("/reports/whatif", fields)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == (
+        "/reports/whatif?from=2026-11-01&to=2026-11-30&policy=sourcegraph"
+        "&overrides=severities.p1.targets.first_response.due%3D30h"
+    )
+    shown = agent.get(sent.headers["location"])
+    assert texts(tables(shown.text)["whatif-rows"])[0][2:4] == ["50.0%", "100.0%"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "detail"),
+    [
+        ({"source": "  "}, "policy: choose a policy, or a draft&#39;s file or YAML"),
+        ({"policy": "sourcegraph", "source": SOURCEGRAPH_30H}, "policy: give a policy or a draft, not both"),
+        ({"policy": "sourcegraph", "to": "2026-10-01"}, "to: the last day must not come before the first"),
+    ],
+)
+def test_the_form_refuses_what_it_cannot_compare(agent, fields, detail):
+    agent.get("/reports/whatif")
+    refused = agent.submit("/reports/whatif", {**NOVEMBER_DAYS, **fields})
+    assert refused.status_code == 422
+    assert detail in refused.text
+
+
+def test_the_form_must_come_from_this_desk(agent):
+    agent.get("/reports/whatif")
+    forged = agent.submit("/reports/whatif", {**NOVEMBER_DAYS, "source": SOURCEGRAPH_30H}, csrf="forged")
+    assert forged.status_code == 403

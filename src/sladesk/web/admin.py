@@ -573,7 +573,7 @@ def upload_form(request: Request, visitor: Admin, policy_id: str) -> HTMLRespons
 
 @router.post("/admin/policies/{policy_id}/upload", response_model=None)
 async def upload(request: Request, visitor: Admin, form: CheckedForm, policy_id: str) -> Response:
-    source = await _uploaded_text(form)
+    source = await uploaded_policy_text(form)
     return await run_in_threadpool(_store_upload, request, visitor.actor, policy_id, source)
 
 
@@ -584,11 +584,11 @@ def new_policy_form(request: Request, visitor: Admin) -> HTMLResponse:
 
 @router.post("/admin/new-policy", response_model=None)
 async def upload_new_policy(request: Request, visitor: Admin, form: CheckedForm) -> Response:
-    source = await _uploaded_text(form)
+    source = await uploaded_policy_text(form)
     return await run_in_threadpool(_store_upload, request, visitor.actor, None, source)
 
 
-async def _uploaded_text(form: FormData) -> str:
+async def uploaded_policy_text(form: FormData) -> str:
     """The policy text of an upload form: the chosen file's, else the text box's."""
     source = field(form, "source")
     sent = form.get("file")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -26,10 +27,12 @@ from urllib.parse import urlencode
 
 import pygal  # type: ignore[import-untyped]
 from fastapi import Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pygal.style import Style  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
+from sladesk.errors import PolicyError, Problem
 from sladesk.reports.breach_timeline import BreachBucket, BreachTimeline
 from sladesk.reports.forecast import Forecast
 from sladesk.reports.model import AttainmentReport, ExcusedBreach, Outcome, Period, TimesReport, TimesRow
@@ -53,7 +56,8 @@ from sladesk.services.policies import all_policies, versions_of
 from sladesk.services.views import ticket_view
 from sladesk.services.whatif import Candidate, whatif_report
 from sladesk.store import reading
-from sladesk.web.pages import Staff, now_of, page_router, render, sessions_of
+from sladesk.web.admin import uploaded_policy_text
+from sladesk.web.pages import CheckedForm, Staff, field, now_of, page_router, redirect, render, sessions_of
 
 # pygal appends an import hook for its map plugins (`pygal.maps.*`, unused here) that has no `find_spec`, so
 # Python would warn at every import no other finder resolves, in every process that drew a chart.
@@ -125,10 +129,15 @@ class ChartView:
 
 
 def _period_of(request: Request) -> Period:
-    """The period of `from` and `to` (dates; `to` included), by default the calendar month before today (UTC)."""
-    last_month, this_month = previous_month(now_of(request))
-    start = _day(request.query_params.get("from", ""), "from")
-    end = _day(request.query_params.get("to", ""), "to")
+    """The period of the query's `from` and `to` (see `_period_from`)."""
+    return _period_from(request.query_params, now_of(request))
+
+
+def _period_from(days: Mapping[str, str], now: datetime) -> Period:
+    """The period of `from` and `to` (dates; `to` included), by default the calendar month before `now`'s (UTC)."""
+    last_month, this_month = previous_month(now)
+    start = _day(days.get("from", ""), "from")
+    end = _day(days.get("to", ""), "to")
     period = Period(
         start if start is not None else last_month, end + timedelta(days=1) if end is not None else this_month
     )
@@ -575,10 +584,8 @@ def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
     """What if the period's tickets had run under another policy version, or with some fields changed."""
     period = _period_of(request)
     policy = request.query_params.get("policy", "").strip()
-    overrides = tuple(line.strip() for line in request.query_params.get("overrides", "").splitlines() if line.strip())
-    if len(overrides) > MAX_OVERRIDES:
-        raise InvalidFieldError("overrides", f"give at most {MAX_OVERRIDES} changes")
-    form = {**_period_query(period), "policy": policy, "overrides": "\n".join(overrides)}
+    overrides = _overrides(request.query_params.get("overrides", ""))
+    form = {**_period_query(period), "policy": policy, "overrides": "\n".join(overrides), "draft": ""}
     report: WhatIfReport | None = None
     if policy:
         with reading(sessions_of(request)) as session:
@@ -591,9 +598,68 @@ def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
                 by=("severity",),
                 now=now_of(request),
             )
+    return _whatif_rendered(request, form, report, [])
+
+
+@router.post("/reports/whatif", response_model=None)
+async def whatif_form(request: Request, visitor: Staff, form: CheckedForm) -> Response:
+    """The what-if form: a policy version is answered by the page's own address (a link to keep); a draft policy
+    (its file or pasted YAML), checked as an upload is and never stored, is compared at once, and a draft with
+    problems lists each against its line."""
+    source = await uploaded_policy_text(form)
+    days = {"from": field(form, "from"), "to": field(form, "to")}
+    policy = field(form, "policy").strip()
+    overrides = _overrides(field(form, "overrides"))
+    if source.strip():
+        if policy:
+            raise InvalidFieldError("policy", "give a policy or a draft, not both")
+        return await run_in_threadpool(_whatif_of_draft, request, visitor.actor, days, source, overrides)
+    if not policy:
+        raise InvalidFieldError("policy", "choose a policy, or a draft's file or YAML")
+    period = _period_from(days, now_of(request))
+    query = {**_period_query(period), "policy": policy, "overrides": "\n".join(overrides)}
+    return redirect("/reports/whatif?" + urlencode({name: value for name, value in query.items() if value}))
+
+
+def _whatif_of_draft(
+    request: Request, actor: Actor, days: dict[str, str], source: str, overrides: tuple[str, ...]
+) -> HTMLResponse:
+    period = _period_from(days, now_of(request))
+    form = {**_period_query(period), "policy": "", "overrides": "\n".join(overrides), "draft": source}
+    try:
+        with reading(sessions_of(request)) as session:
+            report = whatif_report(
+                session,
+                actor,
+                period,
+                Candidate(draft=source, overrides=overrides),
+                by=("severity",),
+                now=now_of(request),
+            )
+    except PolicyError as error:
+        return _whatif_rendered(request, form, None, list(error.problems))
+    return _whatif_rendered(request, form, report, [])
+
+
+def _overrides(text: str) -> tuple[str, ...]:
+    overrides = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if len(overrides) > MAX_OVERRIDES:
+        raise InvalidFieldError("overrides", f"give at most {MAX_OVERRIDES} changes")
+    return overrides
+
+
+def _whatif_rendered(
+    request: Request, form: dict[str, str], report: WhatIfReport | None, problems: list[Problem]
+) -> HTMLResponse:
     with reading(sessions_of(request)) as session:
         choices = _policy_choices(session)
-    context: dict[str, Any] = {"title": "What if", "form": form, "report": report, "choices": choices}
+    context: dict[str, Any] = {
+        "title": "What if",
+        "form": form,
+        "report": report,
+        "choices": choices,
+        "problems": problems,
+    }
     if report is not None:
         rows, changes = whatif_table(report), whatif_changes_table(report)
         context["rows"] = _displayed(rows)
@@ -601,7 +667,7 @@ def whatif_page(request: Request, visitor: Staff) -> HTMLResponse:
         context["change_links"] = [
             Link(f"#{change.ticket_id}", f"/tickets/{change.ticket_id}") for change in report.changes
         ]
-    return render(request, "reports/whatif.html", context)
+    return render(request, "reports/whatif.html", context, status_code=422 if problems else 200)
 
 
 def _policy_choices(session: Session) -> list[PolicyChoice]:
