@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Frame, Page, StorageState, expect
+from playwright.sync_api import FilePayload, Frame, Page, StorageState, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -90,9 +90,8 @@ def test_a_draft_policy_file_is_compared_and_a_broken_one_is_answered_by_line(
     page = context.new_page()
     page.goto(desk.url + "/reports/whatif")
     page.get_by_text("Or a draft not uploaded yet").click()
-    page.get_by_label("The draft's file").set_input_files(
-        files=[{"name": "sourcegraph-draft.yaml", "mimeType": "application/yaml", "buffer": draft.encode()}]
-    )
+    chosen: FilePayload = {"name": "sourcegraph-draft.yaml", "mimeType": "application/yaml", "buffer": draft.encode()}
+    page.get_by_label("The draft's file").set_input_files(files=[chosen])
     page.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", name="Under draft policy sourcegraph@4")).to_be_visible()
     changes = page.locator("#whatif-changes tbody tr")
