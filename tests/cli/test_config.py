@@ -67,3 +67,47 @@ def test_database_url_from_the_environment_or_given_settings(monkeypatch: pytest
     assert database_url(Settings(data_dir=tmp_path / "other")) == f"sqlite:///{tmp_path / 'other' / 'sladesk.db'}"
     monkeypatch.setenv("SLADESK_DATABASE_URL", "postgresql+psycopg://desk@db.example/desk")
     assert database_url() == "postgresql+psycopg://desk@db.example/desk"
+
+
+def test_the_link_key_is_made_once_for_its_owner_and_then_read(tmp_path: Path):
+    from sladesk.cli.serve import kept_secret_key
+
+    path = tmp_path / "secret-key"
+    assert kept_secret_key(path, create=False) is None  # a worker makes none
+    assert not path.exists()
+    made = kept_secret_key(path, create=True)
+    assert made is not None and len(made) >= 43
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert kept_secret_key(path, create=True) == kept_secret_key(path, create=False) == made
+
+    path.write_text("\n")
+    with pytest.raises(StoreError, match="holds no key: delete it, or set SLADESK_SECRET_KEY"):
+        kept_secret_key(path, create=True)
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(StoreError, match="cannot keep the key that signs links in mail in"):
+        kept_secret_key(path, create=True)
+
+
+def test_a_standalone_worker_signs_with_the_kept_key_and_never_makes_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    import os
+
+    from sladesk.cli import worker
+    from sladesk.cli.serve import kept_secret_key
+
+    monkeypatch.setenv("SLADESK_SECRET_KEY", "")  # restored afterwards: the worker sets it
+    worker._kept_link_key(tmp_path)
+    assert os.environ["SLADESK_SECRET_KEY"] == ""
+    assert not (tmp_path / "secret-key").exists()
+
+    kept = kept_secret_key(tmp_path / "secret-key", create=True)
+    worker._kept_link_key(tmp_path)
+    assert os.environ["SLADESK_SECRET_KEY"] == kept
+    secret = load_settings().secret_key
+    assert secret is not None and secret.get_secret_value() == kept
+
+    monkeypatch.setenv("SLADESK_SECRET_KEY", "chosen")
+    worker._kept_link_key(tmp_path)
+    assert os.environ["SLADESK_SECRET_KEY"] == "chosen"  # a key of one's own wins

@@ -440,7 +440,32 @@ def test_sladesk_serve_links_to_the_address_it_listens_on_when_none_is_set(tmp_p
             raise AssertionError("a cut link was not refused")
     printed = (tmp_path / "serve.log").read_text()
     assert f"links in mail: http://127.0.0.1:{port}\n" in printed
-    assert "links in mail are signed with a key for this run only" in printed
+    kept = (tmp_path / "data" / "secret-key").resolve()
+    assert f"links in mail are signed with the key kept in {kept}" in printed
+    assert kept.stat().st_mode & 0o777 == 0o600  # its owner's alone
+    key = kept.read_text().strip()
+    assert len(key) >= 43
+
+    # restarted on the same data directory, it checks links with the same key: links sent before still hold
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    before_restart = sign_link(IncidentLink(12, 7, 2, "acknowledge", expires), key.encode())
+    elsewhere = sign_link(IncidentLink(12, 7, 2, "acknowledge", expires), b"another desk's key")
+    port = free_port()
+    with serving(["serve", "--data-dir", str(tmp_path / "data")], port, tmp_path / "again.log") as base:
+        answers = {token: _status_and_text(f"{base}/incident/{token}") for token in (before_restart, elsewhere)}
+    assert "signed with another key" not in answers[before_restart][1]  # it holds: there is no such incident
+    assert answers[before_restart][0] != 200
+    assert answers[elsewhere][0] == 400 and "signed with another key" in answers[elsewhere][1]
+    assert kept.read_text().strip() == key
+    assert f"signed with the key kept in {kept}" in (tmp_path / "again.log").read_text()
+
+
+def _status_and_text(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
 
 
 def test_an_agents_resolve_on_a_ticket_without_an_incident_is_answered_and_adds_nothing(

@@ -85,7 +85,7 @@ def demo(
         out.print("Serve it with:")
         out.print(f"  sladesk serve --data-dir {shlex.quote(str(directory))}", markup=False)
         return
-    run_api(engine, host, port, directory / "attachments")
+    run_api(engine, host, port, directory)
 
 
 def _print_logins(logins: DemoLogins, database: Path, base: str) -> None:

@@ -56,7 +56,7 @@ def serve(
         raise
     out.print(f"database: {safe_url(url)}", markup=False)
     if workers == 1:
-        run_api(engine, host, port, directory / "attachments")
+        run_api(engine, host, port, directory)
         return
     engine.dispose()  # each worker makes its own
     run_api_workers(url, directory, host, port, workers)
@@ -110,8 +110,10 @@ def check_port(host: str, port: int) -> None:
 GRACEFUL_SHUTDOWN_S = 5
 
 
-def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None = None) -> None:
-    """Run the application on `engine` at host:port, in this process, until interrupted; then dispose of `engine`."""
+def run_api(engine: Engine, host: str, port: int, data_dir: Path) -> None:
+    """Run the application on `engine` at host:port, in this process, until interrupted; then dispose of `engine`.
+
+    The attachments and the key that signs links in mail are kept in `data_dir`."""
     import uvicorn
 
     from sladesk.api.limits import GuardedHttpProtocol
@@ -121,10 +123,14 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
 
     base = base_url(host, port)
     out.print(f"Serving at {base} (API docs at {base}/api/docs); Ctrl+C stops it.", markup=False)
-    default_link_settings(host, port)
+    default_link_settings(host, port, data_dir)
     try:
         uvicorn.run(
-            compose(make_sessions(engine), attachments_dir=attachments_dir, worker=_worker_settings(load_settings())),
+            compose(
+                make_sessions(engine),
+                attachments_dir=data_dir / "attachments",
+                worker=_worker_settings(load_settings()),
+            ),
             host=host,
             port=port,
             log_level="info",
@@ -136,15 +142,14 @@ def run_api(engine: Engine, host: str, port: int, attachments_dir: Path | None =
         engine.dispose()
 
 
-def default_link_settings(host: str, port: int) -> None:
+def default_link_settings(host: str, port: int, data_dir: Path) -> None:
     """Make the links in the desk's mail work when their settings are unset, for this process and its workers.
 
     `SLADESK_PUBLIC_URL` becomes the address served (this machine's name when listening on every interface);
-    `SLADESK_SECRET_KEY`, which signs the links, a random key for this run only: links sent before a restart
-    then stop working, so a deployment sets its own.
+    `SLADESK_SECRET_KEY`, which signs the links, the key kept in the data directory's `secret-key` file,
+    made at the first start: links sent before a restart keep working.
     """
     import os
-    import secrets
     import socket
 
     if not os.environ.get(PUBLIC_URL_ENV, "").strip():
@@ -152,12 +157,40 @@ def default_link_settings(host: str, port: int) -> None:
         os.environ[PUBLIC_URL_ENV] = base_url(reachable, port)
     out.print(f"links in mail: {os.environ[PUBLIC_URL_ENV].strip()}", markup=False)
     if not os.environ.get(SECRET_KEY_ENV, "").strip():
-        os.environ[SECRET_KEY_ENV] = secrets.token_urlsafe(32)
+        kept = data_dir / SECRET_KEY_FILE
+        os.environ[SECRET_KEY_ENV] = kept_secret_key(kept, create=True) or ""
         out.print(
-            f"links in mail are signed with a key for this run only; set {SECRET_KEY_ENV} to keep them working "
-            "after a restart",
+            f"links in mail are signed with the key kept in {kept}; set {SECRET_KEY_ENV} to use one of your own",
             markup=False,
         )
+
+
+SECRET_KEY_FILE = "secret-key"
+
+
+def kept_secret_key(path: Path, *, create: bool) -> str | None:
+    """The link-signing key kept in `path`; with `create`, a new random one written there (readable by its
+    owner only) when there is none yet, else None. Two processes starting at once agree on one key."""
+    import os
+    import secrets
+
+    from sladesk.errors import StoreError
+
+    try:
+        if create:
+            try:
+                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(handle, "w", encoding="ascii") as written:
+                    written.write(secrets.token_urlsafe(32) + "\n")
+        key = path.read_text(encoding="ascii").strip() if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise StoreError(f"cannot keep the key that signs links in mail in {path}: {error}") from None
+    if create and not key:
+        raise StoreError(f"{path} holds no key: delete it, or set {SECRET_KEY_ENV}")
+    return key or None
 
 
 def _worker_settings(settings: Settings) -> Settings | None:
@@ -189,7 +222,7 @@ def run_api_workers(url: str, data_dir: Path, host: str, port: int, workers: int
 
     os.environ[DATABASE_URL_ENV] = url
     os.environ[DATA_DIR_ENV] = str(data_dir)
-    default_link_settings(host, port)
+    default_link_settings(host, port, data_dir)
     base = base_url(host, port)
     out.print(
         f"Serving at {base} with {workers} worker processes (API docs at {base}/api/docs); Ctrl+C stops them.",

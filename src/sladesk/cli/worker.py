@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from types import FrameType
 
 from sladesk.cli.common import DatabaseUrlOption, DataDirOption, data_directory, out, sqlite_url
@@ -25,8 +26,9 @@ def worker(database_url: DatabaseUrlOption = None, data_dir: DataDirOption = Non
     from sladesk.store import make_engine, make_sessions, safe_url
 
     configure_logging(logging.INFO)
-    settings = load_settings()
     directory = data_directory(data_dir)
+    _kept_link_key(directory)
+    settings = load_settings()
     url = database_url or (configured_url() if data_dir is None else sqlite_url(directory))
     engine = make_engine(url)
     try:
@@ -48,6 +50,20 @@ def worker(database_url: DatabaseUrlOption = None, data_dir: DataDirOption = Non
         running.run()
     finally:
         engine.dispose()
+
+
+def _kept_link_key(directory: Path) -> None:
+    """Sign the links in mail with the key `sladesk serve` keeps in the data directory, when none is set: a
+    worker sharing the directory signs them as the pages check them (without one, the mail asks for a reply)."""
+    import os
+
+    from sladesk.cli.serve import SECRET_KEY_ENV, SECRET_KEY_FILE, kept_secret_key
+
+    if not os.environ.get(SECRET_KEY_ENV, "").strip():
+        key = kept_secret_key(directory / SECRET_KEY_FILE, create=False)
+        if key is not None:
+            os.environ[SECRET_KEY_ENV] = key
+            out.print(f"links in mail are signed with the key kept in {directory / SECRET_KEY_FILE}", markup=False)
 
 
 def _host_pid() -> str:
